@@ -1,0 +1,115 @@
+"""Baby Owl: a learning-management system for a coding school."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+
+def create_app(config_overrides: dict | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, error handlers, CLI.
+
+    Nothing here touches the database or the network, so creating an app is
+    cheap and safe in tests, the worker and the CLI.
+    """
+    from babyowl import models  # noqa: F401  (registers every table on the metadata)
+    from babyowl.cli import register_cli
+    from babyowl.config import load_config
+    from babyowl.errors import register_error_handlers
+    from babyowl.extensions import babel, csrf, db, login_manager, migrate
+    from babyowl.i18n import LANGUAGE_NAMES, register_filters, select_locale, select_timezone
+    from flask_babel import get_locale
+
+    from babyowl.navigation import CLASS_TYPE_NAMES, ROLE_NAMES, navigation_for
+    from babyowl.security import add_security_headers
+
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(load_config(app.instance_path, config_overrides))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    login_manager.init_app(app)
+    _configure_login(login_manager)
+    register_filters(app)
+
+    from babyowl.blueprints.auth.views import bp as auth_bp
+    from babyowl.blueprints.main.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+
+    register_error_handlers(app)
+    register_cli(app)
+    app.after_request(add_security_headers)
+    if app.config["ENV_NAME"] == "production":
+        app.after_request(_add_hsts)
+
+    @app.context_processor
+    def layout_context():
+        return {
+            "navigation": navigation_for(),
+            "school_name": app.config["SCHOOL_NAME"],
+            "role_names": ROLE_NAMES,
+            "class_type_names": CLASS_TYPE_NAMES,
+            "language_names": LANGUAGE_NAMES,
+            "current_locale": lambda: str(get_locale()),
+        }
+
+    return app
+
+
+def _add_hsts(response):
+    response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def _configure_login(login_manager) -> None:
+    from flask import request, url_for
+    from flask_babel import lazy_gettext as _l
+
+    from babyowl.extensions import db
+    from babyowl.models import User
+    from babyowl.rendering import full_redirect, is_htmx
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to continue.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        import uuid
+
+        try:
+            return db.session.get(User, uuid.UUID(user_id))
+        except ValueError:
+            return None
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from flask import flash
+
+        target = url_for("auth.login", next=request.full_path.rstrip("?"))
+        if is_htmx():
+            # A 302 here would put the login page inside the swap target.
+            return full_redirect(target)
+        flash(login_manager.login_message, login_manager.login_message_category)
+        return full_redirect(target)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection, connection_record):
+    # SQLite ignores foreign keys (and so ON DELETE rules) unless asked per connection.
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

@@ -1,0 +1,39 @@
+from flask import Blueprint, current_app, flash, make_response, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from babyowl.i18n import LANGUAGE_COOKIE
+from babyowl.rendering import full_redirect, render
+from babyowl.security import safe_next_url
+from babyowl.services.dashboard import summary_for as dashboard_summary_for
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+def index():
+    if current_user.is_authenticated:
+        return full_redirect(url_for("main.dashboard"))
+    return render("main/index.html")
+
+
+@bp.route("/dashboard")
+@login_required
+def dashboard():
+    return render("main/dashboard.html", **dashboard_summary_for(current_user))
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    lang = request.form.get("lang", "")
+    response = full_redirect(safe_next_url(request.form.get("next")))
+    if lang not in current_app.config["LANGUAGES"]:
+        flash(_("That language is not available."), "error")
+    else:
+        response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+@bp.route("/healthz")
+def healthz():
+    return make_response("ok", 200, {"Content-Type": "text/plain"})

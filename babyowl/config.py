@@ -1,0 +1,102 @@
+"""Configuration from environment variables.
+
+With nothing set the app runs on its embedded default: a SQLite file under
+`instance/` and background jobs run inline in the request. Production sets
+DATABASE_URL (PostgreSQL through psycopg 3), REDIS_URL and SECRET_KEY.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when the configuration cannot run safely."""
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def normalise_database_url(url: str) -> str:
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy needs the driver named.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config(instance_path: str, overrides: dict | None = None) -> dict:
+    """Build the config dict for one app; `overrides` (tests) win over the environment."""
+    overrides = dict(overrides or {})
+    env_name = overrides.get("ENV_NAME") or os.environ.get("BABYOWL_ENV", "development")
+    database_url = overrides.get("SQLALCHEMY_DATABASE_URI") or os.environ.get("DATABASE_URL")
+    if not database_url:
+        database_url = "sqlite:///" + str(Path(instance_path) / "babyowl.sqlite3")
+
+    config = {
+        "ENV_NAME": env_name,
+        "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "RQ_QUEUE": os.environ.get("RQ_QUEUE", "default"),
+        # School-wide settings.
+        "SCHOOL_NAME": os.environ.get("SCHOOL_NAME", "Baby Owl"),
+        "SCHOOL_TIMEZONE": os.environ.get("SCHOOL_TIMEZONE", "Asia/Jakarta"),
+        "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LOCALE", "id"),
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("SCHOOL_TIMEZONE", "Asia/Jakarta"),
+        "LANGUAGES": ("id", "en"),
+        "CURRENCY": "IDR",
+        # Mail: "console" logs the message, "file" writes .eml files, "smtp" sends.
+        "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "console"),
+        "MAIL_FILE_DIR": os.environ.get("MAIL_FILE_DIR", str(Path(instance_path) / "mail")),
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "Baby Owl <no-reply@babyowl.local>"),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": _int("MAIL_PORT", 587),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", True),
+        "MAIL_USE_SSL": _bool("MAIL_USE_SSL", False),
+        "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 20),
+        # Seconds between SMTP retries; the job gives up (failed registry) after the last.
+        "MAIL_RETRY_INTERVALS": [int(s) for s in os.environ.get("MAIL_RETRY_INTERVALS", "60,300,1800").split(",") if s],
+        # Storage: "local" keeps files under STORAGE_DIR, "s3" uses boto3.
+        "STORAGE_BACKEND": os.environ.get("STORAGE_BACKEND", "local"),
+        "STORAGE_DIR": os.environ.get("STORAGE_DIR", str(Path(instance_path) / "uploads")),
+        "S3_BUCKET": os.environ.get("S3_BUCKET") or None,
+        "S3_REGION": os.environ.get("S3_REGION") or None,
+        "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL") or None,
+        # Sessions: 24 h by default, 30 days when "remember me" is ticked (spec).
+        "PERMANENT_SESSION_LIFETIME": 24 * 3600,
+        "REMEMBER_COOKIE_DURATION": 30 * 24 * 3600,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env_name == "production",
+        "REMEMBER_COOKIE_SECURE": env_name == "production",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,  # a tablet open all afternoon must still post
+        "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 50) * 1024 * 1024,
+    }
+    config.update(overrides)
+
+    if not config["SECRET_KEY"]:
+        if config["ENV_NAME"] == "production":
+            raise ConfigError("SECRET_KEY must be set when BABYOWL_ENV=production.")
+        # Development only: stable across restarts so sessions survive a reload.
+        config["SECRET_KEY"] = "dev-only-insecure-key"
+    if config["MAIL_BACKEND"] not in {"console", "file", "smtp"}:
+        raise ConfigError(f"MAIL_BACKEND must be console, file or smtp, not {config['MAIL_BACKEND']!r}.")
+    if config["STORAGE_BACKEND"] not in {"local", "s3"}:
+        raise ConfigError(f"STORAGE_BACKEND must be local or s3, not {config['STORAGE_BACKEND']!r}.")
+    if config["STORAGE_BACKEND"] == "s3" and not config["S3_BUCKET"]:
+        raise ConfigError("STORAGE_BACKEND=s3 needs S3_BUCKET.")
+    return config

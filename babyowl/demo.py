@@ -1,0 +1,229 @@
+"""A realistic demo school, created idempotently by `flask seed-demo`.
+
+Every row is found by its natural key (email, slug, class name, meeting) before
+it is created, so running the command again changes nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from babyowl.extensions import db
+from babyowl.models import (
+    ClassAttendance,
+    ClassEnrollment,
+    Course,
+    Exercise,
+    Lesson,
+    LessonUnlock,
+    SchoolClass,
+    Section,
+    User,
+)
+from babyowl.models.base import utcnow
+from babyowl.services.accounts import find_user_by_email
+from babyowl.services.passwords import hash_password
+
+DEMO_PASSWORD = "BabyOwl#2026"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    email: str
+    name: str
+
+
+DEMO_USERS = (
+    DemoLogin("super_admin", "admin@babyowl.test", "Ayu Admin"),
+    DemoLogin("staff", "staff@babyowl.test", "Sari Staf"),
+    DemoLogin("instructor", "budi@babyowl.test", "Budi Santoso"),
+    DemoLogin("instructor", "rina@babyowl.test", "Rina Wijaya"),
+    DemoLogin("student", "andi@babyowl.test", "Andi Pratama"),
+    DemoLogin("student", "dewi@babyowl.test", "Dewi Lestari"),
+    DemoLogin("student", "eko@babyowl.test", "Eko Saputra"),
+    DemoLogin("student", "fitri@babyowl.test", "Fitri Handayani"),
+    DemoLogin("student", "gilang@babyowl.test", "Gilang Ramadhan"),
+)
+
+
+def _user(login: DemoLogin) -> User:
+    user = find_user_by_email(login.email)
+    if user is None:
+        user = User(
+            email=login.email, full_name=login.name, role=login.role, password_hash=hash_password(DEMO_PASSWORD),
+            email_verified=True, onboarding_completed=True,
+        )
+        db.session.add(user)
+    return user
+
+
+def _coding_content(starter: str, solution: str, tests: list[tuple[str, str, str, bool]]) -> dict:
+    return {
+        "mode": "challenge",
+        "language": "python",
+        "instructions": "<p>Tulis fungsi sesuai instruksi, lalu tekan <strong>Submit</strong>.</p>",
+        "starterCode": starter,
+        "testCases": [
+            {"id": f"tc{i}", "name": name, "input": call, "expectedOutput": expected, "isHidden": hidden, "points": 10}
+            for i, (name, call, expected, hidden) in enumerate(tests, start=1)
+        ],
+        "requiredPackages": [],
+        "hints": ["Baca lagi contoh di materi.", "Gunakan operator aritmetika Python."],
+        "solutionCode": solution,
+        "timeLimit": 10,
+        "maxPoints": 10 * len(tests),
+        "outputType": "console",
+        "completionCriteria": "all_tests_pass",
+    }
+
+
+def _exercises_for(lesson_title: str, n: int) -> list[tuple[str, str, dict, int]]:
+    """Five exercise types per lesson: what a real beginner lesson holds."""
+    return [
+        ("Video: " + lesson_title, "video",
+         {"source": "url", "url": "https://www.youtube.com/watch?v=kqtD5dpn9C8", "duration": 360,
+          "allowManualComplete": True}, 6),
+        ("Materi: " + lesson_title, "material",
+         {"format": "markdown",
+          "body": f"## {lesson_title}\n\nPada pertemuan {n} kita belajar **{lesson_title.lower()}**.\n\n"
+                  "```python\nprint('Halo, dunia!')\n```"}, 10),
+        ("Kuis: " + lesson_title, "quiz",
+         {"passingScore": 70, "attemptsAllowed": 3, "shuffle": False, "questions": [
+             {"id": "q1", "type": "single_choice", "text": "Apa hasil dari print(2 + 3)?",
+              "options": [{"id": "a", "text": "23"}, {"id": "b", "text": "5"}, {"id": "c", "text": "Error"}],
+              "correct": ["b"], "points": 5, "explanation": "2 + 3 adalah penjumlahan bilangan bulat."},
+             {"id": "q2", "type": "true_false", "text": "Python membedakan huruf besar dan kecil.",
+              "correct": [True], "points": 5, "explanation": "Nama `Umur` dan `umur` adalah dua variabel berbeda."},
+         ]}, 5),
+        ("Tugas: " + lesson_title, "assignment",
+         {"instructions": "Buat program kecil yang memakai materi hari ini, lalu unggah file .py Anda.",
+          "submissionTypes": ["file", "text", "link"], "allowedFileTypes": [".py", ".txt", ".pdf"],
+          "maxFileSizeMb": 5, "maxGrade": 100, "dueOffsetDays": 7}, 20),
+        ("Latihan koding: " + lesson_title, "coding",
+         _coding_content("def kali(a, b):\n    pass\n", "def kali(a, b):\n    return a * b\n",
+                         [("Contoh dasar", "print(kali(5, 3))", "15", False),
+                          ("Dengan nol", "print(kali(0, 9))", "0", False),
+                          ("Bilangan negatif", "print(kali(-2, 4))", "-8", True)]), 15),
+    ]
+
+
+COURSES = (
+    ("python-dasar", "PY101", "Python Dasar", "Programming", "beginner",
+     "Belajar dasar pemrograman Python: variabel, percabangan, perulangan dan fungsi.",
+     (("Mengenal Python", ("Halo, Python", "Variabel dan tipe data", "Input dan output")),
+      ("Logika program", ("Percabangan if", "Perulangan for", "Perulangan while")),
+      ("Fungsi", ("Membuat fungsi", "Parameter dan nilai kembali")))),
+    ("web-dengan-flask", "WEB201", "Web dengan Flask", "Web", "intermediate",
+     "Membangun aplikasi web kecil dengan Flask dan HTML.",
+     (("Dasar web", ("HTTP dan HTML", "Route pertama")), ("Formulir", ("Form dan validasi",)))),
+)
+
+
+def _course(slug, code, title, category, level, description, sections, author) -> Course:
+    course = db.session.scalar(select(Course).where(Course.slug == slug))
+    if course is not None:
+        return course
+    course = Course(slug=slug, code=code, title=title, category=category, level=level, description=description,
+                    status="published", created_by=author.id, published_at=utcnow(), estimated_duration=20)
+    db.session.add(course)
+    lesson_number = 0
+    for s_index, (section_title, lesson_titles) in enumerate(sections):
+        section = Section(course=course, title=section_title, order_index=s_index)
+        db.session.add(section)
+        for l_index, lesson_title in enumerate(lesson_titles):
+            lesson_number += 1
+            exercises = _exercises_for(lesson_title, lesson_number)
+            lesson = Lesson(section=section, title=lesson_title, order_index=l_index, status="published",
+                            estimated_duration=sum(e[3] for e in exercises))
+            db.session.add(lesson)
+            for e_index, (ex_title, ex_type, content, minutes) in enumerate(exercises):
+                db.session.add(Exercise(lesson=lesson, title=ex_title, type=ex_type, content=content,
+                                        order_index=e_index, estimated_duration=minutes))
+    return course
+
+
+def _class(name: str, **fields) -> SchoolClass:
+    school_class = db.session.scalar(select(SchoolClass).where(SchoolClass.name == name))
+    if school_class is None:
+        school_class = SchoolClass(name=name, **fields)
+        db.session.add(school_class)
+    return school_class
+
+
+def _enroll(school_class: SchoolClass, student: User, amount: Decimal) -> ClassEnrollment:
+    enrollment = db.session.scalar(select(ClassEnrollment).where(
+        ClassEnrollment.class_id == school_class.id, ClassEnrollment.student_id == student.id))
+    if enrollment is None:
+        enrollment = ClassEnrollment(school_class=school_class, student=student,
+                                     meeting_credits=school_class.total_meetings, payment_status="verified",
+                                     payment_amount=amount)
+        db.session.add(enrollment)
+        school_class.current_capacity += 1
+    return enrollment
+
+
+def _hold_meetings(school_class: SchoolClass, enrollments: list[ClassEnrollment], marks: list[list[str]],
+                   first_date: date, marker: User) -> None:
+    """Past meetings with their marks, credits and unlocked lessons kept consistent."""
+    if school_class.meetings_completed >= len(marks):
+        return
+    lessons = db.session.scalars(
+        select(Lesson).join(Section).where(Section.course_id == school_class.course_id)
+        .order_by(Section.order_index, Lesson.order_index)
+    ).all()
+    attended = {enrollment.id: 0 for enrollment in enrollments}
+    for meeting_index, meeting_marks in enumerate(marks):
+        meeting_number = meeting_index + 1
+        for enrollment, status in zip(enrollments, meeting_marks):
+            deducted = status in ("present", "late")
+            db.session.add(ClassAttendance(
+                school_class=school_class, enrollment=enrollment, meeting_number=meeting_number,
+                meeting_date=first_date + timedelta(days=7 * meeting_index), status=status,
+                credit_deducted=deducted, marked_by=marker.id))
+            enrollment.credits_used += int(deducted)
+            attended[enrollment.id] += int(deducted)
+        db.session.add(LessonUnlock(school_class=school_class, lesson=lessons[meeting_index], unlocked_by=marker.id))
+    held = len(marks)
+    for enrollment in enrollments:
+        enrollment.attendance_rate = (Decimal(attended[enrollment.id] * 100) / held).quantize(Decimal("0.01"))
+    school_class.meetings_completed = held
+    school_class.lessons_unlocked = held
+
+
+def seed_demo() -> list[DemoLogin]:
+    users = {login.email: _user(login) for login in DEMO_USERS}
+    db.session.flush()
+    budi, rina = users["budi@babyowl.test"], users["rina@babyowl.test"]
+    python, flask_course = (_course(*spec, author=budi if i == 0 else rina) for i, spec in enumerate(COURSES))
+    db.session.flush()
+
+    today = date.today()
+    group = _class("Python Dasar — Grup Sabtu Pagi", course=python, instructor=budi, type="group", max_capacity=8,
+                   total_meetings=10, schedule={"days": ["Saturday"], "time": "09:00-11:00"}, status="active",
+                   enrollment_deadline=today - timedelta(days=25), start_date=today - timedelta(days=21),
+                   end_date=today + timedelta(days=49))
+    private = _class("Python Dasar — Privat Gilang", course=python, instructor=rina, type="private", max_capacity=1,
+                     total_meetings=20, schedule={"days": ["Tuesday", "Thursday"], "time": "19:00-20:30"},
+                     status="active", start_date=today - timedelta(days=7))
+    _class("Web dengan Flask — Grup Januari", course=flask_course, instructor=rina, type="group", max_capacity=10,
+           total_meetings=10, schedule={"days": ["Wednesday"], "time": "19:00-21:00"}, status="enrollment_open",
+           enrollment_deadline=today + timedelta(days=30), start_date=today + timedelta(days=35))
+    db.session.flush()
+
+    group_students = [users[e] for e in ("andi@babyowl.test", "dewi@babyowl.test", "eko@babyowl.test",
+                                         "fitri@babyowl.test")]
+    group_enrollments = [_enroll(group, s, Decimal("1500000")) for s in group_students]
+    private_enrollment = _enroll(private, users["gilang@babyowl.test"], Decimal("4000000"))
+    db.session.flush()
+    _hold_meetings(group, group_enrollments,
+                   [["present", "present", "late", "absent"],
+                    ["present", "absent", "present", "present"],
+                    ["present", "present", "present", "late"]],
+                   today - timedelta(days=21), budi)
+    _hold_meetings(private, [private_enrollment], [["present"], ["present"]], today - timedelta(days=7), rina)
+    db.session.commit()
+    return list(DEMO_USERS)

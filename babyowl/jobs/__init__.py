@@ -1,0 +1,37 @@
+"""Background jobs: RQ when REDIS_URL is set, inline in the request otherwise.
+
+A job is a plain function that takes ids and plain values, opens what it needs
+itself and is safe to run twice. Enqueue only after the transaction the job
+depends on has committed.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from flask import current_app
+from redis import Redis
+from rq import Queue, Retry
+
+log = logging.getLogger(__name__)
+
+
+def redis_connection(url: str | None = None) -> Redis:
+    return Redis.from_url(url or current_app.config["REDIS_URL"])
+
+
+def get_queue(name: str | None = None) -> Queue:
+    config = current_app.config
+    return Queue(name or config["RQ_QUEUE"], connection=redis_connection())
+
+
+def enqueue(fn: Callable[..., Any], *args: Any, retry: Retry | None = None, **kwargs: Any):
+    """Run `fn` in the background; returns the RQ job, or None when run inline."""
+    if current_app.config.get("REDIS_URL"):
+        return get_queue().enqueue(fn, *args, retry=retry, **kwargs)
+    try:
+        fn(*args, **kwargs)
+    except Exception:
+        # Inline (development) mode has no failed registry: the log is the record.
+        log.exception("Inline job %s failed; args=%r", getattr(fn, "__name__", fn), args)
+    return None

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, UUIDPrimaryKey, utcnow
+from .checks import in_check
+
+if TYPE_CHECKING:
+    from .classes import ClassEnrollment, SchoolClass
+    from .users import User
+
+ATTENDANCE_STATUSES = ("present", "absent", "late")
+CREDIT_ADJUSTMENT_REASONS = ("makeup_class", "refund", "error_correction", "bonus", "other")
+
+
+class ClassAttendance(UUIDPrimaryKey, Base):
+    __tablename__ = "class_attendance"
+    __table_args__ = (
+        UniqueConstraint("enrollment_id", "meeting_number"),  # one record per student per meeting
+        CheckConstraint("meeting_number > 0", name="meeting_number_positive"),
+        CheckConstraint(in_check("status", ATTENDANCE_STATUSES), name="status"),
+        Index("idx_class_attendance_class", "class_id"),
+        Index("idx_class_attendance_enrollment", "enrollment_id"),
+        Index("idx_class_attendance_meeting", "meeting_number"),
+        Index("idx_class_attendance_date", "meeting_date"),
+    )
+
+    class_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("classes.id"))
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("class_enrollments.id"))
+    meeting_number: Mapped[int] = mapped_column(Integer)
+    meeting_date: Mapped[date]
+    status: Mapped[str] = mapped_column(String(20))
+    # Records whether this row consumed a credit, so an edit can refund exactly that.
+    credit_deducted: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    marked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    marked_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    # Set only when the record is edited after it was first marked.
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime | None]
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    school_class: Mapped[SchoolClass] = relationship(back_populates="attendance_records")
+    enrollment: Mapped[ClassEnrollment] = relationship(back_populates="attendance_records")
+    marker: Mapped[User | None] = relationship(foreign_keys=[marked_by])
+    updater: Mapped[User | None] = relationship(foreign_keys=[updated_by])
+
+
+class CreditAdjustment(UUIDPrimaryKey, Base):
+    """Audit log of manual changes to an enrollment's credits_used."""
+
+    __tablename__ = "credit_adjustments"
+    __table_args__ = (
+        CheckConstraint(in_check("reason", CREDIT_ADJUSTMENT_REASONS), name="reason"),
+        Index("idx_credit_adjustments_enrollment", "enrollment_id"),
+        Index("idx_credit_adjustments_adjusted_by", "adjusted_by"),
+        Index("idx_credit_adjustments_date", "adjusted_at"),
+    )
+
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("class_enrollments.id"))
+    adjustment: Mapped[int] = mapped_column(Integer)  # positive adds, negative deducts
+    credits_before: Mapped[int] = mapped_column(Integer)  # credits_used before
+    credits_after: Mapped[int] = mapped_column(Integer)  # credits_used after
+    reason: Mapped[str] = mapped_column(String(100))
+    reason_detail: Mapped[str | None] = mapped_column(Text)  # expected when reason = 'other'
+    adjusted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    adjusted_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    enrollment: Mapped[ClassEnrollment] = relationship(back_populates="credit_adjustments")
+    adjuster: Mapped[User | None] = relationship()

@@ -1,0 +1,51 @@
+"""Navigation by role, defined once.
+
+An entry appears only when its endpoint exists, so an area's link shows up in
+the layout as soon as its blueprint is registered.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+EVERYONE = ("student", "instructor", "staff", "super_admin")
+ROLE_NAMES = {
+    "student": _l("Student"),
+    "instructor": _l("Instructor"),
+    "staff": _l("Staff"),
+    "super_admin": _l("Administrator"),
+}
+CLASS_TYPE_NAMES = {"group": _l("group"), "private": _l("private")}
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: object
+    roles: tuple[str, ...]
+
+
+NAV_ITEMS = (
+    NavItem("main.dashboard", _l("Dashboard"), EVERYONE),
+    NavItem("learn.my_classes", _l("My classes"), ("student",)),
+    NavItem("classes.index", _l("Classes"), ("instructor", "staff", "super_admin")),
+    NavItem("authoring.courses", _l("Courses"), ("instructor", "super_admin")),
+    NavItem("admin.users", _l("Users"), ("staff", "super_admin")),
+    NavItem("admin.reports", _l("Reports"), ("staff", "super_admin")),
+    NavItem("community.feed", _l("Community"), EVERYONE),
+)
+
+
+def navigation_for() -> list[dict]:
+    if not current_user.is_authenticated:
+        return []
+    items = []
+    for item in NAV_ITEMS:
+        if current_user.role in item.roles and item.endpoint in current_app.view_functions:
+            items.append(
+                {"url": url_for(item.endpoint), "label": item.label, "active": request.endpoint == item.endpoint}
+            )
+    return items

@@ -1,0 +1,42 @@
+"""Passwords: the spec's policy, and bcrypt hashing with cost 12."""
+from __future__ import annotations
+
+import bcrypt
+from flask import current_app, has_app_context
+from flask_babel import lazy_gettext as _l
+
+BCRYPT_ROUNDS = 12
+MIN_LENGTH = 8
+
+# One message per rule, so the person sees every rule their password missed.
+POLICY = (
+    (lambda p: len(p) >= MIN_LENGTH, _l("Use at least 8 characters.")),
+    (lambda p: any(c.isupper() for c in p), _l("Add an uppercase letter.")),
+    (lambda p: any(c.islower() for c in p), _l("Add a lowercase letter.")),
+    (lambda p: any(c.isdigit() for c in p), _l("Add a digit.")),
+    (lambda p: any(not c.isalnum() and not c.isspace() for c in p), _l("Add a special character such as ! ? # or @.")),
+)
+
+
+def password_problems(password: str) -> list[str]:
+    return [str(message) for rule, message in POLICY if not rule(password)]
+
+
+def _rounds() -> int:
+    # Tests lower the cost through config; production never sets it.
+    if has_app_context():
+        return int(current_app.config.get("BCRYPT_ROUNDS", BCRYPT_ROUNDS))
+    return BCRYPT_ROUNDS
+
+
+def hash_password(password: str) -> str:
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(_rounds())).decode("ascii")
+
+
+def check_password(password: str, password_hash: str | None) -> bool:
+    if not password_hash:
+        return False
+    try:
+        return bcrypt.checkpw(password.encode("utf-8"), password_hash.encode("ascii"))
+    except ValueError:
+        return False

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install everything Baby Owl needs into this checkout: a Python virtualenv with
+# the package and its test tools, the front-end packages from npm, and the
+# compiled translations. Safe to run again; it redoes only what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "Baby Owl needs Python 3.11 or newer ($PYTHON is $("$PYTHON" --version 2>&1))." >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+
+stamp=.setup-stamp
+inputs=$(cat pyproject.toml package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$inputs" ] || [ ! -d node_modules ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --silent; else npm install --no-audit --no-fund --silent; fi
+  echo "$inputs" > "$stamp"
+fi
+bash scripts/vendor_static.sh
+.venv/bin/pybabel compile --use-fuzzy -d babyowl/translations -f -q 2>/dev/null || .venv/bin/pybabel compile -d babyowl/translations -f

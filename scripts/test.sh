@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Run the whole suite against a real PostgreSQL and a real Redis.
+# They must be reachable: the suite refuses to run (and fails) without them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/babyowl_test}
+export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,161 @@
+"""Test harness: a real PostgreSQL and a real Redis, never skipped.
+
+The database is created fresh for the session by running the migrations
+(`flask db upgrade`), and emptied before every test that uses it.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from babyowl import create_app
+from babyowl.extensions import db as _db
+from babyowl.models.base import Base
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+BASE_TEST_CONFIG = {
+    "ENV_NAME": "testing",
+    "TESTING": True,
+    "SECRET_KEY": "test-secret",
+    "BCRYPT_ROUNDS": 4,
+    "BABEL_DEFAULT_LOCALE": "en",
+    "MAIL_BACKEND": "console",
+    "REDIS_URL": None,
+}
+
+
+def _require(name: str, value: str | None) -> str:
+    if not value:
+        pytest.exit(f"{name} is not set. Run the suite with `make test`, which points it at PostgreSQL and Redis.",
+                    returncode=3)
+    return value
+
+
+def _recreate_database(url: str) -> None:
+    target = make_url(url)
+    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+    except sa.exc.OperationalError as exc:
+        pytest.exit(f"PostgreSQL at {target.render_as_string(hide_password=True)} is unreachable: {exc}", returncode=3)
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    url = _require("TEST_DATABASE_URL", TEST_DATABASE_URL)
+    _recreate_database(url)
+    app = create_app({**BASE_TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        _db.engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    url = _require("TEST_REDIS_URL", TEST_REDIS_URL)
+    try:
+        Redis.from_url(url).ping()
+    except RedisConnectionError as exc:
+        pytest.exit(f"Redis at {url} is unreachable: {exc}", returncode=3)
+    return url
+
+
+@pytest.fixture
+def make_app(database_url, tmp_path):
+    """Build an app on the test database with extra configuration."""
+    apps = []
+
+    def factory(**overrides):
+        config = {**BASE_TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url,
+                  "MAIL_FILE_DIR": str(tmp_path / "mail"), "STORAGE_DIR": str(tmp_path / "uploads"), **overrides}
+        new_app = create_app(config)
+        apps.append(new_app)
+        return new_app
+
+    yield factory
+    for built in apps:
+        with built.app_context():
+            _db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+def _empty_all_tables(connection) -> None:
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def db(app):
+    """The app's database session inside an app context, on empty tables."""
+    with app.app_context():
+        with _db.engine.begin() as connection:
+            _empty_all_tables(connection)
+        yield _db
+        _db.session.rollback()
+        _db.session.remove()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def login_as(client, db):
+    """Sign the test client in as a new user of `role`; returns that user."""
+    from tests.factories import make_user
+
+    def sign_in(role: str = "student", **fields):
+        user = make_user(role=role, **fields)
+        with client.session_transaction() as session:
+            session["_user_id"] = str(user.id)
+            session["_fresh"] = True
+        return user
+
+    return sign_in
+
+
+@pytest.fixture
+def count_queries(db):
+    """Count the SQL statements run inside the `with` block (N+1 guard for list pages)."""
+
+    @contextmanager
+    def counter():
+        statements: list[str] = []
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        sa.event.listen(_db.engine, "before_cursor_execute", before)
+        try:
+            yield statements
+        finally:
+            sa.event.remove(_db.engine, "before_cursor_execute", before)
+
+    return counter
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:8]

@@ -1,0 +1,62 @@
+"""Small factories: the fewest fields a valid row needs, the rest overridable."""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from babyowl.extensions import db
+from babyowl.models import ClassEnrollment, Course, Exercise, Lesson, SchoolClass, Section, User
+from babyowl.services.passwords import hash_password
+
+PASSWORD = "Secret#123"
+
+
+def _suffix() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def make_user(role: str = "student", password: str = PASSWORD, **fields) -> User:
+    suffix = _suffix()
+    user = User(email=fields.pop("email", f"{role}-{suffix}@example.test"),
+                full_name=fields.pop("full_name", f"{role.title()} {suffix}"), role=role,
+                password_hash=hash_password(password), **fields)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def make_course(lessons: int = 2, author: User | None = None, **fields) -> Course:
+    suffix = _suffix()
+    course = Course(title=fields.pop("title", f"Course {suffix}"), slug=fields.pop("slug", f"course-{suffix}"),
+                    description=fields.pop("description", "A course."), status=fields.pop("status", "published"),
+                    created_by=author.id if author else None, **fields)
+    section = Section(course=course, title="Section 1", order_index=0)
+    for index in range(lessons):
+        lesson = Lesson(section=section, title=f"Lesson {index + 1}", order_index=index)
+        Exercise(lesson=lesson, title=f"Material {index + 1}", type="material",
+                 content={"format": "markdown", "body": "Hello"}, order_index=0)
+    db.session.add(course)
+    db.session.commit()
+    return course
+
+
+def make_class(course: Course | None = None, instructor: User | None = None, **fields) -> SchoolClass:
+    course = course or make_course()
+    school_class = SchoolClass(name=fields.pop("name", f"Class {_suffix()}"), course_id=course.id,
+                               instructor_id=instructor.id if instructor else None,
+                               type=fields.pop("type", "group"), max_capacity=fields.pop("max_capacity", 10),
+                               total_meetings=fields.pop("total_meetings", 10),
+                               status=fields.pop("status", "active"),
+                               start_date=fields.pop("start_date", date.today()), **fields)
+    db.session.add(school_class)
+    db.session.commit()
+    return school_class
+
+
+def make_enrollment(school_class: SchoolClass, student: User | None = None, **fields) -> ClassEnrollment:
+    student = student or make_user("student")
+    enrollment = ClassEnrollment(class_id=school_class.id, student_id=student.id,
+                                 meeting_credits=fields.pop("meeting_credits", school_class.total_meetings), **fields)
+    db.session.add(enrollment)
+    db.session.commit()
+    return enrollment

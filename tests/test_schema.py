@@ -1,0 +1,131 @@
+"""`flask db upgrade` on an empty PostgreSQL gives every table of the spec with its constraints."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from babyowl.models import ClassAttendance, ClassEnrollment, Conversation, Course, Message, Section, User
+from tests.factories import make_class, make_course, make_enrollment, make_user
+
+SPEC_TABLES = {
+    "users", "courses", "sections", "lessons", "exercises", "classes", "class_enrollments", "class_attendance",
+    "credit_adjustments", "lesson_unlocks", "lesson_progress", "exercise_progress", "quiz_attempts",
+    "coding_submissions", "assignment_submissions", "xp_transactions", "user_levels", "badges", "user_badges",
+    "payments", "notifications", "community_posts", "community_post_likes", "community_comments",
+    "community_groups", "community_group_members", "community_events", "community_event_rsvps", "messages",
+    "conversations", "announcements", "announcement_reads",
+}
+
+
+def test_migrated_database_has_every_spec_table(db):
+    tables = set(sa.inspect(db.engine).get_table_names())
+    assert SPEC_TABLES <= tables
+    assert tables - SPEC_TABLES == {"alembic_version"}
+
+
+def test_spec_indexes_exist_with_their_names(db):
+    inspector = sa.inspect(db.engine)
+    names = {ix["name"] for table in SPEC_TABLES for ix in inspector.get_indexes(table)}
+    for expected in ("idx_users_email", "idx_users_role", "idx_class_enrollments_class", "idx_class_attendance_date",
+                     "idx_credit_adjustments_enrollment", "idx_messages_created", "idx_conversations_participants"):
+        assert expected in names
+
+
+def test_ids_are_native_uuids_and_content_is_jsonb(db):
+    columns = {c["name"]: c["type"] for c in sa.inspect(db.engine).get_columns("exercises")}
+    assert isinstance(columns["id"], sa.UUID)
+    assert columns["content"].__class__.__name__ == "JSONB"
+    created = {c["name"]: c["type"] for c in sa.inspect(db.engine).get_columns("users")}["created_at"]
+    assert created.timezone is True
+
+
+def test_a_second_enrollment_of_the_same_student_in_a_class_is_refused(db):
+    school_class = make_class()
+    student = make_user("student")
+    make_enrollment(school_class, student)
+    db.session.add(ClassEnrollment(class_id=school_class.id, student_id=student.id, meeting_credits=10))
+    with pytest.raises(IntegrityError, match="uq_class_enrollments_class_id_student_id"):
+        db.session.commit()
+
+
+@pytest.mark.parametrize("field, value", [("role", "teacher"), ("status", "banned")])
+def test_a_user_with_an_unknown_role_or_status_is_refused(db, field, value):
+    fields = {"email": "x@example.test", "full_name": "X", "role": "student", field: value}
+    db.session.add(User(**fields))
+    with pytest.raises(IntegrityError, match=f"ck_users_{field}"):
+        db.session.commit()
+
+
+def test_the_same_email_cannot_register_twice(db):
+    make_user(email="same@example.test")
+    db.session.add(User(email="same@example.test", full_name="Other", role="student"))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+
+
+def test_attendance_status_and_one_mark_per_student_per_meeting(db):
+    school_class = make_class()
+    enrollment = make_enrollment(school_class)
+    mark = dict(class_id=school_class.id, enrollment_id=enrollment.id, meeting_number=1,
+                meeting_date=school_class.start_date)
+    db.session.add(ClassAttendance(**mark, status="sick"))
+    with pytest.raises(IntegrityError, match="ck_class_attendance_status"):
+        db.session.commit()
+    db.session.rollback()
+    db.session.add(ClassAttendance(**mark, status="present"))
+    db.session.commit()
+    db.session.add(ClassAttendance(**mark, status="absent"))
+    with pytest.raises(IntegrityError, match="uq_class_attendance_enrollment_id_meeting_number"):
+        db.session.commit()
+
+
+def test_a_class_needs_at_least_one_meeting(db):
+    with pytest.raises(IntegrityError, match="ck_classes_total_meetings_positive"):
+        make_class(total_meetings=0)
+
+
+def test_deleting_a_course_deletes_its_sections_lessons_and_exercises(db):
+    course = make_course(lessons=2)
+    course_id = course.id
+    db.session.execute(sa.delete(Course).where(Course.id == course_id))
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Section)) == 0
+    assert db.session.scalar(sa.text("SELECT count(*) FROM exercises")) == 0
+
+
+def test_deleting_a_sender_keeps_the_message_without_sender(db):
+    a, b = make_user(), make_user()
+    conversation = Conversation(participant_1=a.id, participant_2=b.id)
+    db.session.add(conversation)
+    db.session.flush()
+    db.session.add(Message(conversation_id=conversation.id, sender_id=a.id, content="Halo"))
+    db.session.commit()
+    db.session.execute(sa.delete(User).where(User.id == a.id))
+    db.session.commit()
+    # Deleting participant a also deletes the conversation (ON DELETE CASCADE), and its messages with it.
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Message)) == 0
+
+
+def test_a_student_cannot_message_themself(db):
+    a = make_user()
+    db.session.add(Conversation(participant_1=a.id, participant_2=a.id))
+    with pytest.raises(IntegrityError, match="ck_conversations_"):
+        db.session.commit()
+
+
+def test_timestamps_come_back_timezone_aware(db):
+    user = make_user()
+    db.session.expire_all()
+    fresh = db.session.get(User, user.id)
+    assert fresh.created_at.tzinfo is not None
+    assert fresh.created_at.utcoffset().total_seconds() == 0
+
+
+def test_naive_datetimes_are_refused(db):
+    from datetime import datetime
+
+    user = make_user()
+    user.last_login_at = datetime(2026, 1, 1, 12, 0)
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+        db.session.commit()
