@@ -38,15 +38,15 @@ class DemoLogin:
 
 
 DEMO_USERS = (
-    DemoLogin("super_admin", "admin@babyowl.test", "Ayu Admin"),
-    DemoLogin("staff", "staff@babyowl.test", "Sari Staf"),
-    DemoLogin("instructor", "budi@babyowl.test", "Budi Santoso"),
-    DemoLogin("instructor", "rina@babyowl.test", "Rina Wijaya"),
-    DemoLogin("student", "andi@babyowl.test", "Andi Pratama"),
-    DemoLogin("student", "dewi@babyowl.test", "Dewi Lestari"),
-    DemoLogin("student", "eko@babyowl.test", "Eko Saputra"),
-    DemoLogin("student", "fitri@babyowl.test", "Fitri Handayani"),
-    DemoLogin("student", "gilang@babyowl.test", "Gilang Ramadhan"),
+    DemoLogin("super_admin", "admin@babyowl.example", "Ayu Admin"),
+    DemoLogin("staff", "staff@babyowl.example", "Sari Staf"),
+    DemoLogin("instructor", "budi@babyowl.example", "Budi Santoso"),
+    DemoLogin("instructor", "rina@babyowl.example", "Rina Wijaya"),
+    DemoLogin("student", "andi@babyowl.example", "Andi Pratama"),
+    DemoLogin("student", "dewi@babyowl.example", "Dewi Lestari"),
+    DemoLogin("student", "eko@babyowl.example", "Eko Saputra"),
+    DemoLogin("student", "fitri@babyowl.example", "Fitri Handayani"),
+    DemoLogin("student", "gilang@babyowl.example", "Gilang Ramadhan"),
 )
 
 
@@ -197,7 +197,7 @@ def _hold_meetings(school_class: SchoolClass, enrollments: list[ClassEnrollment]
 def seed_demo() -> list[DemoLogin]:
     users = {login.email: _user(login) for login in DEMO_USERS}
     db.session.flush()
-    budi, rina = users["budi@babyowl.test"], users["rina@babyowl.test"]
+    budi, rina = users["budi@babyowl.example"], users["rina@babyowl.example"]
     python, flask_course = (_course(*spec, author=budi if i == 0 else rina) for i, spec in enumerate(COURSES))
     db.session.flush()
 
@@ -214,10 +214,10 @@ def seed_demo() -> list[DemoLogin]:
            enrollment_deadline=today + timedelta(days=30), start_date=today + timedelta(days=35))
     db.session.flush()
 
-    group_students = [users[e] for e in ("andi@babyowl.test", "dewi@babyowl.test", "eko@babyowl.test",
-                                         "fitri@babyowl.test")]
+    group_students = [users[e] for e in ("andi@babyowl.example", "dewi@babyowl.example", "eko@babyowl.example",
+                                         "fitri@babyowl.example")]
     group_enrollments = [_enroll(group, s, Decimal("1500000")) for s in group_students]
-    private_enrollment = _enroll(private, users["gilang@babyowl.test"], Decimal("4000000"))
+    private_enrollment = _enroll(private, users["gilang@babyowl.example"], Decimal("4000000"))
     db.session.flush()
     _hold_meetings(group, group_enrollments,
                    [["present", "present", "late", "absent"],

@@ -23,4 +23,4 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$inputs" ] || [ ! -d node_module
   echo "$inputs" > "$stamp"
 fi
 bash scripts/vendor_static.sh
-.venv/bin/pybabel compile --use-fuzzy -d babyowl/translations -f -q 2>/dev/null || .venv/bin/pybabel compile -d babyowl/translations -f
+.venv/bin/pybabel compile -d babyowl/translations -f >/dev/null

@@ -5,6 +5,7 @@ The database is created fresh for the session by running the migrations
 """
 from __future__ import annotations
 
+import contextvars
 import os
 import uuid
 from contextlib import contextmanager
@@ -12,6 +13,8 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+
+from flask.testing import FlaskClient
 
 from babyowl import create_app
 from babyowl.extensions import db as _db
@@ -25,6 +28,8 @@ BASE_TEST_CONFIG = {
     "TESTING": True,
     "SECRET_KEY": "test-secret",
     "BCRYPT_ROUNDS": 4,
+    # Tests post forms directly; the CSRF tests turn protection back on.
+    "WTF_CSRF_ENABLED": False,
     "BABEL_DEFAULT_LOCALE": "en",
     "MAIL_BACKEND": "console",
     "REDIS_URL": None,
@@ -49,6 +54,18 @@ def _recreate_database(url: str) -> None:
         pytest.exit(f"PostgreSQL at {target.render_as_string(hide_password=True)} is unreachable: {exc}", returncode=3)
     finally:
         admin.dispose()
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as in production.
+
+    Flask reuses an app context that is already pushed (the test's own), which
+    would share `g`, the cached locale and the database session between the
+    test and the request, and hide a missing commit.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +103,7 @@ def make_app(database_url, tmp_path):
         config = {**BASE_TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url,
                   "MAIL_FILE_DIR": str(tmp_path / "mail"), "STORAGE_DIR": str(tmp_path / "uploads"), **overrides}
         new_app = create_app(config)
+        new_app.test_client_class = IsolatedClient
         apps.append(new_app)
         return new_app
 

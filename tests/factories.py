@@ -17,7 +17,7 @@ def _suffix() -> str:
 
 def make_user(role: str = "student", password: str = PASSWORD, **fields) -> User:
     suffix = _suffix()
-    user = User(email=fields.pop("email", f"{role}-{suffix}@example.test"),
+    user = User(email=fields.pop("email", f"{role}-{suffix}@example.com"),
                 full_name=fields.pop("full_name", f"{role.title()} {suffix}"), role=role,
                 password_hash=hash_password(password), **fields)
     db.session.add(user)

@@ -51,15 +51,15 @@ def test_a_second_enrollment_of_the_same_student_in_a_class_is_refused(db):
 
 @pytest.mark.parametrize("field, value", [("role", "teacher"), ("status", "banned")])
 def test_a_user_with_an_unknown_role_or_status_is_refused(db, field, value):
-    fields = {"email": "x@example.test", "full_name": "X", "role": "student", field: value}
+    fields = {"email": "x@example.com", "full_name": "X", "role": "student", field: value}
     db.session.add(User(**fields))
     with pytest.raises(IntegrityError, match=f"ck_users_{field}"):
         db.session.commit()
 
 
 def test_the_same_email_cannot_register_twice(db):
-    make_user(email="same@example.test")
-    db.session.add(User(email="same@example.test", full_name="Other", role="student"))
+    make_user(email="same@example.com")
+    db.session.add(User(email="same@example.com", full_name="Other", role="student"))
     with pytest.raises(IntegrityError):
         db.session.commit()
 

@@ -1,0 +1,48 @@
+"""The embedded default: SQLite file, migrations, demo seed and a page, as `make run` does it."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).parents[1]
+
+
+@pytest.mark.sqlite
+def test_embedded_sqlite_app_migrates_seeds_and_serves_pages(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "BABYOWL_ENV")}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path}/smoke.sqlite3"
+    flask = [sys.executable, "-m", "flask", "--app", "babyowl"]
+    for command in (["db", "upgrade"], ["seed-demo"], ["seed-demo"], ["db", "check"]):
+        result = subprocess.run(flask + command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr + result.stdout
+
+    from babyowl import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "BABEL_DEFAULT_LOCALE": "en"})
+    client = app.test_client()
+    assert client.get("/").status_code == 200
+    login_page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
+    response = client.post("/login", data={"email": "budi@babyowl.example", "password": "BabyOwl#2026",
+                                           "csrf_token": token})
+    assert response.status_code == 303
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert "Python Dasar — Grup Sabtu Pagi" in html and "3 / 10" in html
+    from babyowl.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.sqlite
+def test_default_database_is_a_file_under_instance(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    from babyowl import create_app
+
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite:///" + str(Path(app.instance_path) / "babyowl.sqlite3")
