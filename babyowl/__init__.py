@@ -88,9 +88,11 @@ def _configure_login(login_manager) -> None:
         import uuid
 
         try:
-            return db.session.get(User, uuid.UUID(user_id))
+            user = db.session.get(User, uuid.UUID(user_id))
         except ValueError:
             return None
+        # A suspended account loses access at its next request, not at its next sign-in.
+        return user if user is not None and user.is_active else None
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -48,3 +48,11 @@ def test_sign_out_is_a_post(client, login_as):
     response = client.post("/logout")
     assert response.status_code == 303
     assert client.get("/dashboard").status_code == 303
+
+
+def test_a_suspended_account_loses_access_at_its_next_request(client, login_as, db):
+    user = login_as("staff")
+    assert client.get("/dashboard").status_code == 200
+    user.status = "suspended"
+    db.session.commit()
+    assert client.get("/dashboard").status_code == 303
