@@ -22,5 +22,15 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$inputs" ] || [ ! -d node_module
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --silent; else npm install --no-audit --no-fund --silent; fi
   echo "$inputs" > "$stamp"
 fi
+# Browser tests drive Debian's Chromium through Playwright (Playwright's own
+# browser download is not available here).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Chromium for the browser tests (apt-get)..."
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "Chromium is missing: install Debian's 'chromium' package to run the browser tests." >&2
+  fi
+fi
 bash scripts/vendor_static.sh
 .venv/bin/pybabel compile -d babyowl/translations -f >/dev/null

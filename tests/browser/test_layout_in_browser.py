@@ -1,0 +1,76 @@
+"""The base layout in a real browser: phone and tablet, htmx swaps, language switch."""
+from __future__ import annotations
+
+import pytest
+from flask import render_template_string
+
+from tests.browser.conftest import PHONE, TABLET, sign_in
+from tests.factories import PASSWORD, make_class, make_enrollment, make_user
+
+
+@pytest.fixture
+def school(db):
+    staff = make_user("staff", email="staf@example.com", full_name="Sari Staf")
+    for index in range(3):
+        school_class = make_class(name=f"Python Dasar — Grup {index + 1}")
+        make_enrollment(school_class)
+    return staff
+
+
+@pytest.mark.parametrize("viewport", [PHONE, TABLET], ids=["phone", "tablet"])
+def test_dashboard_fits_the_screen_and_targets_are_touch_sized(live_server, open_page, school, viewport, tmp_path):
+    page = open_page(viewport)
+    sign_in(page, live_server, "staf@example.com", PASSWORD)
+    assert page.locator("h1").inner_text() == "Hello, Sari Staf"
+    assert page.evaluate("typeof window.htmx") == "object"
+    # Nothing but the class table may scroll sideways.
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    for selector in (".site-nav a", ".language-switch button", "header form button"):
+        for box in (el.bounding_box() for el in page.locator(selector).all()):
+            assert box["height"] >= 44, selector
+    page.screenshot(path=str(tmp_path / f"dashboard-{viewport['width']}.png"), full_page=True)
+
+
+def test_a_wrong_password_is_swapped_into_the_form_by_htmx(live_server, open_page, school):
+    page = open_page()
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=email]", "staf@example.com")
+    page.fill("input[name=password]", "wrong")
+    with page.expect_response(lambda r: r.url.startswith(f"{live_server}/login") and r.request.method == "POST") as answer:
+        page.click("form#login-form button[type=submit]")
+    assert answer.value.status == 422
+    assert answer.value.request.headers.get("hx-request") == "true"
+    page.get_by_text("The email or password is not correct.").wait_for()
+    assert page.url == f"{live_server}/login"
+    assert page.locator("html").count() == 1 and page.locator("header.site-header").count() == 1
+    # The swapped form still carries a CSRF token, so the next try goes through.
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form#login-form button[type=submit]")
+    page.wait_for_url(f"{live_server}/dashboard")
+
+
+def test_other_errors_land_in_the_error_region(browser_app, live_server, open_page, db):
+    @browser_app.route("/__probe")
+    def probe():
+        return render_template_string(
+            '{% extends "base.html" %}{% block content %}'
+            '<button id="go" hx-get="/no-such-page" hx-target="#out">Go</button><div id="out">kept</div>'
+            '{% endblock %}')
+
+    page = open_page()
+    page.goto(f"{live_server}/__probe")
+    page.click("#go")
+    page.locator("#htmx-error [data-status='404']").wait_for()
+    assert "Page not found" in page.locator("#htmx-error").inner_text()
+    assert page.locator("#out").inner_text() == "kept"
+
+
+def test_the_language_switch_turns_the_page_indonesian_and_stays(live_server, open_page, school):
+    page = open_page(locale="en-US")
+    page.goto(f"{live_server}/login")
+    assert page.locator("h1").inner_text() == "Sign in"
+    page.click(".language-switch button[value=id]")
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Masuk"
+    page.goto(f"{live_server}/")
+    assert "Belajar koding" in page.locator("main").inner_text()
