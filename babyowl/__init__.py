@@ -84,15 +84,18 @@ def _configure_login(login_manager) -> None:
     login_manager.session_protection = "basic"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(session_id: str):
         import uuid
 
+        raw_id, _, fingerprint = session_id.partition(".")
         try:
-            user = db.session.get(User, uuid.UUID(user_id))
+            user = db.session.get(User, uuid.UUID(raw_id))
         except ValueError:
             return None
+        if user is None or user.password_fingerprint != fingerprint:
+            return None  # password changed since this session began
         # A suspended account loses access at its next request, not at its next sign-in.
-        return user if user is not None and user.is_active else None
+        return user if user.is_active else None
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -147,7 +147,7 @@ def login_as(client, db):
     def sign_in(role: str = "student", **fields):
         user = make_user(role=role, **fields)
         with client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
+            session["_user_id"] = user.get_id()
             session["_fresh"] = True
         return user
 
