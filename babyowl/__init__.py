@@ -19,11 +19,12 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from babyowl.cli import register_cli
     from babyowl.config import load_config
     from babyowl.errors import register_error_handlers
-    from babyowl.extensions import babel, csrf, db, login_manager, migrate
+    from babyowl.extensions import babel, csrf, db, limiter, login_manager, migrate
     from babyowl.i18n import LANGUAGE_NAMES, register_filters, select_locale, select_timezone
     from flask_babel import get_locale
 
-    from babyowl.navigation import CLASS_TYPE_NAMES, ROLE_NAMES, navigation_for
+    from babyowl.navigation import CLASS_TYPE_NAMES, ROLE_NAMES, STATUS_NAMES, navigation_for
+    from babyowl.authz import can_manage_user
     from babyowl.security import add_security_headers
 
     app = Flask(__name__, instance_relative_config=True)
@@ -36,20 +37,26 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
+    limiter.init_app(app)
     _configure_login(login_manager)
     register_filters(app)
 
+    from babyowl.blueprints.account.views import bp as account_bp
+    from babyowl.blueprints.admin.views import bp as admin_bp
     from babyowl.blueprints.auth.views import bp as auth_bp
     from babyowl.blueprints.main.views import bp as main_bp
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(auth_bp)
+    for blueprint in (main_bp, auth_bp, account_bp, admin_bp):
+        app.register_blueprint(blueprint)
 
     register_error_handlers(app)
     register_cli(app)
     app.after_request(add_security_headers)
-    if app.config["ENV_NAME"] == "production":
-        app.after_request(_add_hsts)
+    if app.config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     @app.context_processor
     def layout_context():
@@ -58,16 +65,13 @@ def create_app(config_overrides: dict | None = None) -> Flask:
             "school_name": app.config["SCHOOL_NAME"],
             "role_names": ROLE_NAMES,
             "class_type_names": CLASS_TYPE_NAMES,
+            "status_names": STATUS_NAMES,
+            "can_manage_user": can_manage_user,
             "language_names": LANGUAGE_NAMES,
             "current_locale": lambda: str(get_locale()),
         }
 
     return app
-
-
-def _add_hsts(response):
-    response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    return response
 
 
 def _configure_login(login_manager) -> None:

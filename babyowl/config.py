@@ -83,8 +83,24 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SECURE": env_name == "production",
         "REMEMBER_COOKIE_SECURE": env_name == "production",
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,  # a tablet open all afternoon must still post
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 50) * 1024 * 1024,
+        # Accounts.
+        "ALLOW_SELF_REGISTRATION": _bool("ALLOW_SELF_REGISTRATION", True),
+        "EMAIL_VERIFICATION_MAX_AGE": 3 * 24 * 3600,
+        "PASSWORD_RESET_MAX_AGE": 3600,
+        "INVITATION_MAX_AGE": 7 * 24 * 3600,
+        # Behind a reverse proxy (HTTPS terminated there), trust this many hops
+        # of X-Forwarded-* so Secure cookies, HSTS and client addresses are right.
+        "PROXY_HOPS": _int("PROXY_HOPS", 0),
+        # Rate limits (Flask-Limiter): Redis when configured, memory otherwise.
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://",
+        "RATELIMIT_APPLICATION": os.environ.get("RATELIMIT_APPLICATION", "100 per minute"),
+        "RATELIMIT_AUTH": os.environ.get("RATELIMIT_AUTH", "10 per minute"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_STRATEGY": "moving-window",
     }
     config.update(overrides)
 

@@ -1,5 +1,6 @@
 """Extension objects, created unbound and attached in create_app()."""
 from flask_babel import Babel
+from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -14,3 +15,17 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def _user_or_address() -> str:
+    # Signed-in users are limited per account (a classroom shares one IP
+    # address behind the school's router); everyone else per address.
+    from flask_login import current_user
+    from flask_limiter.util import get_remote_address
+
+    if current_user and current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return f"ip:{get_remote_address()}"
+
+
+limiter = Limiter(key_func=_user_or_address, key_prefix="babyowl")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, request, url_for
+from flask import current_app, has_request_context, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -18,6 +18,7 @@ ROLE_NAMES = {
     "staff": _l("Staff"),
     "super_admin": _l("Administrator"),
 }
+STATUS_NAMES = {"active": _l("active"), "inactive": _l("inactive"), "suspended": _l("suspended")}
 CLASS_TYPE_NAMES = {"group": _l("group"), "private": _l("private")}
 
 
@@ -33,15 +34,15 @@ NAV_ITEMS = (
     NavItem("learn.my_classes", _l("My classes"), ("student",)),
     NavItem("classes.index", _l("Classes"), ("instructor", "staff", "super_admin")),
     NavItem("authoring.courses", _l("Courses"), ("instructor", "super_admin")),
-    NavItem("admin.users", _l("Users"), ("staff", "super_admin")),
+    NavItem("admin.users_index", _l("Users"), ("staff", "super_admin")),
     NavItem("admin.reports", _l("Reports"), ("staff", "super_admin")),
     NavItem("community.feed", _l("Community"), EVERYONE),
 )
 
 
 def navigation_for() -> list[dict]:
-    if not current_user.is_authenticated:
-        return []
+    if not has_request_context() or not current_user.is_authenticated:
+        return []  # emails and jobs render templates outside a request
     items = []
     for item in NAV_ITEMS:
         if current_user.role in item.roles and item.endpoint in current_app.view_functions:

@@ -6,7 +6,7 @@ know the answer varies by that header.
 """
 from __future__ import annotations
 
-from flask import Response, make_response, redirect, render_template, request
+from flask import Response, current_app, make_response, redirect, render_template, request
 from jinja2_fragments.flask import render_block
 
 
@@ -39,6 +39,11 @@ def redirect_to(location: str) -> Response:
         response.headers["HX-Location"] = location
         return response
     return redirect(location, code=303)
+
+
+def remembered() -> bool:
+    """Whether this browser holds a "remember me" cookie (kept when the session is renewed)."""
+    return current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
 
 
 def full_redirect(location: str) -> Response:

@@ -33,7 +33,11 @@ def safe_next_url(target: str | None, fallback_endpoint: str = "main.index") -> 
 
 
 def add_security_headers(response):
+    from flask import current_app, request
+
     headers = response.headers
+    if request.is_secure or current_app.config["ENV_NAME"] == "production":
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")

@@ -30,6 +30,8 @@ BASE_TEST_CONFIG = {
     "BCRYPT_ROUNDS": 4,
     # Tests post forms directly; the CSRF tests turn protection back on.
     "WTF_CSRF_ENABLED": False,
+    # The rate-limit tests turn limits back on with their own storage.
+    "RATELIMIT_ENABLED": False,
     "BABEL_DEFAULT_LOCALE": "en",
     "MAIL_BACKEND": "console",
     "REDIS_URL": None,

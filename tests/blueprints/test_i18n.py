@@ -71,4 +71,4 @@ def test_every_string_in_the_code_has_an_indonesian_translation(tmp_path):
     with open(project / "babyowl" / "translations" / "id" / "LC_MESSAGES" / "messages.po", "rb") as handle:
         catalog = read_po(handle)
     translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
-    assert sorted(in_code - translated) == []
+    assert sorted(in_code - translated, key=str) == []

@@ -2,6 +2,7 @@ from flask import Blueprint, current_app, flash, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from babyowl.extensions import limiter
 from babyowl.i18n import LANGUAGE_COOKIE
 from babyowl.rendering import full_redirect, render
 from babyowl.security import safe_next_url
@@ -35,5 +36,6 @@ def set_language():
 
 
 @bp.route("/healthz")
+@limiter.exempt
 def healthz():
     return make_response("ok", 200, {"Content-Type": "text/plain"})

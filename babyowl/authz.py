@@ -1,0 +1,44 @@
+"""Who may open what: one decorator for roles, plus checks services make on ownership.
+
+Not signed in: redirect to sign-in (HX-Redirect for htmx). Signed in with the
+wrong role: 403. A thing the user may not know exists: the service answers 404.
+"""
+from __future__ import annotations
+
+import functools
+
+from flask import abort
+from flask_login import current_user, login_required
+
+STAFF_ROLES = ("staff", "super_admin")
+TEACHING_ROLES = ("instructor", "staff", "super_admin")
+ALL_ROLES = ("student", "instructor", "staff", "super_admin")
+
+
+def roles_required(*roles: str):
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        guarded = login_required(wrapped)
+        guarded.allowed_roles = roles  # read by the route-access test
+        return guarded
+
+    return decorator
+
+
+def creatable_roles(actor) -> tuple[str, ...]:
+    """Spec: super_admin creates any role; staff create students only."""
+    if actor.role == "super_admin":
+        return ALL_ROLES
+    if actor.role == "staff":
+        return ("student",)
+    return ()
+
+
+def can_manage_user(actor, target) -> bool:
+    """Staff manage students; super_admin manages everyone."""
+    return target.role in creatable_roles(actor)

@@ -1,0 +1,442 @@
+"""Privacy: a person's copy of their data, their request to be forgotten, and erasure.
+
+Erasure is not a row delete. Attendance, credits and payments are the school's
+records (a student's credits_used must still reconcile with their marks after
+they leave), so the users row stays as an anonymous anchor for them, and
+everything that only describes the person (progress, posts, messages, XP,
+notifications) is deleted.
+"""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import posixpath
+import re
+import uuid
+import zipfile
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from flask import current_app, render_template
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import contains_eager, joinedload
+
+from babyowl.extensions import db
+from babyowl.jobs.email import queue_email
+from babyowl.models import (
+    AnnouncementRead,
+    AssignmentSubmission,
+    ClassAttendance,
+    ClassEnrollment,
+    CodingSubmission,
+    CommunityComment,
+    CommunityEvent,
+    CommunityEventRSVP,
+    CommunityGroup,
+    CommunityGroupMember,
+    CommunityPost,
+    CommunityPostLike,
+    Conversation,
+    CreditAdjustment,
+    ExerciseProgress,
+    LessonProgress,
+    Message,
+    Notification,
+    Payment,
+    QuizAttempt,
+    SchoolClass,
+    User,
+    UserBadge,
+    UserLevel,
+    XPTransaction,
+)
+from babyowl.models.base import utcnow
+from babyowl.services.errors import DomainError, NotAllowed
+from babyowl.storage import get_storage
+
+log = logging.getLogger(__name__)
+
+# Stored as data, not shown through gettext: the row must read the same in
+# every language, and a translation would be a different value.
+ERASED_NAME = "Erased user"
+
+
+class AlreadyErased(DomainError):
+    pass
+
+
+class CannotEraseSelf(DomainError):
+    pass
+
+
+def erased_email(user: User) -> str:
+    # `.invalid` is reserved (RFC 2606): nothing can ever be delivered there,
+    # and the id keeps the unique email column unique.
+    return f"erased-{user.id.hex}@erased.invalid"
+
+
+# --- export -----------------------------------------------------------------
+
+def _json_default(value):
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, (uuid.UUID, Decimal)):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _payments_of(email: str):
+    # Payments are recorded before the payer has an account, so the email is
+    # the only link; staff type it by hand, hence case and spaces are ignored.
+    return func.lower(func.trim(Payment.student_email)) == email.strip().lower()
+
+
+def _safe_file_name(name: str | None, key: str) -> str:
+    # The name is what the student's browser sent: never let it climb out of
+    # its folder in the archive ("../../x") or carry control characters.
+    name = (name or posixpath.basename(key)).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable()).strip().lstrip(".")
+    return name or "file"
+
+
+def _avatar_path(key: str) -> str:
+    extension = posixpath.splitext(key)[1]
+    return "files/avatar" + (extension if re.fullmatch(r"\.[A-Za-z0-9]{1,10}", extension) else "")
+
+
+def export_user_data(user: User) -> bytes:
+    """A ZIP archive with everything the school holds about `user`: data.json and their files."""
+    uid = user.id
+    scalars = db.session.scalars
+
+    # One query per collection; related names come in the same query (no N+1).
+    enrollments = scalars(
+        select(ClassEnrollment).where(ClassEnrollment.student_id == uid)
+        .options(joinedload(ClassEnrollment.school_class).joinedload(SchoolClass.course))
+        .order_by(ClassEnrollment.enrolled_at)
+    ).all()
+    attendance = scalars(
+        select(ClassAttendance).join(ClassAttendance.enrollment).where(ClassEnrollment.student_id == uid)
+        .options(joinedload(ClassAttendance.school_class))
+        .order_by(ClassAttendance.meeting_date, ClassAttendance.meeting_number)
+    ).all()
+    adjustments = scalars(
+        select(CreditAdjustment).join(CreditAdjustment.enrollment).where(ClassEnrollment.student_id == uid)
+        .options(contains_eager(CreditAdjustment.enrollment).joinedload(ClassEnrollment.school_class))
+        .order_by(CreditAdjustment.adjusted_at)
+    ).all()
+    quiz_attempts = scalars(
+        select(QuizAttempt).where(QuizAttempt.user_id == uid)
+        .options(joinedload(QuizAttempt.exercise)).order_by(QuizAttempt.created_at)
+    ).all()
+    coding = scalars(
+        select(CodingSubmission).where(CodingSubmission.user_id == uid)
+        .options(joinedload(CodingSubmission.exercise)).order_by(CodingSubmission.created_at)
+    ).all()
+    assignments = scalars(
+        select(AssignmentSubmission).where(AssignmentSubmission.student_id == uid)
+        .options(joinedload(AssignmentSubmission.exercise)).order_by(AssignmentSubmission.submitted_at)
+    ).all()
+    xp = scalars(select(XPTransaction).where(XPTransaction.user_id == uid).order_by(XPTransaction.created_at)).all()
+    level = db.session.scalar(select(UserLevel).where(UserLevel.user_id == uid))
+    badges = scalars(
+        select(UserBadge).where(UserBadge.user_id == uid).options(joinedload(UserBadge.badge))
+        .order_by(UserBadge.earned_at)
+    ).all()
+    lesson_progress = scalars(
+        select(LessonProgress).where(LessonProgress.user_id == uid).options(joinedload(LessonProgress.lesson))
+        .order_by(LessonProgress.created_at)
+    ).all()
+    exercise_progress = scalars(
+        select(ExerciseProgress).where(ExerciseProgress.user_id == uid)
+        .options(joinedload(ExerciseProgress.exercise)).order_by(ExerciseProgress.created_at)
+    ).all()
+    notifications = scalars(
+        select(Notification).where(Notification.user_id == uid).order_by(Notification.created_at)
+    ).all()
+    posts = scalars(
+        select(CommunityPost).where(CommunityPost.author_id == uid).order_by(CommunityPost.created_at)
+    ).all()
+    comments = scalars(
+        select(CommunityComment).where(CommunityComment.author_id == uid).order_by(CommunityComment.created_at)
+    ).all()
+    likes = scalars(
+        select(CommunityPostLike).where(CommunityPostLike.user_id == uid).order_by(CommunityPostLike.created_at)
+    ).all()
+    memberships = scalars(
+        select(CommunityGroupMember).where(CommunityGroupMember.user_id == uid)
+        .options(joinedload(CommunityGroupMember.group)).order_by(CommunityGroupMember.joined_at)
+    ).all()
+    rsvps = scalars(
+        select(CommunityEventRSVP).where(CommunityEventRSVP.user_id == uid)
+        .options(joinedload(CommunityEventRSVP.event)).order_by(CommunityEventRSVP.created_at)
+    ).all()
+    messages = scalars(select(Message).where(Message.sender_id == uid).order_by(Message.created_at)).all()
+    payments = scalars(
+        select(Payment).where(_payments_of(user.email)).options(joinedload(Payment.course))
+        .order_by(Payment.created_at)
+    ).all()
+
+    data = {
+        "exported_at": utcnow().isoformat(),
+        "profile": {
+            "id": user.id, "email": user.email, "full_name": user.full_name, "bio": user.bio,
+            "role": user.role, "status": user.status, "email_verified": user.email_verified,
+            "created_at": user.created_at, "last_login_at": user.last_login_at,
+            "deletion_requested_at": user.deletion_requested_at,
+        },
+        "enrollments": [{
+            "class": e.school_class.name, "course": e.school_class.course.title, "type": e.school_class.type,
+            "status": e.status, "meeting_credits": e.meeting_credits, "credits_used": e.credits_used,
+            "credits_remaining": e.credits_remaining, "attendance_rate": e.attendance_rate,
+            "payment_status": e.payment_status, "payment_amount": e.payment_amount, "enrolled_at": e.enrolled_at,
+        } for e in enrollments],
+        "attendance": [{
+            "class": a.school_class.name, "meeting_number": a.meeting_number, "meeting_date": a.meeting_date,
+            "status": a.status, "credit_deducted": a.credit_deducted, "marked_at": a.marked_at, "notes": a.notes,
+        } for a in attendance],
+        "credit_adjustments": [{
+            "class": c.enrollment.school_class.name, "adjustment": c.adjustment,
+            "credits_before": c.credits_before, "credits_after": c.credits_after, "reason": c.reason,
+            "reason_detail": c.reason_detail, "adjusted_at": c.adjusted_at,
+        } for c in adjustments],
+        "quiz_attempts": [{
+            "exercise": q.exercise.title, "score": q.score, "max_score": q.max_score, "answers": q.answers,
+            "attempt_number": q.attempt_number, "created_at": q.created_at,
+        } for q in quiz_attempts],
+        "coding_submissions": [{
+            "exercise": c.exercise.title, "code": c.code, "score": c.score, "max_score": c.max_score,
+            "passed": c.passed, "created_at": c.created_at,
+        } for c in coding],
+        "assignment_submissions": [],  # filled below, with the file's place in the archive
+        "xp_transactions": [
+            {"amount": x.amount, "reason": x.reason, "created_at": x.created_at} for x in xp
+        ],
+        "level": level and {
+            "current_level": level.current_level, "total_xp": level.total_xp,
+            "current_streak": level.current_streak, "last_activity_date": level.last_activity_date,
+        },
+        "badges": [{"name": b.badge.name, "earned_at": b.earned_at} for b in badges],
+        "lesson_progress": [{
+            "lesson": p.lesson.title, "completed": p.completed, "exercises_completed": p.exercises_completed,
+            "total_exercises": p.total_exercises, "completed_at": p.completed_at,
+        } for p in lesson_progress],
+        "exercise_progress": [{
+            "exercise": p.exercise.title, "completed": p.completed, "watched_seconds": p.watched_seconds,
+            "scroll_depth": p.scroll_depth, "completed_at": p.completed_at,
+        } for p in exercise_progress],
+        "notifications": [{
+            "type": n.type, "title": n.title, "message": n.message, "read": n.read, "created_at": n.created_at,
+        } for n in notifications],
+        "community_posts": [{
+            "id": p.id, "content": p.content, "media_urls": p.media_urls, "likes_count": p.likes_count,
+            "comments_count": p.comments_count, "created_at": p.created_at,
+        } for p in posts],
+        "community_comments": [
+            {"post_id": c.post_id, "content": c.content, "created_at": c.created_at} for c in comments
+        ],
+        "community_post_likes": [{"post_id": li.post_id, "created_at": li.created_at} for li in likes],
+        "community_groups": [
+            {"name": m.group.name, "role": m.role, "joined_at": m.joined_at} for m in memberships
+        ],
+        "community_event_rsvps": [{
+            "event": r.event.title, "event_date": r.event.event_date, "status": r.status, "created_at": r.created_at,
+        } for r in rsvps],
+        "messages": [{"content": m.content, "created_at": m.created_at} for m in messages],
+        "payments": [{
+            "student_name": p.student_name, "student_email": p.student_email, "student_phone": p.student_phone,
+            "course": p.course.title if p.course else None, "package_type": p.package_type, "amount": p.amount,
+            "payment_method": p.payment_method, "payment_ref": p.payment_ref, "status": p.status,
+            "created_at": p.created_at, "verified_at": p.verified_at,
+        } for p in payments],
+        "missing_files": [],
+    }
+
+    wanted: list[tuple[str, str]] = []  # (path in the archive, storage key)
+    if user.avatar:
+        wanted.append((_avatar_path(user.avatar), user.avatar))
+    for s in assignments:
+        path = None
+        if s.file_url:
+            path = f"files/assignments/{s.id}-{_safe_file_name(s.file_name, s.file_url)}"
+            wanted.append((path, s.file_url))
+        data["assignment_submissions"].append({
+            "exercise": s.exercise.title, "type": s.type, "file_name": s.file_name, "file": path,
+            "text_content": s.text_content, "link_url": s.link_url, "comment": s.comment, "version": s.version,
+            "status": s.status, "grade": s.grade, "max_grade": s.max_grade, "feedback": s.feedback,
+            "submitted_at": s.submitted_at,
+        })
+
+    storage = get_storage()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path, key in wanted:
+            try:
+                content, _content_type = storage.read(key)
+            except (FileNotFoundError, ValueError):
+                # A lost upload (or a value that was never a storage key) must not
+                # cost the person the rest of their export; say what is absent.
+                data["missing_files"].append({"key": key, "file": path})
+                continue
+            archive.writestr(path, content)
+        archive.writestr(
+            "data.json", json.dumps(data, indent=2, ensure_ascii=False, default=_json_default).encode("utf-8")
+        )
+    return buffer.getvalue()
+
+
+# --- deletion request and erasure -------------------------------------------
+
+def _locked(user: User) -> User:
+    # populate_existing: decide on the row as it is now, under the lock, not on
+    # what this session happened to load earlier.
+    return db.session.execute(
+        select(User).where(User.id == user.id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def request_deletion(user: User) -> None:
+    """Record that `user` asked to be forgotten; staff then erase the account."""
+    locked = _locked(user)
+    if locked.erased_at is not None:
+        db.session.rollback()
+        raise AlreadyErased(_("This account has already been erased."))
+    # The first request is the one the school's response time is measured from.
+    if locked.deletion_requested_at is None:
+        locked.deletion_requested_at = utcnow()
+    db.session.commit()
+
+
+def _recount_counters(post_ids, group_ids, event_ids) -> None:
+    # Recount from the rows instead of decrementing: a counter that had already
+    # drifted is corrected rather than pushed further (or below zero). The
+    # updated_at of other people's posts, groups and events is kept: a counter
+    # is not an edit of their content.
+    if post_ids:
+        likes = select(func.count()).where(CommunityPostLike.post_id == CommunityPost.id).scalar_subquery()
+        comments = select(func.count()).where(CommunityComment.post_id == CommunityPost.id).scalar_subquery()
+        db.session.execute(
+            update(CommunityPost).where(CommunityPost.id.in_(post_ids))
+            .values(likes_count=likes, comments_count=comments, updated_at=CommunityPost.updated_at)
+        )
+    if group_ids:
+        members = select(func.count()).where(CommunityGroupMember.group_id == CommunityGroup.id).scalar_subquery()
+        db.session.execute(
+            update(CommunityGroup).where(CommunityGroup.id.in_(group_ids))
+            .values(members_count=members, updated_at=CommunityGroup.updated_at)
+        )
+    if event_ids:
+        # Attendees are the people who said they will come, not every reply.
+        attendees = (select(func.count())
+                     .where(CommunityEventRSVP.event_id == CommunityEvent.id,
+                            CommunityEventRSVP.status == "attending")
+                     .scalar_subquery())
+        db.session.execute(
+            update(CommunityEvent).where(CommunityEvent.id.in_(event_ids))
+            .values(attendees_count=attendees, updated_at=CommunityEvent.updated_at)
+        )
+
+
+def erase_user(actor: User, user: User) -> None:
+    """Anonymise `user` for good, keeping the school's records of them.
+
+    Kept, still linked to the (now anonymous) row: enrollments, attendance,
+    credit adjustments, unlocks, announcements, courses and classes they made
+    or teach, payments. Deleted: everything else that is about the person.
+    """
+    if actor.role != "super_admin":
+        raise NotAllowed(_("Only a super admin can erase an account."))
+    if actor.id == user.id:
+        raise CannotEraseSelf(_("You cannot erase your own account."))
+
+    try:
+        target = _locked(user)
+        if target.erased_at is not None:
+            raise AlreadyErased(_("This account has already been erased."))
+        uid = target.id
+        old_email = target.email
+        old_name = target.full_name
+
+        # Collected before the rows that name them go.
+        stored_keys = [target.avatar] if target.avatar else []
+        stored_keys += db.session.scalars(
+            select(AssignmentSubmission.file_url)
+            .where(AssignmentSubmission.student_id == uid, AssignmentSubmission.file_url.is_not(None))
+        ).all()
+        post_ids = db.session.scalars(
+            select(CommunityPostLike.post_id).where(CommunityPostLike.user_id == uid)
+            .union(select(CommunityComment.post_id).where(CommunityComment.author_id == uid))
+        ).all()
+        group_ids = db.session.scalars(
+            select(CommunityGroupMember.group_id).where(CommunityGroupMember.user_id == uid)
+        ).all()
+        event_ids = db.session.scalars(
+            select(CommunityEventRSVP.event_id).where(CommunityEventRSVP.user_id == uid)
+        ).all()
+
+        for model, column in (
+            (Notification, Notification.user_id),
+            (XPTransaction, XPTransaction.user_id),
+            (UserLevel, UserLevel.user_id),
+            (UserBadge, UserBadge.user_id),
+            (LessonProgress, LessonProgress.user_id),
+            (ExerciseProgress, ExerciseProgress.user_id),
+            (QuizAttempt, QuizAttempt.user_id),
+            (CodingSubmission, CodingSubmission.user_id),
+            (AssignmentSubmission, AssignmentSubmission.student_id),
+            (AnnouncementRead, AnnouncementRead.user_id),
+            (CommunityPostLike, CommunityPostLike.user_id),
+            (CommunityComment, CommunityComment.author_id),
+            # Others' likes and comments on these posts go with them (ON DELETE CASCADE).
+            (CommunityPost, CommunityPost.author_id),
+            (CommunityGroupMember, CommunityGroupMember.user_id),
+            (CommunityEventRSVP, CommunityEventRSVP.user_id),
+            (Message, Message.sender_id),
+        ):
+            db.session.execute(delete(model).where(column == uid))
+        # Their threads go whole (messages by ON DELETE CASCADE): a thread with
+        # one side erased still tells who said what to whom.
+        db.session.execute(
+            delete(Conversation).where(or_(Conversation.participant_1 == uid, Conversation.participant_2 == uid))
+        )
+        _recount_counters(post_ids, group_ids, event_ids)
+
+        # The payment stays for the accounts; who paid now points at the
+        # anonymous address, so the export and staff search still connect them.
+        new_email = erased_email(target)
+        db.session.execute(
+            update(Payment).where(_payments_of(old_email))
+            .values(student_name=None, student_phone=None, student_email=new_email)
+        )
+
+        target.email = new_email
+        target.full_name = ERASED_NAME
+        target.avatar = None
+        target.bio = None
+        target.password_hash = None  # also changes the session fingerprint: every device is signed out
+        target.status = "inactive"
+        target.email_verified = False
+        target.onboarding_completed = False
+        target.erased_at = utcnow()
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+    # Only now: had the transaction failed, the rows would still name these files.
+    storage = get_storage()
+    for key in stored_keys:
+        try:
+            storage.delete(key)
+        except Exception:
+            # The database is already consistent; an orphan file is found and
+            # removed by hand, which a person can act on from this log line.
+            log.exception("Could not delete stored file %r of erased user %s", key, uid)
+
+    # The person asked to be told; the address is gone from the database now,
+    # so the job carries it (the message is the last thing sent there).
+    queue_email(old_email, _("Your %(school)s account has been deleted", school=current_app.config["SCHOOL_NAME"]),
+                render_template("email/account_erased.txt", name=old_name,
+                                school_name=current_app.config["SCHOOL_NAME"]))

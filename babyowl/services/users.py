@@ -1,0 +1,112 @@
+"""User administration by staff and super_admin."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Generic, Sequence, TypeVar
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, or_, select
+
+from babyowl.authz import can_manage_user, creatable_roles
+from babyowl.extensions import db
+from babyowl.models import User, USER_STATUSES
+from babyowl.services import accounts
+from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+
+T = TypeVar("T")
+PER_PAGE = 20
+
+
+@dataclass
+class Page(Generic[T]):
+    items: Sequence[T]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def paginate(query: Select, page: int, per_page: int = PER_PAGE) -> Page:
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    page = min(max(1, page), max(1, math.ceil(total / per_page)))
+    items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def search_users(*, q: str = "", role: str = "", status: str = "", deletion_requested: bool = False,
+                 page: int = 1) -> Page[User]:
+    query = select(User).order_by(User.full_name, User.email)
+    if q.strip():
+        pattern = "%" + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(func.lower(User.full_name).like(pattern, escape="\\"),
+                                func.lower(User.email).like(pattern, escape="\\")))
+    if role:
+        query = query.where(User.role == role)
+    if status:
+        query = query.where(User.status == status)
+    if deletion_requested:
+        query = query.where(User.deletion_requested_at.is_not(None), User.erased_at.is_(None))
+    return paginate(query, page)
+
+
+def _require_manage(actor: User, target: User) -> None:
+    if not can_manage_user(actor, target):
+        raise NotAllowed(_("You cannot change this account."))
+
+
+def create_user_by(actor: User, *, email: str, full_name: str, role: str) -> User:
+    """A new account made by staff; the person sets their password from the emailed invitation."""
+    if role not in creatable_roles(actor):
+        raise NotAllowed(_("You cannot create an account with this role."))
+    user = accounts.create_user(email=email, full_name=full_name, role=role)
+    accounts.send_invitation(user)
+    return user
+
+
+def update_user_by(actor: User, target: User, *, full_name: str, email: str, role: str) -> None:
+    _require_manage(actor, target)
+    if role != target.role:
+        if role not in creatable_roles(actor):
+            raise NotAllowed(_("You cannot give this role."))
+        if target.id == actor.id:
+            raise InvalidInput(_("You cannot change your own role."))
+    email = accounts.normalise_email(email)
+    email_changed = email != target.email
+    if email_changed:
+        existing = accounts.find_user_by_email(email)
+        if existing is not None and existing.id != target.id:
+            raise accounts.EmailTaken(_("An account with this email already exists."))
+        target.email_verified = False
+    if not full_name.strip():
+        raise InvalidInput(_("Enter a name."))
+    target.full_name = full_name.strip()
+    target.email = email
+    target.role = role
+    db.session.commit()
+    if email_changed:
+        accounts.send_verification_email(target)
+
+
+def set_status(actor: User, target: User, status: str) -> None:
+    """Suspend or reactivate; a suspended user is signed out at their next request."""
+    if status not in USER_STATUSES:
+        raise InvalidInput(_("Unknown status."))
+    _require_manage(actor, target)
+    if target.id == actor.id:
+        raise InvalidInput(_("You cannot change the status of your own account."))
+    if target.erased_at is not None:
+        raise DomainError(_("This account has been erased."))
+    target.status = status
+    db.session.commit()

@@ -1,0 +1,106 @@
+"""Every route of the app, as every role and as anonymous.
+
+Allowed roles get 2xx/3xx (a POST may also answer 4xx for an empty form, but
+never a refusal); everyone else is sent to sign in (anonymous), or gets 403 or
+404. A route missing from ACCESS fails `test_every_route_is_in_the_table`: add
+it with the roles that may use it (see the README, "Adding a route").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pytest
+
+from babyowl.authz import ALL_ROLES, STAFF_ROLES
+from babyowl.services import tokens
+from tests.factories import make_user
+
+ANONYMOUS = "anonymous"
+EVERYONE = (ANONYMOUS, *ALL_ROLES)
+SIGNED_IN = ALL_ROLES
+
+
+@dataclass(frozen=True)
+class Route:
+    allowed: tuple[str, ...]
+    url: Callable[[dict], str] | str
+    method: str = "GET"
+
+
+def _token(purpose):
+    def build(ctx):
+        return tokens.make_token(purpose, ctx["other_student"])
+
+    return build
+
+
+ACCESS: dict[str, Route] = {
+    "main.index": Route(EVERYONE, "/"),
+    "main.healthz": Route(EVERYONE, "/healthz"),
+    "main.set_language": Route(EVERYONE, "/language", "POST"),
+    "main.dashboard": Route(SIGNED_IN, "/dashboard"),
+    "auth.login": Route(EVERYONE, "/login"),
+    "auth.register": Route(EVERYONE, "/register"),
+    "auth.logout": Route(SIGNED_IN, "/logout", "POST"),
+    "auth.forgot_password": Route(EVERYONE, "/forgot-password"),
+    "auth.verify_email": Route(EVERYONE, lambda c: f"/verify-email/{_token(tokens.VERIFY_EMAIL)(c)}"),
+    "auth.resend_verification": Route(SIGNED_IN, "/verify-email", "POST"),
+    "auth.reset_password": Route(EVERYONE, lambda c: f"/reset-password/{_token(tokens.RESET_PASSWORD)(c)}"),
+    "auth.accept_invitation": Route(EVERYONE, lambda c: f"/invitation/{_token(tokens.INVITATION)(c)}"),
+    "account.onboarding": Route(SIGNED_IN, "/welcome"),
+    "account.profile": Route(SIGNED_IN, "/account/profile"),
+    "account.change_password": Route(SIGNED_IN, "/account/password"),
+    "account.download_data": Route(SIGNED_IN, "/account/data"),
+    "account.request_deletion": Route(SIGNED_IN, "/account/delete"),
+    "account.avatar": Route(SIGNED_IN, lambda c: f"/avatars/{c['avatar_key']}"),
+    # Other people's profiles: staff only; to anyone else the page does not exist (404).
+    "account.user_profile": Route(STAFF_ROLES, lambda c: f"/users/{c['other_student'].id}"),
+    "admin.users_index": Route(STAFF_ROLES, "/admin/users"),
+    "admin.new_user": Route(STAFF_ROLES, "/admin/users/new"),
+    "admin.edit_user": Route(STAFF_ROLES, lambda c: f"/admin/users/{c['other_student'].id}/edit"),
+    "admin.set_user_status": Route(STAFF_ROLES, lambda c: f"/admin/users/{c['other_student'].id}/status", "POST"),
+    "admin.erase_user": Route(("super_admin",), lambda c: f"/admin/users/{c['other_student'].id}/erase", "POST"),
+}
+
+
+def test_every_route_is_in_the_table(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()} - {"static"}
+    assert sorted(endpoints - ACCESS.keys()) == [], "add these routes to ACCESS"
+    assert sorted(ACCESS.keys() - endpoints) == [], "these routes no longer exist"
+
+
+@pytest.fixture
+def context(app, db, tmp_path):
+    from babyowl.storage import get_storage
+
+    key = "avatars/0123456789abcdef0123456789abcdef.jpg"
+    get_storage().save(key, b"\xff\xd8\xff", "image/jpeg")
+    return {"other_student": make_user("student"), "avatar_key": key}
+
+
+def _is_login_redirect(response) -> bool:
+    target = response.headers.get("Location", "") or response.headers.get("HX-Redirect", "")
+    # A refusal sends the person to sign in and back (`next=`); a plain /login
+    # redirect after success (e.g. an address confirmed) is not a refusal.
+    return response.status_code in (302, 303, 204) and target.startswith("/login?next=")
+
+
+@pytest.mark.parametrize("role", EVERYONE)
+@pytest.mark.parametrize("endpoint", sorted(ACCESS))
+def test_route_access(client, login_as, context, endpoint, role):
+    route = ACCESS[endpoint]
+    if role != ANONYMOUS:
+        login_as(role)
+    url = route.url(context) if callable(route.url) else route.url
+    response = client.open(url, method=route.method)
+    assert response.status_code < 500, response.get_data(as_text=True)[:500]
+    refused = _is_login_redirect(response) or response.status_code in (403, 404)
+    if role in route.allowed:
+        assert not refused, f"{role} refused on {endpoint}: {response.status_code}"
+        if route.method == "GET":
+            assert 200 <= response.status_code < 400
+    else:
+        assert refused, f"{role} let through on {endpoint}: {response.status_code}"
+        if role == ANONYMOUS:
+            assert _is_login_redirect(response)
