@@ -29,7 +29,8 @@ ERROR_TEXT = {
     413: (_l("File too large"), _l("The file you sent is larger than allowed.")),
     422: (_l("Please check your input"), _l("Some fields need your attention.")),
     429: (_l("Too many requests"), _l("You are going too fast. Wait a moment and try again.")),
-    500: (_l("Something went wrong"), _l("An unexpected error happened on our side. It has been logged; please try again.")),
+    500: (_l("Something went wrong"),
+          _l("An unexpected error happened on our side. It has been logged; please try again.")),
 }
 
 

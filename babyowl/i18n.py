@@ -31,9 +31,8 @@ def money(amount: Decimal | int | float | None) -> str:
     """Rupiah without cents, grouped the way the reader's locale groups."""
     if amount is None:
         return ""
-    return numbers.format_currency(
-        Decimal(amount), current_app.config["CURRENCY"], format="¤ #,##0", locale=str(get_locale()), currency_digits=False
-    )
+    return numbers.format_currency(Decimal(amount), current_app.config["CURRENCY"], format="¤ #,##0",
+                                   locale=str(get_locale()), currency_digits=False)
 
 
 def datetime_local(value: datetime | None, fmt: str = "medium") -> str:

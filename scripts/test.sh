@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/babyowl_test}
 export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
+# Lint first: cheap, and a broken import shows up here rather than as 400 errors.
+.venv/bin/ruff check --quiet babyowl tests worker.py migrations
 exec .venv/bin/python -m pytest "$@"

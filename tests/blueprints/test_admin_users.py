@@ -1,18 +1,16 @@
 """User administration as staff and super admins use it: find people, create, edit, suspend, erase."""
 from __future__ import annotations
 
-import email
 import html
 import re
-from email import policy
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from babyowl.models import User
 from babyowl.models.base import utcnow
+from tests.helpers import flashes, links_in_mail, mails, reload, signed_in_client, text, users_with_email
 from tests.factories import PASSWORD, make_user
 
 NEW_PASSWORD = "N3w#Password"
@@ -32,45 +30,8 @@ def mail_dir(tmp_path) -> Path:
 
 # --- helpers ------------------------------------------------------------------
 
-def mails(directory: Path) -> list[email.message.EmailMessage]:
-    files = sorted(directory.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
-    return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in files]
-
-
-def links_in_mail(directory: Path, to: str) -> list[str]:
-    return [urlsplit(url).path for message in mails(directory) if message["To"] == to
-            for url in re.findall(r"https?://\S+", message.get_content())]
-
-
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def flashes(response) -> list[str]:
-    page = response.get_data(as_text=True)
-    return [html.unescape(m).strip() for m in re.findall(r'<p class="flash flash-\w+"[^>]*>(.*?)</p>', page, re.S)]
-
-
 def rows(response) -> int:
     return len(USER_ROW.findall(response.get_data(as_text=True)))
-
-
-def reload(db, user: User) -> User:
-    db.session.expire_all()
-    return db.session.get(User, user.id)
-
-
-def users_with_email(db, address: str) -> int:
-    return db.session.scalar(select(func.count()).select_from(User).where(func.lower(User.email) == address.lower()))
-
-
-def signed_in_client(app, user: User):
-    """Another browser, already signed in as `user`."""
-    other = app.test_client()
-    with other.session_transaction() as session:
-        session["_user_id"] = user.get_id()
-        session["_fresh"] = True
-    return other
 
 
 def create(client, role="student", address="new@example.com", name="Dewi Lestari"):

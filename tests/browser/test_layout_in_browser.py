@@ -36,7 +36,10 @@ def test_a_wrong_password_is_swapped_into_the_form_by_htmx(live_server, open_pag
     page.goto(f"{live_server}/login")
     page.fill("input[name=email]", "staf@example.com")
     page.fill("input[name=password]", "wrong")
-    with page.expect_response(lambda r: r.url.startswith(f"{live_server}/login") and r.request.method == "POST") as answer:
+    def is_login_post(response):
+        return response.url.startswith(f"{live_server}/login") and response.request.method == "POST"
+
+    with page.expect_response(is_login_post) as answer:
         page.click("form#login-form button[type=submit]")
     assert answer.value.status == 422
     assert answer.value.request.headers.get("hx-request") == "true"
