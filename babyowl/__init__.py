@@ -23,7 +23,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from babyowl.i18n import LANGUAGE_NAMES, register_filters, select_locale, select_timezone
     from flask_babel import get_locale
 
-    from babyowl.navigation import CLASS_TYPE_NAMES, ROLE_NAMES, STATUS_NAMES, navigation_for
+    from babyowl.navigation import (
+        CLASS_TYPE_NAMES, COURSE_STATUS_NAMES, LANGUAGE_LABELS, LEVEL_NAMES, ROLE_NAMES, STATUS_NAMES, navigation_for,
+    )
     from babyowl.authz import can_manage_user
     from babyowl.security import add_security_headers
 
@@ -44,9 +46,11 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from babyowl.blueprints.account.views import bp as account_bp
     from babyowl.blueprints.admin.views import bp as admin_bp
     from babyowl.blueprints.auth.views import bp as auth_bp
+    from babyowl.blueprints.authoring.views import bp as authoring_bp
+    from babyowl.blueprints.catalog.views import bp as catalog_bp
     from babyowl.blueprints.main.views import bp as main_bp
 
-    for blueprint in (main_bp, auth_bp, account_bp, admin_bp):
+    for blueprint in (main_bp, auth_bp, account_bp, admin_bp, catalog_bp, authoring_bp):
         app.register_blueprint(blueprint)
 
     register_error_handlers(app)
@@ -66,6 +70,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
             "role_names": ROLE_NAMES,
             "class_type_names": CLASS_TYPE_NAMES,
             "status_names": STATUS_NAMES,
+            "course_status_names": COURSE_STATUS_NAMES,
+            "level_names": LEVEL_NAMES,
+            "language_labels": LANGUAGE_LABELS,
             "can_manage_user": can_manage_user,
             "language_names": LANGUAGE_NAMES,
             "current_locale": lambda: str(get_locale()),

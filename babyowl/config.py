@@ -85,7 +85,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,  # a tablet open all afternoon must still post
-        "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 50) * 1024 * 1024,
+        "VIDEO_MAX_MB": _int("VIDEO_MAX_MB", 200),
+        # The largest request: a lesson video plus the rest of its form.
+        "MAX_CONTENT_LENGTH": (max(_int("MAX_UPLOAD_MB", 50), _int("VIDEO_MAX_MB", 200)) + 1) * 1024 * 1024,
         # Accounts.
         "ALLOW_SELF_REGISTRATION": _bool("ALLOW_SELF_REGISTRATION", True),
         "EMAIL_VERIFICATION_MAX_AGE": 3 * 24 * 3600,

@@ -65,7 +65,7 @@ def _coding_content(starter: str, solution: str, tests: list[tuple[str, str, str
     return {
         "mode": "challenge",
         "language": "python",
-        "instructions": "<p>Tulis fungsi sesuai instruksi, lalu tekan <strong>Submit</strong>.</p>",
+        "instructionsSource": "Tulis fungsi sesuai instruksi, lalu tekan **Submit**.",
         "starterCode": starter,
         "testCases": [
             {"id": f"tc{i}", "name": name, "input": call, "expectedOutput": expected, "isHidden": hidden, "points": 10}
@@ -82,15 +82,21 @@ def _coding_content(starter: str, solution: str, tests: list[tuple[str, str, str
 
 
 def _exercises_for(lesson_title: str, n: int) -> list[tuple[str, str, dict, int]]:
-    """Five exercise types per lesson: what a real beginner lesson holds."""
-    return [
+    """Five exercise types per lesson: what a real beginner lesson holds.
+
+    Each content goes through its type's validate(), which renders the Markdown
+    to sanitised HTML and fills in the computed keys, as the authoring form does.
+    """
+    from babyowl.exercise_types import get_type
+
+    exercises = [
         ("Video: " + lesson_title, "video",
-         {"source": "url", "url": "https://www.youtube.com/watch?v=kqtD5dpn9C8", "duration": 360,
-          "allowManualComplete": True}, 6),
+         {"source": "url", "provider": "youtube", "url": "https://www.youtube.com/watch?v=kqtD5dpn9C8",
+          "videoId": "kqtD5dpn9C8", "fileKey": None, "duration": 360, "allowManualComplete": True}, 6),
         ("Materi: " + lesson_title, "material",
          {"format": "markdown",
-          "body": f"## {lesson_title}\n\nPada pertemuan {n} kita belajar **{lesson_title.lower()}**.\n\n"
-                  "```python\nprint('Halo, dunia!')\n```"}, 10),
+          "source": f"## {lesson_title}\n\nPada pertemuan {n} kita belajar **{lesson_title.lower()}**.\n\n"
+                    "```python\nprint('Halo, dunia!')\n```\n"}, 10),
         ("Kuis: " + lesson_title, "quiz",
          {"passingScore": 70, "attemptsAllowed": 3, "shuffle": False, "questions": [
              {"id": "q1", "type": "single_choice", "text": "Apa hasil dari print(2 + 3)?",
@@ -98,9 +104,14 @@ def _exercises_for(lesson_title: str, n: int) -> list[tuple[str, str, dict, int]
               "correct": ["b"], "points": 5, "explanation": "2 + 3 adalah penjumlahan bilangan bulat."},
              {"id": "q2", "type": "true_false", "text": "Python membedakan huruf besar dan kecil.",
               "correct": [True], "points": 5, "explanation": "Nama `Umur` dan `umur` adalah dua variabel berbeda."},
+             {"id": "q3", "type": "multiple_choice", "text": "Mana saja tipe data bawaan Python?",
+              "options": [{"id": "a", "text": "int"}, {"id": "b", "text": "str"}, {"id": "c", "text": "angka"}],
+              "correct": ["a", "b"], "points": 5, "explanation": "`angka` bukan nama tipe di Python."},
+             {"id": "q4", "type": "short_answer", "text": "Fungsi apa yang mencetak teks ke layar?",
+              "correct": ["print", "print()"], "points": 5, "explanation": "print() menulis ke layar."},
          ]}, 5),
         ("Tugas: " + lesson_title, "assignment",
-         {"instructions": "Buat program kecil yang memakai materi hari ini, lalu unggah file .py Anda.",
+         {"instructionsSource": "Buat program kecil yang memakai materi hari ini, lalu unggah file `.py` Anda.",
           "submissionTypes": ["file", "text", "link"], "allowedFileTypes": [".py", ".txt", ".pdf"],
           "maxFileSizeMb": 5, "maxGrade": 100, "dueOffsetDays": 7}, 20),
         ("Latihan koding: " + lesson_title, "coding",
@@ -109,6 +120,7 @@ def _exercises_for(lesson_title: str, n: int) -> list[tuple[str, str, dict, int]
                           ("Dengan nol", "print(kali(0, 9))", "0", False),
                           ("Bilangan negatif", "print(kali(-2, 4))", "-8", True)]), 15),
     ]
+    return [(title, kind, get_type(kind).validate(content), minutes) for title, kind, content, minutes in exercises]
 
 
 COURSES = (

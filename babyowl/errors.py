@@ -49,6 +49,8 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error):
         # Views normally catch these and answer inline; this is the safety net.
+        if error.status_code in (403, 404):
+            return error_response(error.status_code, error.message)
         if is_htmx():
             return render("errors/error.html", block="error_message", status=error.status_code,
                           code=error.status_code, title=ERROR_TEXT.get(error.status_code, ERROR_TEXT[409])[0],

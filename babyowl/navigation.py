@@ -19,6 +19,9 @@ ROLE_NAMES = {
     "super_admin": _l("Administrator"),
 }
 STATUS_NAMES = {"active": _l("active"), "inactive": _l("inactive"), "suspended": _l("suspended")}
+COURSE_STATUS_NAMES = {"draft": _l("draft"), "published": _l("published"), "archived": _l("archived")}
+LEVEL_NAMES = {"beginner": _l("Beginner"), "intermediate": _l("Intermediate"), "advanced": _l("Advanced")}
+LANGUAGE_LABELS = {"indonesian": _l("Indonesian"), "english": _l("English")}
 CLASS_TYPE_NAMES = {"group": _l("group"), "private": _l("private")}
 
 
@@ -33,7 +36,8 @@ NAV_ITEMS = (
     NavItem("main.dashboard", _l("Dashboard"), EVERYONE),
     NavItem("learn.my_classes", _l("My classes"), ("student",)),
     NavItem("classes.index", _l("Classes"), ("instructor", "staff", "super_admin")),
-    NavItem("authoring.courses", _l("Courses"), ("instructor", "super_admin")),
+    NavItem("catalog.index", _l("Catalog"), EVERYONE),
+    NavItem("authoring.courses_index", _l("My courses"), ("instructor", "super_admin")),
     NavItem("admin.users_index", _l("Users"), ("staff", "super_admin")),
     NavItem("admin.reports", _l("Reports"), ("staff", "super_admin")),
     NavItem("community.feed", _l("Community"), EVERYONE),

@@ -10,7 +10,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data:",
+        # Materials may show pictures from other sites; lesson videos play in
+        # YouTube's privacy-enhanced player or Vimeo's.
+        "img-src 'self' data: https:",
+        "frame-src https://www.youtube-nocookie.com https://player.vimeo.com",
         "object-src 'none'",
         "base-uri 'self'",
         "form-action 'self'",

@@ -134,11 +134,20 @@ class LocalStorage:
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             # A directory is a prefix of other keys, not a stored file (as on S3).
             raise FileNotFoundError(f"No stored file with key {key!r}.") from None
+        return data, self._content_type(path)
+
+    def _content_type(self, path: Path) -> str:
         try:
-            content_type = json.loads(self._meta_path(path).read_text())["content_type"]
+            return json.loads(self._meta_path(path).read_text())["content_type"]
         except (OSError, ValueError, KeyError):
-            content_type = DEFAULT_CONTENT_TYPE
-        return data, content_type
+            return DEFAULT_CONTENT_TYPE
+
+    def file_on_disk(self, key: str) -> tuple[Path, str]:
+        """Path and content type, for streaming a large file with Range support."""
+        path = self._path(key)
+        if not path.is_file():
+            raise FileNotFoundError(f"No stored file with key {key!r}.")
+        return path, self._content_type(path)
 
     def delete(self, key: str) -> None:
         path = self._path(key)
@@ -239,6 +248,28 @@ class S3Storage:
 
 
 BACKENDS = {"local": LocalStorage, "s3": S3Storage}
+
+
+def serve_file(key: str, *, download_name: str | None = None, cache_control: str = "private, max-age=86400"):
+    """The response for a stored file the caller has already allowed.
+
+    Local files are streamed with Range support (a video can be seeked without
+    loading it whole); on S3 the browser gets a short-lived signed link.
+    """
+    from flask import abort, redirect, send_file
+
+    storage = get_storage()
+    try:
+        url = storage.download_url(key, download_name)
+        if url:
+            return redirect(url, code=302)
+        path, content_type = storage.file_on_disk(key)
+    except (FileNotFoundError, ValueError):
+        abort(404)
+    response = send_file(path, mimetype=content_type, conditional=True, as_attachment=bool(download_name),
+                         download_name=download_name)
+    response.headers["Cache-Control"] = cache_control
+    return response
 
 
 def get_storage(config: dict | None = None):

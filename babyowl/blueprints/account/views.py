@@ -17,7 +17,7 @@ from babyowl.models.base import utcnow
 from babyowl.rendering import full_redirect, redirect_to, remembered, render
 from babyowl.services import accounts, privacy
 from babyowl.services.errors import DomainError
-from babyowl.storage import get_storage
+from babyowl.storage import serve_file
 
 bp = Blueprint("account", __name__)
 
@@ -108,14 +108,8 @@ def change_password():
 def avatar(key: str):
     if not key.startswith("avatars/"):
         abort(404)
-    try:
-        data, content_type = get_storage().read(key)
-    except (FileNotFoundError, ValueError):
-        abort(404)
-    response = Response(data, mimetype=content_type)
     # Keys change with every upload, so a picture may be cached for long.
-    response.headers["Cache-Control"] = "private, max-age=604800, immutable"
-    return response
+    return serve_file(key, cache_control="private, max-age=604800, immutable")
 
 
 @bp.route("/users/<uuid:user_id>")

@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 
 from babyowl.validators import email_address, max_length, required, strip
 
@@ -13,4 +14,4 @@ class UserForm(FlaskForm):
 
     def __init__(self, *args, role_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.role.choices = list(role_choices)
+        self.role.choices = [SelectChoice(value, label) for value, label in role_choices]

@@ -1,0 +1,44 @@
+"""The course catalog: public, searchable, with each course's syllabus."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, request
+
+from babyowl.models import COURSE_LEVELS
+from babyowl.rendering import render
+from babyowl.services import catalog
+from babyowl.storage import serve_file
+
+bp = Blueprint("catalog", __name__)
+
+
+def _page_number() -> int:
+    try:
+        return int(request.args.get("page", 1))
+    except ValueError:
+        return 1
+
+
+@bp.route("/catalog")
+def index():
+    filters = {
+        "q": request.args.get("q", "")[:100],
+        "category": request.args.get("category", "")[:100],
+        "level": request.args.get("level", "") if request.args.get("level") in COURSE_LEVELS else "",
+    }
+    page = catalog.search(**filters, page=_page_number())
+    return render("catalog/index.html", block="results", page=page, filters=filters,
+                  lesson_counts=catalog.lesson_counts(page.items), categories=catalog.categories(),
+                  levels=COURSE_LEVELS)
+
+
+@bp.route("/catalog/<slug>")
+def course_detail(slug: str):
+    return render("catalog/course.html", course=catalog.published_course(slug))
+
+
+@bp.route("/covers/<path:key>")
+def cover(key: str):
+    # Covers are shown in the public catalog, so they need no sign-in.
+    if not key.startswith("covers/"):
+        abort(404)
+    return serve_file(key, cache_control="public, max-age=604800, immutable")

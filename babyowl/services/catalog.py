@@ -1,0 +1,55 @@
+"""The public catalog: published courses, searchable, with their syllabus."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from babyowl.extensions import db
+from babyowl.models import Course, Lesson, Section
+from babyowl.services.errors import DomainError
+from babyowl.services.listing import Page, like_pattern, paginate
+
+
+class CourseNotInCatalog(DomainError):
+    status_code = 404
+
+
+def search(*, q: str = "", category: str = "", level: str = "", page: int = 1) -> Page[Course]:
+    query = select(Course).where(Course.status == "published").order_by(Course.title, Course.id)
+    if q.strip():
+        pattern = like_pattern(q)
+        query = query.where(or_(func.lower(Course.title).like(pattern, escape="\\"),
+                                func.lower(Course.description).like(pattern, escape="\\")))
+    if category:
+        query = query.where(Course.category == category)
+    if level:
+        query = query.where(Course.level == level)
+    return paginate(query, page)
+
+
+def lesson_counts(courses) -> dict:
+    """Lessons per course for a page of courses, in one query."""
+    ids = [course.id for course in courses]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Section.course_id, func.count(Lesson.id)).join(Lesson, Lesson.section_id == Section.id)
+        .where(Section.course_id.in_(ids)).group_by(Section.course_id))
+    return dict(rows.all())
+
+
+def categories() -> list[str]:
+    return list(db.session.scalars(
+        select(Course.category).where(Course.status == "published", Course.category.is_not(None))
+        .distinct().order_by(Course.category)))
+
+
+def published_course(slug: str) -> Course:
+    """A published course with its sections and lesson titles (never exercise content)."""
+    course = db.session.scalars(
+        select(Course).where(Course.slug == slug, Course.status == "published")
+        .options(selectinload(Course.sections).selectinload(Section.lessons))).first()
+    if course is None:
+        raise CourseNotInCatalog(_("This course is not in the catalog."))
+    return course
