@@ -1,0 +1,328 @@
+"""Classes: the rules of the spec about packages, status, enrollment, continuation and unlocking.
+
+One meeting is one lesson. A group class shares one package; a private class
+has one student and may add meetings at any time. Every use case that counts
+(seats, unlocked lessons) locks the class row first, so parallel requests take
+turns and the counts stay true.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, time
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from babyowl.extensions import db
+from babyowl.models import (
+    PAYMENT_STATUSES, ClassEnrollment, Course, Lesson, LessonUnlock, SchoolClass, Section, User,
+)
+from babyowl.models.base import utcnow
+from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from babyowl.services.school_time import school_today
+
+PACKAGE_PRESETS = (10, 20, 30, 50)
+MAX_MEETINGS = 200
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# Group classes open for enrollment before they start; private classes start when staff say so.
+TRANSITIONS = {
+    "group": {"draft": ("enrollment_open", "cancelled"), "enrollment_open": ("active", "cancelled"),
+              "active": ("completed", "cancelled")},
+    "private": {"draft": ("active", "cancelled"), "active": ("completed", "cancelled")},
+}
+ENROLLABLE = {"group": ("draft", "enrollment_open"), "private": ("draft", "active")}
+
+
+class ClassNotFound(DomainError):
+    status_code = 404
+
+
+class ClassFull(DomainError):
+    pass
+
+
+class EnrollmentClosed(DomainError):
+    pass
+
+
+class AlreadyEnrolled(DomainError):
+    pass
+
+
+class UnlockRefused(DomainError):
+    pass
+
+
+@dataclass(frozen=True)
+class ClassDetails:
+    name: str
+    course_id: uuid.UUID
+    instructor_id: uuid.UUID | None
+    type: str
+    total_meetings: int
+    max_capacity: int | None
+    days: tuple[str, ...] = ()
+    start_time: time | None = None
+    end_time: time | None = None
+    enrollment_deadline: date | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+
+
+def _require_staff(actor: User) -> None:
+    if actor.role not in ("staff", "super_admin"):
+        raise NotAllowed(_("Only staff manage classes."))
+
+
+def locked_class(class_id: uuid.UUID) -> SchoolClass:
+    school_class = db.session.scalars(
+        select(SchoolClass).where(SchoolClass.id == class_id).with_for_update().execution_options(
+            populate_existing=True)).first()
+    if school_class is None:
+        raise ClassNotFound(_("This class does not exist."))
+    return school_class
+
+
+def _checked(details: ClassDetails) -> dict:
+    """The column values for these details, or InvalidInput naming the first problem."""
+    if not details.name.strip():
+        raise InvalidInput(_("Enter a name for the class."))
+    if details.type not in ("group", "private"):
+        raise InvalidInput(_("Choose group or private."))
+    course = db.session.get(Course, details.course_id)
+    if course is None or course.status != "published":
+        raise InvalidInput(_("Choose a published course."))
+    if details.instructor_id is not None:
+        instructor = db.session.get(User, details.instructor_id)
+        if instructor is None or instructor.role != "instructor" or instructor.status != "active":
+            raise InvalidInput(_("Choose an active instructor."))
+    if not 1 <= details.total_meetings <= MAX_MEETINGS:
+        raise InvalidInput(_("The package must have from 1 to %(max)d meetings.", max=MAX_MEETINGS))
+    capacity = 1 if details.type == "private" else details.max_capacity
+    if details.type == "group":
+        if not capacity or capacity < 1:
+            raise InvalidInput(_("A group class needs a capacity of at least 1 student."))
+        if details.enrollment_deadline is None:
+            raise InvalidInput(_("A group class needs an enrollment deadline."))
+    if details.start_date and details.end_date and details.end_date < details.start_date:
+        raise InvalidInput(_("The class cannot end before it starts."))
+    if details.start_date and details.enrollment_deadline and details.enrollment_deadline > details.start_date:
+        raise InvalidInput(_("The enrollment deadline must be on or before the first day."))
+    if any(day not in WEEKDAYS for day in details.days):
+        raise InvalidInput(_("Unknown day of the week."))
+    if details.start_time and details.end_time and details.end_time <= details.start_time:
+        raise InvalidInput(_("A meeting must end after it starts."))
+    schedule = None
+    if details.days or details.start_time:
+        schedule = {"days": [d for d in WEEKDAYS if d in details.days],
+                    "time": (f"{details.start_time:%H:%M}-{details.end_time:%H:%M}"
+                             if details.start_time and details.end_time else None)}
+    return dict(name=details.name.strip(), course_id=details.course_id, instructor_id=details.instructor_id,
+                type=details.type, total_meetings=details.total_meetings, max_capacity=capacity, schedule=schedule,
+                enrollment_deadline=details.enrollment_deadline if details.type == "group" else None,
+                start_date=details.start_date, end_date=details.end_date)
+
+
+def create_class(actor: User, details: ClassDetails, continued_from: SchoolClass | None = None) -> SchoolClass:
+    _require_staff(actor)
+    school_class = SchoolClass(**_checked(details), status="draft", current_capacity=0,
+                               continued_from_class_id=continued_from.id if continued_from else None)
+    db.session.add(school_class)
+    db.session.commit()
+    return school_class
+
+
+def update_class(actor: User, school_class: SchoolClass, details: ClassDetails) -> None:
+    _require_staff(actor)
+    school_class = locked_class(school_class.id)
+    values = _checked(details)
+    if values["type"] != school_class.type and school_class.current_capacity:
+        raise DomainError(_("A class with students cannot change between group and private."))
+    if values["course_id"] != school_class.course_id and school_class.status != "draft":
+        raise DomainError(_("The course of a class can only change while it is a draft."))
+    added = values["total_meetings"] - school_class.total_meetings
+    if added:
+        if school_class.type == "group" and school_class.status not in ("draft", "enrollment_open"):
+            raise DomainError(_("A group class that has started keeps its package of %(n)d meetings.",
+                                n=school_class.total_meetings))
+        if values["total_meetings"] < school_class.meetings_completed:
+            raise DomainError(_("%(n)d meetings have already been held.", n=school_class.meetings_completed))
+    if values["max_capacity"] is not None and values["max_capacity"] < school_class.current_capacity:
+        raise DomainError(_("%(n)d students are enrolled: the capacity cannot be lower.",
+                            n=school_class.current_capacity))
+    for name, value in values.items():
+        setattr(school_class, name, value)
+    if added:
+        # Every student keeps the package of the class: added meetings are added credits.
+        for enrollment in _active_enrollments(school_class.id):
+            enrollment.meeting_credits = max(0, enrollment.meeting_credits + added)
+    db.session.commit()
+
+
+def change_status(actor: User, school_class: SchoolClass, status: str) -> None:
+    _require_staff(actor)
+    school_class = locked_class(school_class.id)
+    if status not in TRANSITIONS[school_class.type].get(school_class.status, ()):
+        raise DomainError(_("This class cannot go from %(old)s to %(new)s.", old=school_class.status, new=status))
+    school_class.status = status
+    if status == "completed":
+        for enrollment in _active_enrollments(school_class.id):
+            enrollment.status = "completed"
+            enrollment.completed_at = utcnow()
+    db.session.commit()
+
+
+def _active_enrollments(class_id: uuid.UUID) -> list[ClassEnrollment]:
+    return list(db.session.scalars(select(ClassEnrollment).where(
+        ClassEnrollment.class_id == class_id, ClassEnrollment.status == "active")))
+
+
+def _count_active(class_id: uuid.UUID) -> int:
+    return db.session.scalar(select(func.count()).where(
+        ClassEnrollment.class_id == class_id, ClassEnrollment.status == "active"))
+
+
+def _payment(status: str, amount) -> tuple[str, Decimal | None]:
+    if status not in PAYMENT_STATUSES:
+        raise InvalidInput(_("Unknown payment status."))
+    if amount in (None, ""):
+        return status, None
+    try:
+        value = Decimal(str(amount)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError) as exc:
+        raise InvalidInput(_("Enter the amount paid as a number of rupiah.")) from exc
+    if value < 0 or value >= Decimal("1e13"):
+        raise InvalidInput(_("Enter the amount paid as a number of rupiah."))
+    return status, value
+
+
+def enroll(actor: User, school_class: SchoolClass, student: User, *, payment_status: str = "pending",
+           payment_amount=None) -> ClassEnrollment:
+    """Enroll one student; the class row is locked so seats are counted one request at a time."""
+    _require_staff(actor)
+    payment_status, amount = _payment(payment_status, payment_amount)
+    if student.role != "student" or student.status != "active":
+        raise InvalidInput(_("Only an active student can be enrolled."))
+    school_class = locked_class(school_class.id)
+    if school_class.status not in ENROLLABLE[school_class.type]:
+        raise EnrollmentClosed(_("This class has already started or ended; new students cannot join.")
+                               if school_class.type == "group" else _("This class has ended."))
+    if school_class.type == "group" and school_class.enrollment_deadline and \
+            school_today() > school_class.enrollment_deadline:
+        raise EnrollmentClosed(_("The enrollment deadline of this class has passed."))
+    existing = db.session.scalars(select(ClassEnrollment).where(
+        ClassEnrollment.class_id == school_class.id, ClassEnrollment.student_id == student.id)).first()
+    if existing is not None and existing.status != "withdrawn":
+        raise AlreadyEnrolled(_("%(name)s is already enrolled in this class.", name=student.full_name))
+    if _count_active(school_class.id) >= school_class.max_capacity:
+        raise ClassFull(_("This class is full (%(n)d of %(n)d seats taken).", n=school_class.max_capacity))
+    if existing is not None:  # coming back after withdrawing: the same row, history kept
+        enrollment = existing
+        enrollment.status = "active"
+    else:
+        enrollment = ClassEnrollment(class_id=school_class.id, student_id=student.id,
+                                     meeting_credits=school_class.total_meetings)
+        db.session.add(enrollment)
+    enrollment.payment_status, enrollment.payment_amount = payment_status, amount
+    db.session.flush()
+    school_class.current_capacity = _count_active(school_class.id)
+    try:
+        db.session.commit()
+    except IntegrityError as exc:  # the unique (class, student) pair: a doubled request
+        db.session.rollback()
+        raise AlreadyEnrolled(_("%(name)s is already enrolled in this class.", name=student.full_name)) from exc
+    return enrollment
+
+
+def withdraw(actor: User, enrollment: ClassEnrollment) -> None:
+    _require_staff(actor)
+    school_class = locked_class(enrollment.class_id)
+    db.session.refresh(enrollment)
+    if enrollment.status != "active":
+        raise DomainError(_("Only an active enrollment can be withdrawn."))
+    enrollment.status = "withdrawn"
+    db.session.flush()
+    school_class.current_capacity = _count_active(school_class.id)
+    db.session.commit()
+
+
+def course_lessons(course_id: uuid.UUID) -> list[Lesson]:
+    """The course's lessons in teaching order: one per meeting."""
+    return list(db.session.scalars(
+        select(Lesson).join(Section).where(Section.course_id == course_id)
+        .order_by(Section.order_index, Lesson.order_index)))
+
+
+def continue_as_private(actor: User, group_class: SchoolClass, student: User, *, name: str,
+                        instructor_id: uuid.UUID | None, total_meetings: int | None = None,
+                        start_date: date | None = None) -> SchoolClass:
+    """A private class for one student of a group class, on the same course, from where the group stopped."""
+    _require_staff(actor)
+    if group_class.type != "group" or group_class.status not in ("active", "completed"):
+        raise DomainError(_("Only a group class that is running or completed can be continued."))
+    was_enrolled = db.session.scalar(select(func.count()).where(
+        ClassEnrollment.class_id == group_class.id, ClassEnrollment.student_id == student.id))
+    if not was_enrolled:
+        raise InvalidInput(_("%(name)s was not in this class.", name=student.full_name))
+    remaining = len(course_lessons(group_class.course_id)) - group_class.lessons_unlocked
+    meetings = total_meetings or max(1, remaining)
+    private = create_class(actor, ClassDetails(
+        name=name, course_id=group_class.course_id, instructor_id=instructor_id, type="private",
+        total_meetings=meetings, max_capacity=1, start_date=start_date), continued_from=group_class)
+    enroll(actor, private, student)
+    return private
+
+
+def default_continuation_meetings(group_class: SchoolClass) -> int:
+    return max(1, len(course_lessons(group_class.course_id)) - group_class.lessons_unlocked)
+
+
+def can_teach(actor: User, school_class: SchoolClass) -> bool:
+    return actor.role == "super_admin" or (actor.role == "instructor" and school_class.instructor_id == actor.id)
+
+
+def unlock_next_lesson(actor: User, school_class: SchoolClass) -> Lesson:
+    """Open the next lesson in course order; 1 meeting = 1 lesson, so never ahead of the meetings held."""
+    if not can_teach(actor, school_class):
+        raise NotAllowed(_("Only the class's instructor can unlock its lessons."))
+    school_class = locked_class(school_class.id)
+    if school_class.status != "active":
+        raise UnlockRefused(_("Lessons can only be unlocked while the class is active."))
+    if school_class.lessons_unlocked >= school_class.meetings_completed:
+        raise UnlockRefused(_("Take attendance for meeting %(n)d first: one lesson is unlocked per meeting held "
+                              "(%(held)d held, %(open)d unlocked).", n=school_class.lessons_unlocked + 1,
+                              held=school_class.meetings_completed, open=school_class.lessons_unlocked))
+    unlocked = set(db.session.scalars(select(LessonUnlock.lesson_id).where(
+        LessonUnlock.class_id == school_class.id)))
+    lesson = next((lesson for lesson in course_lessons(school_class.course_id) if lesson.id not in unlocked), None)
+    if lesson is None:
+        raise UnlockRefused(_("Every lesson of the course is already unlocked."))
+    db.session.add(LessonUnlock(class_id=school_class.id, lesson_id=lesson.id, unlocked_by=actor.id))
+    school_class.lessons_unlocked = len(unlocked) + 1
+    db.session.commit()
+    _tell_students_about(school_class, lesson)
+    return lesson
+
+
+def _tell_students_about(school_class: SchoolClass, lesson: Lesson) -> None:
+    from babyowl.services.notifications import notify
+
+    students = [e.student for e in db.session.scalars(
+        select(ClassEnrollment).options(joinedload(ClassEnrollment.student))
+        .where(ClassEnrollment.class_id == school_class.id, ClassEnrollment.status == "active"))]
+    notify(students, kind="lesson_unlocked",
+           title=_("New lesson: %(lesson)s", lesson=lesson.title),
+           message=_("%(lesson)s is now open in %(class)s.", lesson=lesson.title, **{"class": school_class.name}),
+           reference_id=lesson.id)
+
+
+def student_can_open(student: User, lesson: Lesson) -> bool:
+    """Whether one of the student's active classes has unlocked this lesson."""
+    return bool(db.session.scalar(select(func.count()).select_from(LessonUnlock).join(
+        ClassEnrollment, ClassEnrollment.class_id == LessonUnlock.class_id).where(
+        LessonUnlock.lesson_id == lesson.id, ClassEnrollment.student_id == student.id,
+        ClassEnrollment.status == "active")))
