@@ -24,7 +24,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from flask_babel import get_locale
 
     from babyowl.navigation import (
-        CLASS_TYPE_NAMES, COURSE_STATUS_NAMES, LANGUAGE_LABELS, LEVEL_NAMES, ROLE_NAMES, STATUS_NAMES, navigation_for,
+        CLASS_STATUS_ACTIONS, CLASS_STATUS_NAMES, CLASS_TYPE_NAMES, DAY_NAMES, ENROLLMENT_STATUS_NAMES,
+        PAYMENT_STATUS_NAMES, COURSE_STATUS_NAMES, LANGUAGE_LABELS, LEVEL_NAMES, ROLE_NAMES,
+        STATUS_NAMES, navigation_for,
     )
     from babyowl.authz import can_manage_user
     from babyowl.security import add_security_headers
@@ -42,15 +44,17 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
     _configure_login(login_manager)
     register_filters(app)
+    app.jinja_env.filters["day_name"] = lambda day: DAY_NAMES.get(day, day)
 
     from babyowl.blueprints.account.views import bp as account_bp
     from babyowl.blueprints.admin.views import bp as admin_bp
     from babyowl.blueprints.auth.views import bp as auth_bp
     from babyowl.blueprints.authoring.views import bp as authoring_bp
     from babyowl.blueprints.catalog.views import bp as catalog_bp
+    from babyowl.blueprints.classes.views import bp as classes_bp
     from babyowl.blueprints.main.views import bp as main_bp
 
-    for blueprint in (main_bp, auth_bp, account_bp, admin_bp, catalog_bp, authoring_bp):
+    for blueprint in (main_bp, auth_bp, account_bp, admin_bp, catalog_bp, authoring_bp, classes_bp):
         app.register_blueprint(blueprint)
 
     register_error_handlers(app)
@@ -69,6 +73,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
             "school_name": app.config["SCHOOL_NAME"],
             "role_names": ROLE_NAMES,
             "class_type_names": CLASS_TYPE_NAMES,
+            "class_status_names": CLASS_STATUS_NAMES,
+            "class_status_actions": CLASS_STATUS_ACTIONS,
+            "payment_status_names": PAYMENT_STATUS_NAMES,
+            "enrollment_status_names": ENROLLMENT_STATUS_NAMES,
             "status_names": STATUS_NAMES,
             "course_status_names": COURSE_STATUS_NAMES,
             "level_names": LEVEL_NAMES,

@@ -22,6 +22,14 @@ STATUS_NAMES = {"active": _l("active"), "inactive": _l("inactive"), "suspended":
 COURSE_STATUS_NAMES = {"draft": _l("draft"), "published": _l("published"), "archived": _l("archived")}
 LEVEL_NAMES = {"beginner": _l("Beginner"), "intermediate": _l("Intermediate"), "advanced": _l("Advanced")}
 LANGUAGE_LABELS = {"indonesian": _l("Indonesian"), "english": _l("English")}
+CLASS_STATUS_NAMES = {"draft": _l("draft"), "enrollment_open": _l("enrollment open"), "active": _l("active"),
+                      "completed": _l("completed"), "cancelled": _l("cancelled")}
+CLASS_STATUS_ACTIONS = {"enrollment_open": _l("Open enrollment"), "active": _l("Start the class"),
+                        "completed": _l("Mark completed"), "cancelled": _l("Cancel class")}
+PAYMENT_STATUS_NAMES = {"pending": _l("waiting for payment"), "verified": _l("paid"), "refunded": _l("refunded")}
+ENROLLMENT_STATUS_NAMES = {"active": _l("active"), "completed": _l("completed"), "withdrawn": _l("withdrawn")}
+DAY_NAMES = {"Monday": _l("Monday"), "Tuesday": _l("Tuesday"), "Wednesday": _l("Wednesday"),
+             "Thursday": _l("Thursday"), "Friday": _l("Friday"), "Saturday": _l("Saturday"), "Sunday": _l("Sunday")}
 CLASS_TYPE_NAMES = {"group": _l("group"), "private": _l("private")}
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, SelectField
+from wtforms import DateField, IntegerField, SelectField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional, StopValidation,
@@ -76,3 +76,12 @@ def whole_number(label, *, minimum: int, maximum: int, is_required: bool = False
 def choice(label, choices, *, default=None, description=None) -> SelectField:
     return SelectField(label, choices=[SelectChoice(value, text) for value, text in choices], default=default,
                        description=description, invalid_choice_message=_l("Choose one of the options."))
+
+
+def optional_date(label, description=None) -> DateField:
+    return DateField(label, [Optional()], description=description,
+                     invalid_value_message=_l("Enter a date such as 2026-12-31."))
+
+
+def optional_time(label) -> TimeField:
+    return TimeField(label, [Optional()], invalid_value_message=_l("Enter a time such as 19:00."))

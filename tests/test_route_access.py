@@ -12,9 +12,9 @@ from typing import Callable
 
 import pytest
 
-from babyowl.authz import ALL_ROLES, STAFF_ROLES
+from babyowl.authz import ALL_ROLES, STAFF_ROLES, TEACHING_ROLES
 from babyowl.services import tokens
-from tests.factories import make_course, make_user
+from tests.factories import make_class, make_course, make_enrollment, make_user
 
 ANONYMOUS = "anonymous"
 EVERYONE = (ANONYMOUS, *ALL_ROLES)
@@ -88,6 +88,18 @@ ACCESS: dict[str, Route] = {
                                        "POST"),
     # Uploaded lesson videos: any signed-in user for now (the learning issue narrows it to enrolled students).
     "authoring.video_file": Route(SIGNED_IN, lambda c: f"/authoring/videos/{c['video_key']}"),
+    # Classes: staff manage; the class's instructor teaches; its students see it. Others: 404 (own tests).
+    "classes.index": Route(TEACHING_ROLES, "/classes"),
+    "classes.new_class": Route(STAFF_ROLES, "/classes/new"),
+    "classes.show": Route(SIGNED_IN, lambda c: f"/classes/{c['class'].id}"),
+    "classes.edit_class": Route(STAFF_ROLES, lambda c: f"/classes/{c['class'].id}/edit"),
+    "classes.change_status": Route(STAFF_ROLES, lambda c: f"/classes/{c['class'].id}/status", "POST"),
+    "classes.enroll": Route(STAFF_ROLES, lambda c: f"/classes/{c['class'].id}/enrollments", "POST"),
+    "classes.find_students": Route(STAFF_ROLES, lambda c: f"/classes/{c['class'].id}/students?q=an"),
+    "classes.withdraw": Route(STAFF_ROLES, lambda c: f"/enrollments/{c['enrollment'].id}/withdraw", "POST"),
+    "classes.unlock_lesson": Route(AUTHORS, lambda c: f"/classes/{c['class'].id}/unlock-lesson", "POST"),
+    "classes.continue_private": Route(STAFF_ROLES, lambda c: f"/classes/{c['class'].id}/continue"),
+    "classes.lesson": Route(SIGNED_IN, lambda c: f"/classes/{c['class'].id}/lessons/{c['lesson'].id}"),
 }
 
 
@@ -112,7 +124,17 @@ def build_context(app, db):
         course = make_course(author=author, status="draft", lessons=1)
         section = course.sections[0]
         lesson = section.lessons[0]
-        return {"other_student": make_user("student"), "avatar_key": keys["avatars"], "cover_key": keys["covers"],
+        school_class = make_class(course=course, instructor=user if user is not None and user.role == "instructor"
+                                  else make_user("instructor"))
+        student = user if user is not None and user.role == "student" else make_user("student")
+        enrollment = make_enrollment(school_class, student)
+        from babyowl.extensions import db
+        from babyowl.models import LessonUnlock
+
+        db.session.add(LessonUnlock(class_id=school_class.id, lesson_id=lesson.id))
+        db.session.commit()
+        return {"class": school_class, "enrollment": enrollment, "other_student": make_user("student"),
+                "avatar_key": keys["avatars"], "cover_key": keys["covers"],
                 "video_key": keys["videos"], "published": make_course(status="published"), "course": course,
                 "section": section, "lesson": lesson, "exercise": lesson.exercises[0]}
 

@@ -326,3 +326,93 @@ def student_can_open(student: User, lesson: Lesson) -> bool:
         ClassEnrollment, ClassEnrollment.class_id == LessonUnlock.class_id).where(
         LessonUnlock.lesson_id == lesson.id, ClassEnrollment.student_id == student.id,
         ClassEnrollment.status == "active")))
+
+
+def search_classes(actor: User, *, status: str = "", type_: str = "", instructor_id: uuid.UUID | None = None,
+                   course_id: uuid.UUID | None = None, page: int = 1):
+    """Staff see every class, an instructor only theirs; 20 a page, course and instructor loaded with them."""
+    from babyowl.services.listing import paginate
+
+    query = (select(SchoolClass).options(joinedload(SchoolClass.course), joinedload(SchoolClass.instructor))
+             .order_by(SchoolClass.start_date.desc().nulls_last(), SchoolClass.name, SchoolClass.id))
+    if actor.role == "instructor":
+        query = query.where(SchoolClass.instructor_id == actor.id)
+    elif actor.role not in ("staff", "super_admin"):
+        raise NotAllowed(_("Only staff and instructors see the list of classes."))
+    if status:
+        query = query.where(SchoolClass.status == status)
+    if type_:
+        query = query.where(SchoolClass.type == type_)
+    if instructor_id:
+        query = query.where(SchoolClass.instructor_id == instructor_id)
+    if course_id:
+        query = query.where(SchoolClass.course_id == course_id)
+    return paginate(query, page)
+
+
+def class_for(actor: User, class_id: uuid.UUID) -> SchoolClass:
+    """The class if `actor` may see it: staff, its instructor, or one of its students; else not found."""
+    school_class = db.session.get(SchoolClass, class_id)
+    if school_class is None:
+        raise ClassNotFound(_("This class does not exist."))
+    if actor.role in ("staff", "super_admin") or can_teach(actor, school_class):
+        return school_class
+    if actor.role == "student" and db.session.scalar(select(func.count()).where(
+            ClassEnrollment.class_id == class_id, ClassEnrollment.student_id == actor.id,
+            ClassEnrollment.status != "withdrawn")):
+        return school_class
+    raise ClassNotFound(_("This class does not exist."))
+
+
+def roster(school_class: SchoolClass) -> list[ClassEnrollment]:
+    return list(db.session.scalars(
+        select(ClassEnrollment).options(joinedload(ClassEnrollment.student))
+        .where(ClassEnrollment.class_id == school_class.id)
+        .order_by(ClassEnrollment.status, ClassEnrollment.enrolled_at)))
+
+
+def lesson_plan(school_class: SchoolClass) -> list[tuple[int, Lesson, bool]]:
+    """(meeting number, lesson, unlocked) for every lesson of the course, in teaching order."""
+    unlocked = set(db.session.scalars(select(LessonUnlock.lesson_id).where(
+        LessonUnlock.class_id == school_class.id)))
+    return [(n, lesson, lesson.id in unlocked)
+            for n, lesson in enumerate(course_lessons(school_class.course_id), start=1)]
+
+
+def find_students(query_text: str, limit: int = 10) -> list[User]:
+    from babyowl.services.listing import like_pattern
+
+    if len(query_text.strip()) < 2:
+        return []
+    pattern = like_pattern(query_text)
+    return list(db.session.scalars(
+        select(User).where(User.role == "student", User.status == "active",
+                           (func.lower(User.full_name).like(pattern, escape="\\"))
+                           | (func.lower(User.email).like(pattern, escape="\\")))
+        .order_by(User.full_name).limit(limit)))
+
+
+def lesson_for_class(actor: User, school_class: SchoolClass, lesson_id: uuid.UUID) -> Lesson:
+    """A lesson of the class's course; for a student, only once the class has unlocked it (else 403)."""
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None or lesson.section.course_id != school_class.course_id:
+        raise ClassNotFound(_("This lesson is not part of the class."))
+    if actor.role == "student" and not db.session.scalar(select(func.count()).where(
+            LessonUnlock.class_id == school_class.id, LessonUnlock.lesson_id == lesson.id)):
+        raise NotAllowed(_("This lesson is still locked. It opens after its meeting."))
+    return lesson
+
+
+def next_meeting_day(school_class: SchoolClass) -> date | None:
+    """The next day (from today, school time) that the schedule meets, within the class's dates."""
+    from datetime import timedelta
+
+    days = (school_class.schedule or {}).get("days") or []
+    if school_class.status not in ("enrollment_open", "active", "draft") or not days:
+        return None
+    day = max(school_today(), school_class.start_date or school_today())
+    for _offset in range(7):
+        if WEEKDAYS[day.weekday()] in days:
+            return day if not school_class.end_date or day <= school_class.end_date else None
+        day += timedelta(days=1)
+    return None

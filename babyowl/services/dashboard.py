@@ -18,7 +18,10 @@ def summary_for(user: User) -> dict:
             .options(joinedload(ClassEnrollment.school_class).joinedload(SchoolClass.course))
             .order_by(ClassEnrollment.enrolled_at)
         ).all()
-        return {"enrollments": enrollments, "classes": []}
+        from babyowl.services.classes import next_meeting_day
+
+        return {"enrollments": enrollments, "classes": [],
+                "next_meetings": {e.class_id: next_meeting_day(e.school_class) for e in enrollments}}
 
     query = (
         select(SchoolClass)

@@ -1,0 +1,277 @@
+"""Classes: management and enrollment (staff), lesson unlocking (instructor), the class page (everyone in it)."""
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, roles_required
+from babyowl.blueprints.classes.forms import ClassForm, ContinuationForm, EnrollForm
+from babyowl.exercise_types import REGISTRY
+from babyowl.extensions import db
+from babyowl.models import CLASS_STATUSES, ClassEnrollment, Course, User
+from babyowl.rendering import is_htmx, redirect_to, render
+from babyowl.services import accounts, classes
+from babyowl.services.classes import ClassDetails
+from babyowl.services.errors import DomainError, InvalidInput
+
+bp = Blueprint("classes", __name__)
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+def _page_number() -> int:
+    try:
+        return int(request.args.get("page", 1))
+    except ValueError:
+        return 1
+
+
+def _choices():
+    courses = db.session.scalars(select(Course).where(Course.status == "published").order_by(Course.title)).all()
+    instructors = db.session.scalars(select(User).where(User.role == "instructor", User.status == "active")
+                                     .order_by(User.full_name)).all()
+    return courses, instructors
+
+
+@bp.route("/classes")
+@roles_required(*TEACHING_ROLES)
+def index():
+    filters = {"status": request.args.get("status", "") if request.args.get("status") in CLASS_STATUSES else "",
+               "type_": request.args.get("type", "") if request.args.get("type") in ("group", "private") else "",
+               "instructor_id": _uuid(request.args.get("instructor")),
+               "course_id": _uuid(request.args.get("course"))}
+    page = classes.search_classes(current_user, **filters, page=_page_number())
+    courses, instructors = _choices()
+    return render("classes/index.html", block="results", page=page, filters=filters, statuses=CLASS_STATUSES,
+                  courses=courses, instructors=instructors)
+
+
+def _details(form: ClassForm) -> ClassDetails:
+    meetings = form.custom_meetings.data if form.package.data == "custom" else int(form.package.data)
+    return ClassDetails(name=form.name.data, course_id=_uuid(form.course_id.data),
+                        instructor_id=_uuid(form.instructor_id.data), type=form.type.data,
+                        total_meetings=meetings or 0, max_capacity=form.max_capacity.data,
+                        days=tuple(form.days.data or ()), start_time=form.start_time.data,
+                        end_time=form.end_time.data, enrollment_deadline=form.enrollment_deadline.data,
+                        start_date=form.start_date.data, end_date=form.end_date.data)
+
+
+def _class_form_page(form, school_class=None, error=None):
+    return render("classes/form.html", block="class_form", status=422 if request.method == "POST" else 200,
+                  form=form, school_class=school_class, error=error)
+
+
+@bp.route("/classes/new", methods=["GET", "POST"])
+@roles_required(*STAFF_ROLES)
+def new_class():
+    courses, instructors = _choices()
+    form = ClassForm(courses=courses, instructors=instructors)
+    error = None
+    if form.validate_on_submit():
+        try:
+            school_class = classes.create_class(current_user, _details(form))
+        except DomainError as refused:
+            db.session.rollback()
+            error = refused.message
+        else:
+            flash(_("Class created as a draft. Enroll students, then open it."), "success")
+            return redirect_to(url_for("classes.show", class_id=school_class.id))
+    return _class_form_page(form, error=error)
+
+
+@bp.route("/classes/<uuid:class_id>/edit", methods=["GET", "POST"])
+@roles_required(*STAFF_ROLES)
+def edit_class(class_id: uuid.UUID):
+    school_class = classes.class_for(current_user, class_id)
+    courses, instructors = _choices()
+    form = ClassForm(courses=courses, instructors=instructors, obj=school_class)
+    if request.method == "GET":
+        form.course_id.data = str(school_class.course_id)
+        form.instructor_id.data = str(school_class.instructor_id or "")
+        preset = str(school_class.total_meetings)
+        form.package.data = preset if preset in ("10", "20", "30", "50") else "custom"
+        form.custom_meetings.data = school_class.total_meetings
+        form.days.data = (school_class.schedule or {}).get("days", [])
+    error = None
+    if form.validate_on_submit():
+        try:
+            classes.update_class(current_user, school_class, _details(form))
+        except DomainError as refused:
+            db.session.rollback()
+            error = refused.message
+        else:
+            flash(_("Class saved."), "success")
+            return redirect_to(url_for("classes.show", class_id=class_id))
+    return _class_form_page(form, school_class, error)
+
+
+def _class_page(school_class, error=None, status=200, block=None, enroll_form=None):
+    teaching = classes.can_teach(current_user, school_class)
+    return render("classes/show.html", block=block, status=status, school_class=school_class,
+                  roster=classes.roster(school_class) if current_user.role != "student" else [],
+                  plan=classes.lesson_plan(school_class), teaching=teaching,
+                  staff=current_user.role in STAFF_ROLES, error=error, enroll_form=enroll_form or EnrollForm(),
+                  my_enrollment=_my_enrollment(school_class), query=request.args.get("q", "")[:100],
+                  matches=classes.find_students(request.args.get("q", "")[:100]) if "q" in request.args else [],
+                  next_statuses=classes.TRANSITIONS[school_class.type].get(school_class.status, ()))
+
+
+def _my_enrollment(school_class):
+    if current_user.role != "student":
+        return None
+    return db.session.scalar(select(ClassEnrollment).where(ClassEnrollment.class_id == school_class.id,
+                                                           ClassEnrollment.student_id == current_user.id))
+
+
+@bp.route("/classes/<uuid:class_id>")
+@login_required
+def show(class_id: uuid.UUID):
+    return _class_page(classes.class_for(current_user, class_id))
+
+
+@bp.route("/classes/<uuid:class_id>/status", methods=["POST"])
+@roles_required(*STAFF_ROLES)
+def change_status(class_id: uuid.UUID):
+    school_class = classes.class_for(current_user, class_id)
+    try:
+        classes.change_status(current_user, school_class, request.form.get("status", ""))
+    except DomainError as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+    return redirect_to(url_for("classes.show", class_id=class_id))
+
+
+@bp.route("/classes/<uuid:class_id>/enrollments", methods=["POST"])
+@roles_required(*STAFF_ROLES)
+def enroll(class_id: uuid.UUID):
+    school_class = classes.class_for(current_user, class_id)
+    form = EnrollForm()
+    if not form.validate_on_submit():
+        return _class_page(school_class, status=422, block="enroll_panel", enroll_form=form)
+    try:
+        student = _student_for(form)
+        enrollment = classes.enroll(current_user, school_class, student, payment_status=form.payment_status.data,
+                                    payment_amount=form.payment_amount.data)
+    except DomainError as refused:
+        db.session.rollback()
+        if is_htmx():
+            return _class_page(school_class, refused.message, refused.status_code, "enroll_panel", form)
+        flash(refused.message, "error")
+    else:
+        message = _("%(name)s is enrolled with %(n)d meeting credits.", name=student.full_name,
+                    n=enrollment.meeting_credits)
+        if is_htmx():
+            db.session.refresh(school_class)
+            return _class_page(school_class, block="enroll_panel")
+        flash(message, "success")
+    return redirect_to(url_for("classes.show", class_id=class_id))
+
+
+def _student_for(form: EnrollForm) -> User:
+    """The chosen student, or a new student account made on the spot (with an invitation email)."""
+    from babyowl.services import users
+
+    student_id = _uuid(form.student_id.data)
+    if student_id:
+        student = db.session.get(User, student_id)
+        if student is None:
+            raise InvalidInput(_("Choose a student from the list."))
+        return student
+    if form.full_name.data and form.email.data:
+        existing = accounts.find_user_by_email(form.email.data)
+        if existing is not None:
+            return existing
+        return users.create_user_by(current_user, email=form.email.data, full_name=form.full_name.data,
+                                    role="student")
+    raise InvalidInput(_("Choose a student, or give the name and email of a new one."))
+
+
+@bp.route("/classes/<uuid:class_id>/students")
+@roles_required(*STAFF_ROLES)
+def find_students(class_id: uuid.UUID):
+    school_class = classes.class_for(current_user, class_id)
+    query = request.args.get("q", "")[:100]
+    return render("classes/show.html", block="student_matches", school_class=school_class, query=query,
+                  matches=classes.find_students(query))
+
+
+@bp.route("/enrollments/<uuid:enrollment_id>/withdraw", methods=["POST"])
+@roles_required(*STAFF_ROLES)
+def withdraw(enrollment_id: uuid.UUID):
+    enrollment = db.session.get(ClassEnrollment, enrollment_id)
+    if enrollment is None:
+        abort(404)
+    try:
+        classes.withdraw(current_user, enrollment)
+    except DomainError as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+    else:
+        flash(_("%(name)s has been withdrawn; their history is kept.", name=enrollment.student.full_name), "success")
+    return redirect_to(url_for("classes.show", class_id=enrollment.class_id))
+
+
+@bp.route("/classes/<uuid:class_id>/unlock-lesson", methods=["POST"])
+@roles_required("instructor", "super_admin")
+def unlock_lesson(class_id: uuid.UUID):
+    school_class = classes.class_for(current_user, class_id)
+    if not classes.can_teach(current_user, school_class):
+        abort(403)
+    try:
+        lesson = classes.unlock_next_lesson(current_user, school_class)
+    except DomainError as refused:
+        db.session.rollback()
+        if is_htmx():
+            return _class_page(school_class, refused.message, refused.status_code, "unlock_panel")
+        flash(refused.message, "error")
+    else:
+        if is_htmx():
+            db.session.refresh(school_class)
+            return _class_page(school_class, block="unlock_panel")
+        flash(_("“%(lesson)s” is unlocked; the students have been told.", lesson=lesson.title), "success")
+    return redirect_to(url_for("classes.show", class_id=class_id))
+
+
+@bp.route("/classes/<uuid:class_id>/continue", methods=["GET", "POST"])
+@roles_required(*STAFF_ROLES)
+def continue_private(class_id: uuid.UUID):
+    group = classes.class_for(current_user, class_id)
+    from wtforms.fields.choices import SelectChoice
+
+    form = ContinuationForm(total_meetings=classes.default_continuation_meetings(group),
+                            name=_("%(class)s — private", **{"class": group.name}))
+    form.student_id.choices = [SelectChoice(str(e.student_id), e.student.full_name) for e in classes.roster(group)]
+    instructors = _choices()[1]
+    form.instructor_id.choices = [SelectChoice(str(u.id), u.full_name) for u in instructors]
+    error = None
+    if form.validate_on_submit():
+        try:
+            private = classes.continue_as_private(
+                current_user, group, db.session.get(User, _uuid(form.student_id.data)), name=form.name.data,
+                instructor_id=_uuid(form.instructor_id.data), total_meetings=form.total_meetings.data,
+                start_date=form.start_date.data)
+        except DomainError as refused:
+            db.session.rollback()
+            error = refused.message
+        else:
+            flash(_("Private class created, continuing %(class)s.", **{"class": group.name}), "success")
+            return redirect_to(url_for("classes.show", class_id=private.id))
+    return render("classes/continue.html", block="continue_form", status=422 if request.method == "POST" else 200,
+                  form=form, group=group, error=error)
+
+
+@bp.route("/classes/<uuid:class_id>/lessons/<uuid:lesson_id>")
+@login_required
+def lesson(class_id: uuid.UUID, lesson_id: uuid.UUID):
+    school_class = classes.class_for(current_user, class_id)
+    return render("classes/lesson.html", school_class=school_class,
+                  lesson=classes.lesson_for_class(current_user, school_class, lesson_id), exercise_types=REGISTRY)
