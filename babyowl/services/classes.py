@@ -416,3 +416,12 @@ def next_meeting_day(school_class: SchoolClass) -> date | None:
             return day if not school_class.end_date or day <= school_class.end_date else None
         day += timedelta(days=1)
     return None
+
+
+def class_history(student: User) -> list[ClassEnrollment]:
+    """Every class the student has been in, newest first, with the class each continues."""
+    return list(db.session.scalars(
+        select(ClassEnrollment).where(ClassEnrollment.student_id == student.id)
+        .options(joinedload(ClassEnrollment.school_class).joinedload(SchoolClass.course),
+                 joinedload(ClassEnrollment.school_class).joinedload(SchoolClass.continued_from))
+        .order_by(ClassEnrollment.enrolled_at.desc())))

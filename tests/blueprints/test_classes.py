@@ -225,3 +225,17 @@ def test_continuing_a_group_class_through_the_form(client, db, login_as, running
     private = db.session.scalar(select(SchoolClass).where(SchoolClass.name == "Privat Gilang"))
     assert response.status_code == 303 and private.continued_from_class_id == school_class.id
     assert "Continues" in text(client.get(f"/classes/{private.id}"))
+
+
+def test_the_students_history_shows_both_classes_linked(client, db, login_as, running):
+    from babyowl.services import classes as class_rules
+
+    group, teacher = running
+    group.type = "group"
+    db.session.commit()
+    student = make_user("student", full_name="Eko Saputra")
+    make_enrollment(group, student)
+    staff = login_as("staff")
+    class_rules.continue_as_private(staff, reload(db, group), student, name="Privat Eko", instructor_id=teacher.id)
+    history = text(client.get(f"/users/{student.id}"))
+    assert "Privat Eko" in history and f"continues {group.name}" in history

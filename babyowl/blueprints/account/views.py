@@ -15,7 +15,7 @@ from babyowl.extensions import db
 from babyowl.models import User
 from babyowl.models.base import utcnow
 from babyowl.rendering import full_redirect, redirect_to, remembered, render
-from babyowl.services import accounts, privacy
+from babyowl.services import accounts, classes, privacy
 from babyowl.services.errors import DomainError
 from babyowl.storage import serve_file
 
@@ -119,7 +119,8 @@ def user_profile(user_id: uuid.UUID):
     # Other people's profiles are for staff; to anyone else they do not exist.
     if user is None or (user.id != current_user.id and current_user.role not in STAFF_ROLES):
         abort(404)
-    return render("account/user_profile.html", user=user)
+    history = classes.class_history(user) if user.role == "student" else []
+    return render("account/user_profile.html", user=user, history=history)
 
 
 @bp.route("/account/data")
