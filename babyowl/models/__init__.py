@@ -68,7 +68,9 @@ Types and generated values:
     SchoolClass.meetings_remaining and ClassEnrollment.credits_remaining.
 """
 from .announcements import Announcement, AnnouncementRead
-from .attendance import ATTENDANCE_STATUSES, CREDIT_ADJUSTMENT_REASONS, ClassAttendance, CreditAdjustment
+from .attendance import (
+    ATTENDANCE_STATUSES, CREDIT_ADJUSTMENT_REASONS, AttendanceChange, ClassAttendance, CreditAdjustment,
+)
 from .base import Base
 from .classes import CLASS_STATUSES, CLASS_TYPES, ENROLLMENT_STATUSES, ClassEnrollment, LessonUnlock, SchoolClass
 from .community import (
@@ -108,6 +110,7 @@ __all__ = [
     "SchoolClass",
     "ClassEnrollment",
     "LessonUnlock",
+    "AttendanceChange",
     "ClassAttendance",
     "CreditAdjustment",
     "LessonProgress",

@@ -73,3 +73,33 @@ class CreditAdjustment(UUIDPrimaryKey, Base):
 
     enrollment: Mapped[ClassEnrollment] = relationship(back_populates="credit_adjustments")
     adjuster: Mapped[User | None] = relationship()
+
+
+class AttendanceChange(UUIDPrimaryKey, Base):
+    """Beyond the spec: every change of a mark, kept (old status → new, who, when, why).
+
+    The spec keeps only the last `updated_by`; staff cannot reconcile credits
+    from that. A tap carries an idempotency key, stored here, so the same tap
+    re-sent after a dropped connection is recognised and changes nothing.
+    """
+
+    __tablename__ = "attendance_changes"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key"),
+        CheckConstraint(in_check("new_status", ATTENDANCE_STATUSES), name="new_status"),
+        CheckConstraint("old_status IS NULL OR " + in_check("old_status", ATTENDANCE_STATUSES), name="old_status"),
+        Index("idx_attendance_changes_attendance", "attendance_id"),
+        Index("idx_attendance_changes_enrollment", "enrollment_id"),
+    )
+
+    attendance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("class_attendance.id", ondelete="CASCADE"))
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("class_enrollments.id"))
+    meeting_number: Mapped[int] = mapped_column(Integer)
+    old_status: Mapped[str | None] = mapped_column(String(20))
+    new_status: Mapped[str] = mapped_column(String(20))
+    # Credits moved by this change: +1 used a credit, -1 gave one back, 0 none.
+    credit_change: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    changed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    reason: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[uuid.UUID | None]

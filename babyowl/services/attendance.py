@@ -1,0 +1,209 @@
+"""Taking attendance: marks, the credits they use, and the numbers that follow from them.
+
+Credit rules (spec): present or late uses one credit, absent none; changing a
+mark moves the credit accordingly. Every change locks the class row, then the
+enrollment row (always in that order, so two tablets never deadlock), keeps a
+history row, and recomputes the enrollment's attendance rate and the class's
+meetings held from the records. A tap carries an idempotency key: the same tap
+sent twice changes nothing the second time.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from sqlalchemy import distinct, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from babyowl.extensions import db
+from babyowl.models import (
+    ATTENDANCE_STATUSES, AttendanceChange, ClassAttendance, ClassEnrollment, SchoolClass, User,
+)
+from babyowl.models.base import utcnow
+from babyowl.services.classes import can_teach, locked_class
+from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from babyowl.services.school_time import school_today
+
+USES_CREDIT = ("present", "late")
+MAX_NOTE = 500
+
+
+@dataclass
+class GridRow:
+    enrollment: ClassEnrollment
+    record: ClassAttendance | None
+
+
+def require_taker(actor: User, school_class: SchoolClass) -> None:
+    if not (actor.role in ("staff", "super_admin") or can_teach(actor, school_class)):
+        raise NotAllowed(_("Only the class's instructor or staff take its attendance."))
+
+
+def next_meeting_number(school_class: SchoolClass) -> int:
+    highest = db.session.scalar(select(func.max(ClassAttendance.meeting_number)).where(
+        ClassAttendance.class_id == school_class.id))
+    return (highest or 0) + 1
+
+
+def meeting_date_of(school_class: SchoolClass, meeting_number: int) -> date | None:
+    return db.session.scalar(select(ClassAttendance.meeting_date).where(
+        ClassAttendance.class_id == school_class.id, ClassAttendance.meeting_number == meeting_number).limit(1))
+
+
+def grid(school_class: SchoolClass, meeting_number: int) -> list[GridRow]:
+    """The class's active students with their mark for this meeting, in two queries."""
+    enrollments = db.session.scalars(
+        select(ClassEnrollment).options(joinedload(ClassEnrollment.student))
+        .where(ClassEnrollment.class_id == school_class.id, ClassEnrollment.status == "active")).all()
+    records = {r.enrollment_id: r for r in db.session.scalars(select(ClassAttendance).where(
+        ClassAttendance.class_id == school_class.id, ClassAttendance.meeting_number == meeting_number))}
+    rows = [GridRow(e, records.get(e.id)) for e in enrollments]
+    return sorted(rows, key=lambda row: row.enrollment.student.full_name.lower())
+
+
+def _check_meeting(school_class: SchoolClass, meeting_number: int, meeting_date: date | None) -> date:
+    if school_class.status != "active":
+        raise DomainError(_("Attendance is taken while the class is active."))
+    if not isinstance(meeting_number, int) or not 1 <= meeting_number <= school_class.total_meetings:
+        raise InvalidInput(_("Choose a meeting from 1 to %(n)d.", n=school_class.total_meetings))
+    existing = meeting_date_of(school_class, meeting_number)
+    if existing is not None:
+        return existing  # one meeting, one date: the first mark fixed it
+    if meeting_date is None:
+        return school_today()
+    if meeting_date > school_today():
+        raise InvalidInput(_("Attendance cannot be taken for a meeting in the future."))
+    return meeting_date
+
+
+def _refresh_counts(school_class: SchoolClass, enrollment: ClassEnrollment) -> None:
+    """Derived numbers, recomputed from the records so they can never drift."""
+    total, attended = db.session.execute(
+        select(func.count(), func.count().filter(ClassAttendance.status.in_(USES_CREDIT)))
+        .where(ClassAttendance.enrollment_id == enrollment.id)).one()
+    enrollment.attendance_rate = (Decimal(attended * 100) / total).quantize(Decimal("0.01")) if total else None
+    school_class.meetings_completed = db.session.scalar(
+        select(func.count(distinct(ClassAttendance.meeting_number))).where(
+            ClassAttendance.class_id == school_class.id))
+
+
+def _apply(actor: User, school_class: SchoolClass, enrollment: ClassEnrollment, meeting_number: int,
+           meeting_date: date, status: str, note: str | None, key: uuid.UUID | None, reason: str | None) -> bool:
+    """Set one mark inside the caller's transaction; True when something changed."""
+    record = db.session.scalars(select(ClassAttendance).where(
+        ClassAttendance.enrollment_id == enrollment.id, ClassAttendance.meeting_number == meeting_number)
+        .with_for_update()).first()
+    old_status = record.status if record else None
+    note_changed = note is not None and (record.notes if record else None) != (note or None)
+    if old_status == status and not note_changed:
+        return False
+    credit_change = int(status in USES_CREDIT) - int(old_status in USES_CREDIT)
+    if record is None:
+        record = ClassAttendance(class_id=school_class.id, enrollment_id=enrollment.id, meeting_number=meeting_number,
+                                 meeting_date=meeting_date, status=status, marked_by=actor.id, marked_at=utcnow())
+        db.session.add(record)
+    else:
+        record.status = status
+        record.updated_by, record.updated_at = actor.id, utcnow()
+    record.credit_deducted = status in USES_CREDIT
+    if note is not None:
+        record.notes = note or None
+    enrollment.credits_used += credit_change
+    db.session.flush()
+    if old_status != status:
+        db.session.add(AttendanceChange(attendance_id=record.id, enrollment_id=enrollment.id,
+                                        meeting_number=meeting_number, old_status=old_status, new_status=status,
+                                        credit_change=credit_change, changed_by=actor.id, reason=reason,
+                                        idempotency_key=key))
+    _refresh_counts(school_class, enrollment)
+    return True
+
+
+def _clean(status: str, note: str | None) -> str | None:
+    if status not in ATTENDANCE_STATUSES:
+        raise InvalidInput(_("Mark present, late or absent."))
+    if note is not None:
+        note = note.strip()
+        if len(note) > MAX_NOTE:
+            raise InvalidInput(_("Keep the note under %(max)d characters.", max=MAX_NOTE))
+    return note
+
+
+def mark(actor: User, school_class: SchoolClass, *, enrollment_id: uuid.UUID, meeting_number: int, status: str,
+         meeting_date: date | None = None, note: str | None = None, key: uuid.UUID | None = None,
+         reason: str | None = None) -> ClassAttendance:
+    """Mark one student for one meeting (a tap). Safe to repeat: a known key changes nothing."""
+    require_taker(actor, school_class)
+    note = _clean(status, note)
+    school_class = locked_class(school_class.id)
+    if key is not None and db.session.scalar(select(func.count()).where(AttendanceChange.idempotency_key == key)):
+        db.session.rollback()
+        return _record(enrollment_id, meeting_number)
+    the_date = _check_meeting(school_class, meeting_number, meeting_date)
+    enrollment = db.session.scalars(select(ClassEnrollment).where(
+        ClassEnrollment.id == enrollment_id, ClassEnrollment.class_id == school_class.id).with_for_update()
+        .execution_options(populate_existing=True)).first()
+    if enrollment is None or enrollment.status != "active":
+        raise InvalidInput(_("This student is not active in the class."))
+    _apply(actor, school_class, enrollment, meeting_number, the_date, status, note, key, reason)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same key raced in through another connection
+        db.session.rollback()
+    return _record(enrollment_id, meeting_number)
+
+
+def _record(enrollment_id: uuid.UUID, meeting_number: int) -> ClassAttendance:
+    return db.session.scalars(select(ClassAttendance).where(
+        ClassAttendance.enrollment_id == enrollment_id, ClassAttendance.meeting_number == meeting_number)
+        .execution_options(populate_existing=True)).first()
+
+
+def mark_all_present(actor: User, school_class: SchoolClass, *, meeting_number: int,
+                     meeting_date: date | None = None) -> int:
+    """Mark present every active student not yet marked; a mark already made is never overwritten."""
+    require_taker(actor, school_class)
+    school_class = locked_class(school_class.id)
+    the_date = _check_meeting(school_class, meeting_number, meeting_date)
+    marked = set(db.session.scalars(select(ClassAttendance.enrollment_id).where(
+        ClassAttendance.class_id == school_class.id, ClassAttendance.meeting_number == meeting_number)))
+    enrollments = db.session.scalars(select(ClassEnrollment).where(
+        ClassEnrollment.class_id == school_class.id, ClassEnrollment.status == "active")
+        .order_by(ClassEnrollment.id).with_for_update()).all()
+    count = 0
+    for enrollment in enrollments:
+        if enrollment.id not in marked:
+            count += _apply(actor, school_class, enrollment, meeting_number, the_date, "present", None, None, None)
+    db.session.commit()
+    return count
+
+
+def out_of_credits() -> list[ClassEnrollment]:
+    """Active enrollments that have used more credits than they have: staff follow these up."""
+    return list(db.session.scalars(
+        select(ClassEnrollment).options(joinedload(ClassEnrollment.student), joinedload(ClassEnrollment.school_class))
+        .where(ClassEnrollment.status == "active", ClassEnrollment.credits_used > ClassEnrollment.meeting_credits)
+        .order_by(ClassEnrollment.credits_used - ClassEnrollment.meeting_credits)))
+
+
+def save_sheet(actor: User, school_class: SchoolClass, *, meeting_number: int, meeting_date: date | None,
+               marks: dict[uuid.UUID, tuple[str | None, str | None]]) -> int:
+    """The whole grid as one form post (no JavaScript): every given mark in one transaction."""
+    require_taker(actor, school_class)
+    cleaned = {eid: (status, _clean(status, note)) for eid, (status, note) in marks.items() if status}
+    school_class = locked_class(school_class.id)
+    the_date = _check_meeting(school_class, meeting_number, meeting_date)
+    enrollments = db.session.scalars(select(ClassEnrollment).where(
+        ClassEnrollment.class_id == school_class.id, ClassEnrollment.status == "active",
+        ClassEnrollment.id.in_(list(cleaned))).order_by(ClassEnrollment.id).with_for_update()
+        .execution_options(populate_existing=True)).all()
+    if len(enrollments) != len(cleaned):
+        raise InvalidInput(_("A student in this form is no longer active in the class. Reload the page."))
+    changed = sum(_apply(actor, school_class, e, meeting_number, the_date, *cleaned[e.id], None, None)
+                  for e in enrollments)
+    db.session.commit()
+    return changed

@@ -1,0 +1,192 @@
+"""Credit rules of attendance, every transition of a mark, and races on PostgreSQL."""
+from __future__ import annotations
+
+import itertools
+import threading
+import uuid
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from babyowl.models import AttendanceChange, ClassAttendance, ClassEnrollment, SchoolClass
+from babyowl.services import attendance
+from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from tests.factories import make_class, make_enrollment, make_user
+from tests.helpers import reload
+
+
+@pytest.fixture
+def teacher(db):
+    return make_user("instructor")
+
+
+@pytest.fixture
+def school_class(db, teacher):
+    return make_class(instructor=teacher, status="active", total_meetings=10)
+
+
+def numbers(db, enrollment, school_class):
+    e, c = reload(db, enrollment), reload(db, school_class)
+    return e.credits_used, e.attendance_rate, c.meetings_completed
+
+
+def tap(teacher, school_class, enrollment, status, meeting=1, **extra):
+    return attendance.mark(teacher, school_class, enrollment_id=enrollment.id, meeting_number=meeting,
+                           status=status, **extra)
+
+
+@pytest.mark.parametrize("first, second", list(itertools.permutations(("present", "late", "absent"), 2)))
+def test_every_change_of_a_mark_moves_the_credit(db, teacher, school_class, first, second):
+    enrollment = make_enrollment(school_class)
+    tap(teacher, school_class, enrollment, first)
+    used = int(first != "absent")
+    assert numbers(db, enrollment, school_class) == (used, Decimal(100 * used), 1)
+    record = tap(teacher, school_class, enrollment, second)
+    used = int(second != "absent")
+    assert numbers(db, enrollment, school_class) == (used, Decimal(100 * used), 1)
+    assert record.credit_deducted is bool(used) and record.updated_by == teacher.id
+    changes = db.session.scalars(select(AttendanceChange).order_by(AttendanceChange.changed_at)).all()
+    assert [(c.old_status, c.new_status) for c in changes] == [(None, first), (first, second)]
+
+
+def test_rates_and_meetings_over_several_meetings(db, teacher, school_class):
+    enrollment = make_enrollment(school_class)
+    for meeting, status in enumerate(("present", "absent", "late", "absent"), start=1):
+        tap(teacher, school_class, enrollment, status, meeting=meeting)
+    assert numbers(db, enrollment, school_class) == (2, Decimal("50.00"), 4)
+    tap(teacher, school_class, enrollment, "present", meeting=2)
+    assert numbers(db, enrollment, school_class) == (3, Decimal("75.00"), 4)
+
+
+def test_the_same_mark_again_changes_nothing(db, teacher, school_class):
+    enrollment = make_enrollment(school_class)
+    tap(teacher, school_class, enrollment, "present")
+    tap(teacher, school_class, enrollment, "present")
+    assert reload(db, enrollment).credits_used == 1
+    assert db.session.scalar(select(func.count()).select_from(AttendanceChange)) == 1
+
+
+def test_a_resent_tap_with_the_same_key_never_counts_twice(db, teacher, school_class):
+    enrollment = make_enrollment(school_class)
+    key = uuid.uuid4()
+    tap(teacher, school_class, enrollment, "present", key=key)
+    tap(teacher, school_class, enrollment, "absent", key=uuid.uuid4())
+    tap(teacher, school_class, enrollment, "present", key=key)  # the first tap, re-sent late
+    assert reload(db, enrollment).credits_used == 0
+    assert db.session.scalar(select(ClassAttendance.status)) == "absent"
+
+
+def test_no_credits_left_can_still_be_marked(db, teacher, school_class):
+    enrollment = make_enrollment(school_class, meeting_credits=1, credits_used=1)
+    tap(teacher, school_class, enrollment, "late")
+    assert reload(db, enrollment).credits_remaining == -1
+    assert [e.id for e in attendance.out_of_credits()] == [enrollment.id]
+
+
+def test_mark_all_present_never_overwrites_a_mark(db, teacher, school_class):
+    absent, late, *others = [make_enrollment(school_class) for _ in range(4)]
+    tap(teacher, school_class, absent, "absent")
+    tap(teacher, school_class, late, "late")
+    assert attendance.mark_all_present(teacher, school_class, meeting_number=1) == 2
+    statuses = dict(db.session.execute(select(ClassAttendance.enrollment_id, ClassAttendance.status)).all())
+    assert statuses[absent.id] == "absent" and statuses[late.id] == "late"
+    assert {statuses[e.id] for e in others} == {"present"}
+    assert attendance.mark_all_present(teacher, school_class, meeting_number=1) == 0
+
+
+def test_notes_are_kept_and_limited(db, teacher, school_class):
+    enrollment = make_enrollment(school_class)
+    record = tap(teacher, school_class, enrollment, "late", note="Datang 15 menit terlambat")
+    assert record.notes == "Datang 15 menit terlambat"
+    with pytest.raises(InvalidInput, match="under 500"):
+        tap(teacher, school_class, enrollment, "late", note="x" * 501)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"status": "sick"}, "Mark present, late or absent."),
+    ({"meeting": 11}, "Choose a meeting from 1 to 10."),
+    ({"meeting": 0}, "Choose a meeting from 1 to 10."),
+])
+def test_bad_taps_are_refused_and_change_nothing(db, teacher, school_class, change, message):
+    enrollment = make_enrollment(school_class)
+    with pytest.raises(InvalidInput, match=message):
+        tap(teacher, school_class, enrollment, change.get("status", "present"), meeting=change.get("meeting", 1))
+    assert db.session.scalar(select(func.count()).select_from(ClassAttendance)) == 0
+
+
+def test_only_the_instructor_or_staff_take_attendance(db, school_class):
+    enrollment = make_enrollment(school_class)
+    for outsider in (make_user("instructor"), make_user("student")):
+        with pytest.raises(NotAllowed):
+            tap(outsider, school_class, enrollment, "present")
+    tap(make_user("staff"), school_class, enrollment, "present")
+
+
+def test_no_attendance_before_the_class_starts(db, teacher):
+    draft = make_class(instructor=teacher, status="enrollment_open")
+    with pytest.raises(DomainError, match="while the class is active"):
+        tap(teacher, draft, make_enrollment(draft), "present")
+
+
+def test_the_whole_sheet_in_one_post(db, teacher, school_class):
+    a, b, c = [make_enrollment(school_class) for _ in range(3)]
+    changed = attendance.save_sheet(teacher, school_class, meeting_number=1, meeting_date=None,
+                                    marks={a.id: ("present", ""), b.id: ("absent", "Sakit"), c.id: (None, None)})
+    assert changed == 2
+    assert [reload(db, e).credits_used for e in (a, b, c)] == [1, 0, 0]
+    assert reload(db, school_class).meetings_completed == 1
+
+
+def test_marking_meeting_n_allows_unlocking_lesson_n(db, teacher):
+    from babyowl.services import classes
+
+    school_class = make_class(instructor=teacher, status="active")
+    enrollment = make_enrollment(school_class)
+    with pytest.raises(classes.UnlockRefused):
+        classes.unlock_next_lesson(teacher, school_class)
+    tap(teacher, school_class, enrollment, "absent")
+    assert classes.unlock_next_lesson(teacher, reload(db, school_class)).title == "Lesson 1"
+
+
+def test_twenty_identical_and_two_conflicting_submissions_in_parallel(app, db, teacher, school_class):
+    enrollments = [make_enrollment(school_class) for _ in range(5)]
+    class_id, teacher_id = school_class.id, teacher.id
+    ids = [e.id for e in enrollments]
+    plan = [("sheet", None)] * 20 + [("tap", "absent"), ("tap", "late")]
+    barrier = threading.Barrier(len(plan))
+    errors = []
+
+    def worker(kind, status):
+        from babyowl.extensions import db as session_db
+        from babyowl.models import User
+
+        with app.app_context():
+            try:
+                # Wait before touching the database: 22 threads share a pool of 15 connections.
+                barrier.wait()
+                actor = session_db.session.get(User, teacher_id)
+                the_class = session_db.session.get(SchoolClass, class_id)
+                if kind == "sheet":
+                    attendance.save_sheet(actor, the_class, meeting_number=1, meeting_date=None,
+                                          marks={eid: ("present", None) for eid in ids})
+                else:
+                    attendance.mark(actor, the_class, enrollment_id=ids[0], meeting_number=1, status=status)
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+            finally:
+                session_db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=args) for args in plan]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(ClassAttendance)) == 5
+    for enrollment_id in ids:
+        marks = db.session.scalars(select(ClassAttendance.status).where(
+            ClassAttendance.enrollment_id == enrollment_id)).all()
+        used = db.session.scalar(select(ClassEnrollment.credits_used).where(ClassEnrollment.id == enrollment_id))
+        assert len(marks) == 1 and used == sum(status in ("present", "late") for status in marks)
