@@ -48,13 +48,14 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
     from babyowl.blueprints.account.views import bp as account_bp
     from babyowl.blueprints.admin.views import bp as admin_bp
+    from babyowl.blueprints.attendance.views import bp as attendance_bp
     from babyowl.blueprints.auth.views import bp as auth_bp
     from babyowl.blueprints.authoring.views import bp as authoring_bp
     from babyowl.blueprints.catalog.views import bp as catalog_bp
     from babyowl.blueprints.classes.views import bp as classes_bp
     from babyowl.blueprints.main.views import bp as main_bp
 
-    for blueprint in (main_bp, auth_bp, account_bp, admin_bp, catalog_bp, authoring_bp, classes_bp):
+    for blueprint in (main_bp, auth_bp, account_bp, admin_bp, catalog_bp, authoring_bp, classes_bp, attendance_bp):
         app.register_blueprint(blueprint)
 
     register_error_handlers(app)

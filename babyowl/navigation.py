@@ -47,6 +47,7 @@ NAV_ITEMS = (
     NavItem("catalog.index", _l("Catalog"), EVERYONE),
     NavItem("authoring.courses_index", _l("My courses"), ("instructor", "super_admin")),
     NavItem("admin.users_index", _l("Users"), ("staff", "super_admin")),
+    NavItem("attendance.out_of_credits", _l("Out of credits"), ("staff", "super_admin")),
     NavItem("admin.reports", _l("Reports"), ("staff", "super_admin")),
     NavItem("community.feed", _l("Community"), EVERYONE),
 )

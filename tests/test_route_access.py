@@ -100,6 +100,13 @@ ACCESS: dict[str, Route] = {
     "classes.unlock_lesson": Route(AUTHORS, lambda c: f"/classes/{c['class'].id}/unlock-lesson", "POST"),
     "classes.continue_private": Route(STAFF_ROLES, lambda c: f"/classes/{c['class'].id}/continue"),
     "classes.lesson": Route(SIGNED_IN, lambda c: f"/classes/{c['class'].id}/lessons/{c['lesson'].id}"),
+    # Attendance: the class's instructor and staff; students 403, other instructors 404 (own tests).
+    "attendance.take": Route(TEACHING_ROLES, lambda c: f"/classes/{c['class'].id}/attendance"),
+    "attendance.save_sheet": Route(TEACHING_ROLES, lambda c: f"/classes/{c['class'].id}/attendance", "POST"),
+    "attendance.mark": Route(TEACHING_ROLES, lambda c: f"/classes/{c['class'].id}/attendance/mark", "POST"),
+    "attendance.all_present": Route(TEACHING_ROLES, lambda c: f"/classes/{c['class'].id}/attendance/all-present",
+                                    "POST"),
+    "attendance.out_of_credits": Route(STAFF_ROLES, "/attendance/out-of-credits"),
 }
 
 

@@ -49,6 +49,15 @@ def next_meeting_number(school_class: SchoolClass) -> int:
     return (highest or 0) + 1
 
 
+def proposed_meeting_number(school_class: SchoolClass) -> int:
+    """Today's meeting if attendance was already started today (a reload), else the next one."""
+    latest = db.session.execute(select(ClassAttendance.meeting_number, ClassAttendance.meeting_date).where(
+        ClassAttendance.class_id == school_class.id).order_by(ClassAttendance.meeting_number.desc()).limit(1)).first()
+    if latest is not None and latest.meeting_date == school_today():
+        return latest.meeting_number
+    return min(next_meeting_number(school_class), school_class.total_meetings)
+
+
 def meeting_date_of(school_class: SchoolClass, meeting_number: int) -> date | None:
     return db.session.scalar(select(ClassAttendance.meeting_date).where(
         ClassAttendance.class_id == school_class.id, ClassAttendance.meeting_number == meeting_number).limit(1))
@@ -142,7 +151,7 @@ def mark(actor: User, school_class: SchoolClass, *, enrollment_id: uuid.UUID, me
     school_class = locked_class(school_class.id)
     if key is not None and db.session.scalar(select(func.count()).where(AttendanceChange.idempotency_key == key)):
         db.session.rollback()
-        return _record(enrollment_id, meeting_number)
+        return record_for(enrollment_id, meeting_number)
     the_date = _check_meeting(school_class, meeting_number, meeting_date)
     enrollment = db.session.scalars(select(ClassEnrollment).where(
         ClassEnrollment.id == enrollment_id, ClassEnrollment.class_id == school_class.id).with_for_update()
@@ -154,10 +163,10 @@ def mark(actor: User, school_class: SchoolClass, *, enrollment_id: uuid.UUID, me
         db.session.commit()
     except IntegrityError:  # the same key raced in through another connection
         db.session.rollback()
-    return _record(enrollment_id, meeting_number)
+    return record_for(enrollment_id, meeting_number)
 
 
-def _record(enrollment_id: uuid.UUID, meeting_number: int) -> ClassAttendance:
+def record_for(enrollment_id: uuid.UUID, meeting_number: int) -> ClassAttendance:
     return db.session.scalars(select(ClassAttendance).where(
         ClassAttendance.enrollment_id == enrollment_id, ClassAttendance.meeting_number == meeting_number)
         .execution_options(populate_existing=True)).first()

@@ -1,0 +1,153 @@
+"""Taking attendance on a tablet: one tap per student, saved at once; the whole grid as one plain post."""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, roles_required
+from babyowl.extensions import db
+from babyowl.models import ClassEnrollment
+from babyowl.rendering import is_htmx, redirect_to, render
+from babyowl.services import attendance, classes
+from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from babyowl.services.school_time import school_today
+
+bp = Blueprint("attendance", __name__)
+
+
+def _taken_class(class_id: uuid.UUID):
+    school_class = classes.class_for(current_user, class_id)
+    try:
+        attendance.require_taker(current_user, school_class)
+    except NotAllowed:
+        abort(403)
+    return school_class
+
+
+def _int(value, default: int | None = None) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _date(value) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError as exc:
+        raise InvalidInput(_("Enter a date such as 2026-12-31.")) from exc
+
+
+def _uuid(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+def _grid_page(school_class, meeting_number: int, error: str | None = None, status: int = 200, block=None):
+    meeting_date = attendance.meeting_date_of(school_class, meeting_number)
+    return render("attendance/take.html", block=block, status=status, school_class=school_class,
+                  meeting_number=meeting_number, meeting_date=meeting_date or school_today(),
+                  date_fixed=meeting_date is not None, rows=attendance.grid(school_class, meeting_number),
+                  error=error, next_number=attendance.next_meeting_number(school_class))
+
+
+@bp.route("/classes/<uuid:class_id>/attendance")
+@roles_required(*TEACHING_ROLES)
+def take(class_id: uuid.UUID):
+    school_class = _taken_class(class_id)
+    meeting = _int(request.args.get("meeting")) or attendance.proposed_meeting_number(school_class)
+    meeting = min(max(1, meeting), school_class.total_meetings)
+    return _grid_page(school_class, meeting)
+
+
+@bp.route("/classes/<uuid:class_id>/attendance/mark", methods=["POST"])
+@roles_required(*TEACHING_ROLES)
+def mark(class_id: uuid.UUID):
+    """One tap. htmx gets the row back (saved); a plain post goes back to the grid."""
+    school_class = _taken_class(class_id)
+    meeting = _int(request.form.get("meeting_number"), 0)
+    enrollment_id = _uuid(request.form.get("enrollment_id"))
+    try:
+        if enrollment_id is None:
+            raise InvalidInput(_("This student is not active in the class."))
+        attendance.mark(current_user, school_class, enrollment_id=enrollment_id, meeting_number=meeting,
+                        status=request.form.get("status", ""), meeting_date=_date(request.form.get("meeting_date")),
+                        note=request.form.get("note"), key=_uuid(request.form.get("key")))
+    except DomainError as refused:
+        db.session.rollback()
+        if is_htmx():
+            return _row(school_class, meeting, enrollment_id, refused.message, refused.status_code)
+        flash(refused.message, "error")
+    else:
+        if is_htmx():
+            return _row(school_class, meeting, enrollment_id)
+    return redirect_to(url_for("attendance.take", class_id=class_id, meeting=meeting or None))
+
+
+def _row(school_class, meeting: int, enrollment_id, error: str | None = None, status: int = 200):
+    enrollment = db.session.get(ClassEnrollment, enrollment_id) if enrollment_id else None
+    if enrollment is None or enrollment.class_id != school_class.id:
+        abort(404)
+    db.session.refresh(enrollment)
+    row = attendance.GridRow(enrollment, attendance.record_for(enrollment.id, meeting))
+    return render("attendance/take.html", block="row", status=status, school_class=school_class,
+                  meeting_number=meeting, row=row, row_error=error, saved=error is None)
+
+
+@bp.route("/classes/<uuid:class_id>/attendance/all-present", methods=["POST"])
+@roles_required(*TEACHING_ROLES)
+def all_present(class_id: uuid.UUID):
+    school_class = _taken_class(class_id)
+    meeting = _int(request.form.get("meeting_number"), 0)
+    try:
+        count = attendance.mark_all_present(current_user, school_class, meeting_number=meeting,
+                                            meeting_date=_date(request.form.get("meeting_date")))
+    except DomainError as refused:
+        db.session.rollback()
+        if is_htmx():
+            return _grid_page(school_class, max(meeting, 1), refused.message, refused.status_code, "grid")
+        flash(refused.message, "error")
+    else:
+        if is_htmx():
+            return _grid_page(school_class, meeting, block="grid")
+        flash(_("%(n)d students marked present.", n=count), "success")
+    return redirect_to(url_for("attendance.take", class_id=class_id, meeting=meeting or None))
+
+
+@bp.route("/classes/<uuid:class_id>/attendance", methods=["POST"])
+@roles_required(*TEACHING_ROLES)
+def save_sheet(class_id: uuid.UUID):
+    """The grid as one form post, for a browser without JavaScript."""
+    school_class = _taken_class(class_id)
+    meeting = _int(request.form.get("meeting_number"), 0)
+    marks = {}
+    for name, value in request.form.items():
+        if name.startswith("status-") and (enrollment_id := _uuid(name.removeprefix("status-"))):
+            marks[enrollment_id] = (value or None, request.form.get(f"note-{enrollment_id}"))
+    try:
+        changed = attendance.save_sheet(current_user, school_class, meeting_number=meeting,
+                                        meeting_date=_date(request.form.get("meeting_date")), marks=marks)
+    except DomainError as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+    else:
+        flash(ngettext_marks(changed), "success")
+    return redirect_to(url_for("attendance.take", class_id=class_id, meeting=meeting or None))
+
+
+def ngettext_marks(n: int) -> str:
+    from flask_babel import ngettext
+
+    return ngettext("%(num)d mark saved.", "%(num)d marks saved.", n)
+
+
+@bp.route("/attendance/out-of-credits")
+@roles_required(*STAFF_ROLES)
+def out_of_credits():
+    return render("attendance/out_of_credits.html", enrollments=attendance.out_of_credits())

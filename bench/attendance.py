@@ -1,0 +1,530 @@
+"""Benchmark: taking attendance on PostgreSQL, in a seeded school.
+
+Not a test: it asserts nothing about speed, it measures and prints. It builds a
+fresh database (DROP + CREATE + migrations), seeds a school (by default 3,000
+students and 100 classes of 30), signs in one class's instructor and times,
+through the Flask test client (in process, no network):
+
+  * rendering the attendance grid of a 30-student class (GET), and
+  * saving one tap (POST .../attendance/mark, as htmx sends it),
+
+then checks that the records and credits the taps left behind are consistent,
+and that a tap sent twice (same key) counts once.
+
+    cd /work/main && .venv/bin/python bench/attendance.py [--help]
+
+The database named in --database-url is dropped and re-created: never point it
+at a database you want to keep.
+"""
+from __future__ import annotations
+
+import argparse
+import contextvars
+import logging
+import math
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import sqlalchemy as sa  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/babyowl_bench"
+CLASS_SIZE = 30
+TOTAL_MEETINGS = 20
+PAST_MEETINGS = 5  # meetings 1..5 already marked in every class
+BENCH_MEETING = PAST_MEETINGS + 1
+STATUSES = ("present", "late", "absent")
+USES_CREDIT = ("present", "late")
+INSTRUCTORS = 20
+COURSES = 10
+SECTIONS_PER_COURSE = 2
+LESSONS_PER_SECTION = 5
+CHUNK = 5000
+
+FIRST_NAMES = ("Budi", "Siti", "Agus", "Dewi", "Rizky", "Putri", "Andi", "Ayu", "Fajar", "Nur", "Bayu", "Indah",
+               "Dimas", "Ratna", "Eko", "Sari", "Hendra", "Wulan", "Yoga", "Maya", "Arif", "Lestari", "Galih", "Intan")
+LAST_NAMES = ("Santoso", "Wijaya", "Pratama", "Saputra", "Hidayat", "Kusuma", "Nugroho", "Lestari", "Setiawan",
+              "Halim", "Gunawan", "Siregar", "Nasution", "Harahap", "Wibowo", "Purnama", "Rahman", "Susanto")
+
+
+# ---------------------------------------------------------------- arguments
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=DEFAULT_URL,
+                        help=f"PostgreSQL database to DROP, re-create and seed (default: {DEFAULT_URL})")
+    parser.add_argument("--students", type=int, default=3000, help="students in the school (default 3000)")
+    parser.add_argument("--classes", type=int, default=100, help=f"active group classes of {CLASS_SIZE} (default 100)")
+    parser.add_argument("--renders", type=int, default=50, help="timed grid renders (default 50)")
+    parser.add_argument("--taps", type=int, default=300, help="timed taps (default 300)")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards (default: drop it)")
+    args = parser.parse_args(argv)
+    if args.classes < 1 or args.renders < 1 or args.taps < 1:
+        parser.error("--classes, --renders and --taps must be at least 1")
+    if args.students < CLASS_SIZE or args.students * 2 < args.classes * CLASS_SIZE:
+        parser.error(f"--students must be at least {CLASS_SIZE} and at least half of classes x {CLASS_SIZE} "
+                     f"(each student is in at most 2 classes): {math.ceil(args.classes * CLASS_SIZE / 2)} "
+                     f"for {args.classes} classes")
+    return args
+
+
+# ---------------------------------------------------------------- database
+
+def recreate_database(url: str) -> None:
+    target = make_url(url)
+    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        admin.dispose()
+
+
+def drop_database(url: str) -> None:
+    target = make_url(url)
+    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def build_app(url: str):
+    from babyowl import create_app
+
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "bench",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "BCRYPT_ROUNDS": 4,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "MAIL_BACKEND": "console",
+        "REDIS_URL": None,  # background jobs inline, whatever the environment says
+    })
+    # create_app turns on INFO logging; the figures are the output here.
+    logging.getLogger().setLevel(logging.WARNING)
+    return app
+
+
+# ---------------------------------------------------------------- seeding
+
+def _insert(session, model, rows: list[dict]) -> None:
+    from sqlalchemy import insert
+
+    for start in range(0, len(rows), CHUNK):
+        session.execute(insert(model), rows[start:start + CHUNK])
+
+
+def _student_slots(students: int, classes: int) -> list[list[int]]:
+    """Student indices per class: 30 distinct per class, every enrolled student in 1 or 2 classes."""
+    slots = classes * CLASS_SIZE
+    # ~80 % of the seats go to students in one class, the rest to a second class of
+    # some of them; with the defaults 2,400 students in 1-2 classes, 600 in none.
+    distinct = min(students, max(math.ceil(slots * 0.8), math.ceil(slots / 2), CLASS_SIZE))
+    seconds = slots - distinct
+    order = list(range(distinct)) + [(i + distinct // 2) % distinct for i in range(seconds)]
+    per_class = [order[c * CLASS_SIZE:(c + 1) * CLASS_SIZE] for c in range(classes)]
+    for members in per_class:  # holds for the layout above, checked anyway
+        if len(set(members)) != CLASS_SIZE:
+            raise SystemExit("seeding layout put a student twice in one class; try other --students/--classes")
+    return per_class
+
+
+def seed(app, students: int, classes: int) -> dict:
+    """Bulk-insert the school; returns the ids the benchmark needs."""
+    from babyowl.extensions import db
+    from babyowl.models import (
+        AttendanceChange, ClassAttendance, ClassEnrollment, Course, Exercise, Lesson, LessonUnlock, SchoolClass,
+        Section, User,
+    )
+    from babyowl.services.passwords import hash_password
+
+    rng = random.Random(20240601)
+    now = datetime.now(timezone.utc)
+    today = date.today()
+    start_date = today - timedelta(days=7 * PAST_MEETINGS)
+
+    with app.app_context():
+        session = db.session
+        password_hash = hash_password("Bench#12345")  # one hash for everyone: bcrypt is not what we measure
+
+        def user_row(role: str, index: int, name: str) -> dict:
+            return {"id": uuid.uuid4(), "email": f"{role}{index:05d}@bench.example", "password_hash": password_hash,
+                    "full_name": name, "role": role, "status": "active", "email_verified": True,
+                    "onboarding_completed": True, "created_at": now, "updated_at": now}
+
+        admin = user_row("super_admin", 0, "Bench Admin")
+        instructors = [user_row("instructor", i, f"Guru {rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}")
+                       for i in range(INSTRUCTORS)]
+        student_rows = [user_row("student", i, f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)} {i}")
+                        for i in range(students)]
+        _insert(session, User, [admin, *instructors, *student_rows])
+
+        courses, sections, lessons, exercises = [], [], [], []
+        lessons_by_course: list[list[uuid.UUID]] = []
+        for c in range(COURSES):
+            course_id = uuid.uuid4()
+            courses.append({"id": course_id, "title": f"Bench Course {c + 1}", "code": f"BC{c + 1:02d}",
+                            "slug": f"bench-course-{c + 1}", "description": "A seeded course.", "level": "beginner",
+                            "status": "published", "published_at": now, "created_by": admin["id"],
+                            "created_at": now, "updated_at": now})
+            course_lessons = []
+            for s in range(SECTIONS_PER_COURSE):
+                section_id = uuid.uuid4()
+                sections.append({"id": section_id, "course_id": course_id, "title": f"Section {s + 1}",
+                                 "order_index": s, "created_at": now, "updated_at": now})
+                for ls in range(LESSONS_PER_SECTION):
+                    lesson_id = uuid.uuid4()
+                    course_lessons.append(lesson_id)
+                    lessons.append({"id": lesson_id, "section_id": section_id, "order_index": ls,
+                                    "title": f"Lesson {s * LESSONS_PER_SECTION + ls + 1}", "status": "published",
+                                    "estimated_duration": 15, "created_at": now, "updated_at": now})
+                    exercises.append({"id": uuid.uuid4(), "lesson_id": lesson_id, "title": "Material",
+                                      "type": "material", "order_index": 0, "estimated_duration": 15,
+                                      "content": {"format": "markdown", "body": "Read this first."},
+                                      "created_at": now, "updated_at": now})
+            lessons_by_course.append(course_lessons)
+        _insert(session, Course, courses)
+        _insert(session, Section, sections)
+        _insert(session, Lesson, lessons)
+        _insert(session, Exercise, exercises)
+
+        class_rows, unlocks, enrollments, records, changes = [], [], [], [], []
+        for c, members in enumerate(_student_slots(students, classes)):
+            class_id = uuid.uuid4()
+            instructor = instructors[c % INSTRUCTORS]
+            course_index = c % COURSES
+            class_rows.append({
+                "id": class_id, "name": f"Bench Class {c + 1:03d}", "course_id": courses[course_index]["id"],
+                "instructor_id": instructor["id"], "type": "group", "max_capacity": CLASS_SIZE,
+                "current_capacity": CLASS_SIZE, "total_meetings": TOTAL_MEETINGS, "meetings_completed": PAST_MEETINGS,
+                "meetings_scheduled": TOTAL_MEETINGS, "lessons_unlocked": PAST_MEETINGS,
+                "schedule": {"days": ["Monday"], "time": "19:00-21:00"},
+                "enrollment_deadline": start_date - timedelta(days=3), "start_date": start_date,
+                "end_date": start_date + timedelta(days=7 * (TOTAL_MEETINGS - 1)), "status": "active",
+                "created_at": now, "updated_at": now})
+            for lesson_id in lessons_by_course[course_index][:PAST_MEETINGS]:
+                unlocks.append({"id": uuid.uuid4(), "class_id": class_id, "lesson_id": lesson_id,
+                                "unlocked_by": instructor["id"], "unlocked_at": now})
+            for student_index in members:
+                enrollment_id = uuid.uuid4()
+                used = 0
+                for meeting in range(1, PAST_MEETINGS + 1):
+                    status = rng.choices(STATUSES, weights=(80, 10, 10))[0]
+                    used += status in USES_CREDIT
+                    record_id = uuid.uuid4()
+                    marked_at = datetime.combine(start_date + timedelta(days=7 * (meeting - 1)),
+                                                 datetime.min.time(), timezone.utc) + timedelta(hours=12)
+                    records.append({"id": record_id, "class_id": class_id, "enrollment_id": enrollment_id,
+                                    "meeting_number": meeting, "meeting_date": marked_at.date(), "status": status,
+                                    "credit_deducted": status in USES_CREDIT, "marked_by": instructor["id"],
+                                    "marked_at": marked_at})
+                    changes.append({"id": uuid.uuid4(), "attendance_id": record_id, "enrollment_id": enrollment_id,
+                                    "meeting_number": meeting, "old_status": None, "new_status": status,
+                                    "credit_change": int(status in USES_CREDIT), "changed_by": instructor["id"],
+                                    "changed_at": marked_at, "idempotency_key": uuid.uuid4()})
+                enrollments.append({
+                    "id": enrollment_id, "class_id": class_id, "student_id": student_rows[student_index]["id"],
+                    "meeting_credits": TOTAL_MEETINGS, "credits_used": used,
+                    "attendance_rate": (Decimal(used * 100) / PAST_MEETINGS).quantize(Decimal("0.01")),
+                    "payment_status": "verified", "payment_amount": Decimal("1500000"), "enrolled_at": now,
+                    "status": "active"})
+        _insert(session, SchoolClass, class_rows)
+        _insert(session, LessonUnlock, unlocks)
+        _insert(session, ClassEnrollment, enrollments)
+        _insert(session, ClassAttendance, records)
+        _insert(session, AttendanceChange, changes)
+        session.commit()
+        counts = {"users": 1 + len(instructors) + len(student_rows), "courses": len(courses),
+                  "lessons": len(lessons), "classes": len(class_rows), "enrollments": len(enrollments),
+                  "attendance records": len(records), "attendance changes": len(changes)}
+        session.remove()
+        # A live database has statistics (autovacuum); a freshly loaded one has none.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("ANALYZE"))
+    # The class in the middle of the list, and its instructor.
+    picked = class_rows[len(class_rows) // 2]
+    return {"class_id": picked["id"], "class_name": picked["name"], "instructor_id": picked["instructor_id"],
+            "counts": counts}
+
+
+# ---------------------------------------------------------------- measuring
+
+class StatementCounter:
+    """Counts the SQL statements the app's engine runs (before_cursor_execute)."""
+
+    def __init__(self, engine):
+        self.count = 0
+        sa.event.listen(engine, "before_cursor_execute", self._before)
+
+    def _before(self, conn, cursor, statement, parameters, context, executemany):
+        self.count += 1
+
+
+def _isolated(call, *args, **kwargs):
+    # Each request in a fresh context, as in production (tests/conftest.py's IsolatedClient).
+    return contextvars.Context().run(call, *args, **kwargs)
+
+
+def summary(samples_ms: list[float]) -> dict:
+    ordered = sorted(samples_ms)
+    # Nearest-rank 95th percentile: the value 95 % of the samples do not exceed.
+    p95 = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+    return {"n": len(ordered), "median": statistics.median(ordered), "p95": p95,
+            "min": ordered[0], "max": ordered[-1]}
+
+
+def _statements_label(values: list[int]) -> str:
+    low, high = min(values), max(values)
+    return str(low) if low == high else f"{low}-{high} (median {statistics.median(values):g})"
+
+
+def fail(message: str) -> None:
+    raise BenchFailure(message)
+
+
+class BenchFailure(Exception):
+    pass
+
+
+def run_benchmark(app, seeded: dict, renders: int, taps: int) -> tuple[list[tuple], list[str], list[str]]:
+    from babyowl.extensions import db
+    from babyowl.models import AttendanceChange, ClassAttendance, ClassEnrollment, User
+
+    class_id = seeded["class_id"]
+    with app.app_context():
+        engine = db.engine
+        instructor = db.session.get(User, seeded["instructor_id"])
+        login_id = instructor.get_id()
+        roster = db.session.execute(
+            sa.select(ClassEnrollment.id, User.full_name).join(User, User.id == ClassEnrollment.student_id)
+            .where(ClassEnrollment.class_id == class_id, ClassEnrollment.status == "active")
+            .order_by(ClassEnrollment.id)).all()
+        enrollment_ids = [enrollment_id for enrollment_id, _ in roster]
+        db.session.remove()
+    counter = StatementCounter(engine)
+
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = login_id
+        session["_fresh"] = True
+
+    grid_url = f"/classes/{class_id}/attendance?meeting={BENCH_MEETING}"
+    mark_url = f"/classes/{class_id}/attendance/mark"
+    htmx = {"HX-Request": "true"}
+
+    def get_grid(check_roster: bool = False) -> tuple[float, int]:
+        before = counter.count
+        started = time.perf_counter()
+        response = _isolated(client.get, grid_url)
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            fail(f"GET {grid_url} answered {response.status_code}: {response.get_data(as_text=True)[:300]!r}")
+        if check_roster:  # the page measured is the real grid, not a sign-in page or an empty shell
+            page = response.get_data(as_text=True)
+            missing = [name for _, name in roster if name not in page]
+            if missing:
+                fail(f"GET {grid_url} does not show {len(missing)} of the class's students, e.g. {missing[:3]}")
+        return elapsed, counter.count - before
+
+    def tap(enrollment_id, status: str, key: uuid.UUID) -> tuple[float, int]:
+        form = {"enrollment_id": str(enrollment_id), "meeting_number": str(BENCH_MEETING), "meeting_date": "",
+                "status": status, "key": str(key)}
+        before = counter.count
+        started = time.perf_counter()
+        response = _isolated(client.post, mark_url, data=form, headers=htmx)
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            fail(f"POST {mark_url} ({status}) answered {response.status_code}: "
+                 f"{response.get_data(as_text=True)[:300]!r}")
+        return elapsed, counter.count - before
+
+    # Tap number i marks student i % 30 with a status that differs from that
+    # student's previous tap, so every tap is a real change.
+    n = len(enrollment_ids)
+    expected: dict = {}
+
+    def tap_number(i: int) -> tuple[float, int]:
+        j = i % n
+        status = STATUSES[(i // n + j) % len(STATUSES)]
+        expected[enrollment_ids[j]] = status
+        return tap(enrollment_ids[j], status, uuid.uuid4())
+
+    # Warm-up: templates compiled, SQL statements cached, pool connections open.
+    for warm in range(5):
+        get_grid(check_roster=warm == 0)
+    warm_taps = 5
+    for i in range(warm_taps):
+        tap_number(i)
+
+    empty_grid = [get_grid() for _ in range(renders)]
+    timed_taps = [tap_number(warm_taps + i) for i in range(taps)]
+    full_grid = [get_grid() for _ in range(renders)]
+
+    rows = []
+    for label, samples in ((f"grid render, meeting {BENCH_MEETING} partly marked", empty_grid),
+                           (f"grid render, meeting {BENCH_MEETING} all marked", full_grid),
+                           ("tap save (one mark)", timed_taps)):
+        rows.append((label, summary([ms for ms, _ in samples]), _statements_label([q for _, q in samples])))
+
+    checks: list[str] = []
+    problems: list[str] = []
+
+    # Re-sent tap: the same key twice must move credits once.
+    target = enrollment_ids[0]
+    with app.app_context():
+        current = db.session.scalar(sa.select(ClassAttendance.status).where(
+            ClassAttendance.enrollment_id == target, ClassAttendance.meeting_number == BENCH_MEETING))
+        credits_before = db.session.scalar(sa.select(ClassEnrollment.credits_used).where(ClassEnrollment.id == target))
+        db.session.remove()
+    new_status = "absent" if current in USES_CREDIT else "present"
+    key = uuid.uuid4()
+    tap(target, new_status, key)
+    with app.app_context():
+        credits_once = db.session.scalar(sa.select(ClassEnrollment.credits_used).where(ClassEnrollment.id == target))
+        db.session.remove()
+    tap(target, new_status, key)
+    expected[target] = new_status
+    with app.app_context():
+        credits_twice = db.session.scalar(sa.select(ClassEnrollment.credits_used).where(ClassEnrollment.id == target))
+        key_rows = db.session.scalar(sa.select(sa.func.count()).where(AttendanceChange.idempotency_key == key))
+        db.session.remove()
+    step = credits_once - credits_before
+    if abs(step) == 1 and credits_twice == credits_once and key_rows == 1:
+        checks.append(f"re-sent tap ({current} -> {new_status}, same key twice): credits_used "
+                      f"{credits_before} -> {credits_once} -> {credits_twice}, 1 history row: OK")
+    else:
+        problems.append(f"re-sent tap ({current} -> {new_status}, same key twice): credits_used "
+                        f"{credits_before} -> {credits_once} -> {credits_twice}, {key_rows} history rows with the key "
+                        "(expected one change of 1, then none, and 1 row)")
+
+    with app.app_context():
+        per_enrollment = dict(db.session.execute(
+            sa.select(ClassAttendance.enrollment_id, sa.func.count()).where(
+                ClassAttendance.class_id == class_id, ClassAttendance.meeting_number == BENCH_MEETING)
+            .group_by(ClassAttendance.enrollment_id)).all())
+        wrong = {e: per_enrollment.get(e, 0) for e in enrollment_ids if per_enrollment.get(e, 0) != 1}
+        strangers = set(per_enrollment) - set(enrollment_ids)
+        if wrong or strangers:
+            problems.append(f"meeting {BENCH_MEETING}: {len(wrong)} students without exactly one record "
+                            f"({list(wrong.items())[:5]}), {len(strangers)} records of other enrollments")
+        else:
+            checks.append(f"meeting {BENCH_MEETING}: one record for each of the {n} students: OK")
+
+        statuses = dict(db.session.execute(sa.select(ClassAttendance.enrollment_id, ClassAttendance.status).where(
+            ClassAttendance.class_id == class_id, ClassAttendance.meeting_number == BENCH_MEETING)).all())
+        off = {e: (statuses.get(e), s) for e, s in expected.items() if statuses.get(e) != s}
+        if off:
+            problems.append(f"meeting {BENCH_MEETING}: {len(off)} records do not hold the last tap's status "
+                            f"(stored, expected): {list(off.values())[:5]}")
+        else:
+            checks.append(f"meeting {BENCH_MEETING}: every record holds the status of its last tap: OK")
+
+        counted = (sa.select(sa.func.count()).where(ClassAttendance.enrollment_id == ClassEnrollment.id,
+                                                    ClassAttendance.status.in_(USES_CREDIT))
+                   .correlate(ClassEnrollment).scalar_subquery())
+        mismatches = db.session.execute(sa.select(ClassEnrollment.id, ClassEnrollment.credits_used, counted)
+                                        .where(ClassEnrollment.credits_used != counted)).all()
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(ClassEnrollment))
+        if mismatches:
+            problems.append(f"credits_used differs from the present/late records on {len(mismatches)} enrollments "
+                            f"(id, credits_used, records): {[tuple(map(str, m)) for m in mismatches[:5]]}")
+        else:
+            checks.append(f"credits_used = present/late records on all {total} enrollments: OK")
+        db.session.remove()
+    return rows, checks, problems
+
+
+# ---------------------------------------------------------------- main
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    began = time.perf_counter()
+    url = args.database_url
+    shown_url = make_url(url).render_as_string(hide_password=True)
+
+    print(f"Baby Owl attendance benchmark on {shown_url}")
+    started = time.perf_counter()
+    try:
+        recreate_database(url)
+    except sa.exc.OperationalError as exc:
+        print(f"PostgreSQL is unreachable: {exc}", file=sys.stderr)
+        return 3
+    app = build_app(url)
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        from babyowl.extensions import db
+
+        upgrade()
+        logging.getLogger().setLevel(logging.WARNING)  # alembic's fileConfig set it back to INFO
+        server_version = db.session.execute(sa.text("SHOW server_version")).scalar()
+        db.session.remove()
+    print(f"  database created and migrated in {time.perf_counter() - started:.1f} s")
+
+    failed = False
+    try:
+        started = time.perf_counter()
+        seeded = seed(app, args.students, args.classes)
+        seeding_s = time.perf_counter() - started
+        counts = ", ".join(f"{v:,} {k}" for k, v in seeded["counts"].items())
+        print(f"  seeded in {seeding_s:.1f} s: {counts}")
+        print(f"  measuring {seeded['class_name']} ({CLASS_SIZE} students) as its instructor: "
+              f"{args.renders} renders before and after the taps, {args.taps} taps on meeting {BENCH_MEETING}")
+
+        try:
+            rows, checks, problems = run_benchmark(app, seeded, args.renders, args.taps)
+        except BenchFailure as exc:
+            print(f"\nFAILED: {exc}", file=sys.stderr)
+            print("(Do the attendance routes exist? `.venv/bin/flask --app babyowl routes | grep attendance`)",
+                  file=sys.stderr)
+            return 1
+
+        print()
+        header = f"{'':<36}{'n':>5}{'median':>10}{'p95':>10}{'min':>10}{'max':>10}   SQL statements/request"
+        print(header)
+        print("-" * len(header))
+        for label, s, statements in rows:
+            print(f"{label:<36}{s['n']:>5}{s['median']:>8.1f}ms{s['p95']:>8.1f}ms{s['min']:>8.1f}ms"
+                  f"{s['max']:>8.1f}ms   {statements}")
+        print()
+        for line in checks:
+            print(f"  {line}")
+        for line in problems:
+            print(f"  MISMATCH: {line}")
+        failed = bool(problems)
+        print()
+        print(f"  Python {platform.python_version()} ({platform.python_implementation()}), "
+              f"PostgreSQL {server_version}, {os.cpu_count()} CPU cores, {platform.platform()}")
+        print("  Times are wall-clock per request through the Flask test client (in process, no network),"
+              " with PostgreSQL on the same machine.")
+    finally:
+        with app.app_context():
+            from babyowl.extensions import db
+
+            db.engine.dispose()
+        if args.keep:
+            print(f"  database kept: {shown_url}")
+        else:
+            drop_database(url)
+            print("  database dropped")
+        print(f"  total run time {time.perf_counter() - began:.1f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""The attendance grid: taps through htmx, the whole grid as a plain post, mark all present."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from babyowl.models import ClassAttendance
+from tests.factories import make_class, make_enrollment, make_user
+from tests.helpers import flashes, reload, text
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def teacher(db):
+    return make_user("instructor")
+
+
+@pytest.fixture
+def school_class(db, teacher):
+    return make_class(instructor=teacher, status="active", total_meetings=10)
+
+
+@pytest.fixture
+def signed_in(client, teacher):
+    with client.session_transaction() as session:
+        session["_user_id"] = teacher.get_id()
+    return client
+
+
+def tap(client, school_class, enrollment, status, key=None, **extra):
+    return client.post(f"/classes/{school_class.id}/attendance/mark", headers=HX, data={
+        "enrollment_id": str(enrollment.id), "meeting_number": "1", "status": status,
+        "key": str(key or uuid.uuid4()), **extra})
+
+
+def test_the_grid_lists_active_students_with_credits(signed_in, db, school_class):
+    andi = make_enrollment(school_class, make_user("student", full_name="Andi Pratama"))
+    make_enrollment(school_class, make_user("student", full_name="Keluar"), status="withdrawn")
+    broke = make_enrollment(school_class, make_user("student", full_name="Budi Habis"), meeting_credits=1,
+                            credits_used=1)
+    html = text(signed_in.get(f"/classes/{school_class.id}/attendance"))
+    assert "Andi Pratama" in html and "Keluar" not in html
+    assert "Meeting 1 · next" in html and f'id="row-{andi.id}"' in html
+    assert "no credits left" in html and f'id="row-{broke.id}"' in html
+
+
+def test_a_tap_is_saved_and_the_row_comes_back(signed_in, db, school_class):
+    enrollment = make_enrollment(school_class)
+    response = tap(signed_in, school_class, enrollment, "present", note="Tepat waktu")
+    assert response.status_code == 200
+    row = text(response)
+    assert row.lstrip().startswith('<div class="att-row') and "✓ Saved" in row and "Credits left: 9" in row
+    record = db.session.scalar(select(ClassAttendance))
+    assert (record.status, record.notes, reload(db, enrollment).credits_used) == ("present", "Tepat waktu", 1)
+
+
+def test_the_same_tap_sent_twice_counts_once(signed_in, db, school_class):
+    enrollment = make_enrollment(school_class)
+    key = uuid.uuid4()
+    assert tap(signed_in, school_class, enrollment, "late", key=key).status_code == 200
+    assert tap(signed_in, school_class, enrollment, "late", key=key).status_code == 200
+    assert reload(db, enrollment).credits_used == 1
+
+
+def test_a_bad_tap_answers_the_row_with_a_message_and_changes_nothing(signed_in, db, school_class):
+    enrollment = make_enrollment(school_class)
+    response = tap(signed_in, school_class, enrollment, "sick")
+    assert response.status_code == 422 and "Mark present, late or absent." in text(response)
+    assert db.session.scalar(select(func.count()).select_from(ClassAttendance)) == 0
+    future = tap(signed_in, school_class, enrollment, "present", meeting_date="2999-01-01")
+    assert future.status_code == 422 and "future" in text(future)
+    garbage = tap(signed_in, school_class, enrollment, "present", meeting_date="kemarin")
+    assert garbage.status_code == 422 and "Enter a date such as 2026-12-31." in text(garbage)
+
+
+def test_the_whole_grid_as_one_plain_post(signed_in, db, school_class):
+    a, b = make_enrollment(school_class), make_enrollment(school_class)
+    response = signed_in.post(f"/classes/{school_class.id}/attendance", data={
+        "meeting_number": "1", "meeting_date": "", f"status-{a.id}": "present", f"status-{b.id}": "absent",
+        f"note-{b.id}": "Sakit"})
+    assert response.status_code == 303
+    assert "2 marks saved." in flashes(signed_in.get(response.headers["Location"]))
+    assert (reload(db, a).credits_used, reload(db, b).credits_used) == (1, 0)
+    assert reload(db, school_class).meetings_completed == 1
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_mark_all_present_keeps_marks_already_made(signed_in, db, school_class, htmx):
+    absent, other = make_enrollment(school_class), make_enrollment(school_class)
+    tap(signed_in, school_class, absent, "absent")
+    response = signed_in.post(f"/classes/{school_class.id}/attendance/all-present",
+                              data={"meeting_number": "1"}, headers=HX if htmx else {})
+    if htmx:
+        assert response.status_code == 200 and 'id="attendance-sheet"' in text(response)
+    else:
+        assert "1 students marked present." in flashes(signed_in.get(response.headers["Location"]))
+    statuses = dict(db.session.execute(select(ClassAttendance.enrollment_id, ClassAttendance.status)).all())
+    assert statuses == {absent.id: "absent", other.id: "present"}
+
+
+def test_a_student_and_another_instructor_cannot_take_attendance(client, db, login_as, school_class):
+    enrollment = make_enrollment(school_class)
+    login_as("instructor")
+    assert client.get(f"/classes/{school_class.id}/attendance").status_code == 404
+    assert tap(client, school_class, enrollment, "present").status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(ClassAttendance)) == 0
+
+
+def test_staff_see_students_out_of_credits(client, db, login_as, school_class):
+    make_enrollment(school_class, make_user("student", full_name="Citra Minus"), meeting_credits=2, credits_used=3)
+    make_enrollment(school_class, make_user("student", full_name="Dodi Cukup"))
+    login_as("staff")
+    html = text(client.get("/attendance/out-of-credits"))
+    assert "Citra Minus" in html and "Dodi Cukup" not in html and "-1 / 2" in html
