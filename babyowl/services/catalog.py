@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from babyowl.extensions import db
 from babyowl.models import Course, Lesson, Section
 from babyowl.services.errors import DomainError
-from babyowl.services.listing import Page, like_pattern, paginate
+from babyowl.services.listing import Page, paginate, text_matches
 
 
 class CourseNotInCatalog(DomainError):
@@ -18,9 +18,7 @@ class CourseNotInCatalog(DomainError):
 def search(*, q: str = "", category: str = "", level: str = "", page: int = 1) -> Page[Course]:
     query = select(Course).where(Course.status == "published").order_by(Course.title, Course.id)
     if q.strip():
-        pattern = like_pattern(q)
-        query = query.where(or_(func.lower(Course.title).like(pattern, escape="\\"),
-                                func.lower(Course.description).like(pattern, escape="\\")))
+        query = query.where(text_matches(q, Course.title, Course.description))
     if category:
         query = query.where(Course.category == category)
     if level:

@@ -268,8 +268,7 @@ def continue_as_private(actor: User, group_class: SchoolClass, student: User, *,
         ClassEnrollment.class_id == group_class.id, ClassEnrollment.student_id == student.id))
     if not was_enrolled:
         raise InvalidInput(_("%(name)s was not in this class.", name=student.full_name))
-    remaining = len(course_lessons(group_class.course_id)) - group_class.lessons_unlocked
-    meetings = total_meetings or max(1, remaining)
+    meetings = total_meetings or default_continuation_meetings(group_class)
     private = create_class(actor, ClassDetails(
         name=name, course_id=group_class.course_id, instructor_id=instructor_id, type="private",
         total_meetings=meetings, max_capacity=1, start_date=start_date), continued_from=group_class)
@@ -380,15 +379,13 @@ def lesson_plan(school_class: SchoolClass) -> list[tuple[int, Lesson, bool]]:
 
 
 def find_students(query_text: str, limit: int = 10) -> list[User]:
-    from babyowl.services.listing import like_pattern
+    from babyowl.services.listing import text_matches
 
     if len(query_text.strip()) < 2:
         return []
-    pattern = like_pattern(query_text)
     return list(db.session.scalars(
         select(User).where(User.role == "student", User.status == "active",
-                           (func.lower(User.full_name).like(pattern, escape="\\"))
-                           | (func.lower(User.email).like(pattern, escape="\\")))
+                           text_matches(query_text, User.full_name, User.email))
         .order_by(User.full_name).limit(limit)))
 
 

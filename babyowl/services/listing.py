@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass
 from typing import Generic, Sequence, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 
 from babyowl.extensions import db
 
@@ -44,3 +44,9 @@ def like_pattern(text: str) -> str:
     """A case-insensitive LIKE pattern that takes % and _ in the search literally (use escape="\\")."""
     escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def text_matches(text: str, *columns):
+    """Any of `columns` contains `text`, ignoring case; % and _ typed by a person are taken literally."""
+    pattern = like_pattern(text)
+    return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))

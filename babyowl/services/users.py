@@ -2,22 +2,20 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from babyowl.authz import can_manage_user, creatable_roles
 from babyowl.extensions import db
 from babyowl.models import User, USER_STATUSES
 from babyowl.services import accounts
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
-from babyowl.services.listing import Page, like_pattern, paginate
+from babyowl.services.listing import Page, paginate, text_matches
 
 def search_users(*, q: str = "", role: str = "", status: str = "", deletion_requested: bool = False,
                  page: int = 1) -> Page[User]:
     query = select(User).order_by(User.full_name, User.email)
     if q.strip():
-        pattern = like_pattern(q)
-        query = query.where(or_(func.lower(User.full_name).like(pattern, escape="\\"),
-                                func.lower(User.email).like(pattern, escape="\\")))
+        query = query.where(text_matches(q, User.full_name, User.email))
     if role:
         query = query.where(User.role == role)
     if status:

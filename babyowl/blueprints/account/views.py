@@ -7,8 +7,8 @@ from flask import Blueprint, Response, abort, current_app, flash, request, url_f
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
-from werkzeug.datastructures import FileStorage
 
+from babyowl.blueprints.params import form_status, uploaded_file
 from babyowl.authz import STAFF_ROLES
 from babyowl.blueprints.account.forms import ChangePasswordForm, DeleteAccountForm, ProfileForm
 from babyowl.extensions import db
@@ -35,20 +35,15 @@ def require_onboarding():
     return None
 
 
-def _status() -> int:
-    return 422 if request.method == "POST" else 200
 
 
-def _uploaded(data):
-    """The uploaded file, or None when the file input was left empty."""
-    return data if isinstance(data, FileStorage) and data.filename else None
 
 
 def _save_profile(form: ProfileForm, finish_onboarding: bool) -> str | None:
     """Apply the form; the error message to show, or None when saved."""
     try:
         accounts.update_profile(current_user, full_name=form.full_name.data, bio=form.bio.data,
-                                avatar=_uploaded(form.picture.data), remove_avatar=form.remove_avatar.data,
+                                avatar=uploaded_file(form.picture.data), remove_avatar=form.remove_avatar.data,
                                 finish_onboarding=finish_onboarding)
     except DomainError as refused:
         return refused.message
@@ -68,7 +63,7 @@ def onboarding():
             flash(_("Your profile is ready. Welcome to %(school)s!", school=current_app.config["SCHOOL_NAME"]),
                   "success")
             return full_redirect(url_for("main.dashboard"))
-    return render("account/onboarding.html", block="profile_form", status=_status(), form=form, error=error)
+    return render("account/onboarding.html", block="profile_form", status=form_status(), form=form, error=error)
 
 
 @bp.route("/account/profile", methods=["GET", "POST"])
@@ -81,7 +76,7 @@ def profile():
         if error is None:
             flash(_("Your profile is saved."), "success")
             return redirect_to(url_for("account.profile"))
-    return render("account/profile.html", block="profile_form", status=_status(), form=form, error=error)
+    return render("account/profile.html", block="profile_form", status=form_status(), form=form, error=error)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -100,7 +95,7 @@ def change_password():
             login_user(current_user._get_current_object(), remember=remembered())
             flash(_("Your password is changed. Other devices have been signed out."), "success")
             return redirect_to(url_for("account.profile"))
-    return render("account/password.html", block="password_form", status=_status(), form=form, error=error)
+    return render("account/password.html", block="password_form", status=form_status(), form=form, error=error)
 
 
 @bp.route("/avatars/<path:key>")
@@ -148,4 +143,4 @@ def request_deletion():
             flash(_("Your request is recorded. An administrator will delete your account and tell you by email."),
                   "success")
             return redirect_to(url_for("account.profile"))
-    return render("account/delete.html", block="delete_form", status=_status(), form=form, error=error)
+    return render("account/delete.html", block="delete_form", status=form_status(), form=form, error=error)

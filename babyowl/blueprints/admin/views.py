@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from babyowl.blueprints.params import form_status, page_number
 from babyowl.authz import STAFF_ROLES, creatable_roles, roles_required
 from babyowl.blueprints.admin.forms import UserForm
 from babyowl.extensions import db
@@ -33,11 +34,6 @@ def _role_choices(actor: User, current: str | None = None):
     return [(role, ROLE_NAMES[role]) for role in roles]
 
 
-def _page_number() -> int:
-    try:
-        return int(request.args.get("page", 1))
-    except ValueError:
-        return 1
 
 
 @bp.route("/users")
@@ -49,7 +45,7 @@ def users_index():
         "status": request.args.get("status", "") if request.args.get("status") in USER_STATUSES else "",
         "deletion_requested": request.args.get("deletion") == "1",
     }
-    page = users.search_users(**filters, page=_page_number())
+    page = users.search_users(**filters, page=page_number())
     return render("admin/users.html", block="results", page=page, filters=filters, roles=ROLES,
                   statuses=USER_STATUSES)
 
@@ -69,7 +65,7 @@ def new_user():
             flash(_("Account created for %(name)s. An invitation to choose a password was sent to %(email)s.",
                     name=user.full_name, email=user.email), "success")
             return redirect_to(url_for("account.user_profile", user_id=user.id))
-    return render("admin/user_form.html", block="user_form", status=422 if request.method == "POST" else 200,
+    return render("admin/user_form.html", block="user_form", status=form_status(),
                   form=form, error=error, user=None)
 
 
@@ -91,7 +87,7 @@ def edit_user(user_id: uuid.UUID):
         else:
             flash(_("Changes to %(name)s saved.", name=user.full_name), "success")
             return redirect_to(url_for("account.user_profile", user_id=user.id))
-    return render("admin/user_form.html", block="user_form", status=422 if request.method == "POST" else 200,
+    return render("admin/user_form.html", block="user_form", status=form_status(),
                   form=form, error=error, user=user)
 
 

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from babyowl.blueprints.params import parse_uuid
 from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, roles_required
 from babyowl.extensions import db
 from babyowl.models import ClassEnrollment
@@ -42,11 +43,6 @@ def _date(value) -> date | None:
         raise InvalidInput(_("Enter a date such as 2026-12-31.")) from exc
 
 
-def _uuid(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
 
 
 def _grid_page(school_class, meeting_number: int, error: str | None = None, status: int = 200, block=None):
@@ -72,13 +68,13 @@ def mark(class_id: uuid.UUID):
     """One tap. htmx gets the row back (saved); a plain post goes back to the grid."""
     school_class = _taken_class(class_id)
     meeting = _int(request.form.get("meeting_number"), 0)
-    enrollment_id = _uuid(request.form.get("enrollment_id"))
+    enrollment_id = parse_uuid(request.form.get("enrollment_id"))
     try:
         if enrollment_id is None:
             raise InvalidInput(_("This student is not active in the class."))
         attendance.mark(current_user, school_class, enrollment_id=enrollment_id, meeting_number=meeting,
                         status=request.form.get("status", ""), meeting_date=_date(request.form.get("meeting_date")),
-                        note=request.form.get("note"), key=_uuid(request.form.get("key")))
+                        note=request.form.get("note"), key=parse_uuid(request.form.get("key")))
     except DomainError as refused:
         db.session.rollback()
         if is_htmx():
@@ -128,7 +124,7 @@ def save_sheet(class_id: uuid.UUID):
     meeting = _int(request.form.get("meeting_number"), 0)
     marks = {}
     for name, value in request.form.items():
-        if name.startswith("status-") and (enrollment_id := _uuid(name.removeprefix("status-"))):
+        if name.startswith("status-") and (enrollment_id := parse_uuid(name.removeprefix("status-"))):
             marks[enrollment_id] = (value or None, request.form.get(f"note-{enrollment_id}"))
     try:
         changed = attendance.save_sheet(current_user, school_class, meeting_number=meeting,

@@ -2,6 +2,7 @@ from flask import Blueprint, current_app, flash, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from babyowl.blueprints.params import form_status
 from babyowl.blueprints.auth.forms import ForgotPasswordForm, LoginForm, NewPasswordForm, RegisterForm
 from babyowl.extensions import limiter
 from babyowl.rendering import full_redirect, remembered, render
@@ -24,7 +25,7 @@ def _address() -> str:
 
 
 def _form_page(template: str, block: str, **context):
-    return render(template, block=block, status=422 if request.method == "POST" else 200, **context)
+    return render(template, block=block, status=form_status(), **context)
 
 
 def _sign_in(user, remember: bool):

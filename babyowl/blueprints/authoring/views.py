@@ -6,8 +6,8 @@ import uuid
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from werkzeug.datastructures import FileStorage
 
+from babyowl.blueprints.params import form_status, uploaded_file
 from babyowl.authz import roles_required
 from babyowl.blueprints.authoring.forms import CourseForm, LessonForm, TitleForm
 from babyowl.exercise_types import REGISTRY, InvalidContent, get_type
@@ -22,12 +22,8 @@ bp = Blueprint("authoring", __name__, url_prefix="/authoring")
 AUTHORS = ("instructor", "super_admin")
 
 
-def _uploaded(data):
-    return data if isinstance(data, FileStorage) and data.filename else None
 
 
-def _status() -> int:
-    return 422 if request.method == "POST" else 200
 
 
 def _course(course_id: uuid.UUID):
@@ -37,7 +33,7 @@ def _course(course_id: uuid.UUID):
 def _course_details(form: CourseForm) -> dict:
     return dict(title=form.title.data, description=form.description.data, slug=form.slug.data, code=form.code.data,
                 category=form.category.data, level=form.level.data, language=form.language.data,
-                cover=_uploaded(form.cover.data))
+                cover=uploaded_file(form.cover.data))
 
 
 @bp.route("/courses")
@@ -59,7 +55,7 @@ def new_course():
         else:
             flash(_("Course created. Now add its sections and lessons."), "success")
             return redirect_to(url_for("authoring.course", course_id=course.id))
-    return render("authoring/course_form.html", block="course_form", status=_status(), form=form, error=error,
+    return render("authoring/course_form.html", block="course_form", status=form_status(), form=form, error=error,
                   course=None)
 
 
@@ -79,7 +75,7 @@ def edit_course(course_id: uuid.UUID):
         else:
             flash(_("Course details saved."), "success")
             return redirect_to(url_for("authoring.course", course_id=course.id))
-    return render("authoring/course_form.html", block="course_form", status=_status(), form=form, error=error,
+    return render("authoring/course_form.html", block="course_form", status=form_status(), form=form, error=error,
                   course=course)
 
 
@@ -214,7 +210,7 @@ def lesson(lesson_id: uuid.UUID):
             return _lesson_page(lesson, form, refused.message, 422)
         flash(_("Lesson saved."), "success")
         return redirect_to(url_for("authoring.lesson", lesson_id=lesson.id))
-    return _lesson_page(lesson, form, status=_status())
+    return _lesson_page(lesson, form, status=form_status())
 
 
 def _after_exercise_change(lesson, action, success: str | None = None):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, request
 
+from babyowl.blueprints.params import page_number
 from babyowl.models import COURSE_LEVELS
 from babyowl.rendering import render
 from babyowl.services import catalog
@@ -11,11 +12,6 @@ from babyowl.storage import serve_file
 bp = Blueprint("catalog", __name__)
 
 
-def _page_number() -> int:
-    try:
-        return int(request.args.get("page", 1))
-    except ValueError:
-        return 1
 
 
 @bp.route("/catalog")
@@ -25,7 +21,7 @@ def index():
         "category": request.args.get("category", "")[:100],
         "level": request.args.get("level", "") if request.args.get("level") in COURSE_LEVELS else "",
     }
-    page = catalog.search(**filters, page=_page_number())
+    page = catalog.search(**filters, page=page_number())
     return render("catalog/index.html", block="results", page=page, filters=filters,
                   lesson_counts=catalog.lesson_counts(page.items), categories=catalog.categories(),
                   levels=COURSE_LEVELS)

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from babyowl.blueprints.params import form_status, page_number, parse_uuid
 from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, roles_required
 from babyowl.blueprints.classes.forms import ClassForm, ContinuationForm, EnrollForm
 from babyowl.exercise_types import REGISTRY
@@ -21,18 +22,8 @@ from babyowl.services.errors import DomainError, InvalidInput
 bp = Blueprint("classes", __name__)
 
 
-def _uuid(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
 
 
-def _page_number() -> int:
-    try:
-        return int(request.args.get("page", 1))
-    except ValueError:
-        return 1
 
 
 def _choices():
@@ -47,9 +38,9 @@ def _choices():
 def index():
     filters = {"status": request.args.get("status", "") if request.args.get("status") in CLASS_STATUSES else "",
                "type_": request.args.get("type", "") if request.args.get("type") in ("group", "private") else "",
-               "instructor_id": _uuid(request.args.get("instructor")),
-               "course_id": _uuid(request.args.get("course"))}
-    page = classes.search_classes(current_user, **filters, page=_page_number())
+               "instructor_id": parse_uuid(request.args.get("instructor")),
+               "course_id": parse_uuid(request.args.get("course"))}
+    page = classes.search_classes(current_user, **filters, page=page_number())
     courses, instructors = _choices()
     return render("classes/index.html", block="results", page=page, filters=filters, statuses=CLASS_STATUSES,
                   courses=courses, instructors=instructors)
@@ -57,8 +48,8 @@ def index():
 
 def _details(form: ClassForm) -> ClassDetails:
     meetings = form.custom_meetings.data if form.package.data == "custom" else int(form.package.data)
-    return ClassDetails(name=form.name.data, course_id=_uuid(form.course_id.data),
-                        instructor_id=_uuid(form.instructor_id.data), type=form.type.data,
+    return ClassDetails(name=form.name.data, course_id=parse_uuid(form.course_id.data),
+                        instructor_id=parse_uuid(form.instructor_id.data), type=form.type.data,
                         total_meetings=meetings or 0, max_capacity=form.max_capacity.data,
                         days=tuple(form.days.data or ()), start_time=form.start_time.data,
                         end_time=form.end_time.data, enrollment_deadline=form.enrollment_deadline.data,
@@ -66,7 +57,7 @@ def _details(form: ClassForm) -> ClassDetails:
 
 
 def _class_form_page(form, school_class=None, error=None):
-    return render("classes/form.html", block="class_form", status=422 if request.method == "POST" else 200,
+    return render("classes/form.html", block="class_form", status=form_status(),
                   form=form, school_class=school_class, error=error)
 
 
@@ -180,7 +171,7 @@ def _student_for(form: EnrollForm) -> User:
     """The chosen student, or a new student account made on the spot (with an invitation email)."""
     from babyowl.services import users
 
-    student_id = _uuid(form.student_id.data)
+    student_id = parse_uuid(form.student_id.data)
     if student_id:
         student = db.session.get(User, student_id)
         if student is None:
@@ -256,8 +247,8 @@ def continue_private(class_id: uuid.UUID):
     if form.validate_on_submit():
         try:
             private = classes.continue_as_private(
-                current_user, group, db.session.get(User, _uuid(form.student_id.data)), name=form.name.data,
-                instructor_id=_uuid(form.instructor_id.data), total_meetings=form.total_meetings.data,
+                current_user, group, db.session.get(User, parse_uuid(form.student_id.data)), name=form.name.data,
+                instructor_id=parse_uuid(form.instructor_id.data), total_meetings=form.total_meetings.data,
                 start_date=form.start_date.data)
         except DomainError as refused:
             db.session.rollback()
@@ -265,7 +256,7 @@ def continue_private(class_id: uuid.UUID):
         else:
             flash(_("Private class created, continuing %(class)s.", **{"class": group.name}), "success")
             return redirect_to(url_for("classes.show", class_id=private.id))
-    return render("classes/continue.html", block="continue_form", status=422 if request.method == "POST" else 200,
+    return render("classes/continue.html", block="continue_form", status=form_status(),
                   form=form, group=group, error=error)
 
 
