@@ -6,6 +6,7 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from babyowl.blueprints.params import parse_uuid
@@ -133,14 +134,8 @@ def save_sheet(class_id: uuid.UUID):
         db.session.rollback()
         flash(refused.message, "error")
     else:
-        flash(ngettext_marks(changed), "success")
+        flash(ngettext("%(num)d mark saved.", "%(num)d marks saved.", changed), "success")
     return redirect_to(url_for("attendance.take", class_id=class_id, meeting=meeting or None))
-
-
-def ngettext_marks(n: int) -> str:
-    from flask_babel import ngettext
-
-    return ngettext("%(num)d mark saved.", "%(num)d marks saved.", n)
 
 
 @bp.route("/attendance/out-of-credits")
