@@ -24,8 +24,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from flask_babel import get_locale
 
     from babyowl.navigation import (
-        CLASS_STATUS_ACTIONS, CLASS_STATUS_NAMES, CLASS_TYPE_NAMES, DAY_NAMES, ENROLLMENT_STATUS_NAMES,
-        PAYMENT_STATUS_NAMES, COURSE_STATUS_NAMES, LANGUAGE_LABELS, LEVEL_NAMES, ROLE_NAMES,
+        ATTENDANCE_STATUS_NAMES, CLASS_STATUS_ACTIONS, CLASS_STATUS_NAMES, CLASS_TYPE_NAMES, DAY_NAMES,
+        ENROLLMENT_STATUS_NAMES, PAYMENT_STATUS_NAMES, COURSE_STATUS_NAMES, LANGUAGE_LABELS, LEVEL_NAMES, ROLE_NAMES,
         STATUS_NAMES, navigation_for,
     )
     from babyowl.authz import can_manage_user
@@ -53,9 +53,12 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from babyowl.blueprints.authoring.views import bp as authoring_bp
     from babyowl.blueprints.catalog.views import bp as catalog_bp
     from babyowl.blueprints.classes.views import bp as classes_bp
+    from babyowl.blueprints.credits.views import bp as credits_bp
     from babyowl.blueprints.main.views import bp as main_bp
+    from babyowl.blueprints.reports.views import bp as reports_bp
 
-    for blueprint in (main_bp, auth_bp, account_bp, admin_bp, catalog_bp, authoring_bp, classes_bp, attendance_bp):
+    for blueprint in (main_bp, auth_bp, account_bp, admin_bp, catalog_bp, authoring_bp, classes_bp, attendance_bp,
+                      credits_bp, reports_bp):
         app.register_blueprint(blueprint)
 
     register_error_handlers(app)
@@ -78,6 +81,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
             "class_status_actions": CLASS_STATUS_ACTIONS,
             "payment_status_names": PAYMENT_STATUS_NAMES,
             "enrollment_status_names": ENROLLMENT_STATUS_NAMES,
+            "attendance_status_names": ATTENDANCE_STATUS_NAMES,
             "status_names": STATUS_NAMES,
             "course_status_names": COURSE_STATUS_NAMES,
             "level_names": LEVEL_NAMES,

@@ -56,6 +56,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("SCHOOL_TIMEZONE", "Asia/Jakarta"),
         "LANGUAGES": ("id", "en"),
         "CURRENCY": "IDR",
+        # A TrueType font for PDF reports (names outside Latin-1); Helvetica when missing.
+        "PDF_FONT": os.environ.get("PDF_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
         # Mail: "console" logs the message, "file" writes .eml files, "smtp" sends.
         "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "console"),
         "MAIL_FILE_DIR": os.environ.get("MAIL_FILE_DIR", str(Path(instance_path) / "mail")),

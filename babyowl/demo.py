@@ -6,13 +6,15 @@ it is created, so running the command again changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+import uuid
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from babyowl.extensions import db
 from babyowl.models import (
+    AttendanceChange,
     ClassAttendance,
     ClassEnrollment,
     Course,
@@ -192,10 +194,18 @@ def _hold_meetings(school_class: SchoolClass, enrollments: list[ClassEnrollment]
         meeting_number = meeting_index + 1
         for enrollment, status in zip(enrollments, meeting_marks):
             deducted = status in ("present", "late")
-            db.session.add(ClassAttendance(
-                school_class=school_class, enrollment=enrollment, meeting_number=meeting_number,
-                meeting_date=first_date + timedelta(days=7 * meeting_index), status=status,
-                credit_deducted=deducted, marked_by=marker.id))
+            meeting_date = first_date + timedelta(days=7 * meeting_index)
+            marked_at = datetime.combine(meeting_date, time(10), tzinfo=timezone.utc)
+            record = ClassAttendance(
+                id=uuid.uuid4(), school_class=school_class, enrollment=enrollment, meeting_number=meeting_number,
+                meeting_date=meeting_date, status=status, credit_deducted=deducted, marked_by=marker.id,
+                marked_at=marked_at)
+            db.session.add(record)
+            db.session.flush()
+            # The history the register keeps, so the demo's credits reconcile.
+            db.session.add(AttendanceChange(attendance_id=record.id, enrollment_id=enrollment.id,
+                                            meeting_number=meeting_number, new_status=status,
+                                            credit_change=int(deducted), changed_by=marker.id, changed_at=marked_at))
             enrollment.credits_used += int(deducted)
             attended[enrollment.id] += int(deducted)
         db.session.add(LessonUnlock(school_class=school_class, lesson=lessons[meeting_index], unlocked_by=marker.id))

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from babel import numbers
 from flask import current_app, has_request_context, request
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
 LANGUAGE_COOKIE = "babyowl_lang"
 LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
@@ -43,7 +43,12 @@ def date_local(value: date | None, fmt: str = "medium") -> str:
     return format_date(value, fmt) if value else ""
 
 
+def percent(value: Decimal | None) -> str:
+    return f"{format_decimal(value, '0.#')}%" if value is not None else "—"
+
+
 def register_filters(app) -> None:
+    app.jinja_env.filters["percent"] = percent
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["datetime"] = datetime_local
     app.jinja_env.filters["date"] = date_local

@@ -30,6 +30,7 @@ PAYMENT_STATUS_NAMES = {"pending": _l("waiting for payment"), "verified": _l("pa
 ENROLLMENT_STATUS_NAMES = {"active": _l("active"), "completed": _l("completed"), "withdrawn": _l("withdrawn")}
 DAY_NAMES = {"Monday": _l("Monday"), "Tuesday": _l("Tuesday"), "Wednesday": _l("Wednesday"),
              "Thursday": _l("Thursday"), "Friday": _l("Friday"), "Saturday": _l("Saturday"), "Sunday": _l("Sunday")}
+ATTENDANCE_STATUS_NAMES = {"present": _l("Present"), "late": _l("Late"), "absent": _l("Absent")}
 CLASS_TYPE_NAMES = {"group": _l("group"), "private": _l("private")}
 
 
@@ -48,7 +49,7 @@ NAV_ITEMS = (
     NavItem("authoring.courses_index", _l("My courses"), ("instructor", "super_admin")),
     NavItem("admin.users_index", _l("Users"), ("staff", "super_admin")),
     NavItem("attendance.out_of_credits", _l("Out of credits"), ("staff", "super_admin")),
-    NavItem("admin.reports", _l("Reports"), ("staff", "super_admin")),
+    NavItem("reports.index", _l("Reports"), ("staff", "super_admin")),
     NavItem("community.feed", _l("Community"), EVERYONE),
 )
 

@@ -23,13 +23,19 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$inputs" ] || [ ! -d node_module
   echo "$inputs" > "$stamp"
 fi
 # Browser tests drive Debian's Chromium through Playwright (Playwright's own
-# browser download is not available here).
-if ! command -v chromium >/dev/null 2>&1; then
+# browser download is not available here); PDF reports use the DejaVu fonts so
+# that names outside Latin-1 print. Both come from Debian's packages.
+missing=""
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$missing fonts-dejavu-core"
+if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Installing Chromium for the browser tests (apt-get)..."
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    echo "Installing$missing (apt-get)..."
+    apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $missing >/dev/null
   else
-    echo "Chromium is missing: install Debian's 'chromium' package to run the browser tests." >&2
+    echo "Missing Debian packages:$missing (browser tests need chromium; PDFs fall back to Helvetica)." >&2
   fi
 fi
 bash scripts/vendor_static.sh

@@ -67,7 +67,15 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        def run():
+            response = super(IsolatedClient, self).open(*args, **kwargs)
+            if response.is_streamed:
+                # A streamed body (CSV export) pops its request context when it
+                # ends; read it here, in the context that pushed it.
+                response.make_sequence()
+            return response
+
+        return contextvars.Context().run(run)
 
 
 @pytest.fixture(scope="session")

@@ -107,6 +107,20 @@ ACCESS: dict[str, Route] = {
     "attendance.all_present": Route(TEACHING_ROLES, lambda c: f"/classes/{c['class'].id}/attendance/all-present",
                                     "POST"),
     "attendance.out_of_credits": Route(STAFF_ROLES, "/attendance/out-of-credits"),
+    # Credits: the student reads their own; the class's instructor and staff adjust and correct.
+    "credits.history": Route(SIGNED_IN, lambda c: f"/enrollments/{c['enrollment'].id}/credits"),
+    "credits.adjust": Route(TEACHING_ROLES, lambda c: f"/enrollments/{c['enrollment'].id}/credits/adjust", "POST"),
+    "credits.correct_mark": Route(TEACHING_ROLES, lambda c: f"/enrollments/{c['enrollment'].id}/meetings/1/mark",
+                                  "POST"),
+    # Reports: staff across classes; a class's own reports for its instructor too.
+    "reports.index": Route(STAFF_ROLES, "/reports"),
+    "reports.attendance_csv": Route(STAFF_ROLES, "/reports/attendance.csv"),
+    "reports.attendance_xlsx": Route(STAFF_ROLES, "/reports/attendance.xlsx"),
+    "reports.reconciliation": Route(STAFF_ROLES, "/reports/reconciliation"),
+    "reports.class_report": Route(TEACHING_ROLES, lambda c: f"/classes/{c['class'].id}/attendance/report"),
+    "reports.class_csv": Route(TEACHING_ROLES, lambda c: f"/classes/{c['class'].id}/attendance/report.csv"),
+    "reports.class_xlsx": Route(TEACHING_ROLES, lambda c: f"/classes/{c['class'].id}/attendance/report.xlsx"),
+    "reports.class_pdf": Route(TEACHING_ROLES, lambda c: f"/classes/{c['class'].id}/attendance/report.pdf"),
 }
 
 

@@ -52,18 +52,26 @@ class ClassAttendance(UUIDPrimaryKey, Base):
 
 
 class CreditAdjustment(UUIDPrimaryKey, Base):
-    """Audit log of manual changes to an enrollment's credits_used."""
+    """Audit log of manual changes to an enrollment's credits_used.
+
+    The sign is defined once, here: a positive adjustment gives credits back
+    (credits_used goes down by it), a negative one uses credits (a makeup
+    meeting attended outside the register). The database holds the rule.
+    """
 
     __tablename__ = "credit_adjustments"
     __table_args__ = (
         CheckConstraint(in_check("reason", CREDIT_ADJUSTMENT_REASONS), name="reason"),
+        CheckConstraint("adjustment <> 0", name="adjustment_not_zero"),
+        CheckConstraint("credits_after = credits_before - adjustment", name="after_follows_adjustment"),
+        CheckConstraint("reason <> 'other' OR reason_detail IS NOT NULL", name="other_has_detail"),
         Index("idx_credit_adjustments_enrollment", "enrollment_id"),
         Index("idx_credit_adjustments_adjusted_by", "adjusted_by"),
         Index("idx_credit_adjustments_date", "adjusted_at"),
     )
 
     enrollment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("class_enrollments.id"))
-    adjustment: Mapped[int] = mapped_column(Integer)  # positive adds, negative deducts
+    adjustment: Mapped[int] = mapped_column(Integer)  # positive gives credits back, negative uses them
     credits_before: Mapped[int] = mapped_column(Integer)  # credits_used before
     credits_after: Mapped[int] = mapped_column(Integer)  # credits_used after
     reason: Mapped[str] = mapped_column(String(100))
@@ -103,3 +111,5 @@ class AttendanceChange(UUIDPrimaryKey, Base):
     changed_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     reason: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[uuid.UUID | None]
+
+    changer: Mapped[User | None] = relationship()

@@ -82,7 +82,6 @@ class ClassEnrollment(UUIDPrimaryKey, Base):
     __table_args__ = (
         UniqueConstraint("class_id", "student_id"),
         CheckConstraint("meeting_credits >= 0", name="meeting_credits_non_negative"),
-        CheckConstraint("credits_used >= 0", name="credits_used_non_negative"),
         CheckConstraint(in_check("payment_status", PAYMENT_STATUSES), name="payment_status"),
         CheckConstraint(in_check("status", ENROLLMENT_STATUSES), name="status"),
         Index("idx_class_enrollments_class", "class_id"),
@@ -94,7 +93,8 @@ class ClassEnrollment(UUIDPrimaryKey, Base):
     student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
 
     # Credit-based attendance: starts at the class's total_meetings; present/late
-    # consume a credit, absent keeps it for a later makeup meeting.
+    # consume a credit, absent keeps it for a later makeup meeting. credits_used
+    # may go below zero when bonus credits exceed the meetings attended.
     meeting_credits: Mapped[int] = mapped_column(Integer)
     credits_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 

@@ -100,7 +100,7 @@ def _refresh_counts(school_class: SchoolClass, enrollment: ClassEnrollment) -> N
             ClassAttendance.class_id == school_class.id))
 
 
-def _apply(actor: User, school_class: SchoolClass, enrollment: ClassEnrollment, meeting_number: int,
+def apply_mark(actor: User, school_class: SchoolClass, enrollment: ClassEnrollment, meeting_number: int,
            meeting_date: date, status: str, note: str | None, key: uuid.UUID | None, reason: str | None) -> bool:
     """Set one mark inside the caller's transaction; True when something changed."""
     record = db.session.scalars(select(ClassAttendance).where(
@@ -132,9 +132,13 @@ def _apply(actor: User, school_class: SchoolClass, enrollment: ClassEnrollment, 
     return True
 
 
-def _clean(status: str, note: str | None) -> str | None:
+def check_status(status: str) -> None:
     if status not in ATTENDANCE_STATUSES:
         raise InvalidInput(_("Mark present, late or absent."))
+
+
+def _clean(status: str, note: str | None) -> str | None:
+    check_status(status)
     if note is not None:
         note = note.strip()
         if len(note) > MAX_NOTE:
@@ -158,7 +162,7 @@ def mark(actor: User, school_class: SchoolClass, *, enrollment_id: uuid.UUID, me
         .execution_options(populate_existing=True)).first()
     if enrollment is None or enrollment.status != "active":
         raise InvalidInput(_("This student is not active in the class."))
-    _apply(actor, school_class, enrollment, meeting_number, the_date, status, note, key, reason)
+    apply_mark(actor, school_class, enrollment, meeting_number, the_date, status, note, key, reason)
     try:
         db.session.commit()
     except IntegrityError:  # the same key raced in through another connection
@@ -186,7 +190,7 @@ def mark_all_present(actor: User, school_class: SchoolClass, *, meeting_number: 
     count = 0
     for enrollment in enrollments:
         if enrollment.id not in marked:
-            count += _apply(actor, school_class, enrollment, meeting_number, the_date, "present", None, None, None)
+            count += apply_mark(actor, school_class, enrollment, meeting_number, the_date, "present", None, None, None)
     db.session.commit()
     return count
 
@@ -212,7 +216,7 @@ def save_sheet(actor: User, school_class: SchoolClass, *, meeting_number: int, m
         .execution_options(populate_existing=True)).all()
     if len(enrollments) != len(cleaned):
         raise InvalidInput(_("A student in this form is no longer active in the class. Reload the page."))
-    changed = sum(_apply(actor, school_class, e, meeting_number, the_date, *cleaned[e.id], None, None)
+    changed = sum(apply_mark(actor, school_class, e, meeting_number, the_date, *cleaned[e.id], None, None)
                   for e in enrollments)
     db.session.commit()
     return changed

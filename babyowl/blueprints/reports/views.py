@@ -1,0 +1,124 @@
+"""Attendance reports: the staff report with its exports, reconciliation, and each class's matrix."""
+from __future__ import annotations
+
+import os
+import uuid
+
+from flask import Blueprint, Response, abort, request, send_file, stream_with_context
+from flask_login import current_user
+from werkzeug.utils import secure_filename
+
+from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, roles_required
+from babyowl.blueprints.reports.forms import ReportFilterForm, SeparatorForm
+from babyowl.models.base import utcnow
+from babyowl.report_files import SEPARATORS, csv_chunks, matrix_pdf, xlsx_file
+from babyowl.rendering import render
+from babyowl.services import attendance_reports, classes, credits
+from babyowl.services.attendance_reports import ExportFilter
+from babyowl.services.school_time import school_today
+
+bp = Blueprint("reports", __name__)
+PREVIEW_ROWS = 20
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _filter_form() -> ReportFilterForm:
+    school_classes, instructors = attendance_reports.filter_choices()
+    return ReportFilterForm(request.args, classes=school_classes, instructors=instructors)
+
+
+def _report_page(form: ReportFilterForm):
+    valid = form.validate()
+    filters = form.filters() if valid else None
+    return render("reports/index.html", block="results", status=200 if valid else 422, form=form,
+                  count=attendance_reports.export_count(filters) if valid else 0,
+                  preview=list(attendance_reports.export_rows(filters, limit=PREVIEW_ROWS)) if valid else [],
+                  query=request.query_string.decode())
+
+
+def _csv(filters: ExportFilter, separator: str, name: str) -> Response:
+    chunks = csv_chunks(attendance_reports.export_rows(filters), SEPARATORS[separator])
+    response = Response(stream_with_context(chunks), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
+def _xlsx(filters: ExportFilter, name: str) -> Response:
+    path = xlsx_file(attendance_reports.export_rows(filters))
+    response = send_file(path, mimetype=XLSX_TYPE, as_attachment=True, download_name=f"{name}.xlsx")
+    response.call_on_close(lambda: os.remove(path))
+    return response
+
+
+def _name(*parts: str) -> str:
+    return secure_filename("-".join(("attendance", *parts, school_today().isoformat()))) or "attendance"
+
+
+@bp.route("/reports")
+@roles_required(*STAFF_ROLES)
+def index():
+    return _report_page(_filter_form())
+
+
+@bp.route("/reports/attendance.csv")
+@roles_required(*STAFF_ROLES)
+def attendance_csv():
+    form = _filter_form()
+    if not form.validate():
+        return _report_page(form)
+    return _csv(form.filters(), form.separator.data, _name())
+
+
+@bp.route("/reports/attendance.xlsx")
+@roles_required(*STAFF_ROLES)
+def attendance_xlsx():
+    form = _filter_form()
+    if not form.validate():
+        return _report_page(form)
+    return _xlsx(form.filters(), _name())
+
+
+@bp.route("/reports/reconciliation")
+@roles_required(*STAFF_ROLES)
+def reconciliation():
+    return render("reports/reconciliation.html", discrepancies=credits.reconciliation())
+
+
+def _reported_class(class_id: uuid.UUID):
+    school_class = classes.class_for(current_user, class_id)
+    if not credits.may_adjust(current_user, school_class):
+        abort(403)
+    return school_class
+
+
+@bp.route("/classes/<uuid:class_id>/attendance/report")
+@roles_required(*TEACHING_ROLES)
+def class_report(class_id: uuid.UUID):
+    school_class = _reported_class(class_id)
+    return render("reports/class_report.html", school_class=school_class,
+                  matrix=attendance_reports.matrix(school_class), separator_form=SeparatorForm(request.args))
+
+
+@bp.route("/classes/<uuid:class_id>/attendance/report.csv")
+@roles_required(*TEACHING_ROLES)
+def class_csv(class_id: uuid.UUID):
+    school_class = _reported_class(class_id)
+    separator = request.args.get("separator", "comma")
+    return _csv(ExportFilter(class_id=school_class.id), separator if separator in SEPARATORS else "comma",
+                _name(school_class.name))
+
+
+@bp.route("/classes/<uuid:class_id>/attendance/report.xlsx")
+@roles_required(*TEACHING_ROLES)
+def class_xlsx(class_id: uuid.UUID):
+    school_class = _reported_class(class_id)
+    return _xlsx(ExportFilter(class_id=school_class.id), _name(school_class.name))
+
+
+@bp.route("/classes/<uuid:class_id>/attendance/report.pdf")
+@roles_required(*TEACHING_ROLES)
+def class_pdf(class_id: uuid.UUID):
+    school_class = _reported_class(class_id)
+    pdf = matrix_pdf(attendance_reports.matrix(school_class), utcnow())
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{_name(school_class.name)}.pdf"'})

@@ -1,0 +1,158 @@
+"""Report files: CSV (streamed), xlsx (openpyxl write-only) and the printable PDF matrix (reportlab).
+
+The long-format columns are stable identifiers, not translated: staff scripts
+and spreadsheets that read them keep working whatever the reader's language.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from babyowl.i18n import date_local, datetime_local, percent
+from babyowl.services.attendance_reports import COLUMNS, ExportRow, Matrix
+
+SEPARATORS = {"comma": ",", "semicolon": ";"}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FLUSH_AT = 64 * 1024
+
+
+def _text(value: str | None) -> str:
+    # A name typed as "=HYPERLINK(...)" must stay text when Excel opens the file.
+    if value and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value or ""
+
+
+def _local(value: datetime | None) -> datetime | None:
+    return value.astimezone(ZoneInfo(current_app.config["SCHOOL_TIMEZONE"])) if value else None
+
+
+def _cells(row: ExportRow) -> list:
+    marked_at, changed_at = _local(row.marked_at), _local(row.changed_at)
+    return [str(row.attendance_id), str(row.class_id), _text(row.class_name), _text(row.course),
+            _text(row.instructor), row.meeting_number, row.meeting_date.isoformat(), str(row.student_id),
+            _text(row.student_name), _text(row.student_email), row.status, int(row.credit_deducted),
+            row.credits_remaining_after, _text(row.marked_by), marked_at.isoformat(timespec="seconds"),
+            _text(row.changed_by), changed_at.isoformat(timespec="seconds") if changed_at else "", _text(row.note)]
+
+
+def csv_chunks(rows: Iterable[ExportRow], separator: str) -> Iterator[str]:
+    """UTF-8 with BOM (Excel then reads Indonesian names right), header first, nothing above it."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=separator, lineterminator="\r\n")
+    buffer.write("\ufeff")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow(_cells(row))
+        if buffer.tell() >= FLUSH_AT:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def xlsx_file(rows: Iterable[ExportRow]) -> str:
+    """The same rows as a workbook on disk (write-only mode keeps memory flat); the caller removes it."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("attendance")
+    sheet.append(COLUMNS)
+    for row in rows:
+        cells = _cells(row)
+        # Real dates and times for Excel (local, since Excel has no time zones).
+        cells[6] = row.meeting_date
+        cells[14] = _local(row.marked_at).replace(tzinfo=None)
+        cells[16] = _local(row.changed_at).replace(tzinfo=None) if row.changed_at else None
+        for index, value in enumerate(cells):
+            if isinstance(value, str) and value.startswith("'="):
+                text = WriteOnlyCell(sheet, value=value[1:])
+                text.data_type = "s"  # openpyxl would store it as a formula
+                cells[index] = text
+        sheet.append(cells)
+    handle, path = tempfile.mkstemp(prefix="babyowl-", suffix=".xlsx")
+    os.close(handle)
+    workbook.save(path)
+    return path
+
+
+def _pdf_font() -> str:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    path = current_app.config.get("PDF_FONT")
+    if not path or not os.path.exists(path):
+        return "Helvetica"  # Latin-1 only: other scripts print as boxes
+    if "BabyOwlSans" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("BabyOwlSans", path))
+    return "BabyOwlSans"
+
+
+MEETINGS_PER_TABLE = 16
+
+
+def matrix_pdf(matrix: Matrix, printed_at: datetime) -> bytes:
+    """The class's matrix on landscape A4, meetings split over several tables when there are many."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    font = _pdf_font()
+    styles = getSampleStyleSheet()
+    for style in styles.byName.values():
+        style.fontName = font
+    school_class = matrix.school_class
+    symbols = {"present": _("P"), "late": _("L"), "absent": _("A")}
+    story = [Paragraph(_("Attendance: %(name)s", name=school_class.name), styles["Title"]),
+             Paragraph(_("Course: %(course)s · Instructor: %(instructor)s · Printed %(when)s",
+                         course=school_class.course.title,
+                         instructor=school_class.instructor.full_name if school_class.instructor else "—",
+                         when=datetime_local(printed_at, "short")), styles["Normal"]),
+             Spacer(1, 4 * mm)]
+    groups = [matrix.meetings[i:i + MEETINGS_PER_TABLE]
+              for i in range(0, len(matrix.meetings), MEETINGS_PER_TABLE)] or [[]]
+    for number, meetings in enumerate(groups):
+        last = number == len(groups) - 1
+        header = [_("Student")] + [f"{n}\n{date_local(matrix.meeting_dates[n], 'short')}" for n in meetings]
+        if last:
+            header += [_("Present"), _("Late"), _("Absent"), _("Rate"), _("Credits left")]
+        data = [header]
+        for row in matrix.rows:
+            line = [row.enrollment.student.full_name]
+            line += [symbols[row.marks[n].status] if n in row.marks else "" for n in meetings]
+            if last:
+                line += [row.attended - row.late, row.late, row.absent, percent(row.rate),
+                         row.enrollment.credits_remaining]
+            data.append(line)
+        totals = [_("Attendance rate")] + [percent(matrix.totals[n].rate) for n in meetings]
+        if last:
+            totals += ["", "", "", percent(matrix.rate), ""]
+        data.append(totals)
+        table = Table(data, repeatRows=1)
+        table.setStyle(TableStyle([
+            ("FONT", (0, 0), (-1, -1), font, 8),
+            ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+            ("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#eeeeee")),
+            ("ALIGN", (1, 0), (-1, -1), "CENTER"),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ]))
+        story += [table, Spacer(1, 4 * mm)]
+    story.append(Paragraph(_("P = present, L = late, A = absent. Present and late use a meeting credit."),
+                           styles["Normal"]))
+    output = io.BytesIO()
+    SimpleDocTemplate(output, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
+                      topMargin=12 * mm, bottomMargin=12 * mm, title=school_class.name).build(story)
+    return output.getvalue()
+

@@ -1,0 +1,200 @@
+"""Meeting credits beyond the register: manual adjustments, the credit history, reconciliation.
+
+The sign of an adjustment is defined once (see `CreditAdjustment`): positive
+gives credits back, negative uses them. One invariant ties every number
+together and the reconciliation report checks it for the whole school:
+
+    credits_used = marks that deducted a credit - sum of adjustments
+
+and the history of mark changes adds up to the same marks.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from babyowl.extensions import db
+from babyowl.models import (
+    CREDIT_ADJUSTMENT_REASONS, AttendanceChange, ClassAttendance, ClassEnrollment, CreditAdjustment, SchoolClass,
+    User,
+)
+from babyowl.services import attendance
+from babyowl.services.classes import can_teach, locked_class
+from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+
+MAX_ADJUSTMENT = 50
+MAX_DETAIL = 500
+
+
+class EnrollmentNotFound(DomainError):
+    status_code = 404
+
+
+def may_adjust(actor: User, school_class: SchoolClass) -> bool:
+    return actor.role in ("staff", "super_admin") or can_teach(actor, school_class)
+
+
+def enrollment_for(actor: User, enrollment_id: uuid.UUID) -> ClassEnrollment:
+    """The enrollment if `actor` may see its credits: staff, the class's instructor, or the student."""
+    enrollment = db.session.scalars(select(ClassEnrollment).options(
+        joinedload(ClassEnrollment.student), joinedload(ClassEnrollment.school_class).joinedload(SchoolClass.course))
+        .where(ClassEnrollment.id == enrollment_id)).first()
+    if enrollment is None or not (may_adjust(actor, enrollment.school_class) or enrollment.student_id == actor.id):
+        raise EnrollmentNotFound(_("This enrollment does not exist."))
+    return enrollment
+
+
+def _checked(adjustment: int, reason: str, detail: str | None) -> str | None:
+    if reason not in CREDIT_ADJUSTMENT_REASONS:
+        raise InvalidInput(_("Choose a reason for the adjustment."))
+    if not isinstance(adjustment, int) or adjustment == 0 or abs(adjustment) > MAX_ADJUSTMENT:
+        raise InvalidInput(_("Adjust by 1 to %(max)d credits.", max=MAX_ADJUSTMENT))
+    detail = (detail or "").strip() or None
+    if reason == "other" and detail is None:
+        raise InvalidInput(_("Say what the adjustment is for."))
+    if detail is not None and len(detail) > MAX_DETAIL:
+        raise InvalidInput(_("Keep the detail under %(max)d characters.", max=MAX_DETAIL))
+    return detail
+
+
+def adjust(actor: User, enrollment: ClassEnrollment, *, adjustment: int, reason: str,
+           detail: str | None = None) -> CreditAdjustment:
+    """Give credits back (positive) or use them (negative), logged with the numbers before and after."""
+    if not may_adjust(actor, enrollment.school_class):
+        raise NotAllowed(_("Only the class's instructor or staff adjust its credits."))
+    detail = _checked(adjustment, reason, detail)
+    # Same lock order as taking attendance (class, then enrollment): a tap and
+    # an adjustment on the same student never deadlock, never lose an update.
+    locked_class(enrollment.class_id)
+    enrollment = db.session.scalars(select(ClassEnrollment).where(ClassEnrollment.id == enrollment.id)
+                                    .with_for_update().execution_options(populate_existing=True)).one()
+    remaining_after = enrollment.credits_remaining + adjustment
+    if adjustment < 0 and remaining_after < 0:
+        raise DomainError(_("Only %(n)d credits remain: this would leave the student with %(after)d.",
+                            n=enrollment.credits_remaining, after=remaining_after))
+    before = enrollment.credits_used
+    record = CreditAdjustment(enrollment_id=enrollment.id, adjustment=adjustment, credits_before=before,
+                              credits_after=before - adjustment, reason=reason, reason_detail=detail,
+                              adjusted_by=actor.id)
+    enrollment.credits_used = record.credits_after
+    db.session.add(record)
+    db.session.commit()
+    return record
+
+
+def correct_mark(actor: User, enrollment: ClassEnrollment, *, meeting_number: int, status: str,
+                 reason: str | None) -> bool:
+    """Change a mark already made, with the reason kept in its history (also after the class ended)."""
+    attendance.require_taker(actor, enrollment.school_class)
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > MAX_DETAIL:
+        raise InvalidInput(_("Keep the reason under %(max)d characters.", max=MAX_DETAIL))
+    attendance.check_status(status)
+    school_class = locked_class(enrollment.class_id)
+    enrollment = db.session.scalars(select(ClassEnrollment).where(ClassEnrollment.id == enrollment.id)
+                                    .with_for_update().execution_options(populate_existing=True)).one()
+    record = attendance.record_for(enrollment.id, meeting_number)
+    if record is None:
+        raise InvalidInput(_("Meeting %(n)d has no mark for this student to correct.", n=meeting_number))
+    changed = attendance.apply_mark(actor, school_class, enrollment, meeting_number, record.meeting_date, status,
+                                    None, None, reason)
+    db.session.commit()
+    return changed
+
+
+@dataclass
+class LedgerEntry:
+    """One line of an enrollment's credit history; `used_change` is what it did to credits_used."""
+
+    at: datetime
+    by: User | None
+    used_change: int
+    used_after: int = 0
+    meeting_number: int | None = None
+    old_status: str | None = None
+    new_status: str | None = None
+    adjustment: CreditAdjustment | None = None
+    reason: str | None = None
+
+
+@dataclass
+class CreditHistory:
+    enrollment: ClassEnrollment
+    entries: list[LedgerEntry]
+    marks: list[ClassAttendance]
+
+    @property
+    def adds_up(self) -> bool:
+        return (self.entries[-1].used_after if self.entries else 0) == self.enrollment.credits_used
+
+
+def history(enrollment: ClassEnrollment) -> CreditHistory:
+    """Mark changes and adjustments merged in time order, with credits used after each."""
+    changes = db.session.scalars(select(AttendanceChange).options(joinedload(AttendanceChange.changer))
+                                 .where(AttendanceChange.enrollment_id == enrollment.id)).all()
+    adjustments = db.session.scalars(select(CreditAdjustment).options(joinedload(CreditAdjustment.adjuster))
+                                     .where(CreditAdjustment.enrollment_id == enrollment.id)).all()
+    entries = [LedgerEntry(at=c.changed_at, by=c.changer, used_change=c.credit_change,
+                           meeting_number=c.meeting_number, old_status=c.old_status, new_status=c.new_status,
+                           reason=c.reason) for c in changes]
+    entries += [LedgerEntry(at=a.adjusted_at, by=a.adjuster, used_change=-a.adjustment, adjustment=a,
+                            reason=a.reason_detail) for a in adjustments]
+    entries.sort(key=lambda entry: entry.at)
+    used = 0
+    for entry in entries:
+        used += entry.used_change
+        entry.used_after = used
+    marks = db.session.scalars(select(ClassAttendance).where(ClassAttendance.enrollment_id == enrollment.id)
+                               .order_by(ClassAttendance.meeting_number)).all()
+    return CreditHistory(enrollment, entries, list(marks))
+
+
+def mark_history(attendance_id: uuid.UUID) -> list[AttendanceChange]:
+    return list(db.session.scalars(select(AttendanceChange).options(joinedload(AttendanceChange.changer))
+                                   .where(AttendanceChange.attendance_id == attendance_id)
+                                   .order_by(AttendanceChange.changed_at)))
+
+
+@dataclass
+class Discrepancy:
+    enrollment: ClassEnrollment
+    marks_used: int
+    adjustments: int
+    history_used: int
+
+    @property
+    def expected(self) -> int:
+        return self.marks_used - self.adjustments
+
+    @property
+    def difference(self) -> int:
+        return self.enrollment.credits_used - self.expected
+
+
+def reconciliation() -> list[Discrepancy]:
+    """Every enrollment whose recorded numbers do not follow from its records; empty on a healthy school."""
+    marks = (select(ClassAttendance.enrollment_id.label("eid"),
+                    func.count().filter(ClassAttendance.credit_deducted.is_(True)).label("n"))
+             .group_by(ClassAttendance.enrollment_id).subquery())
+    adjusted = (select(CreditAdjustment.enrollment_id.label("eid"), func.sum(CreditAdjustment.adjustment).label("n"))
+                .group_by(CreditAdjustment.enrollment_id).subquery())
+    changes = (select(AttendanceChange.enrollment_id.label("eid"),
+                      func.sum(AttendanceChange.credit_change).label("n"))
+               .group_by(AttendanceChange.enrollment_id).subquery())
+    marks_used = func.coalesce(marks.c.n, 0)
+    adjustments = func.coalesce(adjusted.c.n, 0)
+    history_used = func.coalesce(changes.c.n, 0)
+    rows = db.session.execute(
+        select(ClassEnrollment, marks_used, adjustments, history_used)
+        .options(joinedload(ClassEnrollment.student), joinedload(ClassEnrollment.school_class))
+        .outerjoin(marks, marks.c.eid == ClassEnrollment.id)
+        .outerjoin(adjusted, adjusted.c.eid == ClassEnrollment.id)
+        .outerjoin(changes, changes.c.eid == ClassEnrollment.id)
+        .where((ClassEnrollment.credits_used != marks_used - adjustments) | (history_used != marks_used))
+        .order_by(ClassEnrollment.enrolled_at)).all()
+    return [Discrepancy(enrollment, int(used), int(adj), int(hist)) for enrollment, used, adj, hist in rows]

@@ -1,0 +1,186 @@
+"""Benchmark: the staff attendance export (CSV and xlsx) of 10,000 and 100,000 rows on PostgreSQL.
+
+Not a test: it measures and prints. For each size it builds a fresh database
+(DROP + CREATE + migrations), seeds a school with bench/attendance.py's seeder
+(classes of 30 students, 5 meetings marked: 67 classes ≈ 10,050 rows, 667
+classes ≈ 100,050 rows), then runs each export in a fresh Python process, so
+that process's peak memory (ru_maxrss) belongs to that one export:
+
+  * GET /reports/attendance.csv   (streamed, read chunk by chunk and counted)
+  * GET /reports/attendance.xlsx  (openpyxl write-only to a temporary file, then sent)
+
+as a signed-in administrator, through the Flask test client (in process, no
+network). It prints rows, bytes, seconds, rows/s, the process's resident
+memory before the export and its peak during it. Memory that stays flat from
+10,000 to 100,000 rows shows the export never holds all rows at once.
+
+    cd /work/main && .venv/bin/python bench/exports.py [--help]
+
+The database named in --database-url is dropped and re-created: never point it
+at a database you want to keep.
+"""
+from __future__ import annotations
+
+import argparse
+import contextvars
+import csv
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+import sqlalchemy as sa  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+import attendance as school_seeder  # noqa: E402  (bench/attendance.py: database and seeding helpers)
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/babyowl_bench_exports"
+ROWS_PER_CLASS = school_seeder.CLASS_SIZE * school_seeder.PAST_MEETINGS
+FORMATS = {"csv": "/reports/attendance.csv?separator=semicolon", "xlsx": "/reports/attendance.xlsx"}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=DEFAULT_URL,
+                        help=f"PostgreSQL database to DROP, re-create and seed (default: {DEFAULT_URL})")
+    parser.add_argument("--sizes", default="10000,100000", help="export sizes in rows (default 10000,100000)")
+    parser.add_argument("--measure", choices=sorted(FORMATS), help=argparse.SUPPRESS)  # the child process
+    parser.add_argument("--keep", action="store_true", help="keep the last database afterwards (default: drop it)")
+    return parser.parse_args(argv)
+
+
+def _rss_mb() -> float:
+    """Resident memory now (Linux /proc), in MB."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def measure(url: str, kind: str) -> dict:
+    """In the child process: one export, streamed to nowhere, with its time and memory."""
+    app = school_seeder.build_app(url)
+    from babyowl.extensions import db
+    from babyowl.models import User
+
+    with app.app_context():
+        admin = db.session.scalars(sa.select(User).where(User.role == "super_admin")).first()
+        user_id = admin.get_id()
+        db.session.remove()
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = user_id
+        session["_fresh"] = True
+    client.get("/dashboard")  # imports, templates and the connection pool warm, not counted
+    before_mb = _rss_mb()
+    started = time.perf_counter()
+
+    def export():
+        response = client.get(FORMATS[kind], buffered=False)
+        if response.status_code != 200:
+            raise SystemExit(f"{FORMATS[kind]} answered {response.status_code}")
+        size, lines, tail = 0, 0, b""
+        body = open(saved, "wb") if kind == "xlsx" else None  # kept on disk to be checked afterwards
+        for chunk in response.response:
+            size += len(chunk)
+            if body is not None:
+                body.write(chunk)
+            else:
+                lines += chunk.count(b"\n")
+                tail = (tail + chunk)[-2000:]
+        response.close()
+        if body is not None:
+            body.close()
+        return size, lines, tail
+
+    saved = f"/tmp/babyowl-bench-{os.getpid()}.xlsx"
+    size, lines, tail = contextvars.Context().run(export)
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if kind == "xlsx":
+        from openpyxl import load_workbook
+
+        rows = sum(1 for _ in load_workbook(saved, read_only=True).active.iter_rows(values_only=True)) - 1
+        os.remove(saved)
+    else:
+        rows = lines - 1
+        last = tail.decode("utf-8", "replace").strip().splitlines()[-1]
+        if len(next(csv.reader([last], delimiter=";"))) != 18:
+            raise SystemExit("the last CSV line is not a full row")
+    return {"rows": rows, "bytes": size, "seconds": seconds, "before_mb": before_mb, "peak_mb": peak_mb}
+
+
+def _child(url: str, kind: str) -> dict:
+    output = subprocess.run([sys.executable, __file__, "--database-url", url, "--measure", kind],
+                            capture_output=True, text=True)
+    if output.returncode:
+        raise SystemExit(f"the {kind} export failed:\n{output.stderr[-3000:]}")
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    url = args.database_url
+    if args.measure:
+        print(json.dumps(measure(url, args.measure)))
+        return 0
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    began = time.perf_counter()
+    shown = make_url(url).render_as_string(hide_password=True)
+    print(f"Attendance export benchmark on {shown}")
+    results, server_version = [], "?"
+    try:
+        for size in sizes:
+            classes = max(1, round(size / ROWS_PER_CLASS))
+            students = classes * school_seeder.CLASS_SIZE
+            school_seeder.recreate_database(url)
+            app = school_seeder.build_app(url)
+            with app.app_context():
+                from flask_migrate import upgrade
+
+                from babyowl.extensions import db
+
+                upgrade()
+                server_version = db.session.execute(sa.text("SHOW server_version")).scalar()
+                db.session.remove()
+            started = time.perf_counter()
+            seeded = school_seeder.seed(app, students, classes)
+            with app.app_context():
+                db.engine.dispose()
+            print(f"  {seeded['counts']['attendance records']:,} attendance records seeded "
+                  f"({classes} classes) in {time.perf_counter() - started:.1f} s")
+            for kind in FORMATS:
+                figures = _child(url, kind)
+                results.append((size, kind, figures))
+                print(f"    {kind:<5} {figures['rows']:>8,} rows {figures['bytes'] / 2**20:>7.1f} MB "
+                      f"{figures['seconds']:>6.1f} s  peak RSS {figures['peak_mb']:.0f} MB")
+    finally:
+        if not args.keep:
+            school_seeder.drop_database(url)
+    print()
+    header = f"{'format':<8}{'rows':>10}{'file MB':>10}{'seconds':>10}{'rows/s':>10}{'RSS before':>12}{'peak RSS':>10}"
+    print(header)
+    print("-" * len(header))
+    for size, kind, f in results:
+        print(f"{kind:<8}{f['rows']:>10,}{f['bytes'] / 2**20:>10.1f}{f['seconds']:>10.1f}"
+              f"{f['rows'] / f['seconds']:>10,.0f}{f['before_mb']:>10.0f}MB{f['peak_mb']:>8.0f}MB")
+    for kind in FORMATS:
+        peaks = [f["peak_mb"] - f["before_mb"] for _, k, f in results if k == kind]
+        if len(peaks) > 1:
+            print(f"  {kind}: memory the export added: " + " → ".join(f"{p:.0f} MB" for p in peaks)
+                  + " (from the smallest to the largest export)")
+    print(f"  Python {platform.python_version()}, PostgreSQL {server_version}, {os.cpu_count()} CPU cores, "
+          f"{platform.platform()}; through the Flask test client, PostgreSQL on the same machine.")
+    print(f"  total run time {time.perf_counter() - began:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""The CSV writer streams: a large export leaves it in bounded chunks, never as one string."""
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import date, datetime, timezone
+
+from babyowl.report_files import FLUSH_AT, csv_chunks
+from babyowl.services.attendance_reports import COLUMNS, ExportRow
+
+
+def fake_rows(n: int):
+    for i in range(n):
+        yield ExportRow(uuid.uuid4(), uuid.uuid4(), "Kelas Python", "Python Dasar", "Budi", i % 20 + 1,
+                        date(2026, 10, 3), uuid.uuid4(), f"Siswa {i}", f"siswa{i}@example.com", "present", True,
+                        9, "Budi", datetime(2026, 10, 3, 12, tzinfo=timezone.utc), None, None, "catatan; \"kutip\"")
+
+
+def test_a_large_csv_leaves_in_bounded_chunks(app):
+    with app.app_context():
+        chunks = list(csv_chunks(fake_rows(5000), ";"))
+    assert len(chunks) > 10
+    assert max(len(chunk) for chunk in chunks) < FLUSH_AT + 1000
+    rows = list(csv.reader(io.StringIO("".join(chunks).removeprefix("\ufeff"), newline=""), delimiter=";"))
+    assert rows[0] == list(COLUMNS) and len(rows) == 5001
+    assert rows[1][14] == "2026-10-03T19:00:00+07:00" and rows[1][17] == 'catatan; "kutip"'
