@@ -56,6 +56,13 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("SCHOOL_TIMEZONE", "Asia/Jakarta"),
         "LANGUAGES": ("id", "en"),
         "CURRENCY": "IDR",
+        # Grading coding exercises: Pyodide under Node in a bubblewrap sandbox (the files the browser gets).
+        "GRADER_PYODIDE_DIR": os.environ.get("GRADER_PYODIDE_DIR",
+                                             str(Path(__file__).parent / "static" / "vendor" / "pyodide")),
+        "GRADER_NODE": os.environ.get("GRADER_NODE", "node"),
+        "GRADER_BWRAP": os.environ.get("GRADER_BWRAP", "bwrap"),
+        "GRADER_MEMORY_MB": _int("GRADER_MEMORY_MB", 512),
+        "GRADER_OUTPUT_LIMIT": _int("GRADER_OUTPUT_LIMIT", 64 * 1024),
         # A TrueType font for PDF reports (names outside Latin-1); Helvetica when missing.
         "PDF_FONT": os.environ.get("PDF_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
         # Mail: "console" logs the message, "file" writes .eml files, "smtp" sends.

@@ -24,10 +24,12 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$inputs" ] || [ ! -d node_module
 fi
 # Browser tests drive Debian's Chromium through Playwright (Playwright's own
 # browser download is not available here); PDF reports use the DejaVu fonts so
-# that names outside Latin-1 print. Both come from Debian's packages.
+# that names outside Latin-1 print. All come from Debian's packages.
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$missing fonts-dejavu-core"
+# The grader runs every submission in a bubblewrap sandbox.
+command -v bwrap >/dev/null 2>&1 || missing="$missing bubblewrap"
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "Installing$missing (apt-get)..."
@@ -35,7 +37,7 @@ if [ -n "$missing" ]; then
     # shellcheck disable=SC2086
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $missing >/dev/null
   else
-    echo "Missing Debian packages:$missing (browser tests need chromium; PDFs fall back to Helvetica)." >&2
+    echo "Missing Debian packages:$missing (browser tests need chromium, grading needs bubblewrap; PDFs fall back to Helvetica)." >&2
   fi
 fi
 bash scripts/vendor_static.sh

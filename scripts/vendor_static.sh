@@ -9,3 +9,11 @@ mkdir -p "$dest/htmx"
 cp node_modules/htmx.org/dist/htmx.min.js "$dest/htmx/"
 cp node_modules/htmx.org/LICENSE "$dest/htmx/LICENSE"
 node -e 'console.log(require("./node_modules/htmx.org/package.json").version)' > "$dest/htmx/VERSION"
+# Pyodide: the interpreter only (the npm package carries no package wheels).
+# The server's grader runs these very files under Node, so browser and grader
+# are the same version.
+mkdir -p "$dest/pyodide"
+for f in pyodide.mjs pyodide.js pyodide.asm.mjs pyodide.asm.wasm python_stdlib.zip pyodide-lock.json package.json; do
+  cp "node_modules/pyodide/$f" "$dest/pyodide/"
+done
+cp node_modules/pyodide/README.md "$dest/pyodide/README.md"

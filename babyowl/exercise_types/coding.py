@@ -46,8 +46,11 @@ def _trim_output(text: str) -> str:
 class TestCaseForm(Form):
     tid = HiddenField()
     test_name = StringField(_l("Test name"), filters=[strip], validators=[max_length(200)])
-    input = TextAreaField(_l("Input"), filters=[normalise_newlines], validators=[max_length(MAX_TEST_TEXT)],
-                          description=_l("Code run after the student's code, or lines given to input()."))
+    stdin = TextAreaField(_l("Input lines"), filters=[normalise_newlines], validators=[max_length(MAX_TEST_TEXT)],
+                          description=_l("Given to input(), one line per call."))
+    input = TextAreaField(_l("Test code"), filters=[normalise_newlines], validators=[max_length(MAX_TEST_TEXT)],
+                          description=_l("Python run after the student's code, e.g. solve(5, 3): the value of its "
+                                         "last line, if any, is printed."))
     expected_output = TextAreaField(_l("Expected output"), filters=[normalise_newlines],
                                     validators=[max_length(MAX_TEST_TEXT)])
     is_hidden = BooleanField(_l("Hidden from students"))
@@ -83,7 +86,7 @@ class CodingForm(RowsMixin, ExerciseForm):
 
 
 def _test_row_is_blank(entry) -> bool:
-    texts = (entry.test_name.data, entry.input.data, entry.expected_output.data)
+    texts = (entry.test_name.data, entry.stdin.data, entry.input.data, entry.expected_output.data)
     return not any((value or "").strip() for value in texts)
 
 
@@ -194,12 +197,15 @@ class CodingType(ExerciseType):
             name = text_value(test.get("name"), limit=200)
             if not name:
                 problems.add(_("Test %(n)d needs a name.", n=n))
-            test_input = test.get("input", "")
-            test_input = "" if test_input is None else test_input
+            test_input, stdin = test.get("input") or "", test.get("stdin") or ""
             if not isinstance(test_input, str) or len(test_input) > MAX_TEST_TEXT:
-                problems.add(_("Test %(n)d: the input must be text of at most %(max)d characters.", n=n,
+                problems.add(_("Test %(n)d: the test code must be text of at most %(max)d characters.", n=n,
                                max=MAX_TEST_TEXT))
                 test_input = ""
+            if not isinstance(stdin, str) or len(stdin) > MAX_TEST_TEXT:
+                problems.add(_("Test %(n)d: the input lines must be text of at most %(max)d characters.", n=n,
+                               max=MAX_TEST_TEXT))
+                stdin = ""
             expected = test.get("expectedOutput")
             expected = clean_text(expected) if isinstance(expected, str) else ""
             if not expected.strip():
@@ -217,6 +223,7 @@ class CodingType(ExerciseType):
                                max=MAX_TEST_POINTS))
                 points = 0
             result.append({"id": test_id, "name": name, "input": clean_text(test_input),
+                           "stdin": clean_text(stdin),
                            "expectedOutput": _trim_output(expected), "isHidden": hidden,
                            "points": points})
         return result
@@ -233,7 +240,8 @@ class CodingType(ExerciseType):
                 test_id = next_id("tc", taken)
                 taken.add(test_id)
             tests.append({"id": test_id, "name": entry.test_name.data or _("Test %(n)d", n=number),
-                          "input": entry.input.data or "", "expectedOutput": entry.expected_output.data or "",
+                          "input": entry.input.data or "", "stdin": entry.stdin.data or "",
+                          "expectedOutput": entry.expected_output.data or "",
                           "isHidden": bool(entry.is_hidden.data), "points": entry.points.data})
         return self.validate({
             "mode": form.mode.data,
@@ -259,7 +267,7 @@ class CodingType(ExerciseType):
             "starter_code": content.get("starterCode") or "",
             "solution_code": content.get("solutionCode") or "",
             "test_cases": [{"tid": t.get("id") or "", "test_name": t.get("name") or "",
-                            "input": t.get("input") or "",
+                            "input": t.get("input") or "", "stdin": t.get("stdin") or "",
                             "expected_output": t.get("expectedOutput") or "", "is_hidden": t.get("isHidden") is True,
                             "points": t.get("points")} for t in tests],
             "required_packages": ", ".join(p for p in packages if isinstance(p, str)),

@@ -1,0 +1,109 @@
+// One grading run, inside the sandbox (bubblewrap): read a job (JSON) on stdin,
+// run the student's program once per test case in Pyodide, print one JSON line
+// per event on stdout. The Python side enforces time, memory and output limits
+// by watching this process and killing it; nothing here is trusted for that.
+import { createRequire, syncBuiltinESMExports } from "node:module";
+import { readFileSync } from "node:fs";
+
+const require = createRequire(import.meta.url);
+
+// Defence in depth, once Pyodide is loaded: the sandbox has no shell and no
+// network, but a program should not even get to try.
+function refuseProcessesAndNetwork() {
+  for (const name of ["child_process", "cluster", "net", "http", "https", "http2", "dgram", "dns", "tls",
+                      "inspector"]) {
+    const mod = require(name);
+    for (const key of Object.keys(mod)) {
+      // Classes (net.Server, ...) stay: other built-ins derive from them.
+      if (typeof mod[key] !== "function" || /^[A-Z]/.test(key)) continue;
+      const refuse = () => { throw new Error(`${name}.${key} is not allowed while grading`); };
+      try { mod[key] = refuse; } catch { /* a getter-only export: leave it */ }
+    }
+  }
+  syncBuiltinESMExports();
+  for (const key of ["binding", "_linkedBinding", "dlopen"]) {
+    process[key] = () => { throw new Error(`process.${key} is not allowed while grading`); };
+  }
+  globalThis.fetch = () => Promise.reject(new Error("network access is not allowed while grading"));
+  globalThis.WebSocket = undefined;
+}
+
+const emit = (event) => process.stdout.write(JSON.stringify(event) + "\n");
+const pyodideDir = process.argv[2];
+const job = JSON.parse(readFileSync(0, "utf8"));
+const limit = job.outputLimit || 65536;
+
+const { loadPyodide } = await import(`${pyodideDir}/pyodide.mjs`);
+const pyodide = await loadPyodide({ indexURL: `${pyodideDir}/`, stdout: () => {}, stderr: () => {} });
+for (const name of job.packages || []) {
+  try {
+    await pyodide.loadPackage(name, { messageCallback: () => {}, errorCallback: () => {} });
+    pyodide.pyimport(name);
+  } catch (error) {
+    emit({ event: "fatal", reason: "package", package: name });
+    process.exit(0);
+  }
+}
+// input() reads the test's input lines; its prompt is not part of the output
+// (the convention the browser runner follows too).
+pyodide.runPython(`
+import builtins, sys
+def _babyowl_input(prompt=""):
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError("EOF when reading a line")
+    return line[:-1] if line.endswith("\\n") else line
+builtins.input = _babyowl_input
+
+def _babyowl_check(source, namespace):
+    # A test's code runs after the program, in its namespace; the value of its
+    # last line, when it is an expression with a value, is printed (str()).
+    import ast
+    tree = ast.parse(source, "test.py", "exec")
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    exec(compile(tree, "test.py", "exec"), namespace)
+    if last is not None:
+        value = eval(compile(ast.Expression(last.value), "test.py", "eval"), namespace)
+        if value is not None:
+            print(value)
+`);
+const check = pyodide.globals.get("_babyowl_check");
+refuseProcessesAndNetwork();
+emit({ event: "ready" });
+
+const decoder = new TextDecoder();
+for (const [index, test] of job.tests.entries()) {
+  emit({ event: "start", index });
+  let stdout = "", stderr = "", truncated = false;
+  const writer = (kind) => ({
+    write: (bytes) => {
+      const text = decoder.decode(bytes);
+      if (kind === "out") {
+        if (stdout.length + text.length > limit) { truncated = true; stdout += text.slice(0, limit - stdout.length); }
+        else stdout += text;
+      } else if (stderr.length < limit) {
+        stderr += text.slice(0, limit - stderr.length);
+      }
+      return bytes.length;
+    },
+  });
+  pyodide.setStdout(writer("out"));
+  pyodide.setStderr(writer("err"));
+  const lines = (test.input || "").split("\n");
+  if (lines.length && lines[lines.length - 1] === "") lines.pop();
+  let next = 0;
+  pyodide.setStdin({ stdin: () => (next < lines.length ? lines[next++] + "\n" : undefined), autoEOF: true });
+  const globals = pyodide.globals.get("dict")();
+  globals.set("__name__", "__main__");
+  let error = null;
+  try {
+    await pyodide.runPythonAsync(job.code, { globals, filename: "main.py" });
+    if (test.code) check(test.code, globals);
+  } catch (caught) {
+    error = String(caught.message || caught);
+  }
+  pyodide.runPython("import sys; sys.stdout.flush(); sys.stderr.flush()");
+  globals.destroy();
+  emit({ event: "result", index, stdout, stderr: error ? stderr + error : stderr, error: error !== null, truncated });
+}
+emit({ event: "done" });

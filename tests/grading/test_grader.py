@@ -1,0 +1,214 @@
+"""Trusted grading with real Pyodide under Node inside the bubblewrap sandbox.
+
+Each grading starts a fresh sandboxed process (~3 s to load Pyodide), so the
+scenarios are grouped: one grading per behaviour.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from babyowl.extensions import db as _db
+from babyowl.grading.compare import normalise, same_output, student_traceback
+from babyowl.models import CodingSubmission, Exercise, LessonUnlock
+from babyowl.services import grading
+from babyowl.services.errors import InvalidInput, NotAllowed
+from tests.factories import make_class, make_course, make_enrollment, make_user
+from tests.helpers import reload
+
+SOLUTION = "def kali(a, b):\n    return a * b\n\nn = int(input())\nprint(n * 2)\n"
+
+
+def coding_exercise(lesson, tests, time_limit=5, **extra):
+    exercise = Exercise(lesson=lesson, title="Kali", type="coding", order_index=1, content={
+        "mode": "challenge", "language": "python", "instructions": "", "starterCode": "", "solutionCode": SOLUTION,
+        "testCases": tests, "requiredPackages": [], "hints": [], "timeLimit": time_limit,
+        "maxPoints": sum(t["points"] for t in tests), "outputType": "console",
+        "completionCriteria": "all_tests_pass", **extra})
+    _db.session.add(exercise)
+    _db.session.commit()
+    return exercise
+
+
+def case(tid, *, stdin="", code="", expected, points=10, hidden=False):
+    return {"id": tid, "name": f"Test {tid}", "stdin": stdin, "input": code, "expectedOutput": expected,
+            "isHidden": hidden, "points": points}
+
+
+TESTS = [
+    case("double", stdin="21\n", expected="42"),
+    case("call", stdin="1\n", code="kali(5, 3)", expected="2\n15"),
+    case("secret", stdin="-4\n", code="print(kali(-2, 4))", expected="-8\n-8", points=5, hidden=True),
+]
+
+
+@pytest.fixture
+def student(db):
+    return make_user("student")
+
+
+@pytest.fixture
+def lesson(db, student):
+    course = make_course(lessons=1)
+    lesson = course.sections[0].lessons[0]
+    school_class = make_class(course=course)
+    make_enrollment(school_class, student)
+    db.session.add(LessonUnlock(class_id=school_class.id, lesson_id=lesson.id))
+    db.session.commit()
+    return lesson
+
+
+def graded(student, exercise, code):
+    submission = grading.submit(student, exercise, code)
+    return grading.grade(submission.id)
+
+
+def by_id(submission):
+    return {r["id"]: r for r in submission.test_results}
+
+
+def test_a_correct_solution_passes_every_test_hidden_ones_included(db, student, lesson):
+    exercise = coding_exercise(lesson, TESTS)
+    # Output ends with spaces and a newline ("42  \n"); the expected "42" still matches.
+    submission = graded(student, exercise, SOLUTION.replace("print(n * 2)", "print(n * 2, end='  \\n')"))
+    assert submission.passed is True
+    assert (submission.score, submission.max_score) == (25, 25)
+    assert all(r["passed"] and r["status"] == "ok" for r in submission.test_results)
+    assert by_id(submission)["double"]["output"] == "42  \n"
+    assert submission.attempt_number == 1 and submission.execution_time > 0
+
+
+def test_a_wrong_solution_fails_the_right_cases(db, student, lesson):
+    exercise = coding_exercise(lesson, TESTS)
+    wrong = SOLUTION.replace("return a * b", "return a + b")
+    submission = graded(student, exercise, wrong)
+    results = by_id(submission)
+    assert (results["double"]["passed"], results["call"]["passed"], results["secret"]["passed"]) == (True, False,
+                                                                                                        False)
+    assert results["call"]["reason"] == "wrong output" and results["call"]["output"] == "2\n8\n"
+    assert (submission.score, submission.passed) == (10, False)
+    shown, hidden_passed, hidden_total = grading.visible_results(submission, staff_view=False)
+    assert [r["id"] for r in shown] == ["double", "call"] and (hidden_passed, hidden_total) == (0, 1)
+    assert "secret" in {r["id"] for r in grading.visible_results(submission, staff_view=True)[0]}
+
+
+def test_an_infinite_loop_is_a_time_limit_failure_and_the_other_tests_still_run(db, student, lesson):
+    exercise = coding_exercise(lesson, [case("a", stdin="a\n", expected="a"), case("loop", stdin="loop\n",
+                                                                                   expected="x"),
+                                        case("b", stdin="b\n", expected="b")], time_limit=2)
+    code = "word = input()\nwhile word == 'loop':\n    pass\nprint(word)\n"
+    submission = graded(student, exercise, code)
+    results = by_id(submission)
+    assert [results[t]["status"] for t in ("a", "loop", "b")] == ["ok", "time_limit", "ok"]
+    assert results["loop"]["reason"] == "time limit exceeded"
+    assert 2.0 <= results["loop"]["seconds"] <= 2.0 + 1.0  # the limit plus a small margin
+    assert submission.score == 20 and submission.passed is False
+
+
+def test_a_program_allocating_without_end_is_stopped(app, db, student, lesson):
+    app.config["GRADER_MEMORY_MB"] = 300
+    exercise = coding_exercise(lesson, [case("hog", expected="done")], time_limit=60)
+    started = time.monotonic()
+    submission = graded(student, exercise, "blocks = []\nwhile True:\n    blocks.append(bytearray(20_000_000))\n")
+    (result,) = submission.test_results
+    assert (result["status"], result["reason"], result["passed"]) == ("memory_limit", "memory limit exceeded", False)
+    assert time.monotonic() - started < 60
+
+
+def test_errors_show_only_the_students_own_lines(db, student, lesson):
+    exercise = coding_exercise(lesson, [case("one", stdin="x\n", expected="1")])
+    submission = graded(student, exercise, "word = input()\n\nprint(int(word))\n")
+    (result,) = submission.test_results
+    assert result["status"] == "error" and result["errorLine"] == 3
+    assert 'File "main.py", line 3' in result["error"] and "ValueError: invalid literal" in result["error"]
+    assert "_pyodide" not in result["error"] and "_babyowl" not in result["error"]
+
+
+def test_network_writes_and_processes_are_refused_and_the_host_is_unchanged(db, student, lesson, tmp_path):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    connections = []
+
+    def accept():
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            try:
+                connections.append(listener.accept())
+            except OSError:
+                continue
+
+    watcher = threading.Thread(target=accept, daemon=True)
+    watcher.start()
+    target = tmp_path / "escaped.txt"
+    code = f'''
+import js
+def attempt(label, fn):
+    try:
+        fn()
+        print(label, "DONE")
+    except Exception as error:
+        print(label, "REFUSED")
+builtin = js.process.getBuiltinModule
+attempt("net", lambda: builtin("net").connect({port}, "127.0.0.1"))
+attempt("fetch", lambda: js.fetch("http://127.0.0.1:{port}/"))
+attempt("write", lambda: builtin("fs").writeFileSync("{target}", "x"))
+attempt("write-pyodide", lambda: builtin("fs").writeFileSync("/pyodide/escaped.txt", "x"))
+attempt("spawn", lambda: builtin("child_process").execSync("touch {target}"))
+attempt("spawn-binding", lambda: js.process.binding("spawn_sync"))
+with open("/tmp/inside.txt", "w") as own:
+    own.write("fine")
+print("own file", open("/tmp/inside.txt").read())
+'''
+    exercise = coding_exercise(lesson, [case("escape", expected="")])
+    submission = graded(student, exercise, code)
+    (result,) = submission.test_results
+    time.sleep(0.5)
+    listener.close()
+    lines = result["output"].splitlines()
+    assert lines[:6] == ["net REFUSED", "fetch DONE", "write REFUSED", "write-pyodide REFUSED", "spawn REFUSED",
+                         "spawn-binding REFUSED"]  # fetch returns a rejected promise: nothing is sent
+    assert lines[6] == "own file fine"
+    assert connections == [] and not target.exists()
+    assert not (grading.sandbox_settings().pyodide_dir / "escaped.txt").exists()
+
+
+def test_grading_twice_changes_nothing(db, student, lesson, monkeypatch):
+    exercise = coding_exercise(lesson, [case("double", stdin="2\n", expected="4")])
+    submission = graded(student, exercise, SOLUTION)
+    first = (submission.score, submission.test_results)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a graded submission was graded again")
+
+    monkeypatch.setattr(grading, "run_tests", refuse)
+    again = grading.grade(submission.id)
+    assert (again.score, again.test_results) == first
+
+
+def test_submissions_are_numbered_and_refused_when_the_lesson_is_locked(db, student, lesson):
+    exercise = coding_exercise(lesson, [case("double", stdin="2\n", expected="4")])
+    assert [grading.submit(student, exercise, "print(4)").attempt_number for _ in range(3)] == [1, 2, 3]
+    stranger = make_user("student")
+    with pytest.raises(NotAllowed):
+        grading.submit(stranger, exercise, "print(4)")
+    with pytest.raises(InvalidInput):
+        grading.submit(student, exercise, "   ")
+    assert db.session.query(CodingSubmission).count() == 3
+    assert reload(db, exercise).content["testCases"][0]["expectedOutput"] == "4"
+
+
+def test_output_comparison_rules():
+    assert same_output("15\n", "15") and same_output("a  \nb\t\n\n", "a\nb")
+    assert not same_output("1 5", "15") and not same_output("15\n16", "15")
+    assert normalise("x\r\ny  \r\n") == "x\ny"
+    trace = ('Traceback (most recent call last):\n  File "/lib/python314.zip/_pyodide/_base.py", line 1, in run\n'
+             '    eval(code)\n  File "main.py", line 2, in <module>\n    print(1/0)\n'
+             'ZeroDivisionError: division by zero\n')
+    text, line = student_traceback(trace)
+    assert line == 2 and "_pyodide" not in text and text.endswith("ZeroDivisionError: division by zero")
