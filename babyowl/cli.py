@@ -1,4 +1,4 @@
-"""Flask CLI commands: `flask --app babyowl create-admin`, `seed-demo`."""
+"""Flask CLI commands: `flask --app babyowl create-admin`, `seed-demo`, `grade-pending`."""
 from __future__ import annotations
 
 import click
@@ -32,3 +32,16 @@ def register_cli(app: Flask) -> None:
         click.echo("Demo school ready. Sign in with any of these (password for all: %s):" % DEMO_PASSWORD)
         for login in logins:
             click.echo(f"  {login.role:<12} {login.email:<24} {login.name}")
+
+    @app.cli.command("grade-pending")
+    @click.option("--older-than", default=600, show_default=True,
+                  help="Seconds a submission has waited before its grading job counts as lost.")
+    def grade_pending(older_than: int) -> None:
+        """Queue again the coding submissions whose grading job was lost (safe to run at any time)."""
+        from babyowl.jobs.grading import queue_grading
+        from babyowl.services.grading import ungraded_since
+
+        waiting = ungraded_since(older_than)
+        for submission_id in waiting:
+            queue_grading(submission_id)
+        click.echo(f"{len(waiting)} submissions queued for grading.")

@@ -11,7 +11,7 @@ that process's peak memory (ru_maxrss) belongs to that one export:
 
 as a signed-in administrator, through the Flask test client (in process, no
 network). It prints rows, bytes, seconds, rows/s, the process's resident
-memory before the export and its peak during it. Memory that stays flat from
+memory before the export and its peak (VmHWM) during it. Memory that stays flat from
 10,000 to 100,000 rows shows the export never holds all rows at once.
 
     cd /work/main && .venv/bin/python bench/exports.py [--help]
@@ -27,7 +27,6 @@ import csv
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -58,10 +57,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _rss_mb() -> float:
-    """Resident memory now (Linux /proc), in MB."""
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def _status_mb(field: str) -> float:
+    """A memory figure of this process from /proc/self/status (VmRSS now, VmHWM peak), in MB.
+
+    Not ru_maxrss: Linux keeps that across exec, so a child started by the
+    seeding parent would report the parent's peak.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise SystemExit(f"no {field} in /proc/self/status")
 
 
 def measure(url: str, kind: str) -> dict:
@@ -79,7 +85,7 @@ def measure(url: str, kind: str) -> dict:
         session["_user_id"] = user_id
         session["_fresh"] = True
     client.get("/dashboard")  # imports, templates and the connection pool warm, not counted
-    before_mb = _rss_mb()
+    before_mb = _status_mb("VmRSS")
     started = time.perf_counter()
 
     def export():
@@ -103,7 +109,7 @@ def measure(url: str, kind: str) -> dict:
     saved = f"/tmp/babyowl-bench-{os.getpid()}.xlsx"
     size, lines, tail = contextvars.Context().run(export)
     seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _status_mb("VmHWM")
     if kind == "xlsx":
         from openpyxl import load_workbook
 

@@ -112,6 +112,10 @@ ACCESS: dict[str, Route] = {
     "credits.adjust": Route(TEACHING_ROLES, lambda c: f"/enrollments/{c['enrollment'].id}/credits/adjust", "POST"),
     "credits.correct_mark": Route(TEACHING_ROLES, lambda c: f"/enrollments/{c['enrollment'].id}/meetings/1/mark",
                                   "POST"),
+    # Coding: a student submits (the context's material exercise is refused with 422, not 403);
+    # the submission is seen by its student, the class's instructor and staff.
+    "coding.submit": Route(("student",), lambda c: f"/exercises/{c['exercise'].id}/submissions", "POST"),
+    "coding.submission": Route(SIGNED_IN, lambda c: f"/submissions/{c['submission'].id}"),
     # Reports: staff across classes; a class's own reports for its instructor too.
     "reports.index": Route(STAFF_ROLES, "/reports"),
     "reports.attendance_csv": Route(STAFF_ROLES, "/reports/attendance.csv"),
@@ -150,14 +154,17 @@ def build_context(app, db):
         student = user if user is not None and user.role == "student" else make_user("student")
         enrollment = make_enrollment(school_class, student)
         from babyowl.extensions import db
-        from babyowl.models import LessonUnlock
+        from babyowl.models import CodingSubmission, LessonUnlock
 
         db.session.add(LessonUnlock(class_id=school_class.id, lesson_id=lesson.id))
+        submission = CodingSubmission(user_id=student.id, exercise_id=lesson.exercises[0].id, code="print(1)")
+        db.session.add(submission)
         db.session.commit()
         return {"class": school_class, "enrollment": enrollment, "other_student": make_user("student"),
                 "avatar_key": keys["avatars"], "cover_key": keys["covers"],
                 "video_key": keys["videos"], "published": make_course(status="published"), "course": course,
-                "section": section, "lesson": lesson, "exercise": lesson.exercises[0]}
+                "section": section, "lesson": lesson, "exercise": lesson.exercises[0],
+                "submission": submission}
 
     return build
 

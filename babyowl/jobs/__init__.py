@@ -25,10 +25,11 @@ def get_queue(name: str | None = None) -> Queue:
     return Queue(name or config["RQ_QUEUE"], connection=redis_connection())
 
 
-def enqueue(fn: Callable[..., Any], *args: Any, retry: Retry | None = None, **kwargs: Any):
+def enqueue(fn: Callable[..., Any], *args: Any, retry: Retry | None = None, job_timeout: int | None = None,
+            **kwargs: Any):
     """Run `fn` in the background; returns the RQ job, or None when run inline."""
     if current_app.config.get("REDIS_URL"):
-        return get_queue().enqueue(fn, *args, retry=retry, **kwargs)
+        return get_queue().enqueue(fn, *args, retry=retry, job_timeout=job_timeout, **kwargs)
     try:
         fn(*args, **kwargs)
     except Exception:

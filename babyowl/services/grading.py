@@ -22,14 +22,6 @@ from babyowl.models import CodingSubmission, Exercise, User
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 
 MAX_CODE = 50_000
-REASONS = {
-    "error": "error",
-    "time_limit": "time limit exceeded",
-    "memory_limit": "memory limit exceeded",
-    "output_limit": "output limit exceeded",
-    "crashed": "the program crashed",
-    "package_missing": "a required package cannot be loaded",
-}
 
 
 class SubmissionRefused(DomainError):
@@ -69,7 +61,8 @@ def submit(student: User, exercise: Exercise, code: str) -> CodingSubmission:
 def _result(test: dict, run: TestRun) -> dict:
     passed = run.status == "ok" and same_output(run.stdout, test.get("expectedOutput", ""))
     error, line = student_traceback(run.stderr) if run.status == "error" else (run.stderr, None)
-    reason = None if passed else ("wrong output" if run.status == "ok" else REASONS.get(run.status, run.status))
+    # A code, not a sentence: the page words it in the reader's language.
+    reason = None if passed else ("wrong_output" if run.status == "ok" else run.status)
     return {"id": test.get("id"), "name": test.get("name"), "hidden": bool(test.get("isHidden")),
             "points": test.get("points", 0) if passed else 0, "maxPoints": test.get("points", 0),
             "passed": passed, "status": run.status, "reason": reason, "output": run.stdout[:4000],
@@ -78,9 +71,13 @@ def _result(test: dict, run: TestRun) -> dict:
 
 def grade(submission_id: uuid.UUID) -> CodingSubmission | None:
     """Run every test in the sandbox and store the score; a graded submission is left as it is."""
-    submission = db.session.get(CodingSubmission, submission_id)
+    # Held for the whole run: a second job for the same submission (a retry, the
+    # sweep) skips it instead of grading it twice.
+    submission = db.session.scalars(select(CodingSubmission).where(CodingSubmission.id == submission_id)
+                                    .with_for_update(skip_locked=True)).first()
     if submission is None or submission.test_results is not None:
-        return submission
+        db.session.rollback()
+        return db.session.get(CodingSubmission, submission_id)
     content = submission.exercise.content
     tests = content.get("testCases") or []
     time_limit = float(content.get("timeLimit") or 30)
@@ -99,7 +96,7 @@ def grade(submission_id: uuid.UUID) -> CodingSubmission | None:
         run = runs[0]
         error, line = student_traceback(run.stderr) if run.status == "error" else (run.stderr, None)
         results = [{"id": None, "name": None, "hidden": False, "passed": run.status == "ok", "status": run.status,
-                    "reason": None if run.status == "ok" else REASONS.get(run.status, run.status),
+                    "reason": None if run.status == "ok" else run.status,
                     "output": run.stdout[:4000], "error": error[:4000] if error else None, "errorLine": line,
                     "seconds": run.seconds, "points": 0, "maxPoints": 0}]
         submission.passed = run.status == "ok"
@@ -119,3 +116,40 @@ def visible_results(submission: CodingSubmission, *, staff_view: bool) -> tuple[
         return results, 0, 0
     hidden = [r for r in results if r.get("hidden")]
     return [r for r in results if not r.get("hidden")], sum(r["passed"] for r in hidden), len(hidden)
+
+
+class SubmissionNotFound(DomainError):
+    status_code = 404
+
+
+def submission_for(actor: User, submission_id: uuid.UUID) -> CodingSubmission:
+    """The submission if `actor` may see it: its student, staff, or an instructor of one of the student's classes
+    on that course; anyone else is told it does not exist."""
+    from babyowl.models import ClassEnrollment, Lesson, Section, SchoolClass
+
+    submission = db.session.get(CodingSubmission, submission_id)
+    if submission is None:
+        raise SubmissionNotFound(_("This submission does not exist."))
+    if submission.user_id == actor.id or actor.role in ("staff", "super_admin"):
+        return submission
+    if actor.role == "instructor":
+        course_id = (select(Section.course_id).join(Lesson, Lesson.section_id == Section.id)
+                     .where(Lesson.id == submission.exercise.lesson_id).scalar_subquery())
+        teaches = db.session.scalar(select(func.count()).select_from(SchoolClass).join(
+            ClassEnrollment, ClassEnrollment.class_id == SchoolClass.id).where(
+            SchoolClass.instructor_id == actor.id, SchoolClass.course_id == course_id,
+            ClassEnrollment.student_id == submission.user_id))
+        if teaches:
+            return submission
+    raise SubmissionNotFound(_("This submission does not exist."))
+
+
+def ungraded_since(seconds: int) -> list[uuid.UUID]:
+    """Submissions still ungraded after `seconds`: their job was lost (a Redis restart, a killed worker)."""
+    from datetime import timedelta
+
+    from babyowl.models.base import utcnow
+
+    return list(db.session.scalars(select(CodingSubmission.id).where(
+        CodingSubmission.test_results.is_(None), CodingSubmission.created_at < utcnow() - timedelta(seconds=seconds))
+        .order_by(CodingSubmission.created_at)))

@@ -1,0 +1,62 @@
+"""Coding submissions: the code goes to the server, which grades it; the page polls until it has a score."""
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from babyowl.authz import ALL_ROLES, roles_required
+from babyowl.extensions import db
+from babyowl.jobs.grading import queue_grading
+from babyowl.models import Exercise
+from babyowl.rendering import is_htmx, redirect_to, render
+from babyowl.services import grading
+from babyowl.services.errors import DomainError
+
+bp = Blueprint("coding", __name__)
+REASON_NAMES = {
+    "wrong_output": _l("wrong output"),
+    "error": _l("the program stopped with an error"),
+    "time_limit": _l("time limit exceeded"),
+    "memory_limit": _l("memory limit exceeded"),
+    "output_limit": _l("too much output"),
+    "crashed": _l("the program crashed"),
+    "package_missing": _l("a required package cannot be loaded"),
+}
+
+
+def _panel(submission, status: int = 200, error: str | None = None):
+    staff_view = current_user.role != "student"
+    shown, hidden_passed, hidden_total = grading.visible_results(submission, staff_view=staff_view) \
+        if submission else ([], 0, 0)
+    return render("coding/submission.html", block="panel", status=status, submission=submission, results=shown,
+                  hidden_passed=hidden_passed, hidden_total=hidden_total, staff_view=staff_view, error=error,
+                  reason_names=REASON_NAMES)
+
+
+@bp.route("/exercises/<uuid:exercise_id>/submissions", methods=["POST"])
+@roles_required("student")
+def submit(exercise_id: uuid.UUID):
+    """Only the code is read: a score, a pass flag or test results sent along are ignored."""
+    exercise = db.session.get(Exercise, exercise_id)
+    if exercise is None:
+        abort(404)
+    try:
+        submission = grading.submit(current_user, exercise, request.form.get("code", ""))
+    except DomainError as refused:
+        db.session.rollback()
+        if refused.status_code in (403, 404):
+            abort(refused.status_code)
+        return _panel(None, refused.status_code, refused.message)
+    queue_grading(submission.id)
+    if is_htmx():
+        return _panel(db.session.get(type(submission), submission.id))
+    return redirect_to(url_for("coding.submission", submission_id=submission.id))
+
+
+@bp.route("/submissions/<uuid:submission_id>")
+@roles_required(*ALL_ROLES)
+def submission(submission_id: uuid.UUID):
+    return _panel(grading.submission_for(current_user, submission_id))

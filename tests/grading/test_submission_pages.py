@@ -1,0 +1,91 @@
+"""Submitting code over HTTP: the server's grading decides, whatever the form claims."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from babyowl.models import ClassEnrollment, CodingSubmission, LessonUnlock
+from babyowl.services import grading
+from tests.factories import make_class, make_course, make_enrollment, make_user
+from tests.grading.test_grader import SOLUTION, case, coding_exercise
+from tests.helpers import signed_in_client, text
+
+HTMX = {"HX-Request": "true"}
+TESTS = [case("double", stdin="21\n", expected="42"),
+         case("secret", stdin="5\n", code="print(kali(2, 3))", expected="10\n6", points=5, hidden=True)]
+
+
+@pytest.fixture
+def setting(db):
+    teacher, student = make_user("instructor"), make_user("student")
+    course = make_course(lessons=1)
+    lesson = course.sections[0].lessons[0]
+    school_class = make_class(course=course, instructor=teacher)
+    make_enrollment(school_class, student)
+    db.session.add(LessonUnlock(class_id=school_class.id, lesson_id=lesson.id))
+    db.session.commit()
+    return teacher, student, coding_exercise(lesson, TESTS)
+
+
+def submissions(db):
+    return db.session.scalars(select(CodingSubmission)).all()
+
+
+def test_a_forged_pass_changes_nothing(app, db, setting):
+    teacher, student, exercise = setting
+    client = signed_in_client(app, student)
+    response = client.post(f"/exercises/{exercise.id}/submissions", headers=HTMX, data={
+        "code": "print('wrong')", "passed": "true", "score": "15", "max_score": "15",
+        "test_results": '[{"id": "double", "passed": true}]'})
+    assert response.status_code == 200
+    (submission,) = submissions(db)
+    assert (submission.passed, submission.score, submission.max_score) == (False, 0, 15)
+    page = text(response)
+    assert "Not passed yet" in page and "Score: 0 of 15" in page and "wrong output" in page
+    assert "Hidden tests: 0 of 1 passed." in page
+    assert "kali(2, 3)" not in page and "10\n6" not in page  # a hidden test's details stay on the server
+
+
+def test_a_plain_post_goes_to_the_graded_submission(app, db, setting):
+    teacher, student, exercise = setting
+    client = signed_in_client(app, student)
+    response = client.post(f"/exercises/{exercise.id}/submissions", data={"code": SOLUTION})
+    (submission,) = submissions(db)
+    assert response.status_code == 303 and response.headers["Location"] == f"/submissions/{submission.id}"
+    page = text(client.get(response.headers["Location"]))
+    assert "✓ Passed" in page and "Score: 15 of 15" in page
+    # The class's instructor sees the hidden test too; another instructor or student does not see it at all.
+    teacher_page = text(signed_in_client(app, teacher).get(f"/submissions/{submission.id}"))
+    assert "Test secret" in teacher_page and "10\n6" in teacher_page
+    assert signed_in_client(app, make_user("instructor")).get(f"/submissions/{submission.id}").status_code == 404
+    assert signed_in_client(app, make_user("student")).get(f"/submissions/{submission.id}").status_code == 404
+
+
+def test_an_ungraded_submission_polls(app, db, setting):
+    teacher, student, exercise = setting
+    submission = grading.submit(student, exercise, "print(42)")
+    fragment = text(signed_in_client(app, student).get(f"/submissions/{submission.id}", headers=HTMX))
+    assert 'hx-trigger="every 1s"' in fragment and "being graded" in fragment and "<html" not in fragment
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX])
+def test_empty_code_is_refused_and_stores_nothing(app, db, setting, headers):
+    teacher, student, exercise = setting
+    response = signed_in_client(app, student).post(f"/exercises/{exercise.id}/submissions", data={"code": "  "},
+                                                   headers=headers)
+    assert response.status_code == 422 and "Write some code before submitting." in text(response)
+    assert submissions(db) == []
+
+
+def test_a_student_whose_lesson_is_locked_cannot_submit(app, db, setting):
+    teacher, student, exercise = setting
+    other_class_student = make_user("student")
+    make_enrollment(make_class(course=make_course()), other_class_student)
+    response = signed_in_client(app, other_class_student).post(f"/exercises/{exercise.id}/submissions",
+                                                               data={"code": SOLUTION})
+    assert response.status_code == 403 and submissions(db) == []
+    withdrawn = db.session.scalars(select(ClassEnrollment).where(ClassEnrollment.student_id == student.id)).one()
+    withdrawn.status = "withdrawn"
+    db.session.commit()
+    assert signed_in_client(app, student).post(f"/exercises/{exercise.id}/submissions",
+                                               data={"code": SOLUTION}).status_code == 403
