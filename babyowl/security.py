@@ -35,10 +35,17 @@ def safe_next_url(target: str | None, fallback_endpoint: str = "main.index") -> 
     return url_for(fallback_endpoint)
 
 
+# Fetched by the runner frame's worker, whose origin is opaque: cross-origin reads.
+RUNNER_FILES = ("/static/vendor/pyodide/", "/static/coding/turtle.py")
+
+
 def add_security_headers(response):
     from flask import current_app, request
 
     headers = response.headers
+    if request.path.startswith(RUNNER_FILES):
+        headers["Access-Control-Allow-Origin"] = "*"
+        headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     if request.is_secure or current_app.config["ENV_NAME"] == "production":
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)

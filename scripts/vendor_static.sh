@@ -17,3 +17,9 @@ for f in pyodide.mjs pyodide.js pyodide.asm.mjs pyodide.asm.wasm python_stdlib.z
   cp "node_modules/pyodide/$f" "$dest/pyodide/"
 done
 cp node_modules/pyodide/README.md "$dest/pyodide/README.md"
+# Monaco editor: the minified AMD build (loader.js + vs/), used by the coding page only.
+mkdir -p "$dest/monaco"
+cp -r node_modules/monaco-editor/min/vs "$dest/monaco/vs"
+cp node_modules/monaco-editor/LICENSE "$dest/monaco/LICENSE"
+cp node_modules/monaco-editor/ThirdPartyNotices.txt "$dest/monaco/ThirdPartyNotices.txt"
+node -e 'console.log(require("./node_modules/monaco-editor/package.json").version)' > "$dest/monaco/VERSION"

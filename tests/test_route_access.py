@@ -116,6 +116,8 @@ ACCESS: dict[str, Route] = {
     # the submission is seen by its student, the class's instructor and staff.
     "coding.submit": Route(("student",), lambda c: f"/exercises/{c['exercise'].id}/submissions", "POST"),
     "coding.submission": Route(SIGNED_IN, lambda c: f"/submissions/{c['submission'].id}"),
+    "coding.exercise": Route(SIGNED_IN, lambda c: f"/exercises/{c['coding'].id}/code"),
+    "coding.runner": Route(EVERYONE, "/coding/runner"),
     # Reports: staff across classes; a class's own reports for its instructor too.
     "reports.index": Route(STAFF_ROLES, "/reports"),
     "reports.attendance_csv": Route(STAFF_ROLES, "/reports/attendance.csv"),
@@ -154,17 +156,19 @@ def build_context(app, db):
         student = user if user is not None and user.role == "student" else make_user("student")
         enrollment = make_enrollment(school_class, student)
         from babyowl.extensions import db
-        from babyowl.models import CodingSubmission, LessonUnlock
+        from babyowl.models import CodingSubmission, Exercise, LessonUnlock
 
         db.session.add(LessonUnlock(class_id=school_class.id, lesson_id=lesson.id))
         submission = CodingSubmission(user_id=student.id, exercise_id=lesson.exercises[0].id, code="print(1)")
-        db.session.add(submission)
+        coding = Exercise(lesson_id=lesson.id, title="Code", type="coding", order_index=9, content={
+            "mode": "playground", "starterCode": "print(1)", "testCases": [], "timeLimit": 5})
+        db.session.add_all([submission, coding])
         db.session.commit()
         return {"class": school_class, "enrollment": enrollment, "other_student": make_user("student"),
                 "avatar_key": keys["avatars"], "cover_key": keys["covers"],
                 "video_key": keys["videos"], "published": make_course(status="published"), "course": course,
                 "section": section, "lesson": lesson, "exercise": lesson.exercises[0],
-                "submission": submission}
+                "submission": submission, "coding": coding}
 
     return build
 

@@ -24,8 +24,8 @@ from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 MAX_CODE = 50_000
 
 
-class SubmissionRefused(DomainError):
-    status_code = 409
+class SubmissionNotFound(DomainError):
+    status_code = 404
 
 
 def sandbox_settings() -> SandboxSettings:
@@ -56,6 +56,37 @@ def submit(student: User, exercise: Exercise, code: str) -> CodingSubmission:
     db.session.add(submission)
     db.session.commit()
     return submission
+
+
+def exercise_for_coding(actor: User, exercise_id: uuid.UUID) -> Exercise:
+    """The coding exercise if `actor` may open it: a student whose class has unlocked its lesson, or a teacher."""
+    from babyowl.services.classes import student_can_open
+
+    exercise = db.session.get(Exercise, exercise_id)
+    if exercise is None or exercise.type != "coding":
+        raise SubmissionNotFound(_("This exercise does not exist."))
+    if actor.role == "student" and not student_can_open(actor, exercise.lesson):
+        raise NotAllowed(_("This lesson is not open for you yet."))
+    return exercise
+
+
+def last_submission(student: User, exercise: Exercise) -> CodingSubmission | None:
+    return db.session.scalars(select(CodingSubmission).where(
+        CodingSubmission.user_id == student.id, CodingSubmission.exercise_id == exercise.id)
+        .order_by(CodingSubmission.attempt_number.desc()).limit(1)).first()
+
+
+def page_data(exercise: Exercise) -> dict:
+    """What the coding page may know: never the hidden tests nor the solution."""
+    content = exercise.content
+    tests = [{"name": t.get("name"), "stdin": t.get("stdin") or "", "input": t.get("input") or "",
+              "expectedOutput": t.get("expectedOutput") or ""}
+             for t in content.get("testCases") or [] if not t.get("isHidden")]
+    return {"mode": content.get("mode"), "starterCode": content.get("starterCode") or "", "tests": tests,
+            "hiddenTests": sum(1 for t in content.get("testCases") or [] if t.get("isHidden")),
+            "packages": content.get("requiredPackages") or [], "timeLimit": content.get("timeLimit") or 30,
+            "runOnce": content.get("completionCriteria") == "run_once", "hints": content.get("hints") or [],
+            "outputType": content.get("outputType") or "console"}
 
 
 def _result(test: dict, run: TestRun) -> dict:
@@ -116,10 +147,6 @@ def visible_results(submission: CodingSubmission, *, staff_view: bool) -> tuple[
         return results, 0, 0
     hidden = [r for r in results if r.get("hidden")]
     return [r for r in results if not r.get("hidden")], sum(r["passed"] for r in hidden), len(hidden)
-
-
-class SubmissionNotFound(DomainError):
-    status_code = 404
 
 
 def submission_for(actor: User, submission_id: uuid.UUID) -> CodingSubmission:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, request, url_for
+from flask import Blueprint, abort, make_response, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -60,3 +60,41 @@ def submit(exercise_id: uuid.UUID):
 @roles_required(*ALL_ROLES)
 def submission(submission_id: uuid.UUID):
     return _panel(grading.submission_for(current_user, submission_id))
+
+
+# The coding page needs what the rest of the app refuses: Monaco adds <style>
+# elements and starts its workers from blob: URLs, and the runner is a frame.
+CODING_PAGE_POLICY = "; ".join([
+    "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data:",
+    "font-src 'self' data:", "worker-src 'self' blob:", "frame-src 'self'", "object-src 'none'", "base-uri 'self'",
+    "form-action 'self'", "frame-ancestors 'none'",
+])
+
+
+@bp.route("/exercises/<uuid:exercise_id>/code")
+@roles_required(*ALL_ROLES)
+def exercise(exercise_id: uuid.UUID):
+    exercise = grading.exercise_for_coding(current_user, exercise_id)
+    last = grading.last_submission(current_user, exercise) if current_user.role == "student" else None
+    data = grading.page_data(exercise)
+    results, hidden_passed, hidden_total = grading.visible_results(last, staff_view=False) if last else ([], 0, 0)
+    response = render("coding/exercise.html", exercise=exercise, data=data, last=last,
+                      code=last.code if last else data["starterCode"], staff_view=current_user.role != "student",
+                      results=results, hidden_passed=hidden_passed, hidden_total=hidden_total,
+                      reason_names=REASON_NAMES)
+    response.headers["Content-Security-Policy"] = CODING_PAGE_POLICY
+    return response
+
+
+@bp.route("/coding/runner")
+def runner():
+    """The sandboxed runner frame; it holds no user data, so it needs no sign-in."""
+    origin = request.host_url.rstrip("/")
+    response = make_response(render_template("coding/runner.html"))
+    response.headers["Content-Security-Policy"] = "; ".join([
+        "default-src 'none'", f"script-src {origin}/static/ blob: 'wasm-unsafe-eval'", "worker-src blob:",
+        f"connect-src {origin}/static/vendor/pyodide/ {origin}/static/coding/", f"frame-ancestors {origin}",
+        "base-uri 'none'", "form-action 'none'"])
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Cache-Control"] = "no-store"
+    return response

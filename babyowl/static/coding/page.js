@@ -1,0 +1,275 @@
+// The coding page: Monaco for editing, a sandboxed runner frame for instant
+// feedback, htmx for submitting (the server's grading decides the score).
+(function () {
+  "use strict";
+  const data = JSON.parse(document.getElementById("coding-data").textContent);
+  const text = data.text;
+  const textarea = document.getElementById("code");
+  const runButton = document.getElementById("run-button");
+  const status = document.getElementById("runner-status");
+  const output = document.getElementById("output");
+  const visual = document.getElementById("visual");
+  const testsPanel = document.getElementById("browser-tests");
+  const programInput = document.getElementById("program-input");
+  let editor = null;
+  let frame = null;
+  let runnerReady = false;
+  let pending = null;      // the run waiting for the runner to load
+  let running = null;      // { id, kind }
+  let runCount = 0;
+  let submittedPlayground = false;
+
+  const code = () => (editor ? editor.getValue() : textarea.value);
+  const setCode = (value) => { if (editor) editor.setValue(value); textarea.value = value; };
+  const say = (message) => { status.textContent = message; };
+
+  // ---- Monaco ---------------------------------------------------------------
+  window.require.config({ paths: { vs: data.monaco } });
+  window.require(["vs/editor/editor.main"], function () {
+    const holder = document.getElementById("editor");
+    holder.hidden = false;
+    textarea.hidden = true;
+    editor = window.monaco.editor.create(holder, {
+      value: textarea.value, language: "python", automaticLayout: true, minimap: { enabled: false },
+      fontSize: 15, scrollBeyondLastLine: false, tabSize: 4, insertSpaces: true,
+    });
+    editor.onDidChangeModelContent(() => { textarea.value = editor.getValue(); });
+    editor.onDidFocusEditorText(loadRunner);
+  });
+
+  // ---- the runner frame -----------------------------------------------------
+  function loadRunner() {
+    if (frame) return;
+    say(text.loading);
+    runButton.disabled = true;
+    frame = document.createElement("iframe");
+    frame.setAttribute("sandbox", "allow-scripts");
+    frame.src = data.runner;
+    frame.hidden = true;
+    frame.title = "runner";
+    document.body.appendChild(frame);
+  }
+
+  window.addEventListener("message", (event) => {
+    if (!frame || event.source !== frame.contentWindow) return;  // the origin is "null": check the source
+    const message = event.data || {};
+    if (message.type === "ready") {
+      runnerReady = true;
+      runButton.disabled = false;
+      say(text.ready);
+      if (pending) { const job = pending; pending = null; send(job); }
+      return;
+    }
+    if (message.type === "load-failed") { say(text.loadFailed + " " + (message.message || "")); return; }
+    if (!running || message.id !== running.id) return;
+    if (message.type === "out") append(message.text, "");
+    else if (message.type === "err") append(message.text, "stderr");
+    else if (message.type === "echo") append(message.text, "echo");
+    else if (message.type === "timeout") finishTimeout();
+    else if (message.type === "package-missing") finishPackage(message.package);
+    else if (message.type === "done") finish(message);
+  });
+
+  function send(job) {
+    running = { id: job.id, kind: job.kind };
+    frame.contentWindow.postMessage(job, "*");
+  }
+
+  function start(kind) {
+    loadRunner();
+    const job = {
+      type: "run", id: ++runCount, kind, code: code(), stdin: programInput.value,
+      packages: data.packages, timeLimit: data.timeLimit,
+      tests: kind === "tests" ? data.tests.map((t) => ({ stdin: t.stdin, code: t.input })) : [],
+    };
+    if (kind === "program") { output.textContent = ""; visual.replaceChildren(); clearMarkers(); }
+    runButton.disabled = true;
+    say(runnerReady ? text.running : text.loading);
+    if (runnerReady) send(job); else pending = job;
+  }
+
+  // ---- results --------------------------------------------------------------
+  function append(chunk, kind) {
+    const span = document.createElement("span");
+    if (kind) span.className = kind;
+    span.textContent = chunk;
+    output.appendChild(span);
+  }
+
+  function normalise(value) {
+    // As the grader: trailing whitespace on each line and at the end does not count.
+    return value.replace(/\r\n/g, "\n").split("\n").map((line) => line.replace(/\s+$/, "")).join("\n").replace(/\s+$/, "");
+  }
+
+  function studentTraceback(stderr) {
+    const lines = stderr.replace(/\n+$/, "").split("\n");
+    const start = lines.indexOf("Traceback (most recent call last):");
+    if (start < 0) return { text: stderr, line: null };
+    const kept = [lines[start]];
+    let keep = false;
+    let errorLine = null;
+    for (const line of lines.slice(start + 1)) {
+      const frameMatch = /^ {2}File "([^"]+)", line (\d+)/.exec(line);
+      if (frameMatch) {
+        keep = frameMatch[1] === "main.py" || frameMatch[1] === "test.py";
+        if (frameMatch[1] === "main.py") errorLine = Number(frameMatch[2]);
+      } else if (!line.startsWith(" ")) {
+        keep = true;
+      }
+      if (keep) kept.push(line);
+    }
+    return { text: lines.slice(0, start).concat(kept).join("\n"), line: errorLine };
+  }
+
+  function clearMarkers() {
+    if (editor) window.monaco.editor.setModelMarkers(editor.getModel(), "run", []);
+  }
+
+  function markLine(line, message) {
+    if (!editor || !line) return;
+    window.monaco.editor.setModelMarkers(editor.getModel(), "run", [{
+      startLineNumber: line, endLineNumber: line, startColumn: 1, endColumn: 1000,
+      message, severity: window.monaco.MarkerSeverity.Error,
+    }]);
+    editor.revealLineInCenter(line);
+  }
+
+  function finish(message) {
+    const kind = running.kind;
+    running = null;
+    runButton.disabled = false;
+    if (kind === "tests") { showTests(message.results); say(text.ready); return; }
+    const result = message.results[0];
+    if (result.error) {
+      const trace = studentTraceback(result.error);
+      append(trace.text + "\n", "stderr");
+      markLine(trace.line, trace.text.split("\n").pop());
+      say(text.failed);
+    } else {
+      say(text.finished);
+    }
+    if (message.drawing) draw(JSON.parse(message.drawing));
+    if (!result.error && data.tests.length) start("tests");
+    if (!result.error && data.mode === "playground" && data.runOnce && !submittedPlayground) {
+      submittedPlayground = true;  // the server runs it too and records the completion
+      window.htmx.ajax("POST", data.submitUrl, { target: "#submission-panel", swap: "outerHTML", values: { code: code() } });
+    }
+  }
+
+  function finishTimeout() {
+    const kind = running.kind;
+    running = null;
+    runnerReady = false;
+    append(text.timeLimit + "\n", "stderr");
+    if (kind === "tests") testsPanel.textContent = text.timeLimit;
+    say(text.loading);  // the runner frame starts a fresh worker; Run comes back when it is ready
+  }
+
+  function finishPackage(name) {
+    running = null;
+    runButton.disabled = false;
+    append(text.packageMissing.replace("{name}", name) + "\n", "stderr");
+    say(text.failed);
+  }
+
+  function showTests(results) {
+    testsPanel.replaceChildren();
+    let passed = 0;
+    results.forEach((result, index) => {
+      const test = data.tests[index];
+      const ok = !result.error && normalise(result.stdout) === normalise(test.expectedOutput);
+      passed += ok ? 1 : 0;
+      const item = document.createElement("li");
+      item.className = ok ? "passed" : "failed";
+      const title = document.createElement("strong");
+      title.textContent = (ok ? "✓ " : "✗ ") + test.name;
+      item.appendChild(title);
+      if (!ok) {
+        const detail = document.createElement("pre");
+        detail.className = "code";
+        detail.textContent = result.error ? studentTraceback(result.error).text
+          : text.expected + "\n" + test.expectedOutput + "\n" + text.got + "\n" + result.stdout;
+        item.appendChild(detail);
+      }
+      testsPanel.appendChild(item);
+    });
+    const summary = document.createElement("li");
+    summary.className = "muted";
+    summary.textContent = text.testsSummary.replace("{passed}", passed).replace("{total}", results.length);
+    testsPanel.appendChild(summary);
+  }
+
+  // ---- turtle drawing as SVG (built element by element: nothing is parsed as markup) ----
+  function draw(drawing) {
+    const ns = "http://www.w3.org/2000/svg";
+    const points = [];
+    drawing.lines.forEach((l) => { points.push([l[0], l[1]], [l[2], l[3]]); });
+    drawing.dots.forEach((d) => points.push([d[0], d[1]]));
+    drawing.fills.forEach((f) => f[0].forEach((p) => points.push(p)));
+    drawing.texts.forEach((t) => points.push([t[0], t[1]]));
+    const xs = points.map((p) => p[0]);
+    const ys = points.map((p) => -p[1]);
+    const pad = 20;
+    const minX = Math.min(...xs) - pad, minY = Math.min(...ys) - pad;
+    const width = Math.max(Math.max(...xs) - minX + pad, 1), height = Math.max(Math.max(...ys) - minY + pad, 1);
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", `${minX} ${minY} ${width} ${height}`);
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", text.drawing);
+    const background = document.createElementNS(ns, "rect");
+    [["x", minX], ["y", minY], ["width", width], ["height", height], ["fill", drawing.bg]].forEach(([k, v]) => background.setAttribute(k, v));
+    svg.appendChild(background);
+    drawing.fills.forEach(([polygon, colour]) => {
+      const shape = document.createElementNS(ns, "polygon");
+      shape.setAttribute("points", polygon.map((p) => `${p[0]},${-p[1]}`).join(" "));
+      shape.setAttribute("fill", colour);
+      svg.appendChild(shape);
+    });
+    drawing.lines.forEach(([x1, y1, x2, y2, colour, stroke]) => {
+      const line = document.createElementNS(ns, "line");
+      [["x1", x1], ["y1", -y1], ["x2", x2], ["y2", -y2], ["stroke", colour], ["stroke-width", stroke], ["stroke-linecap", "round"]]
+        .forEach(([k, v]) => line.setAttribute(k, v));
+      svg.appendChild(line);
+    });
+    drawing.dots.forEach(([x, y, size, colour]) => {
+      const dot = document.createElementNS(ns, "circle");
+      [["cx", x], ["cy", -y], ["r", size / 2], ["fill", colour]].forEach(([k, v]) => dot.setAttribute(k, v));
+      svg.appendChild(dot);
+    });
+    drawing.texts.forEach(([x, y, words, colour, align, size]) => {
+      const label = document.createElementNS(ns, "text");
+      [["x", x], ["y", -y], ["fill", colour], ["font-size", size * 1.5],
+        ["text-anchor", align === "center" ? "middle" : align === "right" ? "end" : "start"]].forEach(([k, v]) => label.setAttribute(k, v));
+      label.textContent = words;
+      svg.appendChild(label);
+    });
+    visual.replaceChildren(svg);
+    visual.hidden = false;
+  }
+
+  // ---- buttons ----------------------------------------------------------------
+  runButton.addEventListener("click", () => start("program"));
+  document.getElementById("reset-button").addEventListener("click", () => {
+    if (window.confirm(text.confirmReset)) setCode(data.starterCode);
+  });
+  const hintButton = document.getElementById("hint-button");
+  if (hintButton) {
+    const hints = Array.from(document.querySelectorAll("#hints li"));
+    hints.forEach((hint) => { hint.hidden = true; });
+    document.querySelectorAll("#hints details").forEach((d) => { d.open = true; });
+    hintButton.hidden = false;
+    hintButton.addEventListener("click", () => {
+      const next = hints.find((hint) => hint.hidden);
+      if (next) next.hidden = false;
+      if (!hints.some((hint) => hint.hidden)) hintButton.disabled = true;
+    });
+  }
+  // The submission form sends the editor's code (htmx reads the textarea, kept in sync).
+  document.body.addEventListener("htmx:configRequest", (event) => {
+    if (event.detail.elt && event.detail.elt.id === "submit-form") event.detail.parameters.code = code();
+  });
+  runButton.disabled = false;
+  say(text.idle);
+  // For restoring an older submission into the editor, and for browser tests.
+  window.babyowlCoding = { code, setCode, editorReady: () => editor !== null };
+})();

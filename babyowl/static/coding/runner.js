@@ -1,0 +1,151 @@
+// The runner frame: it lives in <iframe sandbox="allow-scripts"> (an opaque
+// origin: no cookies, no storage, the app's responses unreadable), runs student
+// code in Pyodide inside a Web Worker, and talks to the coding page only by
+// postMessage. A run past its time limit ends with worker.terminate() and a
+// fresh worker: the page stays usable whatever the program does.
+(function () {
+  "use strict";
+  const config = document.currentScript.dataset;
+  const BASE = config.pyodide;        // absolute URL of static/vendor/pyodide/
+  const TURTLE = config.turtle;       // absolute URL of static/coding/turtle.py
+  let worker = null;
+  let ready = null;                   // resolves when the worker has loaded Pyodide
+  let current = null;                 // { id, timer }
+
+  // Runs inside the worker (its source is this function's text).
+  function workerMain() {
+    let pyodide = null;
+    const send = (message) => self.postMessage(message);
+    self.onmessage = async (event) => {
+      const job = event.data;
+      if (job.type === "load") {
+        try {
+          const { loadPyodide } = await import(job.base + "pyodide.mjs");
+          pyodide = await loadPyodide({ indexURL: job.base });
+          const turtle = await (await fetch(job.turtle)).text();
+          pyodide.FS.mkdirTree("/home/pyodide");
+          pyodide.FS.writeFile("/home/pyodide/turtle.py", turtle);
+          pyodide.runPython(`
+import builtins, sys
+if "/home/pyodide" not in sys.path:
+    sys.path.insert(0, "/home/pyodide")
+def _babyowl_input(prompt=""):
+    # The prompt is shown, with the line read, but is not part of compared output.
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError("EOF when reading a line (the program input has no more lines)")
+    line = line[:-1] if line.endswith("\\n") else line
+    sys.__babyowl_echo__(str(prompt) + line)
+    return line
+builtins.input = _babyowl_input
+def _babyowl_check(source, namespace):
+    import ast
+    tree = ast.parse(source, "test.py", "exec")
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    exec(compile(tree, "test.py", "exec"), namespace)
+    if last is not None:
+        value = eval(compile(ast.Expression(last.value), "test.py", "eval"), namespace)
+        if value is not None:
+            print(value)
+def _babyowl_drawing():
+    import json
+    module = sys.modules.get("turtle")
+    drawing = module._drawing() if module is not None and hasattr(module, "_drawing") else None
+    return json.dumps(drawing) if drawing else None
+`);
+          send({ type: "ready" });
+        } catch (error) {
+          send({ type: "load-failed", message: String(error && error.message || error) });
+        }
+        return;
+      }
+      if (job.type !== "run") return;
+      for (const name of job.packages || []) {
+        try {
+          await pyodide.loadPackage(name, { errorCallback: () => {}, messageCallback: () => {} });
+          pyodide.pyimport(name);
+        } catch (error) {
+          send({ type: "package-missing", id: job.id, package: name });
+          return;
+        }
+      }
+      const runs = job.tests && job.tests.length ? job.tests : [{ stdin: job.stdin || "", code: "" }];
+      const check = pyodide.globals.get("_babyowl_check");
+      const results = [];
+      for (const [index, test] of runs.entries()) {
+        let stdout = "";
+        let stderr = "";
+        const shown = !job.tests || !job.tests.length;  // a plain run streams its output to the page
+        pyodide.setStdout({ batched: (text) => { stdout += text + "\n"; if (shown) send({ type: "out", id: job.id, text: text + "\n" }); } });
+        pyodide.setStderr({ batched: (text) => { stderr += text + "\n"; if (shown) send({ type: "err", id: job.id, text: text + "\n" }); } });
+        const lines = (test.stdin || "").split("\n");
+        if (lines.length && lines[lines.length - 1] === "") lines.pop();
+        let next = 0;
+        pyodide.setStdin({ stdin: () => (next < lines.length ? lines[next++] + "\n" : undefined), autoEOF: true });
+        pyodide.runPython("import sys"); // sys is there; the echo hook shows input lines in a plain run
+        pyodide.globals.get("sys").__babyowl_echo__ = (text) => { if (shown) send({ type: "echo", id: job.id, text: text + "\n" }); };
+        const globals = pyodide.globals.get("dict")();
+        globals.set("__name__", "__main__");
+        let error = null;
+        try {
+          await pyodide.runPythonAsync(job.code, { globals, filename: "main.py" });
+          if (test.code) check(test.code, globals);
+        } catch (caught) {
+          error = String(caught && caught.message || caught);
+        }
+        globals.destroy();
+        results.push({ index, stdout, stderr, error });
+      }
+      let drawing = null;
+      try { drawing = pyodide.globals.get("_babyowl_drawing")(); } catch (ignored) { drawing = null; }
+      try { pyodide.runPython("import sys; sys.modules.pop('turtle', None)"); } catch (ignored) { /* next run starts clean */ }
+      send({ type: "done", id: job.id, results, drawing });
+    };
+  }
+
+  function startWorker() {
+    const source = "(" + workerMain.toString() + ")()";
+    worker = new Worker(URL.createObjectURL(new Blob([source], { type: "text/javascript" })));
+    ready = new Promise((resolve) => {
+      worker.onmessage = (event) => {
+        const message = event.data;
+        if (message.type === "ready" || message.type === "load-failed") {
+          resolve(message.type === "ready");
+          parent.postMessage({ type: message.type, message: message.message }, "*");
+          worker.onmessage = relay;
+        }
+      };
+    });
+    worker.postMessage({ type: "load", base: BASE, turtle: TURTLE });
+  }
+
+  function relay(event) {
+    const message = event.data;
+    if (current && message.id === current.id && (message.type === "done" || message.type === "package-missing")) {
+      clearTimeout(current.timer);
+      current = null;
+    }
+    parent.postMessage(message, "*");
+  }
+
+  window.addEventListener("message", async (event) => {
+    if (event.source !== parent) return;   // only the coding page drives this frame
+    const job = event.data;
+    if (!job || job.type !== "run") return;
+    const loaded = await ready;
+    if (!loaded) return;
+    current = {
+      id: job.id,
+      timer: setTimeout(() => {
+        // The hard stop: C-level loops and `except BaseException` ignore a soft interrupt.
+        worker.terminate();
+        current = null;
+        parent.postMessage({ type: "timeout", id: job.id }, "*");
+        startWorker();
+      }, job.timeLimit * 1000),
+    };
+    worker.postMessage(job);
+  });
+
+  startWorker();
+})();
