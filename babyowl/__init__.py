@@ -53,9 +53,11 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from babyowl.blueprints.authoring.views import bp as authoring_bp
     from babyowl.blueprints.catalog.views import bp as catalog_bp
     from babyowl.blueprints.classes.views import bp as classes_bp
+    from babyowl.blueprints.learn.views import bp as learn_bp
     from babyowl.blueprints.main.views import bp as main_bp
 
-    for blueprint in (main_bp, auth_bp, account_bp, admin_bp, catalog_bp, authoring_bp, classes_bp, attendance_bp):
+    for blueprint in (main_bp, auth_bp, account_bp, admin_bp, catalog_bp, authoring_bp, classes_bp, attendance_bp,
+                      learn_bp):
         app.register_blueprint(blueprint)
 
     register_error_handlers(app)
