@@ -147,10 +147,12 @@ def test_returned_work_reopens_the_assignment_for_a_new_version(client, db, setu
     ({"status": "returned", "feedback": ""}, "Say what the student should change before handing it in again."),
     ({"status": "lost"}, "Choose one of the options."),
 ])
-def test_bad_grades_are_refused_and_change_nothing(client, db, setup, submitted, data, message):
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_bad_grades_are_refused_and_change_nothing(client, db, setup, submitted, data, message, htmx):
     sign_in(client, setup.teacher)
-    response = client.post(f"/learn/submissions/{submitted.id}", data=data, headers=HX)
+    response = client.post(f"/learn/submissions/{submitted.id}", data=data, headers=HX if htmx else {})
     assert response.status_code == 422 and message in text(response)
+    assert ("<html" in text(response)) is not htmx
     assert reload(db, submitted).status == "pending"
     assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
 

@@ -73,7 +73,23 @@ def _fragment(place: learning.Place, block: str, status: int = 200, **extra):
     done, total = learning.lesson_counts(current_user, place.lesson)
     context = {"oob": True, "bar_oob": True, **extra}
     return render(LESSON, block=block, status=status, item=item, school_class=place.school_class, can_work=True,
-                  done=done, total=total, **context)
+                  done=done, total=total, error_for=place.exercise.id, **context)
+
+
+def _refused(place: learning.Place, refused: DomainError, block: str, error_name: str, **extra):
+    """A refused action: the block with the message for htmx; a 422 re-shows the page with the message
+    at the exercise; any other refusal is flashed on the lesson page."""
+    db.session.rollback()
+    if is_htmx():
+        return _fragment(place, block, refused.status_code, oob=False, bar_oob=False,
+                         **{error_name: refused.message}, **extra)
+    if refused.status_code == 422:
+        page = learning.lesson_page(current_user, place.school_class.id, place.lesson.id)
+        return render(LESSON, status=422, page=page, school_class=page.school_class, can_work=page.can_work,
+                      done=page.done, total=page.total, error_for=place.exercise.id,
+                      **{error_name: refused.message}, **extra)
+    flash(refused.message, "error")
+    return redirect_to(_lesson_url(place))
 
 
 @bp.route("/learn/classes/<uuid:class_id>/exercises/<uuid:exercise_id>/complete", methods=["POST"])
@@ -84,15 +100,10 @@ def complete(class_id: uuid.UUID, exercise_id: uuid.UUID):
     try:
         learning.mark_done(current_user, place)
     except DomainError as refused:
-        db.session.rollback()
-        if is_htmx():
-            return _fragment(place, "exercise_status", refused.status_code, status_error=refused.message,
-                             oob=False)
-        flash(refused.message, "error")
-    else:
-        if is_htmx():
-            return _fragment(place, "exercise_status", oob=False)
-        flash(_("“%(title)s” is done.", title=place.exercise.title), "success")
+        return _refused(place, refused, "exercise_status", "status_error")
+    if is_htmx():
+        return _fragment(place, "exercise_status", oob=False)
+    flash(_("“%(title)s” is done.", title=place.exercise.title), "success")
     return redirect_to(_lesson_url(place))
 
 
@@ -105,14 +116,9 @@ def report_progress(class_id: uuid.UUID, exercise_id: uuid.UUID):
         learning.record_progress(current_user, place, seconds=_int(request.form.get("seconds")),
                                  scroll_depth=_int(request.form.get("scroll_depth")))
     except DomainError as refused:
-        db.session.rollback()
-        if is_htmx():
-            return _fragment(place, "exercise_status", refused.status_code, status_error=refused.message,
-                             oob=False)
-        flash(refused.message, "error")
-    else:
-        if is_htmx():
-            return _fragment(place, "exercise_status", oob=False)
+        return _refused(place, refused, "exercise_status", "status_error")
+    if is_htmx():
+        return _fragment(place, "exercise_status", oob=False)
     return redirect_to(_lesson_url(place))
 
 
@@ -134,12 +140,7 @@ def submit_quiz(class_id: uuid.UUID, exercise_id: uuid.UUID):
     try:
         attempt, review = learning.submit_quiz(current_user, place, answers)
     except DomainError as refused:
-        db.session.rollback()
-        if is_htmx():
-            return _fragment(place, "quiz_panel", refused.status_code, quiz_error=refused.message, oob=False,
-                             bar_oob=False)
-        flash(refused.message, "error")
-        return redirect_to(_lesson_url(place))
+        return _refused(place, refused, "quiz_panel", "quiz_error")
     if is_htmx():
         item = learning.item_for(current_user, place)
         item.quiz.review, item.quiz.last = review, attempt
@@ -159,12 +160,7 @@ def submit_assignment(class_id: uuid.UUID, exercise_id: uuid.UUID):
                            upload=assignments.Upload(upload.filename, upload.stream) if upload else None,
                            text=form.text.data, link=form.link.data, comment=form.comment.data)
     except DomainError as refused:
-        db.session.rollback()
-        if is_htmx():
-            return _fragment(place, "assignment_panel", refused.status_code, assignment_error=refused.message,
-                             submitted=form, oob=False, bar_oob=False)
-        flash(refused.message, "error")
-        return redirect_to(_lesson_url(place))
+        return _refused(place, refused, "assignment_panel", "assignment_error", submitted=form)
     if is_htmx():
         return _fragment(place, "assignment_panel", assignment_saved=True)
     flash(_("Your work is handed in. Your instructor will grade it."), "success")
@@ -212,7 +208,7 @@ def grade(submission_id: uuid.UUID):
                           feedback=form.feedback.data)
     except DomainError as refused:
         db.session.rollback()
-        if is_htmx():
+        if is_htmx() or refused.status_code == 422:
             return _grade_page(submission, form, refused.message, refused.status_code, "grade_panel")
         flash(refused.message, "error")
         return redirect_to(url_for("learn.grade", submission_id=submission_id))
