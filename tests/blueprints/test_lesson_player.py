@@ -221,3 +221,14 @@ def test_an_exercise_of_another_course_is_not_found(client, db, setup):
     sign_in(client, setup.student)
     assert client.post(setup.url(row, "complete")).status_code == 404
     assert client.post(f"/learn/classes/{setup.school_class.id}/exercises/not-a-uuid/complete").status_code == 404
+
+
+def test_the_player_speaks_indonesian(student, db, setup, first):
+    quiz = exercise(setup.lessons[0], "quiz", QUIZ, "Kuis")
+    exercise(setup.lessons[0], "assignment", ASSIGNMENT, "Tugas")
+    student.set_cookie("babyowl_lang", "id")
+    page = text(student.get(setup.lesson_url(setup.lessons[0])))
+    assert "0 dari 4 latihan selesai" in page and "Belum selesai" in page and "Kirim jawaban" in page
+    assert "Video dihitung selesai setelah kamu menonton 90% darinya." in page and "Kirim tugasmu" in page
+    result = text(student.post(setup.url(quiz, "quiz"), data={"q-q1": "b"}, headers=HX))
+    assert "Belum lulus: kamu perlu 60% dari poin." in result and "Percobaan 1: 0 dari 5 poin" in result
