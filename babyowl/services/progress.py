@@ -23,22 +23,31 @@ from babyowl.models import (
 from babyowl.models.base import utcnow
 
 
-def locked_progress(user_id: uuid.UUID, exercise_id: uuid.UUID) -> ExerciseProgress:
-    """The student's progress row for the exercise, created if needed, locked until the commit."""
-    query = (select(ExerciseProgress)
-             .where(ExerciseProgress.user_id == user_id, ExerciseProgress.exercise_id == exercise_id)
-             .with_for_update().execution_options(populate_existing=True))
+def _locked_or_new(query, make):
+    """The row `query` finds, created with `make()` if missing, locked until the commit.
+
+    A parallel request inserting the same row waits on the unique index and then
+    fails inside the savepoint; it then locks the row the other one made.
+    """
+    query = query.with_for_update().execution_options(populate_existing=True)
     row = db.session.scalars(query).first()
     if row is None:
         try:
-            # A parallel request inserting the same row waits on the unique index, then fails here.
             with db.session.begin_nested():
-                db.session.add(ExerciseProgress(user_id=user_id, exercise_id=exercise_id, completed=False,
-                                                watched_seconds=0, scroll_depth=0))
+                db.session.add(make())
         except IntegrityError:
             pass
         row = db.session.scalars(query).one()
     return row
+
+
+def locked_progress(user_id: uuid.UUID, exercise_id: uuid.UUID) -> ExerciseProgress:
+    """The student's progress row for the exercise, created if needed, locked until the commit."""
+    return _locked_or_new(
+        select(ExerciseProgress).where(ExerciseProgress.user_id == user_id,
+                                       ExerciseProgress.exercise_id == exercise_id),
+        lambda: ExerciseProgress(user_id=user_id, exercise_id=exercise_id, completed=False, watched_seconds=0,
+                                 scroll_depth=0))
 
 
 def set_completed(progress: ExerciseProgress, completed: bool) -> None:
@@ -49,18 +58,22 @@ def set_completed(progress: ExerciseProgress, completed: bool) -> None:
 
 
 def refresh_counters(user_id: uuid.UUID, lesson: Lesson) -> LessonProgress:
-    """Make the lesson's progress row and the student's enrollment counters true again (no commit)."""
+    """Make the lesson's progress row and the student's enrollment counters true again (no commit).
+
+    Rows are locked before they are counted (lesson row, then enrollments), so two
+    exercises completed at the same moment, in two tabs or two visible end markers,
+    are counted one after the other and neither count is lost.
+    """
     db.session.flush()
+    row = _locked_or_new(
+        select(LessonProgress).where(LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson.id),
+        lambda: LessonProgress(user_id=user_id, lesson_id=lesson.id, completed=False, exercises_completed=0,
+                               total_exercises=0))
     exercise_ids = select(Exercise.id).where(Exercise.lesson_id == lesson.id)
     total = db.session.scalar(select(func.count()).select_from(Exercise).where(Exercise.lesson_id == lesson.id))
     done = db.session.scalar(select(func.count()).select_from(ExerciseProgress).where(
         ExerciseProgress.user_id == user_id, ExerciseProgress.completed.is_(True),
         ExerciseProgress.exercise_id.in_(exercise_ids)))
-    row = db.session.scalars(select(LessonProgress).where(
-        LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson.id).with_for_update()).first()
-    if row is None:
-        row = LessonProgress(user_id=user_id, lesson_id=lesson.id, completed=False)
-        db.session.add(row)
     complete = total > 0 and done >= total
     row.exercises_completed, row.total_exercises = done, total
     if complete and not row.completed:
@@ -70,6 +83,11 @@ def refresh_counters(user_id: uuid.UUID, lesson: Lesson) -> LessonProgress:
     db.session.flush()
 
     course_id = db.session.scalar(select(Section.course_id).where(Section.id == lesson.section_id))
+    enrollments = list(db.session.scalars(
+        select(ClassEnrollment).join(SchoolClass).where(
+            ClassEnrollment.student_id == user_id, ClassEnrollment.status != "withdrawn",
+            SchoolClass.course_id == course_id)
+        .with_for_update(of=ClassEnrollment).execution_options(populate_existing=True)))
     course_lessons = select(Lesson.id).join(Section).where(Section.course_id == course_id)
     lessons_done = db.session.scalar(select(func.count()).select_from(LessonProgress).where(
         LessonProgress.user_id == user_id, LessonProgress.completed.is_(True),
@@ -77,12 +95,10 @@ def refresh_counters(user_id: uuid.UUID, lesson: Lesson) -> LessonProgress:
     exercises_done = db.session.scalar(select(func.count()).select_from(ExerciseProgress).join(Exercise).where(
         ExerciseProgress.user_id == user_id, ExerciseProgress.completed.is_(True),
         Exercise.lesson_id.in_(course_lessons)))
-    for enrollment in db.session.scalars(
-            select(ClassEnrollment).join(SchoolClass).where(
-                ClassEnrollment.student_id == user_id, ClassEnrollment.status != "withdrawn",
-                SchoolClass.course_id == course_id)):
+    for enrollment in enrollments:
         enrollment.lessons_completed, enrollment.exercises_completed = lessons_done, exercises_done
     return row
+
 
 
 def best_attempt(attempts: list[QuizAttempt]) -> QuizAttempt | None:

@@ -232,3 +232,31 @@ def test_the_player_speaks_indonesian(student, db, setup, first):
     assert "Video dihitung selesai setelah kamu menonton 90% darinya." in page and "Kirim tugasmu" in page
     result = text(student.post(setup.url(quiz, "quiz"), data={"q-q1": "b"}, headers=HX))
     assert "Belum lulus: kamu perlu 60% dari poin." in result and "Percobaan 1: 0 dari 5 poin" in result
+
+
+def test_exercises_completed_at_the_same_moment_are_all_counted(app, db, setup):
+    """Two end markers in view at once (or two tabs): parallel completions, every count kept."""
+    import threading
+
+    from tests.helpers import signed_in_client
+
+    rows = [exercise(setup.lessons[0], "material", MATERIAL, f"Bacaan {n}") for n in range(4)]
+    urls = [setup.url(row, "progress") for row in rows]
+    clients = [signed_in_client(app, setup.student) for _ in urls]
+    barrier, statuses = threading.Barrier(len(urls)), []
+
+    def read_to_end(client, url):
+        barrier.wait()
+        statuses.append(client.post(url, data={"scroll_depth": "100"}, headers=HX).status_code)
+
+    threads = [threading.Thread(target=read_to_end, args=pair) for pair in zip(clients, urls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [200] * 4
+    db.session.expire_all()
+    lesson_row = db.session.scalar(select(LessonProgress))
+    assert (lesson_row.exercises_completed, lesson_row.total_exercises, lesson_row.completed) == (4, 4, True)
+    enrollment = reload(db, setup.enrollment)
+    assert (enrollment.exercises_completed, enrollment.lessons_completed) == (4, 1)
