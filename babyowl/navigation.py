@@ -45,6 +45,7 @@ NAV_ITEMS = (
     NavItem("main.dashboard", _l("Dashboard"), EVERYONE),
     NavItem("learn.my_classes", _l("My classes"), ("student",)),
     NavItem("classes.index", _l("Classes"), ("instructor", "staff", "super_admin")),
+    NavItem("learn.grading_queue", _l("Grading"), ("instructor", "super_admin")),
     NavItem("catalog.index", _l("Catalog"), EVERYONE),
     NavItem("authoring.courses_index", _l("My courses"), ("instructor", "super_admin")),
     NavItem("admin.users_index", _l("Users"), ("staff", "super_admin")),

@@ -86,7 +86,7 @@ ACCESS: dict[str, Route] = {
     "authoring.move_exercise": Route(AUTHORS, lambda c: f"/authoring/exercises/{c['exercise'].id}/move", "POST"),
     "authoring.delete_exercise": Route(AUTHORS, lambda c: f"/authoring/exercises/{c['exercise'].id}/delete",
                                        "POST"),
-    # Uploaded lesson videos: any signed-in user for now (the learning issue narrows it to enrolled students).
+    # Uploaded lesson videos: whoever may see a lesson playing it (here every role may; refusals: own tests).
     "authoring.video_file": Route(SIGNED_IN, lambda c: f"/authoring/videos/{c['video_key']}"),
     # Classes: staff manage; the class's instructor teaches; its students see it. Others: 404 (own tests).
     "classes.index": Route(TEACHING_ROLES, "/classes"),
@@ -115,7 +115,7 @@ ACCESS: dict[str, Route] = {
     # Coding: a student submits (the context's material exercise is refused with 422, not 403);
     # the submission is seen by its student, the class's instructor and staff.
     "coding.submit": Route(("student",), lambda c: f"/exercises/{c['exercise'].id}/submissions", "POST"),
-    "coding.submission": Route(SIGNED_IN, lambda c: f"/submissions/{c['submission'].id}"),
+    "coding.submission": Route(SIGNED_IN, lambda c: f"/submissions/{c['coding_submission'].id}"),
     "coding.exercise": Route(SIGNED_IN, lambda c: f"/exercises/{c['coding'].id}/code"),
     "coding.runner": Route(EVERYONE, "/coding/runner"),
     # Reports: staff across classes; a class's own reports for its instructor too.
@@ -127,7 +127,25 @@ ACCESS: dict[str, Route] = {
     "reports.class_csv": Route(TEACHING_ROLES, lambda c: f"/classes/{c['class'].id}/attendance/report.csv"),
     "reports.class_xlsx": Route(TEACHING_ROLES, lambda c: f"/classes/{c['class'].id}/attendance/report.xlsx"),
     "reports.class_pdf": Route(TEACHING_ROLES, lambda c: f"/classes/{c['class'].id}/attendance/report.pdf"),
+    # Learning: students work in the lessons their class unlocked; the class's instructor grades and follows
+    # progress. Other students, other instructors, locked lessons: own tests (403/404).
+    "learn.my_classes": Route(("student",), "/learn"),
+    "learn.my_progress": Route(("student",), "/learn/progress"),
+    "learn.lesson": Route(("student",), lambda c: f"/learn/classes/{c['class'].id}/lessons/{c['lesson'].id}"),
+    "learn.complete": Route(("student",), lambda c: _exercise_url(c, "exercise", "complete"), "POST"),
+    "learn.report_progress": Route(("student",), lambda c: _exercise_url(c, "exercise", "progress"), "POST"),
+    "learn.quiz": Route(("student",), lambda c: _exercise_url(c, "quiz", "quiz")),
+    "learn.submit_quiz": Route(("student",), lambda c: _exercise_url(c, "quiz", "quiz"), "POST"),
+    "learn.submit_assignment": Route(("student",), lambda c: _exercise_url(c, "assignment", "submissions"), "POST"),
+    "learn.submission_file": Route(SIGNED_IN, lambda c: f"/learn/submissions/{c['submission'].id}/file"),
+    "learn.grading_queue": Route(AUTHORS, "/learn/grading"),
+    "learn.grade": Route(AUTHORS, lambda c: f"/learn/submissions/{c['submission'].id}"),
+    "learn.class_progress": Route(TEACHING_ROLES, lambda c: f"/classes/{c['class'].id}/progress"),
 }
+
+
+def _exercise_url(c, name, action):
+    return f"/learn/classes/{c['class'].id}/exercises/{c[name].id}/{action}"
 
 
 def test_every_route_is_in_the_table(app):
@@ -144,7 +162,8 @@ def build_context(app, db):
     def build(user):
         storage = get_storage()
         keys = {prefix: f"{prefix}/0123456789abcdef0123456789abcdef{ext}"
-                for prefix, ext in (("avatars", ".jpg"), ("covers", ".jpg"), ("videos", ".mp4"))}
+                for prefix, ext in (("avatars", ".jpg"), ("covers", ".jpg"), ("videos", ".mp4"),
+                                    ("submissions", ".pdf"))}
         for prefix, key in keys.items():
             storage.save(key, b"\xff\xd8\xff", "image/jpeg" if prefix != "videos" else "video/mp4")
         author = user if user is not None and user.role == "instructor" else make_user("instructor")
@@ -159,16 +178,26 @@ def build_context(app, db):
         from babyowl.models import CodingSubmission, Exercise, LessonUnlock
 
         db.session.add(LessonUnlock(class_id=school_class.id, lesson_id=lesson.id))
-        submission = CodingSubmission(user_id=student.id, exercise_id=lesson.exercises[0].id, code="print(1)")
+        coding_submission = CodingSubmission(user_id=student.id, exercise_id=lesson.exercises[0].id, code="print(1)")
         coding = Exercise(lesson_id=lesson.id, title="Code", type="coding", order_index=9, content={
             "mode": "playground", "starterCode": "print(1)", "testCases": [], "timeLimit": 5})
-        db.session.add_all([submission, coding])
+        db.session.add_all([coding_submission, coding])
         db.session.commit()
-        return {"class": school_class, "enrollment": enrollment, "other_student": make_user("student"),
+        from babyowl.models import AssignmentSubmission
+        from tests.learning_data import ASSIGNMENT, QUIZ, exercise
+
+        learning = {"quiz": exercise(lesson, "quiz", QUIZ), "assignment": exercise(lesson, "assignment", ASSIGNMENT)}
+        exercise(lesson, "video", {"source": "file", "fileKey": keys["videos"], "duration": 60})
+        learning["submission"] = AssignmentSubmission(
+            exercise_id=learning["assignment"].id, student_id=student.id, type="file", file_url=keys["submissions"],
+            file_name="tugas.pdf", file_size=3, max_grade=50)
+        db.session.add(learning["submission"])
+        db.session.commit()
+        return {**learning, "class": school_class, "enrollment": enrollment, "other_student": make_user("student"),
                 "avatar_key": keys["avatars"], "cover_key": keys["covers"],
                 "video_key": keys["videos"], "published": make_course(status="published"), "course": course,
                 "section": section, "lesson": lesson, "exercise": lesson.exercises[0],
-                "submission": submission, "coding": coding}
+                "coding_submission": coding_submission, "coding": coding}
 
     return build
 

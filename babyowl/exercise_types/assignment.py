@@ -59,6 +59,7 @@ class AssignmentType(ExerciseType):
     form_class = AssignmentForm
     fields_template = "exercise_types/assignment_fields.html"
     preview_template = "exercise_types/assignment_preview.html"
+    player_template = "exercise_types/assignment_player.html"
 
     def _validate(self, content: dict, problems: Problems) -> dict:
         source, html = instructions_html(content, problems, MAX_INSTRUCTIONS_LENGTH)
@@ -122,3 +123,8 @@ class AssignmentType(ExerciseType):
             "max_grade": content.get("maxGrade", 100),
             "due_offset_days": content.get("dueOffsetDays"),
         }
+
+    @staticmethod
+    def completed_by_submission(status: str | None) -> bool:
+        """Handed in counts as done; work returned for another try is open again until handed in anew."""
+        return status in ("pending", "graded")

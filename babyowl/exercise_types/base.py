@@ -118,7 +118,9 @@ class ExerciseType:
 
     `fields_template` renders the type's own fields given `form` (the view
     renders `title` and `estimated_duration`); `preview_template` renders the
-    exercise as a student sees it given `exercise` and `content`, read-only.
+    exercise as a student sees it given `exercise` and `content`, read-only;
+    `player_template` renders it in the lesson player, where the student's
+    work is recorded (it defaults to the preview).
     """
 
     name: ClassVar[str]
@@ -126,6 +128,7 @@ class ExerciseType:
     form_class: ClassVar[type[ExerciseForm]]
     fields_template: ClassVar[str]
     preview_template: ClassVar[str]
+    player_template: ClassVar[str | None] = None
 
     def validate(self, content: dict) -> dict:
         """The normalised content, or InvalidContent with one message per problem.
@@ -161,6 +164,16 @@ class ExerciseType:
     def estimated_minutes(self, content: dict, form_value: int | None) -> int | None:
         """The exercise's duration in minutes: what the author typed, unless the type knows better."""
         return form_value
+
+    # -- completion rules (the lesson player) ---------------------------------
+
+    def manual_completion_allowed(self, content: dict) -> bool:
+        """Whether a "Mark as done" button completes it."""
+        return False
+
+    def completed_by_progress(self, content: dict, *, watched_seconds: int, scroll_depth: int) -> bool:
+        """Whether the reported watching or reading completes it."""
+        return False
 
     def __repr__(self) -> str:
         return f"<ExerciseType {self.name}>"

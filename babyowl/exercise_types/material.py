@@ -25,6 +25,7 @@ class MaterialType(ExerciseType):
     form_class = MaterialForm
     fields_template = "exercise_types/material_fields.html"
     preview_template = "exercise_types/material_preview.html"
+    player_template = "exercise_types/material_player.html"
 
     def _validate(self, content: dict, problems: Problems) -> dict:
         fmt = content.get("format")
@@ -53,3 +54,10 @@ class MaterialType(ExerciseType):
 
     def form_data(self, content: dict) -> dict:
         return {"format": content.get("format") or "markdown", "body": content.get("source") or ""}
+
+    def manual_completion_allowed(self, content: dict) -> bool:
+        return True
+
+    def completed_by_progress(self, content: dict, *, watched_seconds: int, scroll_depth: int) -> bool:
+        # The player reports 100 when the marker after the last paragraph comes into view.
+        return scroll_depth >= 100

@@ -12,8 +12,10 @@ backslash, "\\\\".
 """
 from __future__ import annotations
 
+import random
 import re
 import string
+from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -110,6 +112,7 @@ class QuizType(ExerciseType):
     form_class = QuizForm
     fields_template = "exercise_types/quiz_fields.html"
     preview_template = "exercise_types/quiz_preview.html"
+    player_template = "exercise_types/quiz_player.html"
 
     # -- content ------------------------------------------------------------
 
@@ -295,3 +298,106 @@ class QuizType(ExerciseType):
 
         return apply_row_action(form, form.questions, new_question)
 
+
+    # -- taking the quiz ------------------------------------------------------
+    # Students only ever receive `questions_for_student` and `review`: neither
+    # carries the correct answers, so no page can leak them.
+
+    def questions_for_student(self, content: dict, seed: str | None = None) -> list[dict]:
+        """The questions without correct answers or explanations, shuffled by `seed` if the quiz asks for it.
+
+        The same seed gives the same order, so reloading the page keeps it.
+        """
+        questions = [{"id": q["id"], "type": q["type"], "text": q["text"], "points": q["points"],
+                      "options": [{"id": o["id"], "text": o["text"]} for o in q.get("options") or []]}
+                     for q in content.get("questions") or []]
+        if content.get("shuffle") and seed is not None:
+            shuffler = random.Random(seed)
+            shuffler.shuffle(questions)
+            for question in questions:
+                shuffler.shuffle(question["options"])
+        return questions
+
+    def score(self, content: dict, answers: dict[str, list[str]]) -> QuizScore:
+        """Score what a student sent, against the stored content only.
+
+        `answers` maps question ids to the values sent; ids of other questions,
+        values that are no option of the question and extra values are ignored
+        (and so earn nothing).
+        """
+        result = QuizScore()
+        for question in content.get("questions") or []:
+            given = _clean_answer(question, answers.get(question["id"]) or [])
+            correct = _is_correct(question, given)
+            earned = question["points"] if correct else 0
+            result.max_score += question["points"]
+            result.score += earned
+            result.answers[question["id"]] = {"given": given, "correct": correct, "earned": earned}
+            if given:
+                result.answered += 1
+        result.passed = self.passed(content, result.score, result.max_score)
+        return result
+
+    def passed(self, content: dict, score: int, max_score: int) -> bool:
+        return max_score > 0 and score * 100 >= content.get("passingScore", 100) * max_score
+
+    def review(self, content: dict, stored: dict) -> list[dict]:
+        """Per-question feedback for a stored attempt: what was given, right or wrong, the explanation."""
+        rows = []
+        for question in content.get("questions") or []:
+            answer = stored.get(question["id"]) if isinstance(stored, dict) else None
+            answer = answer if isinstance(answer, dict) else {}
+            given = answer.get("given") if isinstance(answer.get("given"), list) else []
+            texts = {o["id"]: o["text"] for o in question.get("options") or []}
+            if question["type"] in CHOICE_TYPES:
+                shown = [texts[g] for g in given if g in texts]
+            elif question["type"] == "true_false":
+                shown = [_("True") if g == "true" else _("False") for g in given]
+            else:
+                shown = [g for g in given if isinstance(g, str)]
+            rows.append({"id": question["id"], "text": question["text"], "points": question["points"],
+                         "earned": answer.get("earned", 0), "correct": answer.get("correct") is True,
+                         "given": shown, "explanation": question.get("explanation") or ""})
+        return rows
+
+
+@dataclass
+class QuizScore:
+    score: int = 0
+    max_score: int = 0
+    answered: int = 0
+    passed: bool = False
+    answers: dict = field(default_factory=dict)
+
+    @property
+    def percent(self) -> int:
+        return self.score * 100 // self.max_score if self.max_score else 0
+
+
+MAX_SHORT_ANSWER = 500
+
+
+def _clean_answer(question: dict, values: list) -> list[str]:
+    values = [v for v in values if isinstance(v, str)]
+    if question["type"] in CHOICE_TYPES:
+        ids = [o["id"] for o in question.get("options") or []]
+        return [i for i in ids if i in values]
+    if question["type"] == "true_false":
+        return unique(v for v in values if v in ("true", "false"))[:2]
+    text = next((v.strip() for v in values if v.strip()), "")
+    return [text[:MAX_SHORT_ANSWER]] if text else []
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _is_correct(question: dict, given: list[str]) -> bool:
+    correct = question.get("correct") or []
+    if question["type"] == "single_choice":
+        return len(given) == 1 and given == correct
+    if question["type"] == "multiple_choice":
+        return bool(given) and set(given) == set(correct)
+    if question["type"] == "true_false":
+        return len(given) == 1 and bool(correct) and (given[0] == "true") is correct[0]
+    return len(given) == 1 and _normal(given[0]) in {_normal(a) for a in correct}

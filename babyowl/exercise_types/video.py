@@ -23,6 +23,8 @@ MAX_URL_LENGTH = 2000
 YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 VIMEO_ID = re.compile(r"[0-9]{1,20}")
 FILE_KEY_PREFIX = "videos/"
+# Skipping the credits at the end still counts as having watched the video.
+WATCHED_PERCENT_TO_COMPLETE = 90
 
 # extension → (content type, does the file start like one?)
 VIDEO_FORMATS = {
@@ -149,6 +151,7 @@ class VideoType(ExerciseType):
     form_class = VideoForm
     fields_template = "exercise_types/video_fields.html"
     preview_template = "exercise_types/video_preview.html"
+    player_template = "exercise_types/video_player.html"
 
     def _validate(self, content: dict, problems: Problems) -> dict:
         source = content.get("source")
@@ -250,3 +253,12 @@ class VideoType(ExerciseType):
         if is_int(duration) and duration > 0:
             return math.ceil(duration / 60)
         return form_value
+
+    def manual_completion_allowed(self, content: dict) -> bool:
+        return isinstance(content, dict) and content.get("allowManualComplete") is True
+
+    def completed_by_progress(self, content: dict, *, watched_seconds: int, scroll_depth: int) -> bool:
+        duration = content.get("duration") if isinstance(content, dict) else None
+        if not is_int(duration) or duration <= 0:
+            return False
+        return watched_seconds * 100 >= duration * WATCHED_PERCENT_TO_COMPLETE

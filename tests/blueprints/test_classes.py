@@ -163,8 +163,9 @@ def test_a_student_sees_open_lessons_and_is_refused_locked_ones(client, db, logi
     page = text(client.get(f"/classes/{school_class.id}"))
     assert f'/classes/{school_class.id}/lessons/{first.id}' in page
     assert f'/classes/{school_class.id}/lessons/{second.id}' not in page and "locked" in page
-    assert client.get(f"/classes/{school_class.id}/lessons/{first.id}").status_code == 200
-    locked = client.get(f"/classes/{school_class.id}/lessons/{second.id}")
+    # A student's lesson link leads to the lesson player.
+    assert client.get(f"/classes/{school_class.id}/lessons/{first.id}", follow_redirects=True).status_code == 200
+    locked = client.get(f"/classes/{school_class.id}/lessons/{second.id}", follow_redirects=True)
     assert locked.status_code == 403 and "still locked" in text(locked)
 
 

@@ -333,7 +333,9 @@ def preview_lesson(lesson_id: uuid.UUID):
 @bp.route("/videos/<path:key>")
 @login_required
 def video_file(key: str):
-    # Issue 9 narrows this to the students of classes that reached the lesson.
-    if not key.startswith("videos/"):
+    from babyowl.services.learning import may_watch_video
+
+    # Only people who may see a lesson playing it; to anyone else the file does not exist.
+    if not key.startswith("videos/") or not may_watch_video(current_user, key):
         abort(404)
     return serve_file(key)

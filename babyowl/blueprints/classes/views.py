@@ -263,6 +263,9 @@ def continue_private(class_id: uuid.UUID):
 @bp.route("/classes/<uuid:class_id>/lessons/<uuid:lesson_id>")
 @login_required
 def lesson(class_id: uuid.UUID, lesson_id: uuid.UUID):
+    if current_user.role == "student":
+        # Students work through the lesson in the player, which records their progress.
+        return redirect_to(url_for("learn.lesson", class_id=class_id, lesson_id=lesson_id))
     school_class = classes.class_for(current_user, class_id)
     return render("classes/lesson.html", school_class=school_class,
                   lesson=classes.lesson_for_class(current_user, school_class, lesson_id), exercise_types=REGISTRY)

@@ -1,0 +1,332 @@
+"""The lesson player: what a student sees of an unlocked lesson, and the work they record in it.
+
+Every action takes a `Place` (class, enrollment, lesson, exercise), which only
+exists for a student actively enrolled in a class that has unlocked the
+lesson. Completion rules live on the exercise types; this module applies them,
+keeps the progress rows true and commits once per action.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from babyowl.exercise_types import ExerciseType, InvalidContent, get_type
+from babyowl.extensions import db
+from babyowl.models import (
+    AssignmentSubmission, ClassEnrollment, Exercise, ExerciseProgress, Lesson, QuizAttempt, SchoolClass, User,
+)
+from babyowl.models.base import utcnow
+from babyowl.services import classes
+from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from babyowl.services.progress import best_attempt, locked_progress, refresh_counters, set_completed
+
+# Watched seconds are reported by the browser. A report may not add more than
+# the time that has passed since the previous one (at up to double speed),
+# plus some slack for the first report and for a slow network.
+MAX_PLAYBACK_RATE = 2
+REPORT_SLACK_SECONDS = 30
+# The player reports every 15 s; a hidden tab's timers may slow to once a minute or less.
+MAX_REPORTED_SECONDS = 600
+
+
+class CannotComplete(DomainError):
+    pass
+
+
+class NoAttemptsLeft(DomainError):
+    pass
+
+
+@dataclass(frozen=True)
+class Place:
+    school_class: SchoolClass
+    enrollment: ClassEnrollment
+    lesson: Lesson
+    exercise: Exercise
+
+    @property
+    def kind(self) -> ExerciseType:
+        return get_type(self.exercise.type)
+
+
+def active_enrollment(student: User, school_class: SchoolClass) -> ClassEnrollment | None:
+    return db.session.scalars(select(ClassEnrollment).where(
+        ClassEnrollment.class_id == school_class.id, ClassEnrollment.student_id == student.id,
+        ClassEnrollment.status == "active")).first()
+
+
+def place_for(student: User, class_id: uuid.UUID, exercise_id: uuid.UUID) -> Place:
+    """Where a student records work: 404 for an unknown class or exercise, 403 when not enrolled or locked."""
+    school_class = db.session.get(SchoolClass, class_id)
+    exercise = db.session.get(Exercise, exercise_id)
+    if school_class is None or exercise is None:
+        raise classes.ClassNotFound(_("This exercise is not part of the class."))
+    enrollment = active_enrollment(student, school_class) if student.role == "student" else None
+    if enrollment is None:
+        raise NotAllowed(_("Only the students of this class can do its exercises."))
+    lesson = classes.lesson_for_class(student, school_class, exercise.lesson_id)
+    return Place(school_class, enrollment, lesson, exercise)
+
+
+# ---------------------------------------------------------------------------
+# What the player shows
+
+@dataclass
+class QuizPanel:
+    questions: list[dict]
+    attempts: list[QuizAttempt]
+    allowed: int | None
+    passed: bool
+    review: list[dict] | None = None  # feedback on the attempt just made
+    last: QuizAttempt | None = None
+
+    @property
+    def best(self) -> QuizAttempt | None:
+        return best_attempt(self.attempts)
+
+    @property
+    def attempts_left(self) -> int | None:
+        return None if self.allowed is None else max(0, self.allowed - len(self.attempts))
+
+    @property
+    def can_attempt(self) -> bool:
+        return self.attempts_left is None or self.attempts_left > 0
+
+
+@dataclass
+class AssignmentPanel:
+    submissions: list[AssignmentSubmission]  # newest first
+
+    @property
+    def latest(self) -> AssignmentSubmission | None:
+        return self.submissions[0] if self.submissions else None
+
+    @property
+    def can_submit(self) -> bool:
+        return self.latest is None or self.latest.status != "graded"
+
+
+@dataclass
+class Item:
+    exercise: Exercise
+    number: int
+    progress: ExerciseProgress | None
+    quiz: QuizPanel | None = None
+    assignment: AssignmentPanel | None = None
+
+    @property
+    def kind(self) -> ExerciseType:
+        return get_type(self.exercise.type)
+
+    @property
+    def completed(self) -> bool:
+        return bool(self.progress and self.progress.completed)
+
+    @property
+    def can_mark_done(self) -> bool:
+        return not self.completed and self.kind.manual_completion_allowed(self.exercise.content)
+
+
+@dataclass
+class LessonPage:
+    school_class: SchoolClass
+    enrollment: ClassEnrollment
+    lesson: Lesson
+    number: int
+    items: list[Item]
+    previous: Lesson | None = None
+    next: Lesson | None = None
+    next_unlocked: bool = False
+    can_work: bool = field(default=True)
+
+    @property
+    def done(self) -> int:
+        return sum(1 for item in self.items if item.completed)
+
+    @property
+    def total(self) -> int:
+        return len(self.items)
+
+    @property
+    def percent(self) -> int:
+        return self.done * 100 // self.total if self.total else 0
+
+
+def _quiz_seed(student_id: uuid.UUID, exercise_id: uuid.UUID, attempt_number: int) -> str:
+    return f"{student_id}:{exercise_id}:{attempt_number}"
+
+
+def _items(student: User, exercises: list[Exercise], numbers: dict | None = None) -> list[Item]:
+    ids = [e.id for e in exercises]
+    if not ids:
+        return []
+    progress = {p.exercise_id: p for p in db.session.scalars(select(ExerciseProgress).where(
+        ExerciseProgress.user_id == student.id, ExerciseProgress.exercise_id.in_(ids)))}
+    attempts: dict[uuid.UUID, list[QuizAttempt]] = {}
+    if any(e.type == "quiz" for e in exercises):
+        for attempt in db.session.scalars(select(QuizAttempt).where(
+                QuizAttempt.user_id == student.id, QuizAttempt.exercise_id.in_(ids))
+                .order_by(QuizAttempt.attempt_number)):
+            attempts.setdefault(attempt.exercise_id, []).append(attempt)
+    submissions: dict[uuid.UUID, list[AssignmentSubmission]] = {}
+    if any(e.type == "assignment" for e in exercises):
+        for submission in db.session.scalars(select(AssignmentSubmission).where(
+                AssignmentSubmission.student_id == student.id, AssignmentSubmission.exercise_id.in_(ids))
+                .order_by(AssignmentSubmission.version.desc())):
+            submissions.setdefault(submission.exercise_id, []).append(submission)
+    items = []
+    for index, exercise in enumerate(exercises, start=1):
+        item = Item(exercise, (numbers or {}).get(exercise.id, index), progress.get(exercise.id))
+        if exercise.type == "quiz":
+            tried = attempts.get(exercise.id, [])
+            quiz = get_type("quiz")
+            item.quiz = QuizPanel(
+                questions=quiz.questions_for_student(exercise.content,
+                                                     _quiz_seed(student.id, exercise.id, len(tried) + 1)),
+                attempts=tried, allowed=exercise.content.get("attemptsAllowed"),
+                passed=any(quiz.passed(exercise.content, a.score, a.max_score) for a in tried))
+        elif exercise.type == "assignment":
+            item.assignment = AssignmentPanel(submissions.get(exercise.id, []))
+        items.append(item)
+    return items
+
+
+def lesson_page(student: User, class_id: uuid.UUID, lesson_id: uuid.UUID,
+                review_attempt: uuid.UUID | None = None) -> LessonPage:
+    """The lesson as the student works through it; `review_attempt` shows the feedback on that quiz attempt."""
+    school_class = classes.class_for(student, class_id)
+    lesson = classes.lesson_for_class(student, school_class, lesson_id)
+    enrollment = db.session.scalars(select(ClassEnrollment).where(
+        ClassEnrollment.class_id == school_class.id, ClassEnrollment.student_id == student.id)).one()
+    plan = classes.lesson_plan(school_class)
+    position = next(i for i, (_n, planned, _u) in enumerate(plan) if planned.id == lesson.id)
+    previous = next((planned for _n, planned, unlocked in reversed(plan[:position]) if unlocked), None)
+    following = plan[position + 1] if position + 1 < len(plan) else None
+    items = _items(student, list(lesson.exercises))
+    for item in items:
+        if item.quiz is not None and review_attempt is not None:
+            attempt = next((a for a in item.quiz.attempts if a.id == review_attempt), None)
+            if attempt is not None:
+                item.quiz.review = get_type("quiz").review(item.exercise.content, attempt.answers)
+                item.quiz.last = attempt
+    return LessonPage(school_class, enrollment, lesson, position + 1, items, previous=previous,
+                      next=following[1] if following else None, next_unlocked=bool(following and following[2]),
+                      can_work=enrollment.status == "active")
+
+
+def item_for(student: User, place: Place) -> Item:
+    """One exercise's part of the player, after an action (numbered as on the page)."""
+    number = 1 + db.session.scalar(select(func.count()).select_from(Exercise).where(
+        Exercise.lesson_id == place.lesson.id, Exercise.order_index < place.exercise.order_index))
+    return _items(student, [place.exercise], {place.exercise.id: number})[0]
+
+
+def lesson_counts(student: User, lesson: Lesson) -> tuple[int, int]:
+    """(completed, total) exercises of the lesson for the student: the progress bar."""
+    total = db.session.scalar(select(func.count()).select_from(Exercise).where(Exercise.lesson_id == lesson.id))
+    done = db.session.scalar(select(func.count()).select_from(ExerciseProgress).join(Exercise).where(
+        Exercise.lesson_id == lesson.id, ExerciseProgress.user_id == student.id,
+        ExerciseProgress.completed.is_(True)))
+    return done, total
+
+
+# ---------------------------------------------------------------------------
+# Recording work
+
+def mark_done(student: User, place: Place) -> ExerciseProgress:
+    """The "Mark as done" button: materials always, videos when the instructor allows it."""
+    if not place.kind.manual_completion_allowed(place.exercise.content):
+        if place.exercise.type == "video":
+            raise CannotComplete(_("Watch the video to complete it: it counts once you have watched 90%."))
+        raise CannotComplete(_("This exercise is completed by doing it, not by marking it as done."))
+    progress = locked_progress(student.id, place.exercise.id)
+    set_completed(progress, True)
+    refresh_counters(student.id, place.lesson)
+    db.session.commit()
+    return progress
+
+
+def record_progress(student: User, place: Place, *, seconds: int | None = None,
+                    scroll_depth: int | None = None) -> ExerciseProgress:
+    """Seconds of a video watched since the last report, or how far down a material the student read."""
+    exercise, kind = place.exercise, place.kind
+    if exercise.type == "video":
+        if seconds is None or not 0 <= seconds <= MAX_REPORTED_SECONDS:
+            raise InvalidInput(_("Send the seconds watched as a whole number from 0 to %(max)d.",
+                                 max=MAX_REPORTED_SECONDS))
+    elif exercise.type == "material":
+        if scroll_depth is None or not 0 <= scroll_depth <= 100:
+            raise InvalidInput(_("Send how far you read as a whole number from 0 to 100."))
+    else:
+        raise InvalidInput(_("Only videos and materials report progress."))
+    progress = locked_progress(student.id, exercise.id)
+    if exercise.type == "video":
+        duration = exercise.content.get("duration") or 0
+        elapsed = max(0.0, (utcnow() - progress.updated_at).total_seconds())
+        credible = int(elapsed * MAX_PLAYBACK_RATE) + REPORT_SLACK_SECONDS
+        progress.watched_seconds = min(duration, progress.watched_seconds + min(seconds, credible))
+    else:
+        progress.scroll_depth = max(progress.scroll_depth, scroll_depth)
+    if kind.completed_by_progress(exercise.content, watched_seconds=progress.watched_seconds,
+                                  scroll_depth=progress.scroll_depth):
+        set_completed(progress, True)
+    # A report that changes nothing still moves updated_at: the next report is measured from now.
+    progress.updated_at = utcnow()
+    refresh_counters(student.id, place.lesson)
+    db.session.commit()
+    return progress
+
+
+def submit_quiz(student: User, place: Place, answers: dict[str, list[str]]) -> tuple[QuizAttempt, list[dict]]:
+    """Score the answers on the server, record the attempt; the quiz completes once an attempt passes."""
+    if place.exercise.type != "quiz":
+        raise InvalidInput(_("This exercise is not a quiz."))
+    quiz = get_type("quiz")
+    try:
+        content = quiz.validate(place.exercise.content)
+    except InvalidContent as exc:
+        raise DomainError(_("This quiz cannot be taken right now; tell your instructor.")) from exc
+    result = quiz.score(content, answers)
+    if not result.answered:
+        raise InvalidInput(_("Answer at least one question."))
+    progress = locked_progress(student.id, place.exercise.id)
+    used = db.session.scalar(select(func.count()).select_from(QuizAttempt).where(
+        QuizAttempt.user_id == student.id, QuizAttempt.exercise_id == place.exercise.id))
+    allowed = content.get("attemptsAllowed")
+    if allowed is not None and used >= allowed:
+        raise NoAttemptsLeft(_("You have used all %(n)d attempts of this quiz.", n=allowed))
+    attempt = QuizAttempt(user_id=student.id, exercise_id=place.exercise.id, score=result.score,
+                          max_score=result.max_score, answers=result.answers, attempt_number=used + 1)
+    db.session.add(attempt)
+    if result.passed:
+        set_completed(progress, True)
+    refresh_counters(student.id, place.lesson)
+    db.session.commit()
+    return attempt, quiz.review(content, result.answers)
+
+
+
+def may_watch_video(actor: User, key: str) -> bool:
+    """Whether `actor` may see a lesson that plays the uploaded video `key`.
+
+    Staff and super_admin, the course's author, the instructors of its
+    classes, and students of a class that has unlocked the lesson.
+    """
+    from babyowl.models import Course, Section
+
+    rows = db.session.execute(
+        select(Lesson, Course).join(Exercise, Exercise.lesson_id == Lesson.id).join(Section)
+        .join(Course, Course.id == Section.course_id)
+        .where(Exercise.type == "video", Exercise.content["fileKey"].as_string() == key)).all()
+    for lesson, course in rows:
+        if actor.role in ("staff", "super_admin") or course.created_by == actor.id:
+            return True
+        if actor.role == "instructor" and db.session.scalar(select(func.count()).select_from(SchoolClass).where(
+                SchoolClass.course_id == course.id, SchoolClass.instructor_id == actor.id)):
+            return True
+        if actor.role == "student" and classes.student_can_open(actor, lesson):
+            return True
+    return False

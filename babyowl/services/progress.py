@@ -1,0 +1,281 @@
+"""Progress: exercise_progress and lesson_progress rows, the enrollment counters, and the progress reports.
+
+The counters are recomputed from the exercise rows inside the transaction that
+changed them, never incremented: a doubled request or an exercise added to a
+lesson later cannot make them drift. Every change to one student's work on one
+exercise first locks that student's progress row, so two tabs (or a
+double-click) take turns.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from babyowl.extensions import db
+from babyowl.models import (
+    AssignmentSubmission, ClassEnrollment, Exercise, ExerciseProgress, Lesson, LessonProgress, LessonUnlock,
+    QuizAttempt, SchoolClass, Section, User,
+)
+from babyowl.models.base import utcnow
+
+
+def _locked_or_new(query, make):
+    """The row `query` finds, created with `make()` if missing, locked until the commit.
+
+    A parallel request inserting the same row waits on the unique index and then
+    fails inside the savepoint; it then locks the row the other one made.
+    """
+    query = query.with_for_update().execution_options(populate_existing=True)
+    row = db.session.scalars(query).first()
+    if row is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(make())
+        except IntegrityError:
+            pass
+        row = db.session.scalars(query).one()
+    return row
+
+
+def locked_progress(user_id: uuid.UUID, exercise_id: uuid.UUID) -> ExerciseProgress:
+    """The student's progress row for the exercise, created if needed, locked until the commit."""
+    return _locked_or_new(
+        select(ExerciseProgress).where(ExerciseProgress.user_id == user_id,
+                                       ExerciseProgress.exercise_id == exercise_id),
+        lambda: ExerciseProgress(user_id=user_id, exercise_id=exercise_id, completed=False, watched_seconds=0,
+                                 scroll_depth=0))
+
+
+def set_completed(progress: ExerciseProgress, completed: bool) -> None:
+    if completed and not progress.completed:
+        progress.completed, progress.completed_at = True, utcnow()
+    elif not completed and progress.completed:
+        progress.completed, progress.completed_at = False, None
+
+
+def refresh_counters(user_id: uuid.UUID, lesson: Lesson) -> LessonProgress:
+    """Make the lesson's progress row and the student's enrollment counters true again (no commit).
+
+    Rows are locked before they are counted (lesson row, then enrollments), so two
+    exercises completed at the same moment, in two tabs or two visible end markers,
+    are counted one after the other and neither count is lost.
+    """
+    db.session.flush()
+    row = _locked_or_new(
+        select(LessonProgress).where(LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson.id),
+        lambda: LessonProgress(user_id=user_id, lesson_id=lesson.id, completed=False, exercises_completed=0,
+                               total_exercises=0))
+    exercise_ids = select(Exercise.id).where(Exercise.lesson_id == lesson.id)
+    total = db.session.scalar(select(func.count()).select_from(Exercise).where(Exercise.lesson_id == lesson.id))
+    done = db.session.scalar(select(func.count()).select_from(ExerciseProgress).where(
+        ExerciseProgress.user_id == user_id, ExerciseProgress.completed.is_(True),
+        ExerciseProgress.exercise_id.in_(exercise_ids)))
+    complete = total > 0 and done >= total
+    row.exercises_completed, row.total_exercises = done, total
+    if complete and not row.completed:
+        row.completed, row.completed_at = True, utcnow()
+    elif not complete:
+        row.completed, row.completed_at = False, None
+    db.session.flush()
+
+    course_id = db.session.scalar(select(Section.course_id).where(Section.id == lesson.section_id))
+    enrollments = list(db.session.scalars(
+        select(ClassEnrollment).join(SchoolClass).where(
+            ClassEnrollment.student_id == user_id, ClassEnrollment.status != "withdrawn",
+            SchoolClass.course_id == course_id)
+        .with_for_update(of=ClassEnrollment).execution_options(populate_existing=True)))
+    course_lessons = select(Lesson.id).join(Section).where(Section.course_id == course_id)
+    lessons_done = db.session.scalar(select(func.count()).select_from(LessonProgress).where(
+        LessonProgress.user_id == user_id, LessonProgress.completed.is_(True),
+        LessonProgress.lesson_id.in_(course_lessons)))
+    exercises_done = db.session.scalar(select(func.count()).select_from(ExerciseProgress).join(Exercise).where(
+        ExerciseProgress.user_id == user_id, ExerciseProgress.completed.is_(True),
+        Exercise.lesson_id.in_(course_lessons)))
+    for enrollment in enrollments:
+        enrollment.lessons_completed, enrollment.exercises_completed = lessons_done, exercises_done
+    return row
+
+
+
+def best_attempt(attempts: list[QuizAttempt]) -> QuizAttempt | None:
+    """The highest share of the points (a quiz may have been edited between attempts); the earliest on a tie."""
+    return max(attempts, key=lambda a: (a.score / a.max_score if a.max_score else 0, -a.attempt_number),
+               default=None)
+
+
+# ---------------------------------------------------------------------------
+# Reports
+
+@dataclass
+class LessonCell:
+    lesson: Lesson
+    unlocked: bool
+    done: int
+    total: int
+
+    @property
+    def completed(self) -> bool:
+        return self.total > 0 and self.done >= self.total
+
+    @property
+    def percent(self) -> int:
+        return self.done * 100 // self.total if self.total else 0
+
+
+@dataclass
+class StudentRow:
+    enrollment: ClassEnrollment
+    cells: list[LessonCell]
+
+    @property
+    def lessons_completed(self) -> int:
+        return sum(1 for cell in self.cells if cell.completed)
+
+    @property
+    def exercises_completed(self) -> int:
+        return sum(cell.done for cell in self.cells)
+
+
+@dataclass
+class ClassProgress:
+    school_class: SchoolClass
+    lessons: list[tuple[Lesson, bool, int]]  # lesson, unlocked, number of exercises
+    rows: list[StudentRow]
+
+
+def _lessons_with_counts(course_id: uuid.UUID) -> list[tuple[Lesson, int]]:
+    counts = (select(Exercise.lesson_id, func.count().label("n")).group_by(Exercise.lesson_id).subquery())
+    return [(lesson, n or 0) for lesson, n in db.session.execute(
+        select(Lesson, counts.c.n).select_from(Lesson).join(Section, Section.id == Lesson.section_id)
+        .outerjoin(counts, counts.c.lesson_id == Lesson.id)
+        .where(Section.course_id == course_id).order_by(Section.order_index, Lesson.order_index))]
+
+
+def _done_counts(user_ids, course_id: uuid.UUID) -> dict[tuple[uuid.UUID, uuid.UUID], int]:
+    """(student, lesson) → completed exercises, in one grouped query."""
+    if not user_ids:
+        return {}
+    rows = db.session.execute(
+        select(ExerciseProgress.user_id, Exercise.lesson_id, func.count())
+        .join(Exercise, Exercise.id == ExerciseProgress.exercise_id).join(Lesson).join(Section)
+        .where(Section.course_id == course_id, ExerciseProgress.completed.is_(True),
+               ExerciseProgress.user_id.in_(user_ids))
+        .group_by(ExerciseProgress.user_id, Exercise.lesson_id))
+    return {(user_id, lesson_id): n for user_id, lesson_id, n in rows}
+
+
+def class_progress(school_class: SchoolClass) -> ClassProgress:
+    """Students × lessons of a class, in a fixed number of queries whatever its size."""
+    lessons = _lessons_with_counts(school_class.course_id)
+    unlocked = set(db.session.scalars(select(LessonUnlock.lesson_id).where(
+        LessonUnlock.class_id == school_class.id)))
+    enrollments = list(db.session.scalars(
+        select(ClassEnrollment).options(joinedload(ClassEnrollment.student))
+        .where(ClassEnrollment.class_id == school_class.id, ClassEnrollment.status != "withdrawn")
+        .join(User, User.id == ClassEnrollment.student_id).order_by(User.full_name, User.id)))
+    done = _done_counts([e.student_id for e in enrollments], school_class.course_id)
+    rows = [StudentRow(e, [LessonCell(lesson, lesson.id in unlocked, done.get((e.student_id, lesson.id), 0), n)
+                           for lesson, n in lessons]) for e in enrollments]
+    return ClassProgress(school_class, [(lesson, lesson.id in unlocked, n) for lesson, n in lessons], rows)
+
+
+@dataclass
+class QuizLine:
+    exercise: Exercise
+    best: QuizAttempt | None
+    attempts: int
+    passed: bool
+
+
+@dataclass
+class AssignmentLine:
+    exercise: Exercise
+    latest: AssignmentSubmission | None
+
+
+@dataclass
+class MyClassProgress:
+    enrollment: ClassEnrollment
+    lessons: list[LessonCell]
+    quizzes: list[QuizLine] = field(default_factory=list)
+    assignments: list[AssignmentLine] = field(default_factory=list)
+
+    @property
+    def lessons_completed(self) -> int:
+        return sum(1 for cell in self.lessons if cell.completed)
+
+    @property
+    def exercises_completed(self) -> int:
+        return sum(cell.done for cell in self.lessons)
+
+    @property
+    def exercises_total(self) -> int:
+        return sum(cell.total for cell in self.lessons)
+
+    @property
+    def next_lesson(self) -> Lesson | None:
+        """The first unlocked lesson not yet completed: where to continue."""
+        return next((c.lesson for c in self.lessons if c.unlocked and not c.completed), None)
+
+
+def student_progress(student: User) -> list[MyClassProgress]:
+    """Per class of the student: lessons, exercises, best quiz scores, latest assignment grades."""
+    from babyowl.exercise_types import get_type
+
+    enrollments = list(db.session.scalars(
+        select(ClassEnrollment).options(joinedload(ClassEnrollment.school_class).joinedload(SchoolClass.course))
+        .where(ClassEnrollment.student_id == student.id, ClassEnrollment.status != "withdrawn")
+        .order_by(ClassEnrollment.enrolled_at.desc())))
+    if not enrollments:
+        return []
+    class_ids = [e.class_id for e in enrollments]
+    course_ids = {e.school_class.course_id for e in enrollments}
+    unlocked = {(class_id, lesson_id) for class_id, lesson_id in db.session.execute(
+        select(LessonUnlock.class_id, LessonUnlock.lesson_id).where(LessonUnlock.class_id.in_(class_ids)))}
+    counts = (select(Exercise.lesson_id, func.count().label("n")).group_by(Exercise.lesson_id).subquery())
+    lessons_by_course: dict[uuid.UUID, list[tuple[Lesson, int]]] = {c: [] for c in course_ids}
+    for lesson, course_id, n in db.session.execute(
+            select(Lesson, Section.course_id, counts.c.n).select_from(Lesson)
+            .join(Section, Section.id == Lesson.section_id).outerjoin(counts, counts.c.lesson_id == Lesson.id)
+            .where(Section.course_id.in_(course_ids)).order_by(Section.order_index, Lesson.order_index)):
+        lessons_by_course[course_id].append((lesson, n or 0))
+    done: dict[uuid.UUID, int] = {lesson_id: n for lesson_id, n in db.session.execute(
+        select(Exercise.lesson_id, func.count()).join(ExerciseProgress, and_(
+            ExerciseProgress.exercise_id == Exercise.id, ExerciseProgress.user_id == student.id,
+            ExerciseProgress.completed.is_(True))).group_by(Exercise.lesson_id))}
+    graded_exercises = list(db.session.execute(
+        select(Exercise, Section.course_id).select_from(Exercise).join(Lesson, Lesson.id == Exercise.lesson_id)
+        .join(Section, Section.id == Lesson.section_id)
+        .where(Section.course_id.in_(course_ids), Exercise.type.in_(("quiz", "assignment")))
+        .order_by(Section.order_index, Lesson.order_index, Exercise.order_index)))
+    attempts: dict[uuid.UUID, list[QuizAttempt]] = {}
+    for attempt in db.session.scalars(select(QuizAttempt).where(QuizAttempt.user_id == student.id)):
+        attempts.setdefault(attempt.exercise_id, []).append(attempt)
+    latest: dict[uuid.UUID, AssignmentSubmission] = {}
+    for submission in db.session.scalars(select(AssignmentSubmission).where(
+            AssignmentSubmission.student_id == student.id).order_by(AssignmentSubmission.version)):
+        latest[submission.exercise_id] = submission
+
+    result = []
+    for enrollment in enrollments:
+        course_id = enrollment.school_class.course_id
+        cells = [LessonCell(lesson, (enrollment.class_id, lesson.id) in unlocked, done.get(lesson.id, 0), n)
+                 for lesson, n in lessons_by_course[course_id]]
+        open_lessons = {c.lesson.id for c in cells if c.unlocked}
+        mine = MyClassProgress(enrollment, cells)
+        for exercise, exercise_course in graded_exercises:
+            if exercise_course != course_id or exercise.lesson_id not in open_lessons:
+                continue
+            if exercise.type == "quiz":
+                tries = attempts.get(exercise.id, [])
+                best = best_attempt(tries)
+                passed = best is not None and get_type("quiz").passed(exercise.content, best.score, best.max_score)
+                mine.quizzes.append(QuizLine(exercise, best, len(tries), passed))
+            else:
+                mine.assignments.append(AssignmentLine(exercise, latest.get(exercise.id)))
+        result.append(mine)
+    return result
