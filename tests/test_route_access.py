@@ -118,6 +118,9 @@ ACCESS: dict[str, Route] = {
     "coding.submission": Route(SIGNED_IN, lambda c: f"/submissions/{c['coding_submission'].id}"),
     "coding.exercise": Route(SIGNED_IN, lambda c: f"/exercises/{c['coding'].id}/code"),
     "coding.runner": Route(EVERYONE, "/coding/runner"),
+    "coding.history": Route(SIGNED_IN, lambda c: f"/exercises/{c['coding'].id}/submissions"),
+    # Public like the Pyodide files: the runner frame (opaque origin) fetches them without cookies.
+    "coding.package_file": Route(EVERYONE, "/pyodide-packages/pyodide-lock.json"),
     # Reports: staff across classes; a class's own reports for its instructor too.
     "reports.index": Route(STAFF_ROLES, "/reports"),
     "reports.attendance_csv": Route(STAFF_ROLES, "/reports/attendance.csv"),
@@ -155,9 +158,12 @@ def test_every_route_is_in_the_table(app):
 
 
 @pytest.fixture
-def build_context(app, db):
+def build_context(app, db, tmp_path):
     """Objects the URLs point at, made after signing in so the instructor owns the course."""
     from babyowl.storage import get_storage
+
+    (tmp_path / "pyodide-lock.json").write_text('{"info": {}, "packages": {}}')
+    app.config["PYODIDE_PACKAGES_DIR"] = str(tmp_path)
 
     def build(user):
         storage = get_storage()

@@ -11,6 +11,7 @@ import re
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, StringField, TextAreaField
+from wtforms.validators import ValidationError
 
 from babyowl.exercise_types.assignment import instructions_html
 from babyowl.exercise_types.base import (
@@ -84,6 +85,17 @@ class CodingForm(RowsMixin, ExerciseForm):
         ("run_once", _l("The code has run once")),
     ], default="")
 
+    def validate_required_packages(self, field):
+        # Refused here, where a teacher can act on it; stored content is not re-checked.
+        from babyowl.grading.packages import unavailable
+
+        # Malformed names get their own message from the content checks.
+        missing = unavailable([name for name in parse_packages(field.data) if PACKAGE_NAME.fullmatch(name)])
+        if missing:
+            raise ValidationError(_("This server cannot serve %(names)s: the Python here has the standard library "
+                                    "and turtle only, unless an administrator installs the full Pyodide release "
+                                    "(PYODIDE_PACKAGES_DIR).", names=", ".join(missing)))
+
 
 def _test_row_is_blank(entry) -> bool:
     texts = (entry.test_name.data, entry.stdin.data, entry.input.data, entry.expected_output.data)
@@ -96,6 +108,7 @@ class CodingType(ExerciseType):
     form_class = CodingForm
     fields_template = "exercise_types/coding_fields.html"
     preview_template = "exercise_types/coding_preview.html"
+    player_template = "exercise_types/coding_player.html"
 
     # -- content ------------------------------------------------------------
 

@@ -33,8 +33,16 @@ const pyodideDir = process.argv[2];
 const job = JSON.parse(readFileSync(0, "utf8"));
 const limit = job.outputLimit || 65536;
 
+const turtleFile = process.argv[3];
+const packagesDir = process.argv[4];  // a full Pyodide release, when the school installed one
 const { loadPyodide } = await import(`${pyodideDir}/pyodide.mjs`);
-const pyodide = await loadPyodide({ indexURL: `${pyodideDir}/`, stdout: () => {}, stderr: () => {} });
+const options = { indexURL: `${pyodideDir}/`, stdout: () => {}, stderr: () => {} };
+if (packagesDir) Object.assign(options, { lockFileURL: `${packagesDir}/pyodide-lock.json`, packageCacheDir: `${packagesDir}/` });
+const pyodide = await loadPyodide(options);
+// The same turtle as in the browser: a turtle program runs (and can be checked) here too.
+pyodide.FS.mkdirTree("/home/pyodide");
+pyodide.FS.writeFile("/home/pyodide/turtle.py", readFileSync(turtleFile, "utf8"));
+pyodide.runPython("import sys\nif '/home/pyodide' not in sys.path: sys.path.insert(0, '/home/pyodide')");
 for (const name of job.packages || []) {
   try {
     await pyodide.loadPackage(name, { messageCallback: () => {}, errorCallback: () => {} });

@@ -30,9 +30,11 @@ class SubmissionNotFound(DomainError):
 
 def sandbox_settings() -> SandboxSettings:
     config = current_app.config
+    packages = config["PYODIDE_PACKAGES_DIR"]
     return SandboxSettings(pyodide_dir=Path(config["GRADER_PYODIDE_DIR"]), node=config["GRADER_NODE"],
                            bwrap=config["GRADER_BWRAP"], memory_mb=config["GRADER_MEMORY_MB"],
-                           output_limit=config["GRADER_OUTPUT_LIMIT"])
+                           output_limit=config["GRADER_OUTPUT_LIMIT"],
+                           packages_dir=Path(packages) if packages else None)
 
 
 def submit(student: User, exercise: Exercise, code: str) -> CodingSubmission:
@@ -136,8 +138,24 @@ def grade(submission_id: uuid.UUID) -> CodingSubmission | None:
     submission.execution_output = "\n".join(r["output"] for r in results if not r["hidden"])[:10_000]
     errors = [r["error"] for r in results if r["error"] and not r["hidden"]]
     submission.execution_error = errors[0] if errors else None
+    _record_completion(submission, content, results)
     db.session.commit()
     return submission
+
+
+def _record_completion(submission: CodingSubmission, content: dict, results: list[dict]) -> None:
+    """Complete the exercise when the server's grading says so; a later failing try never un-completes it."""
+    from babyowl.services import progress
+
+    if content.get("completionCriteria") == "run_once":
+        done = any(r["status"] == "ok" for r in results)
+    else:
+        done = submission.passed
+    if not done:
+        return
+    row = progress.locked_progress(submission.user_id, submission.exercise_id)
+    progress.set_completed(row, True)
+    progress.refresh_counters(submission.user_id, submission.exercise.lesson)
 
 
 def visible_results(submission: CodingSubmission, *, staff_view: bool) -> tuple[list[dict], int, int]:
@@ -152,23 +170,40 @@ def visible_results(submission: CodingSubmission, *, staff_view: bool) -> tuple[
 def submission_for(actor: User, submission_id: uuid.UUID) -> CodingSubmission:
     """The submission if `actor` may see it: its student, staff, or an instructor of one of the student's classes
     on that course; anyone else is told it does not exist."""
-    from babyowl.models import ClassEnrollment, Lesson, Section, SchoolClass
-
     submission = db.session.get(CodingSubmission, submission_id)
     if submission is None:
         raise SubmissionNotFound(_("This submission does not exist."))
     if submission.user_id == actor.id or actor.role in ("staff", "super_admin"):
         return submission
-    if actor.role == "instructor":
-        course_id = (select(Section.course_id).join(Lesson, Lesson.section_id == Section.id)
-                     .where(Lesson.id == submission.exercise.lesson_id).scalar_subquery())
-        teaches = db.session.scalar(select(func.count()).select_from(SchoolClass).join(
-            ClassEnrollment, ClassEnrollment.class_id == SchoolClass.id).where(
-            SchoolClass.instructor_id == actor.id, SchoolClass.course_id == course_id,
-            ClassEnrollment.student_id == submission.user_id))
-        if teaches:
-            return submission
+    if actor.role == "instructor" and db.session.scalar(select(func.count()).where(
+            CodingSubmission.id == submission.id,
+            CodingSubmission.user_id.in_(_taught_students(actor, submission.exercise)))):
+        return submission
     raise SubmissionNotFound(_("This submission does not exist."))
+
+
+def _taught_students(actor: User, exercise: Exercise):
+    """Ids of the students in the classes `actor` teaches on the exercise's course."""
+    from babyowl.models import ClassEnrollment, Lesson, SchoolClass, Section
+
+    course_id = (select(Section.course_id).join(Lesson, Lesson.section_id == Section.id)
+                 .where(Lesson.id == exercise.lesson_id).scalar_subquery())
+    return (select(ClassEnrollment.student_id).join(SchoolClass, SchoolClass.id == ClassEnrollment.class_id)
+            .where(SchoolClass.instructor_id == actor.id, SchoolClass.course_id == course_id))
+
+
+def history(actor: User, exercise: Exercise) -> list[CodingSubmission]:
+    """A student's own submissions; an instructor's students'; every one for staff. Newest first."""
+    from sqlalchemy.orm import joinedload
+
+    query = (select(CodingSubmission).options(joinedload(CodingSubmission.user))
+             .where(CodingSubmission.exercise_id == exercise.id)
+             .order_by(CodingSubmission.created_at.desc(), CodingSubmission.attempt_number.desc()))
+    if actor.role == "student":
+        query = query.where(CodingSubmission.user_id == actor.id)
+    elif actor.role == "instructor":
+        query = query.where(CodingSubmission.user_id.in_(_taught_students(actor, exercise)))
+    return list(db.session.scalars(query.limit(200)))
 
 
 def ungraded_since(seconds: int) -> list[uuid.UUID]:

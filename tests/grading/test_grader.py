@@ -22,8 +22,8 @@ from tests.helpers import reload
 SOLUTION = "def kali(a, b):\n    return a * b\n\nn = int(input())\nprint(n * 2)\n"
 
 
-def coding_exercise(lesson, tests, time_limit=5, **extra):
-    exercise = Exercise(lesson=lesson, title="Kali", type="coding", order_index=1, content={
+def coding_exercise(lesson, tests, time_limit=5, order=1, **extra):
+    exercise = Exercise(lesson=lesson, title="Kali", type="coding", order_index=order, content={
         "mode": "challenge", "language": "python", "instructions": "", "starterCode": "", "solutionCode": SOLUTION,
         "testCases": tests, "requiredPackages": [], "hints": [], "timeLimit": time_limit,
         "maxPoints": sum(t["points"] for t in tests), "outputType": "console",
@@ -212,3 +212,63 @@ def test_output_comparison_rules():
              'ZeroDivisionError: division by zero\n')
     text, line = student_traceback(trace)
     assert line == 2 and "_pyodide" not in text and text.endswith("ZeroDivisionError: division by zero")
+
+
+def test_the_servers_grading_completes_the_exercise_and_never_uncompletes_it(db, student, lesson):
+    from babyowl.models import ClassEnrollment, ExerciseProgress
+
+    exercise = coding_exercise(lesson, [case("double", stdin="2\n", expected="4")])
+    playground = coding_exercise(lesson, [], order=2, mode="playground", completionCriteria="run_once")
+
+    def progress(of):
+        db.session.expire_all()
+        row = db.session.query(ExerciseProgress).filter_by(user_id=student.id, exercise_id=of.id).first()
+        return row.completed if row else False
+
+    graded(student, exercise, "print(5)")
+    assert progress(exercise) is False
+    graded(student, exercise, SOLUTION)
+    assert progress(exercise) is True
+    graded(student, exercise, "print(5)")
+    assert progress(exercise) is True  # a later failing try keeps it done
+    graded(student, playground, "raise SystemExit('x')")
+    assert progress(playground) is False
+    graded(student, playground, "print('halo')")
+    assert progress(playground) is True
+    enrollment = db.session.query(ClassEnrollment).filter_by(student_id=student.id).one()
+    assert enrollment.exercises_completed == 2
+
+
+def test_a_turtle_program_and_a_package_from_the_schools_pyodide_release(app, db, student, lesson, tmp_path):
+    """PYODIDE_PACKAGES_DIR: a lock file and a pure-Python wheel, as a school's full release would hold."""
+    import hashlib
+    import json
+    import zipfile
+
+    wheel = tmp_path / "babyowlhello-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("babyowlhello/__init__.py", "GREETING = 'halo dari paket'\n")
+        archive.writestr("babyowlhello-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: babyowlhello\n"
+                                                                "Version: 1.0\n")
+        archive.writestr("babyowlhello-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n"
+                                                             "Tag: py3-none-any\n")
+        archive.writestr("babyowlhello-1.0.dist-info/RECORD", "")
+    # The release's own lock header (ABI, platform): Pyodide refuses a lock of another ABI.
+    info = json.loads((grading.sandbox_settings().pyodide_dir / "pyodide-lock.json").read_text())["info"]
+    lock = {"info": info,
+            "packages": {"babyowlhello": {
+                "name": "babyowlhello", "version": "1.0", "file_name": wheel.name, "install_dir": "site",
+                "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(), "package_type": "package",
+                "imports": ["babyowlhello"], "depends": []}}}
+    (tmp_path / "pyodide-lock.json").write_text(json.dumps(lock))
+    app.config["PYODIDE_PACKAGES_DIR"] = str(tmp_path)
+    code = ("import turtle, babyowlhello\nturtle.forward(50)\nturtle.left(90)\nturtle.forward(20)\n"
+            "print(babyowlhello.GREETING)\nprint(len(turtle._drawing()['lines']), turtle.position())\n")
+    exercise = coding_exercise(lesson, [case("draw", expected="halo dari paket\n2 (50.0, 20.0)")],
+                               requiredPackages=["babyowlhello"])
+    submission = graded(student, exercise, code)
+    (result,) = submission.test_results
+    assert result["passed"], result
+    app.config["PYODIDE_PACKAGES_DIR"] = None
+    missing = graded(student, exercise, code)
+    assert missing.test_results[0]["status"] == "package_missing" and not missing.passed

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from babyowl.models import ClassEnrollment, CodingSubmission, LessonUnlock
+from babyowl.models import ClassEnrollment, CodingSubmission, LessonUnlock, SchoolClass
 from babyowl.services import grading
 from tests.factories import make_class, make_course, make_enrollment, make_user
 from tests.grading.test_grader import SOLUTION, case, coding_exercise
@@ -89,3 +89,32 @@ def test_a_student_whose_lesson_is_locked_cannot_submit(app, db, setting):
     db.session.commit()
     assert signed_in_client(app, student).post(f"/exercises/{exercise.id}/submissions",
                                                data={"code": SOLUTION}).status_code == 403
+
+
+def test_history_code_solution_and_restore(app, db, setting):
+    teacher, student, exercise = setting
+    first = grading.submit(student, exercise, "print('pertama')")
+    grading.submit(student, exercise, "print('kedua')")
+    classmate = make_user("student", full_name="Teman Sekelas")
+    class_id = db.session.scalars(select(ClassEnrollment.class_id)
+                                  .where(ClassEnrollment.student_id == student.id)).one()
+    make_enrollment(db.session.get(SchoolClass, class_id), classmate)
+    own = signed_in_client(app, student)
+    page = text(own.get(f"/exercises/{exercise.id}/submissions"))
+    assert page.count("/submissions/") == 2 and "being graded" in page
+    view = text(own.get(f"/submissions/{first.id}"))
+    assert "print('pertama')" in view and "Restore into the editor" in view
+    assert "return a * b" not in view and "Solution (staff only)" not in view
+    editor = text(own.get(f"/exercises/{exercise.id}/code?from={first.id}"))
+    assert "print('pertama')</textarea>" in editor
+    assert "print('kedua')</textarea>" in text(own.get(f"/exercises/{exercise.id}/code"))
+    teacher_client = signed_in_client(app, teacher)
+    teacher_view = text(teacher_client.get(f"/submissions/{first.id}"))
+    assert "Solution (staff only)" in teacher_view and "return a * b" in teacher_view
+    assert student.full_name in text(teacher_client.get(f"/exercises/{exercise.id}/submissions"))
+    stranger_teacher = signed_in_client(app, make_user("instructor"))
+    assert "/submissions/" not in text(stranger_teacher.get(f"/exercises/{exercise.id}/submissions")).split(
+        "<h1>")[1]
+    other = signed_in_client(app, classmate)
+    assert other.get(f"/submissions/{first.id}").status_code == 404
+    assert other.get(f"/exercises/{exercise.id}/code?from={first.id}").status_code == 404

@@ -645,7 +645,32 @@ def _coding(*tests, **fields) -> list[tuple[str, str]]:
     return pairs
 
 
-def test_coding_form(post):
+@pytest.fixture
+def served_packages(app, tmp_path):
+    """A packages directory as a school would unpack it: a lock file and the wheels it lists."""
+    import json
+
+    lock = {"info": {}, "packages": {}}
+    for name in ("numpy", "matplotlib"):
+        (tmp_path / f"{name}-1.0-py3-none-any.whl").write_bytes(b"wheel")
+        lock["packages"][name] = {"name": name, "file_name": f"{name}-1.0-py3-none-any.whl", "imports": [name]}
+    lock["packages"]["pandas"] = {"name": "pandas", "file_name": "pandas-1.0-py3-none-any.whl"}  # listed, absent
+    (tmp_path / "pyodide-lock.json").write_text(json.dumps(lock))
+    app.config["PYODIDE_PACKAGES_DIR"] = str(tmp_path)
+
+
+def test_packages_the_server_cannot_serve_are_refused(post, app, served_packages):
+    form = post("coding", _coding({"test_name": "A", "expected_output": "1"}, required_packages="numpy, pandas"))
+    assert not form.is_valid
+    assert form.errors["required_packages"] == [
+        "This server cannot serve pandas: the Python here has the standard library and turtle only, unless an "
+        "administrator installs the full Pyodide release (PYODIDE_PACKAGES_DIR)."]
+    app.config["PYODIDE_PACKAGES_DIR"] = None
+    assert "numpy" in post("coding", _coding({"test_name": "A", "expected_output": "1"},
+                                             required_packages="numpy")).errors["required_packages"][0]
+
+
+def test_coding_form(post, served_packages):
     content = content_of(post, "coding", _coding(
         {"test_name": "Contoh", "input": "print(kali(5, 3))", "expected_output": "15 \r\n"},
         {"test_name": "", "input": "print(kali(-2, 4))", "expected_output": "-8", "is_hidden": "y", "points": "5"},
@@ -683,7 +708,7 @@ def test_challenge_needs_a_test_and_playground_does_not(post):
 
 @pytest.mark.parametrize("packages, bad", [("numpy, os;rm", "os;rm"), ("numpy pandas/../x", "pandas/../x"),
                                            ("\"requests\"", "\"requests\"")])
-def test_bad_package_names_are_refused(post, packages, bad):
+def test_bad_package_names_are_refused(post, served_packages, packages, bad):
     messages = refused(post, "coding", _coding({"test_name": "A", "expected_output": "1"}, required_packages=packages))
     assert messages == [f"“{bad}” is not a package name: use letters, digits, “.”, “_” and “-”."]
 
@@ -727,13 +752,13 @@ def test_coding_rows_are_added_and_removed(post):
 # every type: round trips, previews, junk, demo content
 
 @pytest.mark.parametrize("kind", list(REGISTRY))
-def test_edit_form_round_trip_gives_the_same_content(app, post, kind):
+def test_edit_form_round_trip_gives_the_same_content(app, post, kind, served_packages):
     content = valid(app, kind)
     pairs = rendered_pairs(app, kind, content)
     assert content_of(post, kind, pairs) == content
 
 
-def test_round_trip_of_a_playground_and_a_link_video(app, post):
+def test_round_trip_of_a_playground_and_a_link_video(app, post, served_packages):
     with app.app_context():
         playground = get_type("coding").validate({**VALID["coding"], "mode": "playground", "testCases": [],
                                                   "completionCriteria": "run_once", "outputType": "visual"})

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, make_response, render_template, request, url_for
+from flask import Blueprint, abort, make_response, render_template, request, send_from_directory, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from babyowl.authz import ALL_ROLES, roles_required
+from babyowl.blueprints.params import parse_uuid
 from babyowl.extensions import db
+from babyowl.grading.packages import LOCK_FILE, packages_dir
 from babyowl.jobs.grading import queue_grading
 from babyowl.models import Exercise
 from babyowl.rendering import is_htmx, redirect_to, render
@@ -32,6 +34,7 @@ def _panel(submission, status: int = 200, error: str | None = None):
     shown, hidden_passed, hidden_total = grading.visible_results(submission, staff_view=staff_view) \
         if submission else ([], 0, 0)
     return render("coding/submission.html", block="panel", status=status, submission=submission, results=shown,
+                  solution=submission.exercise.content.get("solutionCode") if submission and staff_view else None,
                   hidden_passed=hidden_passed, hidden_total=hidden_total, staff_view=staff_view, error=error,
                   reason_names=REASON_NAMES)
 
@@ -76,10 +79,15 @@ CODING_PAGE_POLICY = "; ".join([
 def exercise(exercise_id: uuid.UUID):
     exercise = grading.exercise_for_coding(current_user, exercise_id)
     last = grading.last_submission(current_user, exercise) if current_user.role == "student" else None
+    restore_id = parse_uuid(request.args.get("from"))
+    # "Restore into the editor" opens the page with an older submission's code.
+    shown = grading.submission_for(current_user, restore_id) if restore_id else last
+    if shown is not None and shown.exercise_id != exercise.id:
+        shown = last
     data = grading.page_data(exercise)
     results, hidden_passed, hidden_total = grading.visible_results(last, staff_view=False) if last else ([], 0, 0)
     response = render("coding/exercise.html", exercise=exercise, data=data, last=last,
-                      code=last.code if last else data["starterCode"], staff_view=current_user.role != "student",
+                      code=shown.code if shown else data["starterCode"], staff_view=current_user.role != "student",
                       results=results, hidden_passed=hidden_passed, hidden_total=hidden_total,
                       reason_names=REASON_NAMES)
     response.headers["Content-Security-Policy"] = CODING_PAGE_POLICY
@@ -90,11 +98,30 @@ def exercise(exercise_id: uuid.UUID):
 def runner():
     """The sandboxed runner frame; it holds no user data, so it needs no sign-in."""
     origin = request.host_url.rstrip("/")
-    response = make_response(render_template("coding/runner.html"))
+    lock = url_for("coding.package_file", filename=LOCK_FILE, _external=True) if packages_dir() else ""
+    response = make_response(render_template("coding/runner.html", lock=lock))
     response.headers["Content-Security-Policy"] = "; ".join([
         "default-src 'none'", f"script-src {origin}/static/ blob: 'wasm-unsafe-eval'", "worker-src blob:",
-        f"connect-src {origin}/static/vendor/pyodide/ {origin}/static/coding/", f"frame-ancestors {origin}",
+        f"connect-src {origin}/static/vendor/pyodide/ {origin}/static/coding/ {origin}/pyodide-packages/",
+        f"frame-ancestors {origin}",
         "base-uri 'none'", "form-action 'none'"])
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.route("/exercises/<uuid:exercise_id>/submissions")
+@roles_required(*ALL_ROLES)
+def history(exercise_id: uuid.UUID):
+    exercise = grading.exercise_for_coding(current_user, exercise_id)
+    return render("coding/history.html", exercise=exercise, submissions=grading.history(current_user, exercise),
+                  staff_view=current_user.role != "student")
+
+
+@bp.route("/pyodide-packages/<path:filename>")
+def package_file(filename: str):
+    """Wheels of the full Pyodide release a school installed (PYODIDE_PACKAGES_DIR); none by default."""
+    directory = packages_dir()
+    if directory is None:
+        abort(404)
+    return send_from_directory(directory, filename, max_age=86400)

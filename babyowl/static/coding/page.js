@@ -148,7 +148,8 @@
     } else {
       say(text.finished);
     }
-    if (message.drawing) draw(JSON.parse(message.drawing));
+    // outputType "console" shows text only; "visual" and "auto" show a drawing when there is one.
+    if (message.drawing && data.outputType !== "console") draw(JSON.parse(message.drawing));
     if (!result.error && data.tests.length) start("tests");
     if (!result.error && data.mode === "playground" && data.runOnce && !submittedPlayground) {
       submittedPlayground = true;  // the server runs it too and records the completion

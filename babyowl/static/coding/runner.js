@@ -8,6 +8,7 @@
   const config = document.currentScript.dataset;
   const BASE = config.pyodide;        // absolute URL of static/vendor/pyodide/
   const TURTLE = config.turtle;       // absolute URL of static/coding/turtle.py
+  const LOCK = config.lock;           // the school's full Pyodide release (PYODIDE_PACKAGES_DIR), if any
   let worker = null;
   let ready = null;                   // resolves when the worker has loaded Pyodide
   let current = null;                 // { id, timer }
@@ -21,7 +22,7 @@
       if (job.type === "load") {
         try {
           const { loadPyodide } = await import(job.base + "pyodide.mjs");
-          pyodide = await loadPyodide({ indexURL: job.base });
+          pyodide = await loadPyodide(job.lock ? { indexURL: job.base, lockFileURL: job.lock } : { indexURL: job.base });
           const turtle = await (await fetch(job.turtle)).text();
           pyodide.FS.mkdirTree("/home/pyodide");
           pyodide.FS.writeFile("/home/pyodide/turtle.py", turtle);
@@ -116,7 +117,7 @@ def _babyowl_drawing():
         }
       };
     });
-    worker.postMessage({ type: "load", base: BASE, turtle: TURTLE });
+    worker.postMessage({ type: "load", base: BASE, turtle: TURTLE, lock: LOCK });
   }
 
   function relay(event) {
