@@ -32,3 +32,11 @@ def register_cli(app: Flask) -> None:
         click.echo("Demo school ready. Sign in with any of these (password for all: %s):" % DEMO_PASSWORD)
         for login in logins:
             click.echo(f"  {login.role:<12} {login.email:<24} {login.name}")
+
+    @app.cli.command("send-due-announcements")
+    def send_due_announcements_command() -> None:
+        """Send every announcement that is due and unsent, and re-queue emails whose job was lost."""
+        from babyowl.jobs.announcements import sweep
+
+        done = sweep()
+        click.echo(f"{done['announcements']} announcements sent, {done['emails']} emails re-queued.")
