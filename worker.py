@@ -19,7 +19,9 @@ from babyowl.jobs import redis_connection
 from babyowl.jobs.announcements import queue_sweep
 
 
-class SchoolWorker(Worker):
+class QueuesTheSweep:
+    """Mixed into an RQ worker: its periodic maintenance also queues the sweep."""
+
     def run_maintenance_tasks(self):
         super().run_maintenance_tasks()
         try:
@@ -28,10 +30,14 @@ class SchoolWorker(Worker):
             self.log.warning("Could not queue the sweep", exc_info=True)
 
 
-def build_worker(queues: list[Queue], sweep_interval: int) -> SchoolWorker:
+class SchoolWorker(QueuesTheSweep, Worker):
+    pass
+
+
+def build_worker(queues: list[Queue], sweep_interval: int, worker_class: type[Worker] = SchoolWorker) -> Worker:
     # Maintenance (and so the sweep) runs between waits for a job, so a wait
     # must not be longer than the interval: RQ waits worker_ttl - 15 seconds.
-    return SchoolWorker(queues, connection=queues[0].connection, maintenance_interval=sweep_interval,
+    return worker_class(queues, connection=queues[0].connection, maintenance_interval=sweep_interval,
                         worker_ttl=sweep_interval + 15)
 
 
