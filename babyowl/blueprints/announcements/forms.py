@@ -2,7 +2,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import ValidationError
 
 from babyowl.services.announcements import MAX_CONTENT, MAX_TITLE
 from babyowl.validators import max_length, normalise_newlines, optional_date, optional_time, required, strip
@@ -19,10 +18,13 @@ class AnnouncementForm(FlaskForm):
     send_date = optional_date(_l("Date"))
     send_time = optional_time(_l("Time"))
 
-    def validate_send_date(self, field):
-        if self.when.data == "later" and field.data is None and not field.errors:
-            raise ValidationError(_l("Choose the day to send it."))
-
-    def validate_send_time(self, field):
-        if self.when.data == "later" and field.data is None and not field.errors:
-            raise ValidationError(_l("Choose the time to send it."))
+    def validate(self, extra_validators=None) -> bool:
+        # Not inline validators: Optional() stops a field's chain when it is empty.
+        valid = super().validate(extra_validators)
+        if self.when.data == "later":
+            for field, message in ((self.send_date, _l("Choose the day to send it.")),
+                                   (self.send_time, _l("Choose the time to send it."))):
+                if field.data is None and not field.errors:
+                    field.errors = [*field.errors, message]
+                    valid = False
+        return valid
