@@ -1,6 +1,8 @@
 """notify(): one row per person and event, in their language; email choices; unsubscribe links."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -79,3 +81,31 @@ def test_an_unsubscribe_link_turns_off_one_kind_and_only_that(db):
     for bad in ("nonsense", token[:-2] + "xx"):
         with pytest.raises(notifications.InvalidUnsubscribeLink):
             notifications.read_unsubscribe_token(bad)
+
+
+def test_the_email_is_in_the_recipients_language_with_a_working_unsubscribe_link(make_app, db, tmp_path):
+    from babyowl.services import announcements
+    from tests.factories import make_class, make_enrollment
+
+    app = make_app(MAIL_BACKEND="file", MAIL_FILE_DIR=str(tmp_path / "out"))
+    with app.app_context():
+        teacher = make_user("instructor")
+        school_class = make_class(instructor=teacher)
+        dewi = make_enrollment(school_class, make_user("student", language="id")).student
+        john = make_enrollment(school_class, make_user("student", language="en")).student
+        announcements.create_announcement(teacher, school_class, title="Ujian", content="Bawa *laptop*.")
+        addresses = {"id": dewi.email, "en": john.email}
+    sent = {m["To"]: m for m in mails(tmp_path / "out")}
+    indonesian = sent[addresses["id"]].get_body(("plain",)).get_content()
+    english = sent[addresses["en"]].get_body(("plain",)).get_content()
+    assert "Halo" in indonesian and "berhenti berlangganan" in indonesian
+    assert "Hello" in english and "unsubscribe" in english
+    assert "<em>laptop</em>" in sent[addresses["en"]].get_body(("html",)).get_content()
+    link = next(word for word in english.split() if "/unsubscribe/" in word)
+    client = app.test_client()
+    assert link.startswith("http://127.0.0.1:5000/unsubscribe/")  # PUBLIC_URL: no request to take a host from
+    path = urlsplit(link).path
+    assert client.get(path).status_code == 200
+    assert client.post(path).status_code == 303
+    with app.app_context():
+        assert notifications.email_choices(john) == {"announcement": False, "lesson_unlocked": True}
