@@ -11,6 +11,7 @@ runs.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import datetime
 
@@ -20,10 +21,12 @@ from rq.job import Job
 
 from babyowl.extensions import db
 from babyowl.jobs.context import with_app_context
+from babyowl.models.base import utcnow
 
 log = logging.getLogger(__name__)
 
 SWEEP_JOB_ID = "babyowl-sweep"
+EARLY_TOLERANCE = 5  # seconds
 
 
 @with_app_context
@@ -31,6 +34,10 @@ def send_announcement(announcement_id: str, scheduled_for: str | None) -> int | 
     from babyowl.services.announcements import deliver
 
     when = datetime.fromisoformat(scheduled_for) if scheduled_for else None
+    early = (when - utcnow()).total_seconds() if when else 0
+    if 0 < early <= EARLY_TOLERANCE:
+        # A scheduler on a clock a little ahead: wait rather than leave it to the next sweep.
+        time.sleep(early)
     try:
         return deliver(uuid.UUID(announcement_id), when)
     except Exception:

@@ -179,7 +179,11 @@ def _queue_send(announcement: Announcement) -> None:
     if announcement.scheduled_at is None:
         jobs.enqueue(send_announcement, str(announcement.id), None, job_id=send_job_id(announcement))
     else:
-        jobs.enqueue_at(announcement.scheduled_at, send_announcement, str(announcement.id), scheduled_for,
+        # RQ's scheduler keeps whole seconds (it truncates): rounded down, the job
+        # would run up to a second early and find the announcement not yet due.
+        run_at = announcement.scheduled_at.replace(microsecond=0) + timedelta(
+            seconds=1 if announcement.scheduled_at.microsecond else 0)
+        jobs.enqueue_at(run_at, send_announcement, str(announcement.id), scheduled_for,
                         job_id=send_job_id(announcement))
 
 
