@@ -38,10 +38,14 @@ def register_cli(app: Flask) -> None:
                   help="Seconds a submission has waited before its grading job counts as lost.")
     def grade_pending(older_than: int) -> None:
         """Queue again the coding submissions whose grading job was lost (safe to run at any time)."""
-        from babyowl.jobs.grading import queue_grading
-        from babyowl.services.grading import ungraded_since
+        from babyowl.jobs.grading import requeue_lost_gradings
 
-        waiting = ungraded_since(older_than)
-        for submission_id in waiting:
-            queue_grading(submission_id)
-        click.echo(f"{len(waiting)} submissions queued for grading.")
+        click.echo(f"{requeue_lost_gradings(older_than)} submissions queued for grading.")
+
+    @app.cli.command("send-due-announcements")
+    def send_due_announcements_command() -> None:
+        """Send every announcement that is due and unsent, and re-queue emails whose job was lost."""
+        from babyowl.jobs.announcements import sweep
+
+        done = sweep()
+        click.echo(f"{done['announcements']} announcements sent, {done['emails']} emails re-queued.")

@@ -79,6 +79,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAIL_USE_SSL": _bool("MAIL_USE_SSL", False),
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 20),
         # Seconds between SMTP retries; the job gives up (failed registry) after the last.
+        # Where the app is reached: links in emails sent by the worker (no request there).
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # How often the worker sweeps for announcements due and emails whose job was lost (seconds).
+        "SWEEP_INTERVAL": _int("SWEEP_INTERVAL", 60),
         "MAIL_RETRY_INTERVALS": [int(s) for s in os.environ.get("MAIL_RETRY_INTERVALS", "60,300,1800").split(",") if s],
         # Storage: "local" keeps files under STORAGE_DIR, "s3" uses boto3.
         "STORAGE_BACKEND": os.environ.get("STORAGE_BACKEND", "local"),

@@ -51,6 +51,7 @@ NAV_ITEMS = (
     NavItem("admin.users_index", _l("Users"), ("staff", "super_admin")),
     NavItem("attendance.out_of_credits", _l("Out of credits"), ("staff", "super_admin")),
     NavItem("reports.index", _l("Reports"), ("staff", "super_admin")),
+    NavItem("notifications.failed_mail_index", _l("Failed emails"), ("staff", "super_admin")),
     NavItem("community.feed", _l("Community"), EVERYONE),
 )
 

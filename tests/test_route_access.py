@@ -144,11 +144,59 @@ ACCESS: dict[str, Route] = {
     "learn.grading_queue": Route(AUTHORS, "/learn/grading"),
     "learn.grade": Route(AUTHORS, lambda c: f"/learn/submissions/{c['submission'].id}"),
     "learn.class_progress": Route(TEACHING_ROLES, lambda c: f"/classes/{c['class'].id}/progress"),
+    # Announcements: the class's instructor and staff write; its students read what was sent (own tests for
+    # other instructors: 403, students of other classes: 404). Notifications: each person their own.
+    "announcements.index": Route(SIGNED_IN, lambda c: f"/classes/{c['class'].id}/announcements"),
+    "announcements.create": Route(TEACHING_ROLES, lambda c: f"/classes/{c['class'].id}/announcements", "POST"),
+    "announcements.show": Route(SIGNED_IN, lambda c: f"/announcements/{_announcement(c, sent=True).id}"),
+    "announcements.edit": Route(TEACHING_ROLES, lambda c: f"/announcements/{_announcement(c).id}/edit"),
+    "announcements.cancel": Route(TEACHING_ROLES, lambda c: f"/announcements/{_announcement(c).id}/cancel", "POST"),
+    "notifications.index": Route(SIGNED_IN, "/notifications"),
+    "notifications.bell": Route(SIGNED_IN, "/notifications/bell"),
+    "notifications.mark_read": Route(SIGNED_IN, lambda c: f"/notifications/{_own_notification(c).id}/read", "POST"),
+    "notifications.mark_all_read": Route(SIGNED_IN, "/notifications/read-all", "POST"),
+    "notifications.preferences": Route(SIGNED_IN, "/notifications/preferences"),
+    "notifications.unsubscribe": Route(EVERYONE, lambda c: f"/unsubscribe/{_unsubscribe_token(c)}"),
+    "notifications.failed_mail_index": Route(STAFF_ROLES, "/admin/failed-mail"),
+    "notifications.resend_mail": Route(STAFF_ROLES, "/admin/failed-mail/some-job/resend", "POST"),
 }
 
 
 def _exercise_url(c, name, action):
     return f"/learn/classes/{c['class'].id}/exercises/{c[name].id}/{action}"
+
+
+def _announcement(ctx, sent=False):
+    from babyowl.extensions import db
+    from babyowl.models import Announcement
+    from babyowl.models.base import utcnow
+
+    school_class = ctx["class"]
+    announcement = Announcement(class_id=school_class.id, instructor_id=school_class.instructor_id, title="Info",
+                                content="Teks", content_html="<p>Teks</p>", sent_at=utcnow() if sent else None)
+    db.session.add(announcement)
+    db.session.commit()
+    return announcement
+
+
+def _own_notification(ctx):
+    """A notification of the signed-in user: the first user the test made (login_as runs before the context)."""
+    from sqlalchemy import select
+
+    from babyowl.extensions import db
+    from babyowl.models import Notification, User
+
+    user = db.session.scalars(select(User).order_by(User.created_at, User.id)).first()
+    notification = Notification(user_id=user.id, type="announcement", title="Info", message="Teks")
+    db.session.add(notification)
+    db.session.commit()
+    return notification
+
+
+def _unsubscribe_token(ctx):
+    from babyowl.services.notifications import unsubscribe_token
+
+    return unsubscribe_token(ctx["other_student"], "announcement")
 
 
 def test_every_route_is_in_the_table(app):

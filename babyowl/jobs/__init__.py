@@ -7,6 +7,7 @@ depends on has committed.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any, Callable
 
 from flask import current_app
@@ -26,13 +27,29 @@ def get_queue(name: str | None = None) -> Queue:
 
 
 def enqueue(fn: Callable[..., Any], *args: Any, retry: Retry | None = None, job_timeout: int | None = None,
-            **kwargs: Any):
+            job_id: str | None = None, **kwargs: Any):
     """Run `fn` in the background; returns the RQ job, or None when run inline."""
     if current_app.config.get("REDIS_URL"):
-        return get_queue().enqueue(fn, *args, retry=retry, job_timeout=job_timeout, **kwargs)
+        return get_queue().enqueue(fn, *args, retry=retry, job_timeout=job_timeout, job_id=job_id, **kwargs)
     try:
         fn(*args, **kwargs)
     except Exception:
         # Inline (development) mode has no failed registry: the log is the record.
         log.exception("Inline job %s failed; args=%r", getattr(fn, "__name__", fn), args)
+    return None
+
+
+def enqueue_at(when: datetime, fn: Callable[..., Any], *args: Any, job_id: str | None = None):
+    """Run `fn` at `when` (RQ's scheduler, in the worker); returns the RQ job.
+
+    Without Redis nothing can wait: what is due now runs inline, the rest is
+    left to whatever sweeps for due work (a `flask` command run by cron).
+    """
+    from babyowl.models.base import utcnow
+
+    if current_app.config.get("REDIS_URL"):
+        return get_queue().enqueue_at(when, fn, *args, job_id=job_id)
+    if when <= utcnow():
+        return enqueue(fn, *args)
+    log.info("No Redis: %s for %s waits for the next sweep", getattr(fn, "__name__", fn), when.isoformat())
     return None

@@ -19,10 +19,14 @@ TRANSIENT_ERRORS = (smtplib.SMTPException, socket.error, TimeoutError)
 
 @with_app_context
 def send_email(to: str, subject: str, text: str, html: str | None = None) -> None:
-    config = current_app.config
-    message = mail.build_message(config, to=to, subject=subject, text=text, html=html)
+    deliver(mail.build_message(current_app.config, to=to, subject=subject, text=text, html=html))
+
+
+def deliver(message) -> None:
+    """Send through the configured backend; a transient failure is logged and raised for RQ to retry."""
+    to, subject = message["To"], message["Subject"]
     try:
-        mail.get_backend(config).send(message)
+        mail.get_backend(current_app.config).send(message)
     except TRANSIENT_ERRORS as exc:
         job = get_current_job()
         retries_left = job.retries_left if job is not None else 0
@@ -34,7 +38,10 @@ def send_email(to: str, subject: str, text: str, html: str | None = None) -> Non
         raise
 
 
-def queue_email(to: str, subject: str, text: str, html: str | None = None):
+def mail_retry() -> Retry | None:
     intervals = current_app.config["MAIL_RETRY_INTERVALS"]
-    retry = Retry(max=len(intervals), interval=intervals) if intervals else None
-    return jobs.enqueue(send_email, to, subject, text, html, retry=retry)
+    return Retry(max=len(intervals), interval=intervals) if intervals else None
+
+
+def queue_email(to: str, subject: str, text: str, html: str | None = None):
+    return jobs.enqueue(send_email, to, subject, text, html, retry=mail_retry())

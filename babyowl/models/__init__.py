@@ -66,6 +66,13 @@ Types and generated values:
    spec and is left nullable and application-set ("if edited later").
 10. Values the spec calls calculated are Python properties, not columns:
     SchoolClass.meetings_remaining and ClassEnrollment.credits_remaining.
+
+Announcements and notifications (migration 0006):
+
+11. announcements.content_html (sanitised HTML of the Markdown in content)
+    and cancelled_at; announcements.instructor_id holds the author, who may be
+    staff. notifications.link, event_key (UNIQUE with user_id), email_status
+    and emailed_at; users.language; the table notification_preferences.
 """
 from .announcements import Announcement, AnnouncementRead
 from .attendance import (
@@ -87,7 +94,7 @@ from .community import (
 from .courses import COURSE_LEVELS, COURSE_STATUSES, EXERCISE_TYPES, Course, Exercise, Lesson, Section
 from .gamification import BADGE_RARITIES, Badge, UserBadge, UserLevel, XPTransaction
 from .messaging import Conversation, Message
-from .notifications import Notification
+from .notifications import EMAIL_STATUSES, Notification, NotificationPreference
 from .payments import PAYMENT_STATUSES, Payment
 from .progress import (
     SUBMISSION_STATUSES,
@@ -124,6 +131,7 @@ __all__ = [
     "UserBadge",
     "Payment",
     "Notification",
+    "NotificationPreference",
     "CommunityPost",
     "CommunityPostLike",
     "CommunityComment",
@@ -152,5 +160,6 @@ __all__ = [
     "BADGE_RARITIES",
     "GROUP_MEMBER_ROLES",
     "RSVP_STATUSES",
+    "EMAIL_STATUSES",
     "Base",
 ]

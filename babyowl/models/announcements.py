@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, func
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Timestamps, UUIDPrimaryKey, utcnow
@@ -19,14 +19,29 @@ class Announcement(UUIDPrimaryKey, Timestamps, Base):
     __table_args__ = (
         Index("idx_announcements_instructor", "instructor_id"),
         Index("idx_announcements_class", "class_id"),
+        # The sweep looks for what is not sent yet and due.
+        Index("idx_announcements_due", "sent_at", "scheduled_at"),
+        CheckConstraint("sent_at IS NULL OR cancelled_at IS NULL", name="sent_or_cancelled"),
     )
 
+    # The author: the class's instructor, or the staff member who wrote it.
     instructor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     class_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(255))
-    content: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Text)  # the Markdown the author typed, kept for editing
+    # Beyond the spec: the Markdown rendered and sanitised (nh3) when it was saved.
+    content_html: Mapped[str] = mapped_column(Text, default="", server_default="")
     scheduled_at: Mapped[datetime | None]  # NULL means send immediately
     sent_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]  # beyond the spec: a scheduled one withdrawn before it went out
+
+    @property
+    def state(self) -> str:
+        if self.sent_at is not None:
+            return "sent"
+        if self.cancelled_at is not None:
+            return "cancelled"
+        return "scheduled"
 
     school_class: Mapped[SchoolClass] = relationship(back_populates="announcements")
     instructor: Mapped[User] = relationship()

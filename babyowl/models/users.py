@@ -43,6 +43,9 @@ class User(UserMixin, UUIDPrimaryKey, Timestamps, Base):
     # attendance and credit history keep their student).
     deletion_requested_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
+    # Beyond the spec: the language of the emails this person gets ('id', 'en');
+    # NULL means the school's DEFAULT_LOCALE.
+    language: Mapped[str | None] = mapped_column(String(5))
 
     def get_id(self) -> str:
         # The session and the remember-me cookie carry a fingerprint of the

@@ -308,15 +308,19 @@ def unlock_next_lesson(actor: User, school_class: SchoolClass) -> Lesson:
 
 
 def _tell_students_about(school_class: SchoolClass, lesson: Lesson) -> None:
-    from babyowl.services.notifications import notify
+    from flask_babel import lazy_gettext as _l
+
+    from babyowl.services.notifications import notify, path_for
 
     students = [e.student for e in db.session.scalars(
         select(ClassEnrollment).options(joinedload(ClassEnrollment.student))
         .where(ClassEnrollment.class_id == school_class.id, ClassEnrollment.status == "active"))]
+    # Lazy strings: each student reads them in their own language.
     notify(students, kind="lesson_unlocked",
-           title=_("New lesson: %(lesson)s", lesson=lesson.title),
-           message=_("%(lesson)s is now open in %(class)s.", lesson=lesson.title, **{"class": school_class.name}),
-           reference_id=lesson.id)
+           title=_l("New lesson: %(lesson)s", lesson=lesson.title),
+           message=_l("%(lesson)s is now open in %(class)s.", lesson=lesson.title, **{"class": school_class.name}),
+           reference_id=lesson.id, link=path_for("classes.lesson", class_id=school_class.id, lesson_id=lesson.id),
+           event_key=f"lesson_unlocked:{school_class.id}:{lesson.id}")
 
 
 def student_can_open(student: User, lesson: Lesson) -> bool:

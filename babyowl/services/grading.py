@@ -206,12 +206,14 @@ def history(actor: User, exercise: Exercise) -> list[CodingSubmission]:
     return list(db.session.scalars(query.limit(200)))
 
 
-def ungraded_since(seconds: int) -> list[uuid.UUID]:
-    """Submissions still ungraded after `seconds`: their job was lost (a Redis restart, a killed worker)."""
+def ungraded_since(seconds: int, give_up_after: int = 24 * 3600) -> list[uuid.UUID]:
+    """Submissions still ungraded after `seconds` (their job was lost), for a day at most."""
     from datetime import timedelta
 
     from babyowl.models.base import utcnow
 
+    now = utcnow()
     return list(db.session.scalars(select(CodingSubmission.id).where(
-        CodingSubmission.test_results.is_(None), CodingSubmission.created_at < utcnow() - timedelta(seconds=seconds))
+        CodingSubmission.test_results.is_(None), CodingSubmission.created_at < now - timedelta(seconds=seconds),
+        CodingSubmission.created_at > now - timedelta(seconds=give_up_after))
         .order_by(CodingSubmission.created_at)))
