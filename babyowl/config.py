@@ -63,8 +63,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "GRADER_BWRAP": os.environ.get("GRADER_BWRAP", "bwrap"),
         "GRADER_MEMORY_MB": _int("GRADER_MEMORY_MB", 512),
         "GRADER_OUTPUT_LIMIT": _int("GRADER_OUTPUT_LIMIT", 64 * 1024),
-        # A full Pyodide release of the same version, unpacked by the school, for numpy, matplotlib, ...
-        "PYODIDE_PACKAGES_DIR": os.environ.get("PYODIDE_PACKAGES_DIR") or None,
+        # Packages for coding exercises: the pure-Python ones bundled by the setup, or a full Pyodide
+        # release of the same version unpacked by the school (numpy, matplotlib, pandas, ...).
+        "PYODIDE_PACKAGES_DIR": os.environ.get("PYODIDE_PACKAGES_DIR")
+        or str(Path(__file__).parent / "pyodide-packages"),
         # A TrueType font for PDF reports (names outside Latin-1); Helvetica when missing.
         "PDF_FONT": os.environ.get("PDF_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
         # Mail: "console" logs the message, "file" writes .eml files, "smtp" sends.

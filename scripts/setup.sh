@@ -41,4 +41,5 @@ if [ -n "$missing" ]; then
   fi
 fi
 bash scripts/vendor_static.sh
+.venv/bin/python scripts/vendor_packages.py
 .venv/bin/pybabel compile -d babyowl/translations -f >/dev/null

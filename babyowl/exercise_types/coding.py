@@ -87,14 +87,14 @@ class CodingForm(RowsMixin, ExerciseForm):
 
     def validate_required_packages(self, field):
         # Refused here, where a teacher can act on it; stored content is not re-checked.
-        from babyowl.grading.packages import unavailable
+        from babyowl.grading.packages import package_names, unavailable
 
         # Malformed names get their own message from the content checks.
         missing = unavailable([name for name in parse_packages(field.data) if PACKAGE_NAME.fullmatch(name)])
         if missing:
-            raise ValidationError(_("This server cannot serve %(names)s: the Python here has the standard library "
-                                    "and turtle only, unless an administrator installs the full Pyodide release "
-                                    "(PYODIDE_PACKAGES_DIR).", names=", ".join(missing)))
+            raise ValidationError(_("This server cannot serve %(names)s. It serves: %(served)s. An administrator can "
+                                    "add the full Pyodide release (PYODIDE_PACKAGES_DIR, see the README).",
+                                    names=", ".join(missing), served=", ".join(package_names()) or "—"))
 
 
 def _test_row_is_blank(entry) -> bool:

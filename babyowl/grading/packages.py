@@ -26,29 +26,37 @@ def packages_dir() -> Path | None:
 
 
 @lru_cache(maxsize=8)
-def _served(directory: str, lock_mtime: float) -> frozenset[str]:
+def _served(directory: str, lock_mtime: float) -> tuple[frozenset[str], frozenset[str]]:
+    """(package names, package and import names) whose wheel is in `directory`."""
     try:
         lock = json.loads((Path(directory) / LOCK_FILE).read_text())
     except (OSError, ValueError):
-        return frozenset()
-    names = set()
+        return frozenset(), frozenset()
+    names, known = set(), set()
     for name, entry in (lock.get("packages") or {}).items():
         file_name = entry.get("file_name") if isinstance(entry, dict) else None
         if isinstance(file_name, str) and "/" not in file_name and (Path(directory) / file_name).is_file():
             names.add(name.lower())
-            names.update(str(module).lower() for module in entry.get("imports") or [])
-    return frozenset(names)
+            known.update(str(module).lower() for module in entry.get("imports") or [])
+    return frozenset(names), frozenset(names | known)
+
+
+def _lookup() -> tuple[frozenset[str], frozenset[str]]:
+    directory = packages_dir()
+    try:
+        mtime = os.stat(directory / LOCK_FILE).st_mtime if directory else None
+    except OSError:
+        mtime = None
+    return _served(str(directory), mtime) if mtime is not None else (frozenset(), frozenset())
 
 
 def served_packages() -> frozenset[str]:
-    directory = packages_dir()
-    if directory is None:
-        return frozenset()
-    try:
-        mtime = os.stat(directory / LOCK_FILE).st_mtime
-    except OSError:
-        return frozenset()
-    return _served(str(directory), mtime)
+    """Package names, and the names they are imported by (beautifulsoup4 and bs4)."""
+    return _lookup()[1]
+
+
+def package_names() -> list[str]:
+    return sorted(_lookup()[0])
 
 
 def unavailable(names: list[str]) -> list[str]:

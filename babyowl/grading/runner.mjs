@@ -45,8 +45,9 @@ pyodide.FS.writeFile("/home/pyodide/turtle.py", readFileSync(turtleFile, "utf8")
 pyodide.runPython("import sys\nif '/home/pyodide' not in sys.path: sys.path.insert(0, '/home/pyodide')");
 for (const name of job.packages || []) {
   try {
+    // A package that cannot be fetched fails quietly: check it was loaded, and fail loudly.
     await pyodide.loadPackage(name, { messageCallback: () => {}, errorCallback: () => {} });
-    pyodide.pyimport(name);
+    if (!(name.toLowerCase() in pyodide.loadedPackages)) throw new Error(`${name} was not loaded`);
   } catch (error) {
     emit({ event: "fatal", reason: "package", package: name });
     process.exit(0);

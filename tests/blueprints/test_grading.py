@@ -111,7 +111,7 @@ def test_grading_records_the_grade_and_tells_the_student(app, client, db, setup,
     assert (note.user_id, note.type, note.title, note.reference_id) == (
         setup.student.id, "assignment_graded", "Graded: Tugas sapaan", submitted.id)
     [mail] = mails(tmp_path / "mail")
-    assert mail["To"] == setup.student.email and "was graded 45 of 50" in mail.get_content()
+    assert mail["To"] == setup.student.email and "was graded 45 of 50" in mail.get_body(("plain",)).get_content()
     sign_in(client, setup.student)
     lesson = text(client.get(setup.lesson_url(setup.lessons[0])))
     assert "Grade: 45 of 50" in lesson and "Rapi sekali." in lesson and "this assignment is finished" in lesson

@@ -272,3 +272,15 @@ def test_a_turtle_program_and_a_package_from_the_schools_pyodide_release(app, db
     app.config["PYODIDE_PACKAGES_DIR"] = None
     missing = graded(student, exercise, code)
     assert missing.test_results[0]["status"] == "package_missing" and not missing.passed
+
+
+def test_bundled_pure_python_packages_are_served_by_default(app, db, student, lesson):
+    from babyowl.grading.packages import served_packages
+
+    assert {"sympy", "bs4", "beautifulsoup4", "dateutil"} <= served_packages()
+    # Importing sympy takes seconds in Pyodide: a realistic time limit.
+    exercise = coding_exercise(lesson, [case("factor", expected="(x - 1)*(x + 1)\nhi")], time_limit=30,
+                               requiredPackages=["sympy", "beautifulsoup4"])
+    code = ("import sympy, bs4\nx = sympy.symbols('x')\nprint(sympy.factor(x**2 - 1))\n"
+            "print(bs4.BeautifulSoup('<b>hi</b>', 'html.parser').b.text)\n")
+    assert graded(student, exercise, code).passed is True

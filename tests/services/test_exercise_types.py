@@ -663,8 +663,8 @@ def test_packages_the_server_cannot_serve_are_refused(post, app, served_packages
     form = post("coding", _coding({"test_name": "A", "expected_output": "1"}, required_packages="numpy, pandas"))
     assert not form.is_valid
     assert form.errors["required_packages"] == [
-        "This server cannot serve pandas: the Python here has the standard library and turtle only, unless an "
-        "administrator installs the full Pyodide release (PYODIDE_PACKAGES_DIR)."]
+        "This server cannot serve pandas. It serves: matplotlib, numpy. An administrator can add the full Pyodide "
+        "release (PYODIDE_PACKAGES_DIR, see the README)."]
     app.config["PYODIDE_PACKAGES_DIR"] = None
     assert "numpy" in post("coding", _coding({"test_name": "A", "expected_output": "1"},
                                              required_packages="numpy")).errors["required_packages"][0]

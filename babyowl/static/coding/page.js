@@ -150,6 +150,7 @@
     }
     // outputType "console" shows text only; "visual" and "auto" show a drawing when there is one.
     if (message.drawing && data.outputType !== "console") draw(JSON.parse(message.drawing));
+    if (message.figures && data.outputType !== "console") showFigures(JSON.parse(message.figures));
     if (!result.error && data.tests.length) start("tests");
     if (!result.error && data.mode === "playground" && data.runOnce && !submittedPlayground) {
       submittedPlayground = true;  // the server runs it too and records the completion
@@ -245,6 +246,18 @@
       svg.appendChild(label);
     });
     visual.replaceChildren(svg);
+    visual.hidden = false;
+  }
+
+  function showFigures(images) {
+    // PNG bytes made by matplotlib in the worker, shown as data: images (nothing parsed as markup).
+    const pictures = images.map((base64, index) => {
+      const image = document.createElement("img");
+      image.src = "data:image/png;base64," + base64;
+      image.alt = text.figure.replace("{n}", index + 1);
+      return image;
+    });
+    visual.replaceChildren(...pictures);
     visual.hidden = false;
   }
 

@@ -48,6 +48,21 @@ def _babyowl_check(source, namespace):
         value = eval(compile(ast.Expression(last.value), "test.py", "eval"), namespace)
         if value is not None:
             print(value)
+import os
+os.environ.setdefault("MPLBACKEND", "Agg")  # no display in a worker: figures are drawn off screen
+def _babyowl_figures():
+    # Where matplotlib is available (a school's full Pyodide release): each open figure as a PNG.
+    import base64, io, json
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is None:
+        return None
+    images = []
+    for number in pyplot.get_fignums()[:10]:
+        buffer = io.BytesIO()
+        pyplot.figure(number).savefig(buffer, format="png", dpi=96, bbox_inches="tight")
+        images.append(base64.b64encode(buffer.getvalue()).decode())
+    pyplot.close("all")
+    return json.dumps(images) if images else None
 def _babyowl_drawing():
     import json
     module = sys.modules.get("turtle")
@@ -64,7 +79,7 @@ def _babyowl_drawing():
       for (const name of job.packages || []) {
         try {
           await pyodide.loadPackage(name, { errorCallback: () => {}, messageCallback: () => {} });
-          pyodide.pyimport(name);
+          if (!(name.toLowerCase() in pyodide.loadedPackages)) throw new Error(name + " was not loaded");
         } catch (error) {
           send({ type: "package-missing", id: job.id, package: name });
           return;
@@ -98,9 +113,11 @@ def _babyowl_drawing():
         results.push({ index, stdout, stderr, error });
       }
       let drawing = null;
+      let figures = null;
       try { drawing = pyodide.globals.get("_babyowl_drawing")(); } catch (ignored) { drawing = null; }
+      try { figures = pyodide.globals.get("_babyowl_figures")(); } catch (ignored) { figures = null; }
       try { pyodide.runPython("import sys; sys.modules.pop('turtle', None)"); } catch (ignored) { /* next run starts clean */ }
-      send({ type: "done", id: job.id, results, drawing });
+      send({ type: "done", id: job.id, results, drawing, figures });
     };
   }
 
