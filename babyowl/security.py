@@ -36,7 +36,8 @@ def safe_next_url(target: str | None, fallback_endpoint: str = "main.index") -> 
 
 
 # Fetched by the runner frame's worker, whose origin is opaque: cross-origin reads.
-RUNNER_FILES = ("/static/vendor/pyodide/", "/static/coding/turtle.py", "/pyodide-packages/")
+RUNNER_FILES = ("/static/vendor/pyodide/", "/static/coding/turtle.py", "/static/coding/prelude.py",
+                "/pyodide-packages/")
 
 
 def add_security_headers(response):

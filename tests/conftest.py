@@ -105,6 +105,17 @@ def redis_url() -> str:
 
 
 @pytest.fixture
+def redis_db(redis_url):
+    """A connection to the test's Redis database, emptied before and after the test."""
+    from redis import Redis
+
+    connection = Redis.from_url(redis_url)
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+
+
+@pytest.fixture
 def make_app(database_url, tmp_path):
     """Build an app on the test database with extra configuration."""
     apps = []

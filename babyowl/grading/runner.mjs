@@ -33,7 +33,7 @@ const pyodideDir = process.argv[2];
 const job = JSON.parse(readFileSync(0, "utf8"));
 const limit = job.outputLimit || 65536;
 
-const turtleFile = process.argv[3];
+const codingDir = process.argv[3];   // static/coding: the prelude and turtle the browser gets too
 const packagesDir = process.argv[4];  // a full Pyodide release, when the school installed one
 const { loadPyodide } = await import(`${pyodideDir}/pyodide.mjs`);
 const options = { indexURL: `${pyodideDir}/`, stdout: () => {}, stderr: () => {} };
@@ -41,8 +41,7 @@ if (packagesDir) Object.assign(options, { lockFileURL: `${packagesDir}/pyodide-l
 const pyodide = await loadPyodide(options);
 // The same turtle as in the browser: a turtle program runs (and can be checked) here too.
 pyodide.FS.mkdirTree("/home/pyodide");
-pyodide.FS.writeFile("/home/pyodide/turtle.py", readFileSync(turtleFile, "utf8"));
-pyodide.runPython("import sys\nif '/home/pyodide' not in sys.path: sys.path.insert(0, '/home/pyodide')");
+pyodide.FS.writeFile("/home/pyodide/turtle.py", readFileSync(`${codingDir}/turtle.py`, "utf8"));
 for (const name of job.packages || []) {
   try {
     // A package that cannot be fetched fails quietly: check it was loaded, and fail loudly.
@@ -53,29 +52,8 @@ for (const name of job.packages || []) {
     process.exit(0);
   }
 }
-// input() reads the test's input lines; its prompt is not part of the output
-// (the convention the browser runner follows too).
-pyodide.runPython(`
-import builtins, sys
-def _babyowl_input(prompt=""):
-    line = sys.stdin.readline()
-    if not line:
-        raise EOFError("EOF when reading a line")
-    return line[:-1] if line.endswith("\\n") else line
-builtins.input = _babyowl_input
-
-def _babyowl_check(source, namespace):
-    # A test's code runs after the program, in its namespace; the value of its
-    # last line, when it is an expression with a value, is printed (str()).
-    import ast
-    tree = ast.parse(source, "test.py", "exec")
-    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-    exec(compile(tree, "test.py", "exec"), namespace)
-    if last is not None:
-        value = eval(compile(ast.Expression(last.value), "test.py", "eval"), namespace)
-        if value is not None:
-            print(value)
-`);
+// The prelude shared with the browser: input() and test-code conventions.
+pyodide.runPython(readFileSync(`${codingDir}/prelude.py`, "utf8"));
 const check = pyodide.globals.get("_babyowl_check");
 refuseProcessesAndNetwork();
 emit({ event: "ready" });

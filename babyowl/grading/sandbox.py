@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 RUNNER = Path(__file__).with_name("runner.mjs")
-TURTLE = Path(__file__).parent.parent / "static" / "coding" / "turtle.py"  # the browser's turtle, for grading too
+CODING = Path(__file__).parent.parent / "static" / "coding"  # the browser's prelude and turtle, for grading too
 LOAD_SECONDS = 60  # Pyodide takes ~2.5 s to load; a loaded machine can take much longer
 POLL_SECONDS = 0.05
 MARGIN_SECONDS = 0.5
@@ -78,10 +78,10 @@ def command(settings: SandboxSettings) -> list[str]:
         args += ["--ro-bind", directory, directory]
     args += ["--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
              "--ro-bind", str(settings.pyodide_dir), "/pyodide", "--ro-bind", str(RUNNER), "/runner.mjs",
-             "--ro-bind", str(TURTLE), "/turtle.py"]
+             "--ro-bind", str(CODING), "/coding"]
     if settings.packages_dir is not None:
         args += ["--ro-bind", str(settings.packages_dir), "/packages"]
-    args += ["/usr/bin/node", "--max-old-space-size=256", "/runner.mjs", "/pyodide", "/turtle.py"]
+    args += ["/usr/bin/node", "--max-old-space-size=256", "/runner.mjs", "/pyodide", "/coding"]
     if settings.packages_dir is not None:
         args.append("/packages")
     return args

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from redis import Redis
 from rq import Queue, SimpleWorker
 
 from babyowl.models import CodingSubmission, LessonUnlock
@@ -13,14 +12,6 @@ from babyowl.services import grading
 from tests.factories import make_class, make_course, make_enrollment, make_user
 from tests.grading.test_grader import SOLUTION, case, coding_exercise
 from tests.helpers import reload
-
-
-@pytest.fixture
-def redis_db(redis_url):
-    connection = Redis.from_url(redis_url)
-    connection.flushdb()
-    yield connection
-    connection.flushdb()
 
 
 @pytest.fixture

@@ -36,14 +36,6 @@ from worker import QueuesTheSweep, build_worker
 PROJECT = Path(__file__).parents[2]
 
 
-@pytest.fixture
-def redis_db(redis_url):
-    connection = Redis.from_url(redis_url)
-    connection.flushdb()
-    yield connection
-    connection.flushdb()
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

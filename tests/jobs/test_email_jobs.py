@@ -11,22 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.registry import FailedJobRegistry
 
 from babyowl.jobs.email import queue_email
 
 PROJECT = Path(__file__).parents[2]
-
-
-@pytest.fixture
-def redis_db(redis_url):
-    connection = Redis.from_url(redis_url)
-    connection.flushdb()
-    yield connection
-    connection.flushdb()
 
 
 def _free_port() -> int:

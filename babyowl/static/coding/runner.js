@@ -8,6 +8,7 @@
   const config = document.currentScript.dataset;
   const BASE = config.pyodide;        // absolute URL of static/vendor/pyodide/
   const TURTLE = config.turtle;       // absolute URL of static/coding/turtle.py
+  const PRELUDE = config.prelude;     // absolute URL of static/coding/prelude.py
   const LOCK = config.lock;           // the school's full Pyodide release (PYODIDE_PACKAGES_DIR), if any
   let worker = null;
   let ready = null;                   // resolves when the worker has loaded Pyodide
@@ -26,28 +27,10 @@
           const turtle = await (await fetch(job.turtle)).text();
           pyodide.FS.mkdirTree("/home/pyodide");
           pyodide.FS.writeFile("/home/pyodide/turtle.py", turtle);
+          // The prelude the grader runs too: input() and test-code conventions.
+          pyodide.runPython(await (await fetch(job.prelude)).text());
           pyodide.runPython(`
-import builtins, sys
-if "/home/pyodide" not in sys.path:
-    sys.path.insert(0, "/home/pyodide")
-def _babyowl_input(prompt=""):
-    # The prompt is shown, with the line read, but is not part of compared output.
-    line = sys.stdin.readline()
-    if not line:
-        raise EOFError("EOF when reading a line (the program input has no more lines)")
-    line = line[:-1] if line.endswith("\\n") else line
-    sys.__babyowl_echo__(str(prompt) + line)
-    return line
-builtins.input = _babyowl_input
-def _babyowl_check(source, namespace):
-    import ast
-    tree = ast.parse(source, "test.py", "exec")
-    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-    exec(compile(tree, "test.py", "exec"), namespace)
-    if last is not None:
-        value = eval(compile(ast.Expression(last.value), "test.py", "eval"), namespace)
-        if value is not None:
-            print(value)
+import sys
 import os
 os.environ.setdefault("MPLBACKEND", "Agg")  # no display in a worker: figures are drawn off screen
 def _babyowl_figures():
@@ -98,8 +81,8 @@ def _babyowl_drawing():
         if (lines.length && lines[lines.length - 1] === "") lines.pop();
         let next = 0;
         pyodide.setStdin({ stdin: () => (next < lines.length ? lines[next++] + "\n" : undefined), autoEOF: true });
-        pyodide.runPython("import sys"); // sys is there; the echo hook shows input lines in a plain run
-        pyodide.globals.get("sys").__babyowl_echo__ = (text) => { if (shown) send({ type: "echo", id: job.id, text: text + "\n" }); };
+        // The prelude's input() echoes the prompt and the line read through this hook, in a plain run.
+        pyodide.pyimport("sys").__babyowl_echo__ = (text) => { if (shown) send({ type: "echo", id: job.id, text: text + "\n" }); };
         const globals = pyodide.globals.get("dict")();
         globals.set("__name__", "__main__");
         let error = null;
@@ -134,7 +117,7 @@ def _babyowl_drawing():
         }
       };
     });
-    worker.postMessage({ type: "load", base: BASE, turtle: TURTLE, lock: LOCK });
+    worker.postMessage({ type: "load", base: BASE, turtle: TURTLE, prelude: PRELUDE, lock: LOCK });
   }
 
   function relay(event) {
