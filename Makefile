@@ -21,5 +21,5 @@ test: setup
 
 # Re-extract strings after changing templates or code, then translate babyowl/translations/id.
 translations:
-	.venv/bin/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o babyowl/translations/messages.pot babyowl
-	.venv/bin/pybabel update -i babyowl/translations/messages.pot -d babyowl/translations --no-fuzzy-matching
+	.venv/bin/pybabel extract -F babel.cfg -k _l --no-location --sort-output -w 120 -o babyowl/translations/messages.pot babyowl
+	.venv/bin/pybabel update -i babyowl/translations/messages.pot -d babyowl/translations --no-fuzzy-matching -w 120
