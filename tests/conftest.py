@@ -78,9 +78,19 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(run)
 
 
+def _xdist_worker() -> int | None:
+    """The number of this pytest-xdist worker (gw0 → 0), or None when the suite runs in one process."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(name[2:]) if name.startswith("gw") and name[2:].isdigit() else None
+
+
 @pytest.fixture(scope="session")
 def database_url() -> str:
     url = _require("TEST_DATABASE_URL", TEST_DATABASE_URL)
+    worker = _xdist_worker()
+    if worker is not None:  # parallel workers: a database each (the suite drops and re-creates it)
+        target = make_url(url)
+        url = target.set(database=f"{target.database}_gw{worker}").render_as_string(hide_password=False)
     _recreate_database(url)
     app = create_app({**BASE_TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
@@ -97,6 +107,10 @@ def redis_url() -> str:
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     url = _require("TEST_REDIS_URL", TEST_REDIS_URL)
+    worker = _xdist_worker()
+    if worker:  # parallel workers: a Redis database each, counting down from the one given (15, 14, ...)
+        base, _, number = url.rpartition("/")
+        url = f"{base}/{int(number or 0) - worker}"
     try:
         Redis.from_url(url).ping()
     except RedisConnectionError as exc:
