@@ -44,6 +44,7 @@ from babyowl.models import (
     LessonProgress,
     Message,
     Notification,
+    NotificationPreference,
     Payment,
     QuizAttempt,
     SchoolClass,
@@ -156,6 +157,10 @@ def export_user_data(user: User) -> bytes:
     notifications = scalars(
         select(Notification).where(Notification.user_id == uid).order_by(Notification.created_at)
     ).all()
+    preferences = scalars(
+        select(NotificationPreference).where(NotificationPreference.user_id == uid)
+        .order_by(NotificationPreference.kind)
+    ).all()
     posts = scalars(
         select(CommunityPost).where(CommunityPost.author_id == uid).order_by(CommunityPost.created_at)
     ).all()
@@ -185,7 +190,7 @@ def export_user_data(user: User) -> bytes:
             "id": user.id, "email": user.email, "full_name": user.full_name, "bio": user.bio,
             "role": user.role, "status": user.status, "email_verified": user.email_verified,
             "created_at": user.created_at, "last_login_at": user.last_login_at,
-            "deletion_requested_at": user.deletion_requested_at,
+            "deletion_requested_at": user.deletion_requested_at, "language": user.language,
         },
         "enrollments": [{
             "class": e.school_class.name, "course": e.school_class.course.title, "type": e.school_class.type,
@@ -230,6 +235,7 @@ def export_user_data(user: User) -> bytes:
         "notifications": [{
             "type": n.type, "title": n.title, "message": n.message, "read": n.read, "created_at": n.created_at,
         } for n in notifications],
+        "notification_email_choices": [{"kind": p.kind, "email": p.email} for p in preferences],
         "community_posts": [{
             "id": p.id, "content": p.content, "media_urls": p.media_urls, "likes_count": p.likes_count,
             "comments_count": p.comments_count, "created_at": p.created_at,
@@ -378,6 +384,7 @@ def erase_user(actor: User, user: User) -> None:
 
         for model, column in (
             (Notification, Notification.user_id),
+            (NotificationPreference, NotificationPreference.user_id),
             (XPTransaction, XPTransaction.user_id),
             (UserLevel, UserLevel.user_id),
             (UserBadge, UserBadge.user_id),
@@ -415,6 +422,7 @@ def erase_user(actor: User, user: User) -> None:
         target.full_name = ERASED_NAME
         target.avatar = None
         target.bio = None
+        target.language = None
         target.password_hash = None  # also changes the session fingerprint: every device is signed out
         target.status = "inactive"
         target.email_verified = False

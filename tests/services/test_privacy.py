@@ -464,3 +464,21 @@ def test_two_admins_erasing_at_once_erase_once(app, db):
         thread.join(timeout=30)
 
     assert sorted(outcomes) == ["erased", "refused"]
+
+
+def test_email_choices_and_language_are_exported_and_erased(db):
+    from babyowl.models import NotificationPreference
+
+    admin = make_user("super_admin")
+    user = make_user("student", language="en")
+    db.session.add(NotificationPreference(user_id=user.id, kind="announcement", email=False))
+    db.session.commit()
+
+    data, _ = read_export(privacy.export_user_data(user))
+    assert data["profile"]["language"] == "en"
+    assert data["notification_email_choices"] == [{"kind": "announcement", "email": False}]
+
+    privacy.erase_user(admin, user)
+    db.session.expire_all()
+    assert db.session.get(User, user.id).language is None
+    assert count(db, NotificationPreference, NotificationPreference.user_id == user.id) == 0
