@@ -196,7 +196,7 @@
       testsPanel.appendChild(item);
     });
     const summary = document.createElement("li");
-    summary.className = "muted";
+    summary.className = "muted summary";
     summary.textContent = text.testsSummary.replace("{passed}", passed).replace("{total}", results.length);
     testsPanel.appendChild(summary);
   }
