@@ -140,3 +140,16 @@ def test_signed_in_users_get_100_requests_a_minute_each(limited_app):
     assert statuses[:100] == [200] * 100 and statuses[100] == 429
     # The same address, another account: its own budget (a classroom shares one IP).
     assert second.get("/dashboard").status_code == 200
+
+
+def test_coding_submissions_are_limited_per_student(make_app, db):
+    # Each submission starts a sandboxed Python on the worker: a student gets a few a minute.
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", RATELIMIT_GRADING="3 per minute")
+    client, other = app.test_client(), app.test_client()
+    for c in (client, other):
+        with c.session_transaction() as session:
+            session["_user_id"] = make_user("student").get_id()
+    url = "/exercises/00000000-0000-0000-0000-000000000000/submissions"
+    statuses = [client.post(url, data={"code": "print(1)"}).status_code for _ in range(4)]
+    assert statuses == [404, 404, 404, 429]
+    assert other.post(url, data={"code": "print(1)"}).status_code == 404  # counted per student

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, make_response, render_template, request, send_from_directory, url_for
+from flask import Blueprint, abort, current_app, make_response, render_template, request, send_from_directory, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from babyowl.authz import ALL_ROLES, roles_required
 from babyowl.blueprints.params import parse_uuid
-from babyowl.extensions import db
+from babyowl.extensions import db, limiter
 from babyowl.grading.packages import LOCK_FILE, packages_dir
 from babyowl.jobs.grading import queue_grading
 from babyowl.models import Exercise
@@ -41,6 +41,7 @@ def _panel(submission, status: int = 200, error: str | None = None):
 
 @bp.route("/exercises/<uuid:exercise_id>/submissions", methods=["POST"])
 @roles_required("student")
+@limiter.limit(lambda: current_app.config["RATELIMIT_GRADING"], methods=["POST"])
 def submit(exercise_id: uuid.UUID):
     """Only the code is read: a score, a pass flag or test results sent along are ignored."""
     exercise = db.session.get(Exercise, exercise_id)
