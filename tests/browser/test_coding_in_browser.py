@@ -89,6 +89,21 @@ def test_run_draw_stop_and_submit(live_server, open_page, exercise, db):
     wait_text(page, "#output", "BLOCKED")
     assert "GOT" not in page.locator("#output").text_content()
 
+    # An error: the traceback shows only the student's lines, and the line is marked in the editor.
+    run(page, "x = 1\nprint(x / 0)\n")
+    wait_text(page, "#output", "ZeroDivisionError")
+    output = page.locator("#output").text_content()
+    assert 'File "main.py", line 2' in output and "_pyodide" not in output
+    page.locator("#editor .squiggly-error").first.wait_for(state="attached", timeout=10_000)
+
+    # Hints one at a time; reset asks first, then brings the starter code back.
+    assert page.locator("#hints li:visible").count() == 0
+    page.click("#hint-button")
+    assert page.locator("#hints li:visible").count() == 1
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#reset-button")
+    assert page.evaluate("window.babyowlCoding.code()") == "# tulis di sini\n"
+
     # The example test runs in the browser; Submit gets the server's score.
     run(page, SOLUTION, "4")
     wait_text(page, "#browser-tests", "1 of 1 example tests passed here")
