@@ -157,9 +157,7 @@ def mark(actor: User, school_class: SchoolClass, *, enrollment_id: uuid.UUID, me
         db.session.rollback()
         return record_for(enrollment_id, meeting_number)
     the_date = _check_meeting(school_class, meeting_number, meeting_date)
-    enrollment = db.session.scalars(select(ClassEnrollment).where(
-        ClassEnrollment.id == enrollment_id, ClassEnrollment.class_id == school_class.id).with_for_update()
-        .execution_options(populate_existing=True)).first()
+    enrollment = locked_enrollment(enrollment_id, school_class.id)
     if enrollment is None or enrollment.status != "active":
         raise InvalidInput(_("This student is not active in the class."))
     apply_mark(actor, school_class, enrollment, meeting_number, the_date, status, note, key, reason)
@@ -168,6 +166,13 @@ def mark(actor: User, school_class: SchoolClass, *, enrollment_id: uuid.UUID, me
     except IntegrityError:  # the same key raced in through another connection
         db.session.rollback()
     return record_for(enrollment_id, meeting_number)
+
+
+def locked_enrollment(enrollment_id: uuid.UUID, class_id: uuid.UUID) -> ClassEnrollment | None:
+    """The enrollment of this class, locked and read afresh; lock its class first (the order every use case keeps)."""
+    return db.session.scalars(select(ClassEnrollment).where(
+        ClassEnrollment.id == enrollment_id, ClassEnrollment.class_id == class_id).with_for_update()
+        .execution_options(populate_existing=True)).first()
 
 
 def record_for(enrollment_id: uuid.UUID, meeting_number: int) -> ClassAttendance:

@@ -71,8 +71,7 @@ def adjust(actor: User, enrollment: ClassEnrollment, *, adjustment: int, reason:
     # Same lock order as taking attendance (class, then enrollment): a tap and
     # an adjustment on the same student never deadlock, never lose an update.
     locked_class(enrollment.class_id)
-    enrollment = db.session.scalars(select(ClassEnrollment).where(ClassEnrollment.id == enrollment.id)
-                                    .with_for_update().execution_options(populate_existing=True)).one()
+    enrollment = attendance.locked_enrollment(enrollment.id, enrollment.class_id)
     remaining_after = enrollment.credits_remaining + adjustment
     if adjustment < 0 and remaining_after < 0:
         raise DomainError(_("Only %(n)d credits remain: this would leave the student with %(after)d.",
@@ -96,8 +95,7 @@ def correct_mark(actor: User, enrollment: ClassEnrollment, *, meeting_number: in
         raise InvalidInput(_("Keep the reason under %(max)d characters.", max=MAX_DETAIL))
     attendance.check_status(status)
     school_class = locked_class(enrollment.class_id)
-    enrollment = db.session.scalars(select(ClassEnrollment).where(ClassEnrollment.id == enrollment.id)
-                                    .with_for_update().execution_options(populate_existing=True)).one()
+    enrollment = attendance.locked_enrollment(enrollment.id, enrollment.class_id)
     record = attendance.record_for(enrollment.id, meeting_number)
     if record is None:
         raise InvalidInput(_("Meeting %(n)d has no mark for this student to correct.", n=meeting_number))
