@@ -38,8 +38,13 @@ class GridRow:
     record: ClassAttendance | None
 
 
+def may_take(actor: User, school_class: SchoolClass) -> bool:
+    """Staff, or the class's instructor: they take its attendance, adjust its credits and read its reports."""
+    return actor.role in ("staff", "super_admin") or can_teach(actor, school_class)
+
+
 def require_taker(actor: User, school_class: SchoolClass) -> None:
-    if not (actor.role in ("staff", "super_admin") or can_teach(actor, school_class)):
+    if not may_take(actor, school_class):
         raise NotAllowed(_("Only the class's instructor or staff take its attendance."))
 
 

@@ -24,7 +24,7 @@ from babyowl.models import (
     User,
 )
 from babyowl.services import attendance
-from babyowl.services.classes import can_teach, locked_class
+from babyowl.services.classes import locked_class
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 
 MAX_ADJUSTMENT = 50
@@ -36,7 +36,7 @@ class EnrollmentNotFound(DomainError):
 
 
 def may_adjust(actor: User, school_class: SchoolClass) -> bool:
-    return actor.role in ("staff", "super_admin") or can_teach(actor, school_class)
+    return attendance.may_take(actor, school_class)
 
 
 def enrollment_for(actor: User, enrollment_id: uuid.UUID) -> ClassEnrollment:
