@@ -5,7 +5,7 @@ import uuid
 from datetime import date
 
 from babyowl.extensions import db
-from babyowl.models import ClassEnrollment, Course, Exercise, Lesson, SchoolClass, Section, User
+from babyowl.models import ClassEnrollment, Course, Exercise, Lesson, LessonUnlock, SchoolClass, Section, User
 from babyowl.services.passwords import hash_password
 
 PASSWORD = "Secret#123"
@@ -63,3 +63,14 @@ def make_enrollment(school_class: SchoolClass, student: User | None = None, **fi
     db.session.add(enrollment)
     db.session.commit()
     return enrollment
+
+
+def make_open_lesson(student: User, instructor: User | None = None) -> Lesson:
+    """A one-lesson course whose lesson the student's class (taught by `instructor`) has unlocked."""
+    course = make_course(lessons=1)
+    lesson = course.sections[0].lessons[0]
+    school_class = make_class(course=course, instructor=instructor)
+    make_enrollment(school_class, student)
+    db.session.add(LessonUnlock(class_id=school_class.id, lesson_id=lesson.id))
+    db.session.commit()
+    return lesson

@@ -7,9 +7,9 @@ import time
 import pytest
 
 from babyowl.extensions import db as _db
-from babyowl.models import Exercise, LessonUnlock
+from babyowl.models import Exercise
 from tests.browser.conftest import sign_in
-from tests.factories import PASSWORD, make_class, make_course, make_enrollment, make_user
+from tests.factories import PASSWORD, make_open_lesson, make_user
 
 LAPTOP = {"width": 1280, "height": 900}
 SOLUTION = "n = int(input())\nprint(n * 2)\n"
@@ -18,11 +18,7 @@ SOLUTION = "n = int(input())\nprint(n * 2)\n"
 @pytest.fixture
 def exercise(db):
     student = make_user("student", email="siswa@example.com")
-    course = make_course(lessons=1)
-    lesson = course.sections[0].lessons[0]
-    school_class = make_class(course=course)
-    make_enrollment(school_class, student)
-    _db.session.add(LessonUnlock(class_id=school_class.id, lesson_id=lesson.id))
+    lesson = make_open_lesson(student)
     exercise = Exercise(lesson=lesson, title="Dobel", type="coding", order_index=1, content={
         "mode": "challenge", "language": "python", "instructions": "<p>Kalikan dua.</p>",
         "starterCode": "# tulis di sini\n",

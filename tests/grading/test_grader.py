@@ -13,10 +13,10 @@ import pytest
 
 from babyowl.extensions import db as _db
 from babyowl.grading.compare import normalise, same_output, student_traceback
-from babyowl.models import CodingSubmission, Exercise, LessonUnlock
+from babyowl.models import CodingSubmission, Exercise
 from babyowl.services import grading
 from babyowl.services.errors import InvalidInput, NotAllowed
-from tests.factories import make_class, make_course, make_enrollment, make_user
+from tests.factories import make_open_lesson, make_user
 from tests.helpers import reload
 
 SOLUTION = "def kali(a, b):\n    return a * b\n\nn = int(input())\nprint(n * 2)\n"
@@ -52,13 +52,7 @@ def student(db):
 
 @pytest.fixture
 def lesson(db, student):
-    course = make_course(lessons=1)
-    lesson = course.sections[0].lessons[0]
-    school_class = make_class(course=course)
-    make_enrollment(school_class, student)
-    db.session.add(LessonUnlock(class_id=school_class.id, lesson_id=lesson.id))
-    db.session.commit()
-    return lesson
+    return make_open_lesson(student)
 
 
 def graded(student, exercise, code):

@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from rq import Queue, SimpleWorker
 
-from babyowl.models import CodingSubmission, LessonUnlock
+from babyowl.models import CodingSubmission
 from babyowl.models.base import utcnow
 from babyowl.services import grading
-from tests.factories import make_class, make_course, make_enrollment, make_user
+from tests.factories import make_open_lesson, make_user
 from tests.grading.test_grader import SOLUTION, case, coding_exercise
 from tests.helpers import reload
 
@@ -18,13 +18,7 @@ from tests.helpers import reload
 def exercise_for(db):
     def build():
         student = make_user("student")
-        course = make_course(lessons=1)
-        lesson = course.sections[0].lessons[0]
-        school_class = make_class(course=course)
-        make_enrollment(school_class, student)
-        db.session.add(LessonUnlock(class_id=school_class.id, lesson_id=lesson.id))
-        db.session.commit()
-        return student, coding_exercise(lesson, [case("double", stdin="4\n", expected="8")])
+        return student, coding_exercise(make_open_lesson(student), [case("double", stdin="4\n", expected="8")])
 
     return build
 

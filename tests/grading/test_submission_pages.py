@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from babyowl.models import ClassEnrollment, CodingSubmission, LessonUnlock, SchoolClass
+from babyowl.models import ClassEnrollment, CodingSubmission, SchoolClass
 from babyowl.services import grading
-from tests.factories import make_class, make_course, make_enrollment, make_user
+from tests.factories import make_class, make_course, make_enrollment, make_open_lesson, make_user
 from tests.grading.test_grader import SOLUTION, case, coding_exercise
 from tests.helpers import signed_in_client, text
 
@@ -18,13 +18,7 @@ TESTS = [case("double", stdin="21\n", expected="42"),
 @pytest.fixture
 def setting(db):
     teacher, student = make_user("instructor"), make_user("student")
-    course = make_course(lessons=1)
-    lesson = course.sections[0].lessons[0]
-    school_class = make_class(course=course, instructor=teacher)
-    make_enrollment(school_class, student)
-    db.session.add(LessonUnlock(class_id=school_class.id, lesson_id=lesson.id))
-    db.session.commit()
-    return teacher, student, coding_exercise(lesson, TESTS)
+    return teacher, student, coding_exercise(make_open_lesson(student, teacher), TESTS)
 
 
 def submissions(db):
