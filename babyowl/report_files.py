@@ -22,6 +22,8 @@ from babyowl.services.attendance_reports import COLUMNS, ExportRow, Matrix
 SEPARATORS = {"comma": ",", "semicolon": ";"}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FLUSH_AT = 64 * 1024
+# The cells xlsx stores as real dates and times rather than ISO text.
+MEETING_DATE, MARKED_AT, CHANGED_AT = (COLUMNS.index(name) for name in ("meeting_date", "marked_at", "changed_at"))
 
 
 def _text(value: str | None) -> str:
@@ -70,9 +72,9 @@ def xlsx_file(rows: Iterable[ExportRow]) -> str:
     for row in rows:
         cells = _cells(row)
         # Real dates and times for Excel (local, since Excel has no time zones).
-        cells[6] = row.meeting_date
-        cells[14] = _local(row.marked_at).replace(tzinfo=None)
-        cells[16] = _local(row.changed_at).replace(tzinfo=None) if row.changed_at else None
+        cells[MEETING_DATE] = row.meeting_date
+        cells[MARKED_AT] = _local(row.marked_at).replace(tzinfo=None)
+        cells[CHANGED_AT] = _local(row.changed_at).replace(tzinfo=None) if row.changed_at else None
         for index, value in enumerate(cells):
             if isinstance(value, str) and value.startswith("'="):
                 text = WriteOnlyCell(sheet, value=value[1:])
