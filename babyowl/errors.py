@@ -7,10 +7,13 @@ refused request never fails silently on a tablet.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from flask import flash, request
+from flask import Response, flash, make_response, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from babyowl.rendering import is_htmx, redirect_to, render
@@ -39,7 +42,64 @@ def error_response(code: int, detail: str | None = None):
     return render("errors/error.html", block="error_message", status=code, code=code, title=title, text=detail or text)
 
 
+@contextmanager
+def on_refusal(render: Callable[[DomainError], Response] | None = None, *,
+               redirect_to_url: str | None = None) -> Iterator[None]:
+    """How a view answers when the use case it calls is refused; the view itself catches nothing.
+
+    `render(error)` re-renders the form or block with `error.message` (answered
+    with the error's 409/422, to htmx and to a plain post alike, so what was
+    typed or picked stays on the page). `redirect_to_url` instead flashes the
+    message and sends a plain post back there with a 303 (htmx still gets
+    `render` when given). Without either: the message flashed, back to the
+    page the post came from.
+    """
+    try:
+        yield
+    except DomainError as error:
+        error.render, error.redirect_to_url = render, redirect_to_url
+        raise
+
+
+def _rollback_quietly() -> None:
+    # A failed flush leaves the session unusable until it is rolled back, and
+    # the error page itself may need the session (the signed-in user, the menu).
+    from babyowl.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # the connection itself may be gone; the page must still render
+        log.exception("Rollback after an error failed")
+
+
+def _answer_refusal(error: DomainError):
+    if error.status_code in (403, 404):
+        return error_response(error.status_code, error.message)
+    render_block, back_to = getattr(error, "render", None), getattr(error, "redirect_to_url", None)
+    if render_block is not None and (is_htmx() or back_to is None):
+        response = make_response(render_block(error))
+        response.status_code = error.status_code
+        return response
+    if is_htmx():
+        return render("errors/error.html", block="error_message", status=error.status_code,
+                      code=error.status_code, title=ERROR_TEXT.get(error.status_code, ERROR_TEXT[409])[0],
+                      text=error.message)
+    flash(error.message, "error")
+    return redirect_to(back_to or safe_next_url(request.referrer))
+
+
+def _reject_nul_bytes():
+    # PostgreSQL cannot store U+0000 in text; refuse it up front, with a message,
+    # instead of failing at commit.
+    if any("\x00" in value for value in (*request.args.values(), *request.form.values())):
+        return error_response(422, str(_l("What you entered contains a character that cannot be saved (a NUL "
+                                           "byte). Remove it and try again.")))
+    return None
+
+
 def register_error_handlers(app) -> None:
+    app.before_request(_reject_nul_bytes)
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return error_response(
@@ -48,15 +108,16 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(error):
-        # Views normally catch these and answer inline; this is the safety net.
-        if error.status_code in (403, 404):
-            return error_response(error.status_code, error.message)
-        if is_htmx():
-            return render("errors/error.html", block="error_message", status=error.status_code,
-                          code=error.status_code, title=ERROR_TEXT.get(error.status_code, ERROR_TEXT[409])[0],
-                          text=error.message)
-        flash(error.message, "error")
-        return redirect_to(safe_next_url(request.referrer))
+        # The one place a refused use case becomes a response (see `on_refusal`).
+        _rollback_quietly()
+        return _answer_refusal(error)
+
+    @app.errorhandler(DataError)
+    def data_error(error):
+        # The database refused a value that got past the forms (out of range, bad encoding).
+        _rollback_quietly()
+        log.warning("Value refused by the database on %s %s: %s", request.method, request.path, error.orig)
+        return error_response(422, str(_l("A value you entered cannot be saved. Check the form and try again.")))
 
     @app.errorhandler(HTTPException)
     def http_error(error):
@@ -70,4 +131,11 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(Exception)
     def unexpected_error(error):
         log.exception("Unhandled error on %s %s", request.method, request.path)
-        return error_response(500)
+        _rollback_quietly()
+        try:
+            return error_response(500)
+        except Exception:  # the error page needs the database (signed-in user, menu): say it plainly without
+            log.exception("The error page itself failed")
+            title, text = ERROR_TEXT[500]
+            return Response(f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{text}</p>", 500,
+                            content_type="text/html; charset=utf-8")

@@ -16,6 +16,7 @@ from babyowl.services import tokens
 from babyowl.services.avatars import delete_avatar, store_avatar
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from babyowl.services.passwords import check_password, hash_password, password_problems
+from babyowl.transactions import after_commit, use_case
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +53,20 @@ def check_password_policy(password: str) -> None:
         raise WeakPassword(problems)
 
 
-def _commit_new_user(user: User) -> None:
+def _add_new_user(user: User) -> None:
     db.session.add(user)
     try:
-        db.session.commit()
-    except IntegrityError as exc:  # two sign-ups with one email at the same moment
-        db.session.rollback()
+        db.session.flush()
+    except IntegrityError as exc:  # two sign-ups with one email at the same moment (the use case rolls back)
         raise EmailTaken(_("An account with this email already exists.")) from exc
 
 
-def create_user(
+@use_case
+def create_user(**fields) -> User:
+    return new_user(**fields)
+
+
+def new_user(
     *, email: str, full_name: str, role: str, password: str | None = None,
     email_verified: bool = False, onboarding_completed: bool = False,
 ) -> User:
@@ -76,15 +81,16 @@ def create_user(
         password_hash=hash_password(password) if password else None,
         email_verified=email_verified, onboarding_completed=onboarding_completed,
     )
-    _commit_new_user(user)
+    _add_new_user(user)
     return user
 
 
+@use_case
 def register_student(*, email: str, full_name: str, password: str) -> User:
     """Self sign-up: always a student, unverified until the emailed link is opened."""
     if not current_app.config["ALLOW_SELF_REGISTRATION"]:
         raise NotAllowed(_("Sign-up is closed. Ask the school to create your account."))
-    user = create_user(email=email, full_name=full_name, role="student", password=password)
+    user = new_user(email=email, full_name=full_name, role="student", password=password)
     send_verification_email(user)
     return user
 
@@ -104,13 +110,19 @@ def authenticate(email: str, password: str) -> User:
 
 
 def _send(user: User, subject: str, template: str, **context) -> None:
+    """Written now (this request's language and host), queued once the use case has committed."""
     text = render_template(template, user=user, school_name=current_app.config["SCHOOL_NAME"], **context)
-    queue_email(user.email, subject, text)
+    after_commit(queue_email, user.email, subject, text)
 
 
 def send_verification_email(user: User) -> None:
     link = url_for("auth.verify_email", token=tokens.make_token(tokens.VERIFY_EMAIL, user), _external=True)
     _send(user, _("Confirm your email address"), "email/verify_email.txt", link=link)
+
+
+@use_case
+def resend_verification(user: User) -> None:
+    send_verification_email(user)
 
 
 def verify_email(token: str) -> User:
@@ -121,6 +133,7 @@ def verify_email(token: str) -> User:
     return user
 
 
+@use_case
 def request_password_reset(email: str) -> None:
     """Send a reset link if the account exists and may sign in; say nothing either way."""
     user = find_user_by_email(email)

@@ -27,6 +27,7 @@ from babyowl.models.base import utcnow
 from babyowl.services import notifications
 from babyowl.services.classes import ClassNotFound, can_teach, class_for
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from babyowl.transactions import use_case
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +210,7 @@ def _drop_job(job_id: str) -> None:
 ANY_TIME = object()
 
 
+@use_case
 def deliver(announcement_id: uuid.UUID, scheduled_for=ANY_TIME) -> int | None:
     """Send the announcement if it is due, unsent and not cancelled; None when there was nothing to do.
 
@@ -227,7 +229,6 @@ def deliver(announcement_id: uuid.UUID, scheduled_for=ANY_TIME) -> int | None:
     claimed = db.session.scalar(update(Announcement).where(*conditions).values(sent_at=now)
                                 .returning(Announcement.id).execution_options(synchronize_session=False))
     if claimed is None:
-        db.session.rollback()
         return None
     announcement = db.session.scalars(select(Announcement).where(Announcement.id == claimed)
                                       .execution_options(populate_existing=True)).one()
@@ -235,7 +236,7 @@ def deliver(announcement_id: uuid.UUID, scheduled_for=ANY_TIME) -> int | None:
         select(User).join(ClassEnrollment, ClassEnrollment.student_id == User.id)
         .where(ClassEnrollment.class_id == announcement.class_id, ClassEnrollment.status == "active",
                User.status == "active")))
-    # notify() commits: sent_at and the notifications go in together, or not at all.
+    # One transaction: sent_at and the notifications go in together, or not at all.
     notifications.notify(students, kind=KIND, title=announcement.title, message=announcement.content,
                          reference_id=announcement.id,
                          link=notifications.path_for("announcements.show", announcement_id=announcement.id),

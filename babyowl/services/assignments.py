@@ -27,6 +27,7 @@ from babyowl.models import (
 from babyowl.models.base import utcnow
 from babyowl.services.classes import ClassNotFound
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from babyowl.transactions import use_case
 from babyowl.services.learning import Place
 from babyowl.services.progress import locked_progress, refresh_counters, set_completed
 from babyowl.storage import get_storage, new_key
@@ -281,6 +282,7 @@ def grading_classes(actor: User) -> list[SchoolClass]:
     return list(db.session.scalars(query))
 
 
+@use_case
 def grade(actor: User, submission: AssignmentSubmission, *, status: str, grade_value: int | None,
           feedback: str | None) -> AssignmentSubmission:
     """Grade the latest version (out of the assignment's maximum) or return it for another try; tell the student."""
@@ -308,7 +310,6 @@ def grade(actor: User, submission: AssignmentSubmission, *, status: str, grade_v
     submission.feedback, submission.graded_by, submission.graded_at = feedback, actor.id, utcnow()
     set_completed(progress, AssignmentType.completed_by_submission(status))
     refresh_counters(submission.student_id, submission.exercise.lesson)
-    db.session.commit()
     _tell_student(submission)
     return submission
 

@@ -19,6 +19,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from babyowl.authz import is_staff
 from babyowl.extensions import db
 from babyowl.models import (
     ATTENDANCE_STATUSES, AttendanceChange, ClassAttendance, ClassEnrollment, SchoolClass, User,
@@ -27,6 +28,7 @@ from babyowl.models.base import utcnow
 from babyowl.services.classes import can_teach, locked_class
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from babyowl.services.school_time import school_today
+from babyowl.transactions import use_case
 
 USES_CREDIT = ("present", "late")
 MAX_NOTE = 500
@@ -40,7 +42,7 @@ class GridRow:
 
 def may_take(actor: User, school_class: SchoolClass) -> bool:
     """Staff, or the class's instructor: they take its attendance, adjust its credits and read its reports."""
-    return actor.role in ("staff", "super_admin") or can_teach(actor, school_class)
+    return is_staff(actor) or can_teach(actor, school_class)
 
 
 def require_taker(actor: User, school_class: SchoolClass) -> None:
@@ -151,6 +153,7 @@ def _clean(status: str, note: str | None) -> str | None:
     return note
 
 
+@use_case
 def mark(actor: User, school_class: SchoolClass, *, enrollment_id: uuid.UUID, meeting_number: int, status: str,
          meeting_date: date | None = None, note: str | None = None, key: uuid.UUID | None = None,
          reason: str | None = None) -> ClassAttendance:
@@ -159,17 +162,16 @@ def mark(actor: User, school_class: SchoolClass, *, enrollment_id: uuid.UUID, me
     note = _clean(status, note)
     school_class = locked_class(school_class.id)
     if key is not None and db.session.scalar(select(func.count()).where(AttendanceChange.idempotency_key == key)):
-        db.session.rollback()
         return record_for(enrollment_id, meeting_number)
     the_date = _check_meeting(school_class, meeting_number, meeting_date)
     enrollment = locked_enrollment(enrollment_id, school_class.id)
     if enrollment is None or enrollment.status != "active":
         raise InvalidInput(_("This student is not active in the class."))
-    apply_mark(actor, school_class, enrollment, meeting_number, the_date, status, note, key, reason)
     try:
-        db.session.commit()
-    except IntegrityError:  # the same key raced in through another connection
-        db.session.rollback()
+        with db.session.begin_nested():
+            apply_mark(actor, school_class, enrollment, meeting_number, the_date, status, note, key, reason)
+    except IntegrityError:  # the same key raced in through another connection: that tap already counted
+        pass
     return record_for(enrollment_id, meeting_number)
 
 
@@ -186,6 +188,7 @@ def record_for(enrollment_id: uuid.UUID, meeting_number: int) -> ClassAttendance
         .execution_options(populate_existing=True)).first()
 
 
+@use_case
 def mark_all_present(actor: User, school_class: SchoolClass, *, meeting_number: int,
                      meeting_date: date | None = None) -> int:
     """Mark present every active student not yet marked; a mark already made is never overwritten."""
@@ -201,7 +204,6 @@ def mark_all_present(actor: User, school_class: SchoolClass, *, meeting_number: 
     for enrollment in enrollments:
         if enrollment.id not in marked:
             count += apply_mark(actor, school_class, enrollment, meeting_number, the_date, "present", None, None, None)
-    db.session.commit()
     return count
 
 
@@ -213,6 +215,7 @@ def out_of_credits() -> list[ClassEnrollment]:
         .order_by(ClassEnrollment.credits_used - ClassEnrollment.meeting_credits)))
 
 
+@use_case
 def save_sheet(actor: User, school_class: SchoolClass, *, meeting_number: int, meeting_date: date | None,
                marks: dict[uuid.UUID, tuple[str | None, str | None]]) -> int:
     """The whole grid as one form post (no JavaScript): every given mark in one transaction."""
@@ -228,5 +231,4 @@ def save_sheet(actor: User, school_class: SchoolClass, *, meeting_number: int, m
         raise InvalidInput(_("A student in this form is no longer active in the class. Reload the page."))
     changed = sum(apply_mark(actor, school_class, e, meeting_number, the_date, *cleaned[e.id], None, None)
                   for e in enrollments)
-    db.session.commit()
     return changed

@@ -17,12 +17,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from babyowl.authz import is_staff
 from babyowl.extensions import db
 from babyowl.models import (
     PAYMENT_STATUSES, ClassEnrollment, Course, Lesson, LessonUnlock, SchoolClass, Section, User,
 )
 from babyowl.models.base import utcnow
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from babyowl.transactions import use_case
 from babyowl.services.school_time import school_today
 
 PACKAGE_PRESETS = (10, 20, 30, 50)
@@ -74,7 +76,7 @@ class ClassDetails:
 
 
 def _require_staff(actor: User) -> None:
-    if actor.role not in ("staff", "super_admin"):
+    if not is_staff(actor):
         raise NotAllowed(_("Only staff manage classes."))
 
 
@@ -127,15 +129,21 @@ def _checked(details: ClassDetails) -> dict:
                 start_date=details.start_date, end_date=details.end_date)
 
 
-def create_class(actor: User, details: ClassDetails, continued_from: SchoolClass | None = None) -> SchoolClass:
+@use_case
+def create_class(actor: User, details: ClassDetails) -> SchoolClass:
+    return _create_class(actor, details)
+
+
+def _create_class(actor: User, details: ClassDetails, continued_from: SchoolClass | None = None) -> SchoolClass:
     _require_staff(actor)
     school_class = SchoolClass(**_checked(details), status="draft", current_capacity=0,
                                continued_from_class_id=continued_from.id if continued_from else None)
     db.session.add(school_class)
-    db.session.commit()
+    db.session.flush()
     return school_class
 
 
+@use_case
 def update_class(actor: User, school_class: SchoolClass, details: ClassDetails) -> None:
     _require_staff(actor)
     school_class = locked_class(school_class.id)
@@ -160,9 +168,9 @@ def update_class(actor: User, school_class: SchoolClass, details: ClassDetails) 
         # Every student keeps the package of the class: added meetings are added credits.
         for enrollment in _active_enrollments(school_class.id):
             enrollment.meeting_credits = max(0, enrollment.meeting_credits + added)
-    db.session.commit()
 
 
+@use_case
 def change_status(actor: User, school_class: SchoolClass, status: str) -> None:
     _require_staff(actor)
     school_class = locked_class(school_class.id)
@@ -173,7 +181,6 @@ def change_status(actor: User, school_class: SchoolClass, status: str) -> None:
         for enrollment in _active_enrollments(school_class.id):
             enrollment.status = "completed"
             enrollment.completed_at = utcnow()
-    db.session.commit()
 
 
 def _active_enrollments(class_id: uuid.UUID) -> list[ClassEnrollment]:
@@ -200,9 +207,15 @@ def _payment(status: str, amount) -> tuple[str, Decimal | None]:
     return status, value
 
 
+@use_case
 def enroll(actor: User, school_class: SchoolClass, student: User, *, payment_status: str = "pending",
            payment_amount=None) -> ClassEnrollment:
     """Enroll one student; the class row is locked so seats are counted one request at a time."""
+    return _enroll(actor, school_class, student, payment_status=payment_status, payment_amount=payment_amount)
+
+
+def _enroll(actor: User, school_class: SchoolClass, student: User, *, payment_status: str = "pending",
+            payment_amount=None) -> ClassEnrollment:
     _require_staff(actor)
     payment_status, amount = _payment(payment_status, payment_amount)
     if student.role != "student" or student.status != "active":
@@ -228,16 +241,15 @@ def enroll(actor: User, school_class: SchoolClass, student: User, *, payment_sta
                                      meeting_credits=school_class.total_meetings)
         db.session.add(enrollment)
     enrollment.payment_status, enrollment.payment_amount = payment_status, amount
-    db.session.flush()
-    school_class.current_capacity = _count_active(school_class.id)
     try:
-        db.session.commit()
-    except IntegrityError as exc:  # the unique (class, student) pair: a doubled request
-        db.session.rollback()
+        db.session.flush()
+    except IntegrityError as exc:  # the unique (class, student) pair: a doubled request (rolled back by the use case)
         raise AlreadyEnrolled(_("%(name)s is already enrolled in this class.", name=student.full_name)) from exc
+    school_class.current_capacity = _count_active(school_class.id)
     return enrollment
 
 
+@use_case
 def withdraw(actor: User, enrollment: ClassEnrollment) -> None:
     _require_staff(actor)
     school_class = locked_class(enrollment.class_id)
@@ -247,7 +259,6 @@ def withdraw(actor: User, enrollment: ClassEnrollment) -> None:
     enrollment.status = "withdrawn"
     db.session.flush()
     school_class.current_capacity = _count_active(school_class.id)
-    db.session.commit()
 
 
 def course_lessons(course_id: uuid.UUID) -> list[Lesson]:
@@ -257,6 +268,7 @@ def course_lessons(course_id: uuid.UUID) -> list[Lesson]:
         .order_by(Section.order_index, Lesson.order_index)))
 
 
+@use_case
 def continue_as_private(actor: User, group_class: SchoolClass, student: User, *, name: str,
                         instructor_id: uuid.UUID | None, total_meetings: int | None = None,
                         start_date: date | None = None) -> SchoolClass:
@@ -269,10 +281,10 @@ def continue_as_private(actor: User, group_class: SchoolClass, student: User, *,
     if not was_enrolled:
         raise InvalidInput(_("%(name)s was not in this class.", name=student.full_name))
     meetings = total_meetings or default_continuation_meetings(group_class)
-    private = create_class(actor, ClassDetails(
+    private = _create_class(actor, ClassDetails(
         name=name, course_id=group_class.course_id, instructor_id=instructor_id, type="private",
         total_meetings=meetings, max_capacity=1, start_date=start_date), continued_from=group_class)
-    enroll(actor, private, student)
+    _enroll(actor, private, student)
     return private
 
 
@@ -284,6 +296,7 @@ def can_teach(actor: User, school_class: SchoolClass) -> bool:
     return actor.role == "super_admin" or (actor.role == "instructor" and school_class.instructor_id == actor.id)
 
 
+@use_case
 def unlock_next_lesson(actor: User, school_class: SchoolClass) -> Lesson:
     """Open the next lesson in course order; 1 meeting = 1 lesson, so never ahead of the meetings held."""
     if not can_teach(actor, school_class):
@@ -302,7 +315,6 @@ def unlock_next_lesson(actor: User, school_class: SchoolClass) -> Lesson:
         raise UnlockRefused(_("Every lesson of the course is already unlocked."))
     db.session.add(LessonUnlock(class_id=school_class.id, lesson_id=lesson.id, unlocked_by=actor.id))
     school_class.lessons_unlocked = len(unlocked) + 1
-    db.session.commit()
     _tell_students_about(school_class, lesson)
     return lesson
 
@@ -340,7 +352,7 @@ def search_classes(actor: User, *, status: str = "", type_: str = "", instructor
              .order_by(SchoolClass.start_date.desc().nulls_last(), SchoolClass.name, SchoolClass.id))
     if actor.role == "instructor":
         query = query.where(SchoolClass.instructor_id == actor.id)
-    elif actor.role not in ("staff", "super_admin"):
+    elif not is_staff(actor):
         raise NotAllowed(_("Only staff and instructors see the list of classes."))
     if status:
         query = query.where(SchoolClass.status == status)
@@ -358,7 +370,7 @@ def class_for(actor: User, class_id: uuid.UUID) -> SchoolClass:
     school_class = db.session.get(SchoolClass, class_id)
     if school_class is None:
         raise ClassNotFound(_("This class does not exist."))
-    if actor.role in ("staff", "super_admin") or can_teach(actor, school_class):
+    if is_staff(actor) or can_teach(actor, school_class):
         return school_class
     if actor.role == "student" and db.session.scalar(select(func.count()).where(
             ClassEnrollment.class_id == class_id, ClassEnrollment.student_id == actor.id,

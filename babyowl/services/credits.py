@@ -26,6 +26,7 @@ from babyowl.models import (
 from babyowl.services import attendance
 from babyowl.services.classes import locked_class
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from babyowl.transactions import use_case
 
 MAX_ADJUSTMENT = 50
 MAX_DETAIL = 500
@@ -62,6 +63,7 @@ def _checked(adjustment: int, reason: str, detail: str | None) -> str | None:
     return detail
 
 
+@use_case
 def adjust(actor: User, enrollment: ClassEnrollment, *, adjustment: int, reason: str,
            detail: str | None = None) -> CreditAdjustment:
     """Give credits back (positive) or use them (negative), logged with the numbers before and after."""
@@ -82,10 +84,10 @@ def adjust(actor: User, enrollment: ClassEnrollment, *, adjustment: int, reason:
                               adjusted_by=actor.id)
     enrollment.credits_used = record.credits_after
     db.session.add(record)
-    db.session.commit()
     return record
 
 
+@use_case
 def correct_mark(actor: User, enrollment: ClassEnrollment, *, meeting_number: int, status: str,
                  reason: str | None) -> bool:
     """Change a mark already made, with the reason kept in its history (also after the class ended)."""
@@ -101,7 +103,6 @@ def correct_mark(actor: User, enrollment: ClassEnrollment, *, meeting_number: in
         raise InvalidInput(_("Meeting %(n)d has no mark for this student to correct.", n=meeting_number))
     changed = attendance.apply_mark(actor, school_class, enrollment, meeting_number, record.meeting_date, status,
                                     None, None, reason)
-    db.session.commit()
     return changed
 
 

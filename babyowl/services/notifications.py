@@ -26,6 +26,7 @@ from babyowl.extensions import db
 from babyowl.models import Notification, NotificationPreference, User
 from babyowl.models.base import utcnow
 from babyowl.services.errors import DomainError, InvalidInput
+from babyowl.transactions import after_commit, use_case
 
 # Every kind a person can turn emails off for, in the order of the settings page.
 KINDS = {
@@ -71,9 +72,10 @@ def notify(users: Iterable[User], *, kind: str, title, message, reference_id: uu
            link: str | None = None, event_key: str | None = None, email: bool = True) -> list[uuid.UUID]:
     """One notification per user, and one email each; returns the ids of the notifications written.
 
-    Commits the session, so whatever the caller changed before goes in the same
-    transaction (an announcement's `sent_at` and its notifications: both or
-    neither). `title` and `message` may be lazy strings (`_l(..., name=...)`):
+    Part of the caller's use case (it does not commit): the notifications go in
+    with what the caller changed (an announcement's `sent_at` and its
+    notifications: both or neither), and their emails are queued after that
+    commit. `title` and `message` may be lazy strings (`_l(..., name=...)`):
     each person gets them in their own language. With `event_key`, a person
     already notified of that event is skipped (unique per user), so a retried
     or doubled call notifies nobody twice.
@@ -91,9 +93,8 @@ def notify(users: Iterable[User], *, kind: str, title, message, reference_id: uu
         statement = _insert(Notification).values(rows).on_conflict_do_nothing(
             index_elements=["user_id", "event_key"]).returning(Notification.id)
         created = list(db.session.scalars(statement))
-    db.session.commit()
-    if email:
-        queue_notification_emails(created)
+    if email and created:
+        after_commit(queue_notification_emails, created)
     return created
 
 
@@ -123,19 +124,19 @@ def notifications_page(user: User, page: int):
                     .order_by(Notification.created_at.desc(), Notification.id.desc()), page)
 
 
+@use_case
 def mark_read(user: User, notification_id: uuid.UUID | None) -> Notification:
     notification = db.session.get(Notification, notification_id) if notification_id else None
     if notification is None or notification.user_id != user.id:
         raise NotificationNotFound(_("This notification does not exist."))
     notification.read = True
-    db.session.commit()
     return notification
 
 
+@use_case
 def mark_all_read(user: User) -> int:
     result = db.session.execute(update(Notification).where(
         Notification.user_id == user.id, Notification.read.is_(False)).values(read=True))
-    db.session.commit()
     return result.rowcount
 
 
@@ -169,6 +170,7 @@ def _choose(user_id: uuid.UUID, kind: str, email: bool) -> None:
         index_elements=["user_id", "kind"], set_={"email": email, "updated_at": now}))
 
 
+@use_case
 def save_preferences(user: User, *, emails_for: Iterable[str], language: str) -> None:
     """Email on for the kinds in `emails_for`, off for the others; emails in `language`."""
     wanted = set(emails_for)
@@ -179,7 +181,6 @@ def save_preferences(user: User, *, emails_for: Iterable[str], language: str) ->
     for kind in KINDS:
         _choose(user.id, kind, kind in wanted)
     user.language = language
-    db.session.commit()
 
 
 def unsubscribe_token(user: User, kind: str) -> str:
@@ -201,8 +202,8 @@ def read_unsubscribe_token(token: str) -> tuple[User, str]:
     return user, kind
 
 
+@use_case
 def unsubscribe(token: str) -> tuple[User, str]:
     user, kind = read_unsubscribe_token(token)
     _choose(user.id, kind, False)
-    db.session.commit()
     return user, kind

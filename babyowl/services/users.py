@@ -5,11 +5,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from babyowl.authz import can_manage_user, creatable_roles
-from babyowl.extensions import db
 from babyowl.models import User, USER_STATUSES
 from babyowl.services import accounts
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from babyowl.services.listing import Page, paginate, text_matches
+from babyowl.transactions import use_case
+
 
 def search_users(*, q: str = "", role: str = "", status: str = "", deletion_requested: bool = False,
                  page: int = 1) -> Page[User]:
@@ -30,15 +31,24 @@ def _require_manage(actor: User, target: User) -> None:
         raise NotAllowed(_("You cannot change this account."))
 
 
+@use_case
 def create_user_by(actor: User, *, email: str, full_name: str, role: str) -> User:
-    """A new account made by staff; the person sets their password from the emailed invitation."""
+    return new_user_by(actor, email=email, full_name=full_name, role=role)
+
+
+def new_user_by(actor: User, *, email: str, full_name: str, role: str) -> User:
+    """A new account made by staff; the person sets their password from the invitation emailed after the commit.
+
+    Part of the caller's use case, so a refusal later in it (a full class) leaves no account and sends nothing.
+    """
     if role not in creatable_roles(actor):
         raise NotAllowed(_("You cannot create an account with this role."))
-    user = accounts.create_user(email=email, full_name=full_name, role=role)
+    user = accounts.new_user(email=email, full_name=full_name, role=role)
     accounts.send_invitation(user)
     return user
 
 
+@use_case
 def update_user_by(actor: User, target: User, *, full_name: str, email: str, role: str) -> None:
     _require_manage(actor, target)
     if role != target.role:
@@ -58,11 +68,11 @@ def update_user_by(actor: User, target: User, *, full_name: str, email: str, rol
     target.full_name = full_name.strip()
     target.email = email
     target.role = role
-    db.session.commit()
     if email_changed:
         accounts.send_verification_email(target)
 
 
+@use_case
 def set_status(actor: User, target: User, status: str) -> None:
     """Suspend or reactivate; a suspended user is signed out at their next request."""
     if status not in USER_STATUSES:
@@ -73,4 +83,3 @@ def set_status(actor: User, target: User, status: str) -> None:
     if target.erased_at is not None:
         raise DomainError(_("This account has been erased."))
     target.status = status
-    db.session.commit()

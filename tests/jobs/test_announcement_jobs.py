@@ -22,7 +22,7 @@ import pytest
 from redis import Redis
 from rq import Queue, SimpleWorker, Worker
 from rq.registry import FailedJobRegistry
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from babyowl.extensions import db as _db
 from babyowl.jobs.announcements import send_announcement
@@ -118,7 +118,9 @@ def stop(worker: subprocess.Popen) -> str:
 
 def notifications_of(db, announcement) -> list[Notification]:
     db.session.expire_all()
-    return list(db.session.scalars(select(Notification).where(Notification.reference_id == announcement.id)))
+    # The identity key: the object may come from another app context, expired by that context's commit.
+    announcement_id = inspect(announcement).identity[0]
+    return list(db.session.scalars(select(Notification).where(Notification.reference_id == announcement_id)))
 
 
 def schedule(app, teacher, school_class, seconds: float, **fields) -> Announcement:

@@ -95,7 +95,7 @@ def resend_verification():
     if current_user.email_verified:
         flash(_("Your email address is already confirmed."), "info")
     else:
-        accounts.send_verification_email(current_user)
+        accounts.resend_verification(current_user)
         flash(_("We sent a new confirmation link to %(email)s.", email=current_user.email), "success")
     return full_redirect(safe_next_url(request.referrer, "main.dashboard"))
 

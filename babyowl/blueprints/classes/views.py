@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from babyowl.blueprints.params import form_status, page_number, parse_uuid
-from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, roles_required
+from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, UNLOCKERS, roles_required
 from babyowl.blueprints.classes.forms import ClassForm, ContinuationForm, EnrollForm
 from babyowl.exercise_types import REGISTRY
 from babyowl.extensions import db
@@ -17,13 +17,10 @@ from babyowl.models import CLASS_STATUSES, ClassEnrollment, Course, User
 from babyowl.rendering import is_htmx, redirect_to, render
 from babyowl.services import accounts, classes
 from babyowl.services.classes import ClassDetails
-from babyowl.services.errors import DomainError, InvalidInput
+from babyowl.errors import on_refusal
+from babyowl.services.errors import InvalidInput
 
 bp = Blueprint("classes", __name__)
-
-
-
-
 
 
 def _choices():
@@ -66,17 +63,12 @@ def _class_form_page(form, school_class=None, error=None):
 def new_class():
     courses, instructors = _choices()
     form = ClassForm(courses=courses, instructors=instructors)
-    error = None
     if form.validate_on_submit():
-        try:
+        with on_refusal(lambda refused: _class_form_page(form, error=refused.message)):
             school_class = classes.create_class(current_user, _details(form))
-        except DomainError as refused:
-            db.session.rollback()
-            error = refused.message
-        else:
-            flash(_("Class created as a draft. Enroll students, then open it."), "success")
-            return redirect_to(url_for("classes.show", class_id=school_class.id))
-    return _class_form_page(form, error=error)
+        flash(_("Class created as a draft. Enroll students, then open it."), "success")
+        return redirect_to(url_for("classes.show", class_id=school_class.id))
+    return _class_form_page(form)
 
 
 @bp.route("/classes/<uuid:class_id>/edit", methods=["GET", "POST"])
@@ -92,17 +84,12 @@ def edit_class(class_id: uuid.UUID):
         form.package.data = preset if preset in ("10", "20", "30", "50") else "custom"
         form.custom_meetings.data = school_class.total_meetings
         form.days.data = (school_class.schedule or {}).get("days", [])
-    error = None
     if form.validate_on_submit():
-        try:
+        with on_refusal(lambda refused: _class_form_page(form, school_class, refused.message)):
             classes.update_class(current_user, school_class, _details(form))
-        except DomainError as refused:
-            db.session.rollback()
-            error = refused.message
-        else:
-            flash(_("Class saved."), "success")
-            return redirect_to(url_for("classes.show", class_id=class_id))
-    return _class_form_page(form, school_class, error)
+        flash(_("Class saved."), "success")
+        return redirect_to(url_for("classes.show", class_id=class_id))
+    return _class_form_page(form, school_class)
 
 
 def _class_page(school_class, error=None, status=200, block=None, enroll_form=None):
@@ -133,12 +120,10 @@ def show(class_id: uuid.UUID):
 @roles_required(*STAFF_ROLES)
 def change_status(class_id: uuid.UUID):
     school_class = classes.class_for(current_user, class_id)
-    try:
+    back = url_for("classes.show", class_id=class_id)
+    with on_refusal(redirect_to_url=back):
         classes.change_status(current_user, school_class, request.form.get("status", ""))
-    except DomainError as refused:
-        db.session.rollback()
-        flash(refused.message, "error")
-    return redirect_to(url_for("classes.show", class_id=class_id))
+    return redirect_to(back)
 
 
 @bp.route("/classes/<uuid:class_id>/enrollments", methods=["POST"])
@@ -148,23 +133,19 @@ def enroll(class_id: uuid.UUID):
     form = EnrollForm()
     if not form.validate_on_submit():
         return _class_page(school_class, status=422, block="enroll_panel", enroll_form=form)
-    try:
+    back = url_for("classes.show", class_id=class_id)
+    with on_refusal(lambda refused: _class_page(school_class, refused.message, refused.status_code, "enroll_panel",
+                                                form), redirect_to_url=back):
         student = _student_for(form)
         enrollment = classes.enroll(current_user, school_class, student, payment_status=form.payment_status.data,
                                     payment_amount=form.payment_amount.data)
-    except DomainError as refused:
-        db.session.rollback()
-        if is_htmx():
-            return _class_page(school_class, refused.message, refused.status_code, "enroll_panel", form)
-        flash(refused.message, "error")
-    else:
-        message = _("%(name)s is enrolled with %(n)d meeting credits.", name=student.full_name,
-                    n=enrollment.meeting_credits)
-        if is_htmx():
-            db.session.refresh(school_class)
-            return _class_page(school_class, block="enroll_panel")
-        flash(message, "success")
-    return redirect_to(url_for("classes.show", class_id=class_id))
+    message = _("%(name)s is enrolled with %(n)d meeting credits.", name=student.full_name,
+                n=enrollment.meeting_credits)
+    if is_htmx():
+        db.session.refresh(school_class)
+        return _class_page(school_class, block="enroll_panel")
+    flash(message, "success")
+    return redirect_to(back)
 
 
 def _student_for(form: EnrollForm) -> User:
@@ -201,35 +182,28 @@ def withdraw(enrollment_id: uuid.UUID):
     enrollment = db.session.get(ClassEnrollment, enrollment_id)
     if enrollment is None:
         abort(404)
-    try:
+    back = url_for("classes.show", class_id=enrollment.class_id)
+    with on_refusal(redirect_to_url=back):
         classes.withdraw(current_user, enrollment)
-    except DomainError as refused:
-        db.session.rollback()
-        flash(refused.message, "error")
-    else:
-        flash(_("%(name)s has been withdrawn; their history is kept.", name=enrollment.student.full_name), "success")
-    return redirect_to(url_for("classes.show", class_id=enrollment.class_id))
+    flash(_("%(name)s has been withdrawn; their history is kept.", name=enrollment.student.full_name), "success")
+    return redirect_to(back)
 
 
 @bp.route("/classes/<uuid:class_id>/unlock-lesson", methods=["POST"])
-@roles_required("instructor", "super_admin")
+@roles_required(*UNLOCKERS)
 def unlock_lesson(class_id: uuid.UUID):
     school_class = classes.class_for(current_user, class_id)
     if not classes.can_teach(current_user, school_class):
         abort(403)
-    try:
+    back = url_for("classes.show", class_id=class_id)
+    with on_refusal(lambda refused: _class_page(school_class, refused.message, refused.status_code, "unlock_panel"),
+                    redirect_to_url=back):
         lesson = classes.unlock_next_lesson(current_user, school_class)
-    except DomainError as refused:
-        db.session.rollback()
-        if is_htmx():
-            return _class_page(school_class, refused.message, refused.status_code, "unlock_panel")
-        flash(refused.message, "error")
-    else:
-        if is_htmx():
-            db.session.refresh(school_class)
-            return _class_page(school_class, block="unlock_panel")
-        flash(_("“%(lesson)s” is unlocked; the students have been told.", lesson=lesson.title), "success")
-    return redirect_to(url_for("classes.show", class_id=class_id))
+    if is_htmx():
+        db.session.refresh(school_class)
+        return _class_page(school_class, block="unlock_panel")
+    flash(_("“%(lesson)s” is unlocked; the students have been told.", lesson=lesson.title), "success")
+    return redirect_to(back)
 
 
 @bp.route("/classes/<uuid:class_id>/continue", methods=["GET", "POST"])
@@ -243,21 +217,19 @@ def continue_private(class_id: uuid.UUID):
     form.student_id.choices = [SelectChoice(str(e.student_id), e.student.full_name) for e in classes.roster(group)]
     instructors = _choices()[1]
     form.instructor_id.choices = [SelectChoice(str(u.id), u.full_name) for u in instructors]
-    error = None
+    def page(error=None):
+        return render("classes/continue.html", block="continue_form", status=form_status(),
+                      form=form, group=group, error=error)
+
     if form.validate_on_submit():
-        try:
+        with on_refusal(lambda refused: page(refused.message)):
             private = classes.continue_as_private(
                 current_user, group, db.session.get(User, parse_uuid(form.student_id.data)), name=form.name.data,
                 instructor_id=parse_uuid(form.instructor_id.data), total_meetings=form.total_meetings.data,
                 start_date=form.start_date.data)
-        except DomainError as refused:
-            db.session.rollback()
-            error = refused.message
-        else:
-            flash(_("Private class created, continuing %(class)s.", **{"class": group.name}), "success")
-            return redirect_to(url_for("classes.show", class_id=private.id))
-    return render("classes/continue.html", block="continue_form", status=form_status(),
-                  form=form, group=group, error=error)
+        flash(_("Private class created, continuing %(class)s.", **{"class": group.name}), "success")
+        return redirect_to(url_for("classes.show", class_id=private.id))
+    return page()
 
 
 @bp.route("/classes/<uuid:class_id>/lessons/<uuid:lesson_id>")
