@@ -45,6 +45,8 @@ def make_course(lessons: int = 2, author: User | None = None, **fields) -> Cours
 
 def make_class(course: Course | None = None, instructor: User | None = None, **fields) -> SchoolClass:
     course = course or make_course()
+    if fields.get("type", "group") == "group":  # a group class always has an enrollment deadline (CHECK)
+        fields.setdefault("enrollment_deadline", fields.get("start_date") or date.today())
     school_class = SchoolClass(name=fields.pop("name", f"Class {_suffix()}"), course_id=course.id,
                                instructor_id=instructor.id if instructor else None,
                                type=fields.pop("type", "group"), max_capacity=fields.pop("max_capacity", 10),

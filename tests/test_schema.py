@@ -1,6 +1,8 @@
 """`flask db upgrade` on an empty PostgreSQL gives every table of the spec with its constraints."""
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -131,3 +133,68 @@ def test_naive_datetimes_are_refused(db):
     user.last_login_at = datetime(2026, 1, 1, 12, 0)
     with pytest.raises(sa.exc.StatementError, match="naive datetime"):
         db.session.commit()
+
+
+# Row invariants (migration 0007): the services give the message, the database is the last guard.
+
+def _refused(db, statement, constraint: str) -> None:
+    with pytest.raises(IntegrityError, match=constraint):
+        db.session.execute(statement)
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_a_class_never_has_more_lessons_open_than_meetings_held_nor_more_students_than_seats(db):
+    from babyowl.models import SchoolClass
+
+    school_class = make_class(max_capacity=2)
+    where = SchoolClass.id == school_class.id
+    _refused(db, sa.update(SchoolClass).where(where).values(lessons_unlocked=1, meetings_completed=0),
+             "ck_classes_unlocked_within_meetings_held")
+    _refused(db, sa.update(SchoolClass).where(where).values(current_capacity=3), "ck_classes_capacity_within_max")
+    _refused(db, sa.update(SchoolClass).where(where).values(enrollment_deadline=None), "ck_classes_group_has_deadline")
+    # The same values inside the rules are accepted.
+    db.session.execute(sa.update(SchoolClass).where(where).values(lessons_unlocked=1, meetings_completed=1,
+                                                                  current_capacity=2))
+    db.session.commit()
+    # A private class needs no deadline.
+    make_class(type="private", max_capacity=1, enrollment_deadline=None)
+
+
+def test_a_mark_belongs_to_its_enrollments_class(db):
+    one, other = make_class(), make_class()
+    enrollment = make_enrollment(one)
+    db.session.add(ClassAttendance(class_id=other.id, enrollment_id=enrollment.id, meeting_number=1,
+                                   meeting_date=one.start_date, status="present"))
+    with pytest.raises(IntegrityError, match="fk_class_attendance_enrollment_class"):
+        db.session.commit()
+
+
+def test_attempt_and_version_numbers_are_unique_and_scores_stay_within_their_maximum(db):
+    from babyowl.models import AssignmentSubmission, CodingSubmission, QuizAttempt
+
+    student = make_user()
+    exercise = make_course(lessons=1).sections[0].lessons[0].exercises[0]
+    quiz = dict(user_id=student.id, exercise_id=exercise.id, answers={}, max_score=5)
+    db.session.add(QuizAttempt(**quiz, score=3, attempt_number=1))
+    db.session.commit()
+    _refused(db, sa.insert(QuizAttempt).values(id=uuid.uuid4(), **quiz, score=4, attempt_number=1),
+             "uq_quiz_attempts_number")
+    _refused(db, sa.insert(QuizAttempt).values(id=uuid.uuid4(), **quiz, score=6, attempt_number=2),
+             "ck_quiz_attempts_score_within_max")
+
+    coding = dict(user_id=student.id, exercise_id=exercise.id, code="print(1)")
+    db.session.add(CodingSubmission(**coding, attempt_number=1))
+    db.session.commit()
+    _refused(db, sa.insert(CodingSubmission).values(id=uuid.uuid4(), **coding, attempt_number=1),
+             "uq_coding_submissions_number")
+    _refused(db, sa.insert(CodingSubmission).values(id=uuid.uuid4(), **coding, attempt_number=2, score=11,
+                                                    max_score=10), "ck_coding_submissions_score_within_max")
+
+    work = dict(student_id=student.id, exercise_id=exercise.id, type="text", text_content="Jawaban")
+    db.session.add(AssignmentSubmission(**work, version=1))
+    db.session.commit()
+    _refused(db, sa.insert(AssignmentSubmission).values(id=uuid.uuid4(), **work, version=1),
+             "uq_assignment_submissions_version")
+    _refused(db, sa.insert(AssignmentSubmission).values(id=uuid.uuid4(), **work, version=2, grade=101, max_grade=100),
+             "ck_assignment_submissions_grade_within_max")

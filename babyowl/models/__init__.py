@@ -41,7 +41,8 @@ Keys and constraints:
 4. Extra CHECKs: credit_adjustments.reason IN ('makeup_class', 'refund',
    'error_correction', 'bonus', 'other') (the list the spec documents in
    prose); class_attendance.meeting_number > 0; classes.current_capacity >= 0;
-   class_enrollments.meeting_credits >= 0 and credits_used >= 0;
+   class_enrollments.meeting_credits >= 0 (credits_used may go below 0 since
+   migration 0004: a bonus given before any meeting);
    conversations.participant_1 <> participant_2; order_index >= 0 on
    sections, lessons and exercises.
 5. Extra UNIQUEs: (course_id, order_index) on sections, (section_id,
@@ -73,6 +74,17 @@ Announcements and notifications (migration 0006):
     and cancelled_at; announcements.instructor_id holds the author, who may be
     staff. notifications.link, event_key (UNIQUE with user_id), email_status
     and emailed_at; users.language; the table notification_preferences.
+
+Row invariants (migration 0007):
+
+12. CHECKs on classes (lessons_unlocked <= meetings_completed,
+    current_capacity <= max_capacity, a group class has an
+    enrollment_deadline), quiz_attempts and coding_submissions
+    (0 <= score <= max_score), assignment_submissions (0 <= grade <=
+    max_grade); UNIQUE attempt numbers per (user, exercise) and versions per
+    (student, exercise); class_attendance (enrollment_id, class_id) references
+    class_enrollments (id, class_id). classes.meetings_scheduled (never read
+    or written) is dropped.
 """
 from .announcements import Announcement, AnnouncementRead
 from .attendance import (

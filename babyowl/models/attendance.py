@@ -25,6 +25,9 @@ class ClassAttendance(UUIDPrimaryKey, Base):
         UniqueConstraint("enrollment_id", "meeting_number"),  # one record per student per meeting
         CheckConstraint("meeting_number > 0", name="meeting_number_positive"),
         CheckConstraint(in_check("status", ATTENDANCE_STATUSES), name="status"),
+        # class_id is copied from the enrollment for filtering; this key keeps the copy true.
+        sa.ForeignKeyConstraint(["enrollment_id", "class_id"], ["class_enrollments.id", "class_enrollments.class_id"],
+                                name="fk_class_attendance_enrollment_class"),
         Index("idx_class_attendance_class", "class_id"),
         Index("idx_class_attendance_enrollment", "enrollment_id"),
         Index("idx_class_attendance_meeting", "meeting_number"),
@@ -46,7 +49,8 @@ class ClassAttendance(UUIDPrimaryKey, Base):
     notes: Mapped[str | None] = mapped_column(Text)
 
     school_class: Mapped[SchoolClass] = relationship(back_populates="attendance_records")
-    enrollment: Mapped[ClassEnrollment] = relationship(back_populates="attendance_records")
+    enrollment: Mapped[ClassEnrollment] = relationship(
+        back_populates="attendance_records", primaryjoin="ClassEnrollment.id == foreign(ClassAttendance.enrollment_id)")
     marker: Mapped[User | None] = relationship(foreign_keys=[marked_by])
     updater: Mapped[User | None] = relationship(foreign_keys=[updated_by])
 

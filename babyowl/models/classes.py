@@ -33,6 +33,10 @@ class SchoolClass(UUIDPrimaryKey, Timestamps, Base):
         CheckConstraint("current_capacity >= 0", name="current_capacity_non_negative"),
         CheckConstraint("total_meetings > 0", name="total_meetings_positive"),
         CheckConstraint(in_check("status", CLASS_STATUSES), name="status"),
+        # The row invariants the services keep; the database is the last guard.
+        CheckConstraint("lessons_unlocked <= meetings_completed", name="unlocked_within_meetings_held"),
+        CheckConstraint("current_capacity <= max_capacity", name="capacity_within_max"),
+        CheckConstraint("type <> 'group' OR enrollment_deadline IS NOT NULL", name="group_has_deadline"),
         Index("idx_classes_instructor", "instructor_id"),
         Index("idx_classes_course", "course_id"),
         Index("idx_classes_status", "status"),
@@ -49,13 +53,12 @@ class SchoolClass(UUIDPrimaryKey, Timestamps, Base):
     # Package: 1 meeting = 1 lesson, so total_meetings caps the lessons a class can reach.
     total_meetings: Mapped[int] = mapped_column(Integer)
     meetings_completed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    meetings_scheduled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    # Business rule (enforced in services): lessons_unlocked <= meetings_completed.
+    # 1 meeting = 1 lesson: never more lessons open than meetings held (CHECK).
     lessons_unlocked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # e.g. {"days": ["Monday", "Thursday"], "time": "19:00-21:00"}
     schedule: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    enrollment_deadline: Mapped[date | None]  # required for group classes (service rule)
+    enrollment_deadline: Mapped[date | None]  # required for group classes (CHECK)
     start_date: Mapped[date | None]
     end_date: Mapped[date | None]
     status: Mapped[str] = mapped_column(String(50), default="draft", server_default="draft")
@@ -81,6 +84,8 @@ class ClassEnrollment(UUIDPrimaryKey, Base):
     __tablename__ = "class_enrollments"
     __table_args__ = (
         UniqueConstraint("class_id", "student_id"),
+        # Target of class_attendance's composite key: a mark's class is its enrollment's class.
+        UniqueConstraint("id", "class_id", name="uq_class_enrollments_id_class"),
         CheckConstraint("meeting_credits >= 0", name="meeting_credits_non_negative"),
         CheckConstraint(in_check("payment_status", PAYMENT_STATUSES), name="payment_status"),
         CheckConstraint(in_check("status", ENROLLMENT_STATUSES), name="status"),
@@ -111,7 +116,8 @@ class ClassEnrollment(UUIDPrimaryKey, Base):
 
     school_class: Mapped[SchoolClass] = relationship(back_populates="enrollments")
     student: Mapped[User] = relationship()
-    attendance_records: Mapped[list[ClassAttendance]] = relationship(back_populates="enrollment")
+    attendance_records: Mapped[list[ClassAttendance]] = relationship(
+        back_populates="enrollment", primaryjoin="ClassEnrollment.id == foreign(ClassAttendance.enrollment_id)")
     credit_adjustments: Mapped[list[CreditAdjustment]] = relationship(back_populates="enrollment")
 
     @property

@@ -60,6 +60,8 @@ class ExerciseProgress(UUIDPrimaryKey, Timestamps, Base):
 class QuizAttempt(UUIDPrimaryKey, CreatedAt, Base):
     __tablename__ = "quiz_attempts"
     __table_args__ = (
+        UniqueConstraint("user_id", "exercise_id", "attempt_number", name="uq_quiz_attempts_number"),
+        CheckConstraint("score >= 0 AND score <= max_score", name="score_within_max"),
         Index("idx_quiz_attempts_user", "user_id"),
         Index("idx_quiz_attempts_exercise", "exercise_id"),
     )
@@ -78,6 +80,9 @@ class QuizAttempt(UUIDPrimaryKey, CreatedAt, Base):
 class CodingSubmission(UUIDPrimaryKey, CreatedAt, Base):
     __tablename__ = "coding_submissions"
     __table_args__ = (
+        UniqueConstraint("user_id", "exercise_id", "attempt_number", name="uq_coding_submissions_number"),
+        CheckConstraint("score IS NULL OR max_score IS NULL OR (score >= 0 AND score <= max_score)",
+                        name="score_within_max"),
         Index("idx_coding_submissions_user", "user_id"),
         Index("idx_coding_submissions_exercise", "exercise_id"),
         Index("idx_coding_submissions_passed", "passed"),
@@ -105,6 +110,8 @@ class AssignmentSubmission(UUIDPrimaryKey, Base):
     __table_args__ = (
         CheckConstraint(in_check("type", SUBMISSION_TYPES), name="type"),
         CheckConstraint(in_check("status", SUBMISSION_STATUSES), name="status"),
+        UniqueConstraint("student_id", "exercise_id", "version", name="uq_assignment_submissions_version"),
+        CheckConstraint("grade IS NULL OR (grade >= 0 AND grade <= max_grade)", name="grade_within_max"),
         Index("idx_assignment_submissions_exercise", "exercise_id"),
         Index("idx_assignment_submissions_student", "student_id"),
         Index("idx_assignment_submissions_status", "status"),
