@@ -204,3 +204,11 @@ def test_queueing_a_job_on_a_hung_redis_gives_up_quickly_and_logs(make_app, db, 
     assert outcome == {"job": None}
     assert time.monotonic() - started < 10
     assert any("Could not queue send_email" in m for m in log_records.messages())
+
+
+def test_an_app_built_after_an_outage_counts_on_its_own_redis(outage_app, make_app, db, redis_url, redis_db):
+    # One limiter object serves every app of the process: the fallback of one is not the storage of the next.
+    assert outage_app.test_client().get("/login").status_code == 200  # this one falls back to memory
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=redis_url)
+    assert app.test_client().get("/login").status_code == 200
+    assert redis_db.keys("LIMITS*"), "the limits were counted in memory, not in the reachable Redis"
