@@ -212,3 +212,34 @@ def test_an_app_built_after_an_outage_counts_on_its_own_redis(outage_app, make_a
     app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=redis_url)
     assert app.test_client().get("/login").status_code == 200
     assert redis_db.keys("LIMITS*"), "the limits were counted in memory, not in the reachable Redis"
+
+
+def test_code_submitted_while_redis_is_down_is_stored_and_queued_by_the_sweep_later(
+        outage_app, make_app, db, redis_url, redis_db):
+    from rq import Queue
+
+    from babyowl.jobs.grading import grade_submission
+    from babyowl.models import CodingSubmission
+    from tests.factories import make_open_lesson
+    from tests.grading.test_grader import SOLUTION, case, coding_exercise
+
+    student = make_user("student")
+    exercise = coding_exercise(make_open_lesson(student), [case("double", stdin="4\n", expected="8")])
+    browser = outage_app.test_client()
+    assert browser.post("/login", data={"email": student.email, "password": PASSWORD}).status_code == 303
+    response = browser.post(f"/exercises/{exercise.id}/submissions", data={"code": SOLUTION})
+    assert response.status_code == 303
+    submission = db.session.scalar(select(CodingSubmission))
+    assert submission.test_results is None  # stored, waiting for a grader
+
+    # Redis is back; the grading sweep finds it once its job counts as lost.
+    submission.created_at = utcnow() - timedelta(minutes=11)
+    db.session.commit()
+    recovered = make_app(REDIS_URL=redis_url)
+    with recovered.app_context():
+        from babyowl.jobs.grading import requeue_lost_gradings
+
+        assert requeue_lost_gradings() == 1
+    [job] = Queue(recovered.config["RQ_QUEUE"], connection=redis_db).get_jobs()
+    assert job.func_name == f"{grade_submission.__module__}.grade_submission"
+    assert job.args == (str(submission.id),)
