@@ -70,3 +70,23 @@ def test_without_redis_nothing_is_queued_and_there_is_no_failed_list(app, db):
         assert jobs.queued() is False and jobs.cancel("any") is False
         with pytest.raises(jobs.QueueUnavailable):
             jobs.failed()
+
+
+def test_a_job_outside_a_request_runs_on_a_session_of_its_own(app, db):
+    from sqlalchemy import select
+
+    from babyowl.extensions import db as session_db
+    from babyowl.jobs.context import with_app_context
+
+    seen = {}
+
+    @with_app_context
+    def job():
+        seen["session"] = session_db.session()
+        session_db.session.execute(select(1))  # opens a transaction the job never ends itself
+
+    with app.app_context():
+        outer = session_db.session()
+        job()
+        assert seen["session"] is not outer  # what a worker's previous job left is never inherited...
+        assert not seen["session"].in_transaction()  # ...and the job's own session is closed when it ends

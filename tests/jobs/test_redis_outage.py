@@ -158,6 +158,26 @@ def test_readyz_is_ok_when_database_and_redis_answer(make_app, db, redis_url):
     assert "Set-Cookie" not in response.headers
 
 
+def test_readyz_never_loads_the_signed_in_user(make_app, db, redis_url):
+    import sqlalchemy as sa
+
+    user = make_user("student")
+    browser = make_app(REDIS_URL=redis_url).test_client()
+    assert browser.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 303
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
+    try:
+        response = browser.get("/readyz")
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert statements == ["SELECT 1"]  # the probe's own check, and no session, user or row
+
+
 def test_readyz_without_redis_configured_checks_only_the_database(app, db):
     response = app.test_client().get("/readyz")
     assert response.status_code == 200 and "redis: not configured" in text(response)
