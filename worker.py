@@ -46,7 +46,7 @@ def main(argv: list[str]) -> None:
     if not app.config.get("REDIS_URL"):
         sys.exit("REDIS_URL is not set: without Redis, jobs run inline in the web process and no worker is needed.")
     with app.app_context():
-        connection = redis_connection()
+        connection = redis_connection(patient=True)
         names = argv or [app.config["RQ_QUEUE"]]
         worker = build_worker([Queue(name, connection=connection) for name in names], app.config["SWEEP_INTERVAL"])
         worker.work(with_scheduler=True)

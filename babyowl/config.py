@@ -42,12 +42,15 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     if not database_url:
         database_url = "sqlite:///" + str(Path(instance_path) / "babyowl.sqlite3")
 
+    # Seconds a request waits for Redis (rate limits, queueing a job, /readyz) before carrying on without it.
+    redis_timeout = float(os.environ.get("REDIS_TIMEOUT") or 1)
     config = {
         "ENV_NAME": env_name,
         "SECRET_KEY": os.environ.get("SECRET_KEY"),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "REDIS_TIMEOUT": redis_timeout,
         "RQ_QUEUE": os.environ.get("RQ_QUEUE", "default"),
         # School-wide settings.
         "SCHOOL_NAME": os.environ.get("SCHOOL_NAME", "Baby Owl"),
@@ -122,6 +125,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "RATELIMIT_GRADING": os.environ.get("RATELIMIT_GRADING", "6 per minute"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_STRATEGY": "moving-window",
+        # Redis down must not take the site down: the same limits are counted in this process's memory
+        # (Flask-Limiter logs the switch once and checks Redis again with a growing back-off), and an
+        # error of the storage itself is logged, never answered as a 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": redis_timeout, "socket_timeout": redis_timeout},
     }
     config.update(overrides)
 

@@ -28,4 +28,17 @@ def _user_or_address() -> str:
     return f"ip:{get_remote_address()}"
 
 
-limiter = Limiter(key_func=_user_or_address, key_prefix="babyowl")
+class SchoolLimiter(Limiter):
+    """Flask-Limiter with its Redis fallback state reset for each app it is attached to.
+
+    One limiter object serves every app of a process (tests build many; a worker
+    builds one): an app starts on its own storage, not on the in-memory fallback
+    an earlier app switched to when its Redis was away.
+    """
+
+    def init_app(self, app):
+        self._storage_dead = False
+        super().init_app(app)
+
+
+limiter = SchoolLimiter(key_func=_user_or_address, key_prefix="babyowl")

@@ -39,6 +39,7 @@ def _token(purpose):
 ACCESS: dict[str, Route] = {
     "main.index": Route(EVERYONE, "/"),
     "main.healthz": Route(EVERYONE, "/healthz"),
+    "main.readyz": Route(EVERYONE, "/readyz"),
     "main.set_language": Route(EVERYONE, "/language", "POST"),
     "main.dashboard": Route(SIGNED_IN, "/dashboard"),
     "auth.login": Route(EVERYONE, "/login"),

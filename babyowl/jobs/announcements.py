@@ -16,10 +16,9 @@ import uuid
 from datetime import datetime
 
 from rq import Queue
-from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from babyowl.extensions import db
+from babyowl import jobs
 from babyowl.jobs.context import with_app_context
 from babyowl.models.base import utcnow
 
@@ -38,11 +37,7 @@ def send_announcement(announcement_id: str, scheduled_for: str | None) -> int | 
     if 0 < early <= EARLY_TOLERANCE:
         # A scheduler on a clock a little ahead: wait rather than leave it to the next sweep.
         time.sleep(early)
-    try:
-        return deliver(uuid.UUID(announcement_id), when)
-    except Exception:
-        db.session.rollback()
-        raise
+    return deliver(uuid.UUID(announcement_id), when)  # a use case: it rolls back what fails
 
 
 @with_app_context
@@ -51,12 +46,9 @@ def sweep() -> dict[str, int]:
     from babyowl.jobs.notifications import requeue_lost_emails
     from babyowl.services.announcements import send_due_announcements
 
-    try:
-        done = {"announcements": send_due_announcements(), "emails": requeue_lost_emails(),
-                "gradings": requeue_lost_gradings()}
-    except Exception:
-        db.session.rollback()
-        raise
+    # Each announcement is sent by its own use case; the re-queueing only reads.
+    done = {"announcements": send_due_announcements(), "emails": requeue_lost_emails(),
+            "gradings": requeue_lost_gradings()}
     if any(done.values()):
         log.info("Sweep: %(announcements)d announcements sent, %(emails)d emails and %(gradings)d gradings re-queued",
                  done)
@@ -65,10 +57,6 @@ def sweep() -> dict[str, int]:
 
 def queue_sweep(queue: Queue) -> Job | None:
     """Put one sweep on the queue unless one is already waiting or running."""
-    try:
-        status = Job.fetch(SWEEP_JOB_ID, connection=queue.connection).get_status()
-    except NoSuchJobError:
-        status = None
-    if status in ("queued", "started", "deferred", "scheduled"):
+    if jobs.job_status(SWEEP_JOB_ID, connection=queue.connection) in ("queued", "started", "deferred", "scheduled"):
         return None
     return queue.enqueue(sweep, job_id=SWEEP_JOB_ID, result_ttl=0, failure_ttl=24 * 3600)

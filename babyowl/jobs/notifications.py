@@ -13,8 +13,6 @@ from datetime import timedelta
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from rq.exceptions import NoSuchJobError
-from rq.job import Job
 from sqlalchemy import select
 
 from babyowl import jobs, mail
@@ -116,14 +114,9 @@ def requeue_lost_emails() -> int:
         for notification_id in lost:  # inline: this is the retry
             enqueue_notification_email(notification_id)
         return len(lost)
-    connection = jobs.redis_connection()
     requeued = 0
     for notification_id in lost:
-        try:
-            status = Job.fetch(email_job_id(notification_id), connection=connection).get_status()
-        except NoSuchJobError:
-            status = None
-        if status not in STILL_HANDLED:
+        if jobs.job_status(email_job_id(notification_id)) not in STILL_HANDLED:
             enqueue_notification_email(notification_id)
             requeued += 1
     if requeued:

@@ -8,6 +8,10 @@ it first (the job at the scheduled time, the periodic sweep, a retry, a
 second worker) sends it; everyone after finds nothing to do. A scheduled job
 carries the time it was scheduled for, so after an edit the old job is a
 no-op and the new one sends the new text at the new time.
+
+Writing, editing and cancelling are use cases: the send job is queued (or
+removed) only after the commit, through the jobs facade. If Redis cannot take
+it, nothing is lost: the sweep sends every announcement that is due.
 """
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
+from babyowl import jobs
+from babyowl.authz import is_staff
 from babyowl.exercise_types.richtext import render_markdown
 from babyowl.extensions import db
 from babyowl.models import Announcement, AnnouncementRead, ClassEnrollment, Notification, SchoolClass, User
@@ -27,7 +33,7 @@ from babyowl.models.base import utcnow
 from babyowl.services import notifications
 from babyowl.services.classes import ClassNotFound, can_teach, class_for
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
-from babyowl.transactions import use_case
+from babyowl.transactions import after_commit, use_case
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +41,6 @@ KIND = "announcement"
 MAX_TITLE = 255
 MAX_CONTENT = 20_000
 MAX_AHEAD = timedelta(days=366)
-STAFF_ROLES = ("staff", "super_admin")
 
 
 class AnnouncementNotFound(DomainError):
@@ -56,7 +61,7 @@ class AnnouncementRow:
 # Who may do what -------------------------------------------------------------
 
 def may_manage(actor: User, school_class: SchoolClass) -> bool:
-    return actor.role in STAFF_ROLES or can_teach(actor, school_class)
+    return is_staff(actor) or can_teach(actor, school_class)
 
 
 def class_to_manage(actor: User, class_id: uuid.UUID) -> SchoolClass:
@@ -116,6 +121,7 @@ def _checked(title: str, content: str, send_at: datetime | None) -> dict:
     return {"title": title, "content": content, "content_html": render_markdown(content), "scheduled_at": send_at}
 
 
+@use_case
 def create_announcement(actor: User, school_class: SchoolClass, *, title: str, content: str,
                         send_at: datetime | None = None) -> Announcement:
     """Write an announcement; it goes out now (`send_at` None) or at `send_at`."""
@@ -124,8 +130,8 @@ def create_announcement(actor: User, school_class: SchoolClass, *, title: str, c
     announcement = Announcement(class_id=school_class.id, instructor_id=actor.id,
                                 **_checked(title, content, send_at))
     db.session.add(announcement)
-    db.session.commit()
-    _queue_send(announcement)
+    db.session.flush()
+    after_commit(_queue_send, announcement.id, announcement.scheduled_at)
     return announcement
 
 
@@ -134,6 +140,11 @@ def _locked(announcement_id: uuid.UUID) -> Announcement:
                                       .with_for_update().execution_options(populate_existing=True)).first()
     if announcement is None:
         raise AnnouncementNotFound(_("This announcement does not exist."))
+    return ensure_open(announcement)
+
+
+def ensure_open(announcement: Announcement) -> Announcement:
+    """Only a scheduled announcement can change: one already sent or cancelled is refused."""
     if announcement.sent_at is not None:
         raise AnnouncementClosed(_("This announcement has already been sent; it can no longer change."))
     if announcement.cancelled_at is not None:
@@ -141,6 +152,7 @@ def _locked(announcement_id: uuid.UUID) -> Announcement:
     return announcement
 
 
+@use_case
 def update_announcement(actor: User, announcement: Announcement, *, title: str, content: str,
                         send_at: datetime | None) -> Announcement:
     """Change a scheduled announcement; locked, so it cannot change while it is being sent."""
@@ -150,61 +162,44 @@ def update_announcement(actor: User, announcement: Announcement, *, title: str, 
     old_job = send_job_id(announcement)
     for name, value in values.items():
         setattr(announcement, name, value)
-    db.session.commit()
-    _drop_job(old_job)
-    _queue_send(announcement)
+    # Only tidiness: the old job, if it still runs, finds the announcement moved and does nothing.
+    after_commit(jobs.cancel, old_job)
+    after_commit(_queue_send, announcement.id, announcement.scheduled_at)
     return announcement
 
 
+@use_case
 def cancel_announcement(actor: User, announcement: Announcement) -> Announcement:
     class_to_manage(actor, announcement.class_id)
     announcement = _locked(announcement.id)
     announcement.cancelled_at = utcnow()
-    db.session.commit()
-    _drop_job(send_job_id(announcement))
+    after_commit(jobs.cancel, send_job_id(announcement))
     return announcement
 
 
 # Sending ------------------------------------------------------------------------
 
 def send_job_id(announcement: Announcement) -> str:
-    when = announcement.scheduled_at.strftime("%Y%m%dT%H%M%S%f") if announcement.scheduled_at else "now"
-    return f"announcement-{announcement.id}-{when}"
+    return _send_job_id(announcement.id, announcement.scheduled_at)
 
 
-def _queue_send(announcement: Announcement) -> None:
-    from babyowl import jobs
+def _send_job_id(announcement_id: uuid.UUID, scheduled_at: datetime | None) -> str:
+    when = scheduled_at.strftime("%Y%m%dT%H%M%S%f") if scheduled_at else "now"
+    return f"announcement-{announcement_id}-{when}"
+
+
+def _queue_send(announcement_id: uuid.UUID, scheduled_at: datetime | None) -> None:
+    """After the commit: the send job, now or at its time (plain values: the session may be gone)."""
     from babyowl.jobs.announcements import send_announcement
 
-    scheduled_for = announcement.scheduled_at.isoformat() if announcement.scheduled_at else None
-    if announcement.scheduled_at is None:
-        jobs.enqueue(send_announcement, str(announcement.id), None, job_id=send_job_id(announcement))
+    job_id = _send_job_id(announcement_id, scheduled_at)
+    if scheduled_at is None:
+        jobs.enqueue(send_announcement, str(announcement_id), None, job_id=job_id)
     else:
         # RQ's scheduler keeps whole seconds (it truncates): rounded down, the job
         # would run up to a second early and find the announcement not yet due.
-        run_at = announcement.scheduled_at.replace(microsecond=0) + timedelta(
-            seconds=1 if announcement.scheduled_at.microsecond else 0)
-        jobs.enqueue_at(run_at, send_announcement, str(announcement.id), scheduled_for,
-                        job_id=send_job_id(announcement))
-
-
-def _drop_job(job_id: str) -> None:
-    """Tidy Redis of a job the database has made pointless; if this fails the job is a no-op anyway."""
-    from flask import current_app
-
-    if not current_app.config.get("REDIS_URL"):
-        return
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
-
-    from babyowl.jobs import redis_connection
-
-    try:
-        Job.fetch(job_id, connection=redis_connection()).delete()
-    except NoSuchJobError:
-        pass
-    except Exception:  # Redis down: the database still says the job must do nothing
-        log.warning("Could not remove job %s from Redis", job_id, exc_info=True)
+        run_at = scheduled_at.replace(microsecond=0) + timedelta(seconds=1 if scheduled_at.microsecond else 0)
+        jobs.enqueue_at(run_at, send_announcement, str(announcement_id), scheduled_at.isoformat(), job_id=job_id)
 
 
 ANY_TIME = object()
@@ -319,6 +314,7 @@ def for_student(student: User, *, class_id: uuid.UUID | None = None, limit: int 
     return [(announcement, bool(read)) for announcement, read in db.session.execute(query).all()]
 
 
+@use_case
 def open_announcement(actor: User, announcement_id: uuid.UUID) -> Announcement:
     """What a person sees when they open one; a student's first opening records the read (once)."""
     announcement = announcement_for(actor, announcement_id)
@@ -327,7 +323,6 @@ def open_announcement(actor: User, announcement_id: uuid.UUID) -> Announcement:
             id=uuid.uuid4(), announcement_id=announcement.id, user_id=actor.id, read_at=utcnow())
         db.session.execute(statement.on_conflict_do_nothing(index_elements=["announcement_id", "user_id"]))
         notifications.mark_read_about(actor, KIND, announcement.id)
-        db.session.commit()
     return announcement
 
 

@@ -1,37 +1,36 @@
-"""Emails that failed for good: RQ's failed job registry, read and re-queued by staff.
+"""Emails that failed for good: the job queue's failed jobs, read and re-queued by staff.
 
 A failed email job keeps everything it needs to be sent again (its arguments,
 or the id of a notification whose email is still `pending`), so re-sending is
-RQ's own requeue. The registry is in Redis; if Redis lost it, the sweep
-re-queues pending notification emails by itself.
+the queue's own requeue (`babyowl.jobs`). The failed jobs live in Redis; if
+Redis lost them, the sweep re-queues pending notification emails by itself.
 """
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import current_app
 from flask_babel import gettext as _
-from rq import Queue
-from rq.exceptions import InvalidJobOperation, NoSuchJobError
-from rq.job import Job
-from rq.registry import FailedJobRegistry
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
+from babyowl import jobs
 from babyowl.extensions import db
 from babyowl.models import Notification
 from babyowl.services.errors import DomainError
 
 EMAIL_FUNCTIONS = ("babyowl.jobs.email.send_email", "babyowl.jobs.notifications.send_notification_email")
+NOTIFICATION_EMAIL = EMAIL_FUNCTIONS[1]
 MAX_LISTED = 200
 
 
-class NoJobQueue(DomainError):
-    pass
-
-
 class FailedMailNotFound(DomainError):
-    status_code = 404
+    """Already re-sent (another tab, another person) or gone from the queue."""
+
+
+class NoJobQueue(DomainError):
+    """No Redis configured, or it does not answer."""
 
 
 @dataclass(frozen=True)
@@ -43,63 +42,53 @@ class FailedMail:
     failed_at: datetime | None
 
 
-def _registry() -> FailedJobRegistry:
-    from babyowl.jobs import get_queue
-
-    if not current_app.config.get("REDIS_URL"):
-        raise NoJobQueue(_("No job queue is configured (REDIS_URL): emails are sent at once and failures are "
-                           "only in the log."))
-    queue: Queue = get_queue()
-    return FailedJobRegistry(queue=queue)
+@dataclass(frozen=True)
+class FailedMailList:
+    mails: list[FailedMail] = field(default_factory=list)
+    problem: str | None = None  # why there is no list to show
 
 
-def _reason(job: Job) -> str:
-    result = job.latest_result()
-    text = (result.exc_string if result is not None else "") or ""
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else _("unknown")
+def _no_queue_message() -> str:
+    if not jobs.queued():
+        return _("No job queue is configured (REDIS_URL): emails are sent at once and failures are only in the "
+                 "log.")
+    return _("The job queue (Redis) does not answer; try again in a moment.")
 
 
-def failed_emails() -> list[FailedMail]:
-    """Failed email jobs, newest first, each with whom it was for and why it failed."""
-    registry = _registry()
-    ids = registry.get_job_ids(0, MAX_LISTED - 1, desc=True)
-    found = [job for job in Job.fetch_many(ids, connection=registry.connection) if job is not None]
-    jobs = [job for job in found if job.func_name in EMAIL_FUNCTIONS]
-    notification_ids = []
-    for job in jobs:
-        if job.func_name.endswith("send_notification_email"):
-            try:
-                notification_ids.append(uuid.UUID(job.args[0]))
-            except (IndexError, TypeError, ValueError):
-                pass
+def _notification_id(job: jobs.FailedJob) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(job.args[0])
+    except (IndexError, TypeError, ValueError):
+        return None
+
+
+def failed_emails() -> FailedMailList:
+    """Failed email jobs, newest first, each with whom it was for and why it failed; or why none can be listed."""
+    try:
+        failed = jobs.failed(EMAIL_FUNCTIONS, limit=MAX_LISTED)
+    except jobs.QueueUnavailable:
+        return FailedMailList(problem=_no_queue_message())
+    ids = [_notification_id(job) for job in failed if job.function == NOTIFICATION_EMAIL]
     notes = {}
-    if notification_ids:
-        from sqlalchemy import select
-        from sqlalchemy.orm import joinedload
-
+    if any(ids):
         notes = {n.id: n for n in db.session.scalars(select(Notification).options(joinedload(Notification.user))
-                                                     .where(Notification.id.in_(notification_ids)))}
+                                                     .where(Notification.id.in_([i for i in ids if i])))}
     mails = []
-    for job in jobs:
-        if job.func_name.endswith("send_notification_email"):
-            note = notes.get(uuid.UUID(job.args[0])) if job.args else None
+    for job in failed:
+        if job.function == NOTIFICATION_EMAIL:
+            note = notes.get(_notification_id(job))
             to, subject = (note.user.email, note.title or "") if note else ("?", "?")
         else:
             to, subject = (tuple(job.args) + ("?", "?"))[:2]
-        mails.append(FailedMail(job.id, to, subject, _reason(job), job.ended_at))
-    return mails
+        mails.append(FailedMail(job.id, to, subject, job.error or _("unknown"), job.failed_at))
+    return FailedMailList(mails)
 
 
 def resend(job_id: str) -> None:
-    registry = _registry()
+    """Queue a failed email again; refused when it is no longer among the failed ones."""
     try:
-        job = Job.fetch(job_id, connection=registry.connection)
-    except NoSuchJobError as exc:
-        raise FailedMailNotFound(_("This email is no longer in the list of failed emails.")) from exc
-    if job.func_name not in EMAIL_FUNCTIONS:
-        raise FailedMailNotFound(_("This email is no longer in the list of failed emails."))
-    try:
-        registry.requeue(job)
-    except InvalidJobOperation as exc:
-        raise FailedMailNotFound(_("This email is no longer in the list of failed emails.")) from exc
+        jobs.requeue(job_id, EMAIL_FUNCTIONS)
+    except jobs.JobNotFound as gone:
+        raise FailedMailNotFound(_("This email is no longer in the list of failed emails.")) from gone
+    except jobs.QueueUnavailable as away:
+        raise NoJobQueue(_no_queue_message()) from away

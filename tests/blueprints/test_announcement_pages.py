@@ -114,7 +114,7 @@ def test_edit_a_scheduled_one(teacher_client, db, school_class, students, teache
                                                                        "when": "now"})
     assert reload(db, announcement).sent_at is not None and count(db, Notification) == 3
     gone = teacher_client.get(f"/announcements/{announcement.id}/edit", follow_redirects=True)
-    assert "already been sent or cancelled" in text(gone)
+    assert "already been sent; it can no longer change" in text(gone)
 
 
 @pytest.mark.parametrize("headers", [{}, HTMX])

@@ -196,3 +196,17 @@ def test_failed_mail_page_without_redis_says_so(app, db):
     assert "No job queue is configured" in flashes(staff.get("/admin/failed-mail"))[0]
     instructor = signed_in_client(app, make_user("instructor"))
     assert instructor.get("/admin/failed-mail").status_code == 403
+
+
+def test_failed_mail_page_with_redis_unreachable_says_so(make_app, db):
+    from tests.jobs.support import free_port
+
+    app = make_app(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    staff = signed_in_client(app, make_user("staff"))
+    page = staff.get("/admin/failed-mail")
+    assert page.status_code == 200 and "The job queue (Redis) does not answer" in text(page)
+    response = staff.post("/admin/failed-mail/some-job/resend")
+    assert response.status_code == 303
+    assert flashes(staff.get("/admin/failed-mail")) == ["The job queue (Redis) does not answer; try again in a moment."]
+    htmx = staff.post("/admin/failed-mail/some-job/resend", headers={"HX-Request": "true"})
+    assert htmx.status_code == 409 and 'id="failed-list"' in text(htmx)

@@ -3,26 +3,28 @@
 Redis is the test's own database (TEST_REDIS_URL), flushed before and after
 each test; the SMTP server is aiosmtpd on a free port. `python worker.py` runs
 as a subprocess where the test is about the real worker (scheduler process,
-forked jobs); elsewhere a SimpleWorker in burst mode keeps the test fast.
+forked jobs); there the test waits, with a bounded poll, for what it can
+observe (the worker registered, the emails arrived). Elsewhere a SimpleWorker
+in burst mode keeps the test fast, and time is a `Clock` the test moves: the
+app's clock (what is due, what is lost) and RQ scheduler's clock (which
+scheduled jobs run) both read it, so no test sleeps until something is due.
 """
 from __future__ import annotations
 
-import email
 import multiprocessing
 import os
-import socket
 import subprocess
 import sys
 import time
-from datetime import timedelta
-from email import policy
+import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from redis import Redis
 from rq import Queue, SimpleWorker, Worker
 from rq.registry import FailedJobRegistry
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 
 from babyowl.extensions import db as _db
 from babyowl.jobs.announcements import send_announcement
@@ -31,39 +33,32 @@ from babyowl.models.base import utcnow
 from babyowl.services import announcements
 from tests.factories import make_class, make_enrollment, make_user
 from tests.helpers import signed_in_client, text
-from worker import QueuesTheSweep, build_worker
+from tests.jobs.support import SmtpServer, free_port, run_worker
 
 PROJECT = Path(__file__).parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class Clock:
+    """Now, frozen until the test moves it."""
+
+    def __init__(self, start: datetime):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        self.now += timedelta(**delta)
 
 
-class SmtpServer:
-    def __init__(self):
-        from aiosmtpd.controller import Controller
-
-        self.received: list[email.message.EmailMessage] = []
-        server = self
-
-        class Recorder:
-            async def handle_DATA(self, smtp, session, envelope):
-                server.received.append(email.message_from_bytes(envelope.content, policy=policy.default))
-                return "250 OK"
-
-        self.port = _free_port()
-        self.controller = Controller(Recorder(), hostname="127.0.0.1", port=self.port)
-
-    def to(self, address: str) -> list[email.message.EmailMessage]:
-        return [m for m in self.received if m["To"] == address]
-
-    def wait_for(self, count: int, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.received) < count and time.monotonic() < deadline:
-            time.sleep(0.1)
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    clock = Clock(utcnow())
+    for module in ("babyowl.services.announcements", "babyowl.jobs.announcements", "babyowl.services.notifications"):
+        monkeypatch.setattr(f"{module}.utcnow", clock)
+    # RQ's scheduler (run in-process by the burst workers) moves due jobs onto the queue by this clock.
+    monkeypatch.setattr("rq.scheduler.current_timestamp", lambda: int(clock.now.timestamp()))
+    return clock
 
 
 @pytest.fixture
@@ -90,19 +85,6 @@ def school(db):
     return teacher, school_class, students
 
 
-class SweepingSimpleWorker(QueuesTheSweep, SimpleWorker):
-    """worker.py's worker, jobs run in this process (fast, no fork)."""
-
-
-def run_worker(app, *, sweep: bool = False) -> None:
-    """Run every job queued (and every scheduled job due) until the queue is empty."""
-    with app.app_context():
-        queue = Queue(app.config["RQ_QUEUE"], connection=Redis.from_url(app.config["REDIS_URL"]))
-        worker = (build_worker([queue], 60, worker_class=SweepingSimpleWorker) if sweep
-                  else SimpleWorker([queue], connection=queue.connection))
-        worker.work(burst=True, with_scheduler=True)
-
-
 def start_worker_py(database_url: str, redis_url: str, smtp: SmtpServer, **env) -> subprocess.Popen:
     environment = {**os.environ, "REDIS_URL": redis_url, "DATABASE_URL": database_url, "MAIL_BACKEND": "smtp",
                    "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port), "MAIL_USE_TLS": "0",
@@ -116,26 +98,29 @@ def stop(worker: subprocess.Popen) -> str:
     return worker.communicate(timeout=20)[0].decode()
 
 
-def notifications_of(db, announcement) -> list[Notification]:
+def poll(condition, timeout: float = 20) -> bool:
+    """Wait (bounded) until `condition()` holds: for what another process does."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def notifications_of(db, announcement_id: uuid.UUID) -> list[Notification]:
     db.session.expire_all()
-    # The identity key: the object may come from another app context, expired by that context's commit.
-    announcement_id = inspect(announcement).identity[0]
     return list(db.session.scalars(select(Notification).where(Notification.reference_id == announcement_id)))
 
 
-def schedule(app, teacher, school_class, seconds: float, **fields) -> Announcement:
+def schedule(app, db, teacher, school_class, seconds: float, **fields) -> Announcement:
+    """Write an announcement through `app` (Redis), due in `seconds`; returned as the test's session has it."""
     with app.app_context():
-        announcement = announcements.create_announcement(
+        announcement_id = announcements.create_announcement(
             teacher, school_class, title=fields.get("title", "Ujian minggu depan"),
             content=fields.get("content", "Bawa **laptop** dan charger."),
-            send_at=utcnow() + timedelta(seconds=seconds))
-        return announcement
-
-
-def wait_until_idle(queue: Queue, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while (queue.count or queue.started_job_registry.get_job_ids()) and time.monotonic() < deadline:
-        time.sleep(0.1)
+            send_at=announcements.utcnow() + timedelta(seconds=seconds)).id
+    return db.session.get(Announcement, announcement_id)
 
 
 def test_a_scheduled_announcement_is_delivered_once_to_each_student_by_worker_py(
@@ -143,18 +128,17 @@ def test_a_scheduled_announcement_is_delivered_once_to_each_student_by_worker_py
     teacher, school_class, students = school
     worker = start_worker_py(database_url, redis_url, smtp)
     try:
-        deadline = time.monotonic() + 20
-        while not Worker.count(connection=redis_db) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        announcement = schedule(queued_app, teacher, school_class, 2)
+        assert poll(lambda: Worker.count(connection=redis_db) > 0), "worker.py did not start"
+        announcement = schedule(queued_app, db, teacher, school_class, 2)
         queue = Queue(queued_app.config["RQ_QUEUE"], connection=redis_db)
+        # Waiting for its time in RQ's scheduled registry, not on the queue.
         assert queue.scheduled_job_registry.get_job_ids() == [announcements.send_job_id(announcement)]
-        time.sleep(1)
-        assert smtp.received == [] and notifications_of(db, announcement) == []  # not before its time
-        smtp.wait_for(len(students))
-        wait_until_idle(queue)
+        assert queue.count == 0 and smtp.received == []
+        delivered = poll(lambda: len(smtp.received) >= len(students))
+        poll(lambda: not (queue.count or queue.started_job_registry.get_job_ids()))
     finally:
         output = stop(worker)
+    assert delivered, output
     assert sorted(m["To"] for m in smtp.received) == sorted(s.email for s in students), output
     message = smtp.to(students[0].email)[0]
     assert message["Subject"] == "Ujian minggu depan"
@@ -163,24 +147,26 @@ def test_a_scheduled_announcement_is_delivered_once_to_each_student_by_worker_py
     assert "Bawa **laptop** dan charger." in plain
     assert "Halo" in plain  # DEFAULT_LOCALE=id and no language of their own: Indonesian
     assert "/unsubscribe/" in plain and message["List-Unsubscribe"].startswith("<http://127.0.0.1:5000/unsubscribe/")
-    rows = notifications_of(db, announcement)
+    rows = notifications_of(db, announcement.id)
     assert sorted(n.user_id for n in rows) == sorted(s.id for s in students)
     assert {n.email_status for n in rows} == {"sent"}
-    assert db.session.get(Announcement, announcement.id).sent_at is not None
+    db.session.refresh(announcement)
+    assert announcement.sent_at >= announcement.scheduled_at  # not before its time
 
 
 def test_the_same_send_job_run_twice_delivers_nothing_twice(queued_app, db, redis_db, smtp, school):
     teacher, school_class, students = school
     with queued_app.app_context():
-        announcement = announcements.create_announcement(teacher, school_class, title="Libur",
-                                                         content="Kelas libur hari Jumat.")
+        announcement_id = announcements.create_announcement(teacher, school_class, title="Libur",
+                                                            content="Kelas libur hari Jumat.").id
         queue = Queue(queued_app.config["RQ_QUEUE"], connection=redis_db)
         # A retry, or the job queued again by hand: a second copy under another id.
-        queue.enqueue(send_announcement, str(announcement.id), None)
+        queue.enqueue(send_announcement, str(announcement_id), None)
         assert queue.count == 2
     run_worker(queued_app)
-    assert send_announcement(str(announcement.id), None) is None  # and a third time, directly
-    assert len(notifications_of(db, announcement)) == len(students)
+    with queued_app.app_context():
+        assert send_announcement(str(announcement_id), None) is None  # and a third time, directly
+    assert len(notifications_of(db, announcement_id)) == len(students)
     assert sorted(m["To"] for m in smtp.received) == sorted(s.email for s in students)
 
 
@@ -211,27 +197,38 @@ def test_two_workers_racing_deliver_no_duplicate(queued_app, db, redis_db, smtp,
         worker.join(timeout=30)
     assert [w.exitcode for w in workers] == [0, 0]
     assert sorted(m["To"] for m in smtp.received) == sorted(s.email for s in students)
-    assert len(notifications_of(db, announcement)) == len(students)
+    assert len(notifications_of(db, announcement.id)) == len(students)
 
 
-def test_after_redis_is_flushed_the_sweep_still_delivers(queued_app, db, redis_db, smtp, school):
+def test_after_redis_is_flushed_the_sweep_still_delivers(queued_app, db, redis_db, smtp, school, clock):
     teacher, school_class, students = school
-    announcement = schedule(queued_app, teacher, school_class, 1)
+    announcement = schedule(queued_app, db, teacher, school_class, 60)
     redis_db.flushdb()  # a Redis restart: our Redis keeps nothing on disk
-    time.sleep(1.2)
+    clock.advance(seconds=61)
     run_worker(queued_app)  # a plain worker: no job left to run
-    assert notifications_of(db, announcement) == []
+    assert notifications_of(db, announcement.id) == []
 
     run_worker(queued_app, sweep=True)  # worker.py's worker queues the sweep on its own clock
     assert sorted(m["To"] for m in smtp.received) == sorted(s.email for s in students)
-    assert len(notifications_of(db, announcement)) == len(students)
+    assert len(notifications_of(db, announcement.id)) == len(students)
 
 
-def test_the_flask_command_sweeps_too(queued_app, db, redis_db, smtp, school):
+def test_nothing_is_sent_before_its_time_even_by_the_sweep(queued_app, db, redis_db, smtp, school, clock):
     teacher, school_class, students = school
-    announcement = schedule(queued_app, teacher, school_class, 1)
+    announcement = schedule(queued_app, db, teacher, school_class, 60)
+    clock.advance(seconds=59)
+    run_worker(queued_app, sweep=True)
+    assert smtp.received == [] and notifications_of(db, announcement.id) == []
+    clock.advance(seconds=2)
+    run_worker(queued_app, sweep=True)
+    assert sorted(m["To"] for m in smtp.received) == sorted(s.email for s in students)
+
+
+def test_the_flask_command_sweeps_too(queued_app, db, redis_db, smtp, school, clock):
+    teacher, school_class, students = school
+    announcement = schedule(queued_app, db, teacher, school_class, 60)
     redis_db.flushdb()
-    time.sleep(1.2)
+    clock.advance(seconds=61)
     runner = queued_app.test_cli_runner()
     # The CLI runs in the app context already pushed: push the one with Redis and SMTP.
     with queued_app.app_context():
@@ -240,34 +237,34 @@ def test_the_flask_command_sweeps_too(queued_app, db, redis_db, smtp, school):
     assert sorted(m["To"] for m in smtp.received) == sorted(s.email for s in students)
     with queued_app.app_context():
         assert "0 announcements sent" in runner.invoke(args=["send-due-announcements"]).output
-    assert len(notifications_of(db, announcement)) == len(students)
+    assert len(notifications_of(db, announcement.id)) == len(students)
 
 
 def test_emails_lost_with_redis_are_queued_again_by_the_sweep_and_never_doubled(queued_app, db, redis_db, smtp,
-                                                                               school):
+                                                                               school, clock):
     teacher, school_class, students = school
     with queued_app.app_context():
-        announcement = announcements.create_announcement(teacher, school_class, title="Tugas", content="Kumpulkan.")
+        announcement_id = announcements.create_announcement(teacher, school_class, title="Tugas",
+                                                            content="Kumpulkan.").id
         Queue(queued_app.config["RQ_QUEUE"], connection=redis_db).empty()
-        send_announcement(str(announcement.id), None)  # sent; its email jobs wait in Redis...
+        send_announcement(str(announcement_id), None)  # sent; its email jobs wait in Redis...
     redis_db.flushdb()  # ...and are lost with it
     run_worker(queued_app, sweep=True)
     assert smtp.received == []  # too young to call lost: their job may just not have arrived yet
 
-    db.session.execute(Notification.__table__.update().values(created_at=utcnow() - timedelta(hours=1)))
-    db.session.commit()
+    clock.advance(minutes=3)
     run_worker(queued_app, sweep=True)
     assert sorted(m["To"] for m in smtp.received) == sorted(s.email for s in students)
-    assert {n.email_status for n in notifications_of(db, announcement)} == {"sent"}
+    assert {n.email_status for n in notifications_of(db, announcement_id)} == {"sent"}
 
     redis_db.flushdb()
     run_worker(queued_app, sweep=True)  # sent ones are never queued again
     assert len(smtp.received) == len(students)
 
 
-def test_a_cancelled_announcement_is_never_sent(queued_app, db, redis_db, smtp, school):
+def test_a_cancelled_announcement_is_never_sent(queued_app, db, redis_db, smtp, school, clock):
     teacher, school_class, students = school
-    announcement = schedule(queued_app, teacher, school_class, 1)
+    announcement = schedule(queued_app, db, teacher, school_class, 60)
     # Its job stays in Redis, as if the tidy-up had failed: the database still says no.
     with queued_app.app_context():
         job_id = announcements.send_job_id(announcement)
@@ -276,39 +273,37 @@ def test_a_cancelled_announcement_is_never_sent(queued_app, db, redis_db, smtp, 
                          announcement.scheduled_at.isoformat(), job_id=job_id + "-copy")
         announcements.cancel_announcement(teacher, announcement)
         assert job_id not in queue.scheduled_job_registry.get_job_ids()
-    time.sleep(1.2)
+    clock.advance(seconds=61)
     run_worker(queued_app, sweep=True)
-    assert smtp.received == [] and notifications_of(db, announcement) == []
+    assert queue.scheduled_job_registry.get_job_ids() == []  # the copy ran...
+    assert smtp.received == [] and notifications_of(db, announcement.id) == []  # ...and sent nothing
     with queued_app.app_context():
         assert announcements.deliver(announcement.id) is None
-    assert db.session.get(Announcement, announcement.id).sent_at is None
+    db.session.refresh(announcement)
+    assert announcement.sent_at is None
 
 
 def test_an_edited_announcement_goes_out_with_the_new_text_at_the_new_time(queued_app, db, redis_db, smtp,
-                                                                          school):
+                                                                          school, clock):
     teacher, school_class, students = school
-    announcement = schedule(queued_app, teacher, school_class, 1, title="Old title", content="Old text")
+    announcement = schedule(queued_app, db, teacher, school_class, 60, title="Old title", content="Old text")
     with queued_app.app_context():
         queue = Queue(queued_app.config["RQ_QUEUE"], connection=redis_db)
-        old_time = announcement.scheduled_at.isoformat()
+        old_time = announcement.scheduled_at
         # The old job survives in Redis (as if its removal failed) and runs at the old time...
-        queue.enqueue_at(announcement.scheduled_at, send_announcement, str(announcement.id), old_time)
+        queue.enqueue_at(old_time, send_announcement, str(announcement.id), old_time.isoformat())
         announcements.update_announcement(teacher, announcement, title="New title", content="New *text*",
-                                          send_at=utcnow() + timedelta(seconds=3))
-    time.sleep(1.2)
+                                          send_at=clock.now + timedelta(seconds=120))
+    clock.advance(seconds=61)
     run_worker(queued_app)
-    assert smtp.received == []  # ...and does nothing: the announcement moved
-    # The new time comes (rounded up to RQ's whole seconds); on a loaded machine a round may come early.
-    deadline = time.monotonic() + 15
-    while len(smtp.received) < len(students) and time.monotonic() < deadline:
-        time.sleep(0.5)
-        run_worker(queued_app)
+    assert smtp.received == [] and len(queue.scheduled_job_registry.get_job_ids()) == 1  # ...and does nothing
+    clock.advance(seconds=60)  # the new time (rounded up to RQ's whole seconds)
+    run_worker(queued_app)
     assert sorted(m["To"] for m in smtp.received) == sorted(s.email for s in students)
     assert {m["Subject"] for m in smtp.received} == {"New title"}
     assert "<em>text</em>" in smtp.received[0].get_body(("html",)).get_content()
-    sent = db.session.get(Announcement, announcement.id)
-    db.session.refresh(sent)
-    assert sent.sent_at >= sent.scheduled_at
+    db.session.refresh(announcement)
+    assert announcement.sent_at >= announcement.scheduled_at > old_time
 
 
 def test_the_email_choice_is_read_when_the_job_runs(queued_app, db, redis_db, smtp, school):
@@ -327,23 +322,22 @@ def test_the_email_choice_is_read_when_the_job_runs(queued_app, db, redis_db, sm
 
 
 def test_smtp_failure_ends_in_the_failed_registry_and_staff_resend_it(make_app, db, redis_url, redis_db, smtp,
-                                                                      school):
+                                                                      school, clock):
     teacher, school_class, students = school
-    broken = make_app(REDIS_URL=redis_url, MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=_free_port(),
+    broken = make_app(REDIS_URL=redis_url, MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(),
                       MAIL_USE_TLS=False, MAIL_TIMEOUT=2, MAIL_RETRY_INTERVALS=[0, 0])
     with broken.app_context():
-        announcement = announcements.create_announcement(teacher, school_class, title="Rapat orang tua",
-                                                         content="Sabtu pukul 10.")
+        announcement_id = announcements.create_announcement(teacher, school_class, title="Rapat orang tua",
+                                                            content="Sabtu pukul 10.").id
     run_worker(broken)
     with broken.app_context():
         queue = Queue(broken.config["RQ_QUEUE"], connection=redis_db)
         failed = FailedJobRegistry(queue=queue).get_job_ids()
     assert len(failed) == len(students)
-    assert {n.email_status for n in notifications_of(db, announcement)} == {"pending"}
+    assert {n.email_status for n in notifications_of(db, announcement_id)} == {"pending"}
 
     # The sweep leaves failed emails for staff: nothing is re-sent behind their back.
-    db.session.execute(Notification.__table__.update().values(created_at=utcnow() - timedelta(hours=1)))
-    db.session.commit()
+    clock.advance(hours=1)
     run_worker(broken, sweep=True)
     with broken.app_context():
         assert sorted(FailedJobRegistry(queue=queue).get_job_ids()) == sorted(failed)
@@ -370,5 +364,5 @@ def test_smtp_failure_ends_in_the_failed_registry_and_staff_resend_it(make_app, 
     assert len(smtp.received) == 2
     with fixed.app_context():
         assert FailedJobRegistry(queue=queue).get_job_ids() == [failed[2]]
-    assert sum(n.email_status == "sent" for n in notifications_of(db, announcement)) == 2
+    assert sum(n.email_status == "sent" for n in notifications_of(db, announcement_id)) == 2
     assert db.session.scalar(select(func.count()).select_from(Notification)) == len(students)

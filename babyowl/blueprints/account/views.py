@@ -24,13 +24,14 @@ bp = Blueprint("account", __name__)
 # Pages a new user may open before finishing onboarding.
 ONBOARDING_EXEMPT = {"account.onboarding", "account.avatar", "account.download_data", "account.request_deletion",
                      "auth.logout", "auth.verify_email",
-                     "auth.resend_verification", "main.set_language", "main.healthz", "static"}
+                     "auth.resend_verification", "main.set_language", "main.healthz", "main.readyz", "static"}
 
 
 @bp.before_app_request
 def require_onboarding():
-    if (current_user.is_authenticated and not current_user.onboarding_completed
-            and request.endpoint and request.endpoint not in ONBOARDING_EXEMPT):
+    # The endpoint first: the health probes never load the signed-in user (nor read the session).
+    if (request.endpoint and request.endpoint not in ONBOARDING_EXEMPT
+            and current_user.is_authenticated and not current_user.onboarding_completed):
         return full_redirect(url_for("account.onboarding"))
     return None
 

@@ -9,10 +9,10 @@ from flask_login import current_user, login_required
 
 from babyowl.authz import TEACHING_ROLES, roles_required
 from babyowl.blueprints.announcements.forms import AnnouncementForm
-from babyowl.extensions import db
+from babyowl.blueprints.params import form_status
+from babyowl.errors import on_refusal
 from babyowl.rendering import is_htmx, redirect_to, render
 from babyowl.services import announcements
-from babyowl.services.errors import DomainError
 from babyowl.services.school_time import in_school_time, school_moment
 
 bp = Blueprint("announcements", __name__)
@@ -51,16 +51,12 @@ def create(class_id: uuid.UUID):
     form = AnnouncementForm()
     if not form.validate_on_submit():
         return _index_page(school_class, form=form, status=422, block="announcements_panel")
-    try:
+    with on_refusal(lambda refused: _index_page(school_class, form=form, error=refused.message,
+                                                status=refused.status_code, block="announcements_panel")):
         announcement = announcements.create_announcement(current_user, school_class, title=form.title.data,
                                                          content=form.content.data, send_at=_send_at(form))
-    except DomainError as refused:
-        db.session.rollback()
-        return _index_page(school_class, form=form, error=refused.message, status=refused.status_code,
-                           block="announcements_panel")
     message = _sent_or_scheduled(announcement)
     if is_htmx():
-        db.session.expire_all()
         return _index_page(school_class, block="announcements_panel", notice=message)
     flash(message, "success")
     return redirect_to(url_for("announcements.index", class_id=class_id))
@@ -89,29 +85,24 @@ def show(announcement_id: uuid.UUID):
 def edit(announcement_id: uuid.UUID):
     announcement = announcements.announcement_for(current_user, announcement_id, manage=True)
     back = url_for("announcements.index", class_id=announcement.class_id)
-    if announcement.state != "scheduled":
-        flash(_("This announcement has already been sent or cancelled; it can no longer change."), "error")
-        return redirect_to(back)
+    with on_refusal(redirect_to_url=back):
+        announcements.ensure_open(announcement)
     form = AnnouncementForm(obj=announcement)
     if not form.is_submitted() and announcement.scheduled_at:
         local = in_school_time(announcement.scheduled_at)
         form.when.data, form.send_date.data, form.send_time.data = "later", local.date(), local.time()
-    error = None
+
+    def page(error=None, status=None):
+        return render("announcements/edit.html", block="announcement_form", status=status or form_status(),
+                      form=form, announcement=announcement, error=error)
+
     if form.validate_on_submit():
-        try:
+        with on_refusal(lambda refused: page(refused.message, refused.status_code)):
             announcements.update_announcement(current_user, announcement, title=form.title.data,
                                               content=form.content.data, send_at=_send_at(form))
-        except DomainError as refused:
-            db.session.rollback()
-            error = refused.message
-            status = refused.status_code
-        else:
-            flash(_sent_or_scheduled(announcement), "success")
-            return redirect_to(back)
-    else:
-        status = 422 if form.is_submitted() else 200
-    return render("announcements/edit.html", block="announcement_form", status=status, form=form,
-                  announcement=announcement, error=error)
+        flash(_sent_or_scheduled(announcement), "success")
+        return redirect_to(back)
+    return page()
 
 
 @bp.route("/announcements/<uuid:announcement_id>/cancel", methods=["POST"])
@@ -119,17 +110,12 @@ def edit(announcement_id: uuid.UUID):
 def cancel(announcement_id: uuid.UUID):
     announcement = announcements.announcement_for(current_user, announcement_id, manage=True)
     school_class = announcement.school_class
-    try:
+    back = url_for("announcements.index", class_id=school_class.id)
+    with on_refusal(lambda refused: _index_page(school_class, error=refused.message, status=refused.status_code,
+                                                block="announcement_list"), redirect_to_url=back):
         announcements.cancel_announcement(current_user, announcement)
-    except DomainError as refused:
-        db.session.rollback()
-        if is_htmx():
-            return _index_page(school_class, error=refused.message, status=refused.status_code,
-                               block="announcement_list")
-        flash(refused.message, "error")
-    else:
-        message = _("“%(title)s” is cancelled; it will not be sent.", title=announcement.title)
-        if is_htmx():
-            return _index_page(school_class, block="announcement_list", notice=message)
-        flash(message, "success")
-    return redirect_to(url_for("announcements.index", class_id=school_class.id))
+    message = _("“%(title)s” is cancelled; it will not be sent.", title=announcement.title)
+    if is_htmx():
+        return _index_page(school_class, block="announcement_list", notice=message)
+    flash(message, "success")
+    return redirect_to(back)

@@ -2,6 +2,7 @@ from flask import Blueprint, current_app, flash, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from babyowl import health
 from babyowl.extensions import limiter
 from babyowl.i18n import LANGUAGE_COOKIE
 from babyowl.rendering import full_redirect, render
@@ -38,4 +39,16 @@ def set_language():
 @bp.route("/healthz")
 @limiter.exempt
 def healthz():
+    """Alive: no I/O at all (a restart will not fix a dead database)."""
     return make_response("ok", 200, {"Content-Type": "text/plain"})
+
+
+@bp.route("/readyz")
+@limiter.exempt
+def readyz():
+    """Ready to serve: the database and Redis answer; 503 naming what is down. Plain text, for machines."""
+    states = health.readiness()
+    down = health.down(states)
+    lines = ["ok" if not down else "down: " + ", ".join(down)] + [f"{name}: {state}" for name, state in states.items()]
+    return make_response("\n".join(lines) + "\n", 503 if down else 200,
+                         {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"})

@@ -10,10 +10,9 @@ from flask_login import current_user, login_required
 from babyowl.authz import STAFF_ROLES, roles_required
 from babyowl.blueprints.notifications.forms import PreferencesForm
 from babyowl.blueprints.params import form_status, page_number
-from babyowl.extensions import db
+from babyowl.errors import on_refusal
 from babyowl.rendering import is_htmx, redirect_to, render
 from babyowl.services import failed_mail, notifications
-from babyowl.services.errors import DomainError
 
 bp = Blueprint("notifications", __name__)
 
@@ -75,64 +74,53 @@ def preferences():
         choices = notifications.email_choices(current_user)
         form.emails.data = [kind for kind, wanted in choices.items() if wanted]
         form.language.data = notifications.language_of(current_user)
-    error = None
     if form.validate_on_submit():
-        try:
+        with on_refusal(lambda refused: _preferences_page(form, refused.message)):
             notifications.save_preferences(current_user, emails_for=form.emails.data or [],
                                            language=form.language.data)
-        except DomainError as refused:
-            db.session.rollback()
-            error = refused.message
-        else:
-            flash(_("Your notification settings are saved."), "success")
-            return redirect_to(url_for("notifications.preferences"))
-    status = 422 if error else form_status()
-    return render("notifications/preferences.html", block="preferences_form", status=status, form=form,
+        flash(_("Your notification settings are saved."), "success")
+        return redirect_to(url_for("notifications.preferences"))
+    return _preferences_page(form)
+
+
+def _preferences_page(form, error=None):
+    return render("notifications/preferences.html", block="preferences_form", status=form_status(), form=form,
                   error=error)
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 def unsubscribe(token: str):
-    try:
+    with on_refusal(lambda refused: render("notifications/unsubscribe.html", problem=refused.message)):
         if request.method == "POST":
             user, kind = notifications.unsubscribe(token)
             flash(_("Done: you will no longer get emails about “%(kind)s”.", kind=notifications.KINDS[kind]),
                   "success")
             return redirect_to(url_for("notifications.unsubscribe", token=token))
         user, kind = notifications.read_unsubscribe_token(token)
-    except notifications.InvalidUnsubscribeLink as refused:
-        db.session.rollback()
-        return render("notifications/unsubscribe.html", status=refused.status_code, problem=refused.message)
     return render("notifications/unsubscribe.html", token=token, kind_name=notifications.KINDS[kind],
                   subscribed=notifications.wants_email(user.id, kind), email=user.email)
+
+
+def _failed_list(notice=None, error=None):
+    listed = failed_mail.failed_emails()
+    return render("notifications/failed_mail.html", block="failed_list", mails=listed.mails, problem=listed.problem,
+                  notice=notice, error=error)
 
 
 @bp.route("/admin/failed-mail")
 @roles_required(*STAFF_ROLES)
 def failed_mail_index():
-    try:
-        mails, problem = failed_mail.failed_emails(), None
-    except failed_mail.NoJobQueue as refused:
-        mails, problem = [], refused.message
-    return render("notifications/failed_mail.html", block="failed_list", mails=mails, problem=problem)
+    return _failed_list()
 
 
 @bp.route("/admin/failed-mail/<job_id>/resend", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def resend_mail(job_id: str):
-    try:
+    back = url_for("notifications.failed_mail_index")
+    with on_refusal(lambda refused: _failed_list(error=refused.message), redirect_to_url=back):
         failed_mail.resend(job_id)
-    except DomainError as refused:
-        message, category = refused.message, "error"
-    else:
-        message, category = _("The email is queued to be sent again."), "success"
+    message = _("The email is queued to be sent again.")
     if is_htmx():
-        try:
-            mails, problem = failed_mail.failed_emails(), None
-        except failed_mail.NoJobQueue as refused:
-            mails, problem = [], refused.message
-        return render("notifications/failed_mail.html", block="failed_list", mails=mails, problem=problem,
-                      notice=message if category == "success" else None,
-                      error=message if category == "error" else None)
-    flash(message, category)
-    return redirect_to(url_for("notifications.failed_mail_index"))
+        return _failed_list(notice=message)
+    flash(message, "success")
+    return redirect_to(back)
