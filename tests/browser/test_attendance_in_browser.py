@@ -84,6 +84,8 @@ def test_a_thirty_student_class_marked_on_a_tablet(live_server, open_page, db, c
     assert page.locator("#jump-unmarked").is_hidden()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"attendance-{viewport['width']}.png"), full_page=True)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(ARTIFACTS / f"attendance-top-{viewport['width']}.png"))
 
     page.reload()
     checked = page.locator(".att-choice input:checked")
