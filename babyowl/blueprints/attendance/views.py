@@ -7,7 +7,7 @@ from datetime import date
 from flask import Blueprint, abort, flash, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from babyowl.blueprints.params import parse_uuid
@@ -70,7 +70,7 @@ def take(class_id: uuid.UUID):
 
 
 @bp.route("/attendance/csrf-token")
-@login_required
+@roles_required(*TEACHING_ROLES)
 @limiter.exempt
 def csrf_token():
     """A fresh CSRF token for the sheet's queued taps after theirs expired (a tablet left open for hours)."""
