@@ -240,7 +240,9 @@ def mark_all_present(actor: User, school_class: SchoolClass, *, meeting_number: 
     """Mark present every active student not yet marked; a mark already made is never overwritten.
 
     With a key, the request is applied once: sent again (a queued offline tap
-    replayed, a lost answer) it marks nobody, even a student enrolled since.
+    replayed, a lost answer) it finds the marks it made and marks nobody, not
+    even a student enrolled since. (One that found everyone already marked
+    leaves no trace; sent again it marks only students still unmarked.)
     """
     require_taker(actor, school_class)
     school_class = locked_class(school_class.id)

@@ -229,3 +229,35 @@ def test_twenty_identical_and_two_conflicting_submissions_in_parallel(app, db, t
             ClassAttendance.enrollment_id == enrollment_id)).all()
         used = db.session.scalar(select(ClassEnrollment.credits_used).where(ClassEnrollment.id == enrollment_id))
         assert len(marks) == 1 and used == sum(status in ("present", "late") for status in marks)
+
+
+def test_the_same_mark_all_sent_from_ten_threads_at_once_is_applied_once(app, db, teacher, school_class):
+    enrollments = [make_enrollment(school_class) for _ in range(6)]
+    class_id, teacher_id, key = school_class.id, teacher.id, uuid.uuid4()
+    barrier = threading.Barrier(10)
+    counts, errors = [], []
+
+    def worker():
+        from babyowl.extensions import db as session_db
+        from babyowl.models import User
+
+        with app.app_context():
+            try:
+                barrier.wait()
+                counts.append(attendance.mark_all_present(session_db.session.get(User, teacher_id),
+                                                          session_db.session.get(SchoolClass, class_id),
+                                                          meeting_number=1, key=key))
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+            finally:
+                session_db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [] and sorted(counts) == [0] * 9 + [6]
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(AttendanceChange)) == 6
+    assert db.session.scalar(select(func.sum(ClassEnrollment.credits_used))) == len(enrollments)
