@@ -108,6 +108,7 @@ ACCESS: dict[str, Route] = {
     "attendance.all_present": Route(TEACHING_ROLES, lambda c: f"/classes/{c['class'].id}/attendance/all-present",
                                     "POST"),
     "attendance.out_of_credits": Route(STAFF_ROLES, "/attendance/out-of-credits"),
+    "attendance.csrf_token": Route(TEACHING_ROLES, "/attendance/csrf-token"),
     # Credits: the student reads their own; the class's instructor and staff adjust and correct.
     "credits.history": Route(SIGNED_IN, lambda c: f"/enrollments/{c['enrollment'].id}/credits"),
     "credits.adjust": Route(TEACHING_ROLES, lambda c: f"/enrollments/{c['enrollment'].id}/credits/adjust", "POST"),

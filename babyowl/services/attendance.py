@@ -5,7 +5,8 @@ mark moves the credit accordingly. Every change locks the class row, then the
 enrollment row (always in that order, so two tablets never deadlock), keeps a
 history row, and recomputes the enrollment's attendance rate and the class's
 meetings held from the records. A tap carries an idempotency key: the same tap
-sent twice changes nothing the second time.
+sent twice changes nothing the second time, and so does "mark all present"
+(each mark it makes carries a key derived from the request's key).
 """
 from __future__ import annotations
 
@@ -38,6 +39,45 @@ MAX_NOTE = 500
 class GridRow:
     enrollment: ClassEnrollment
     record: ClassAttendance | None
+
+    @property
+    def status(self) -> str | None:
+        return self.record.status if self.record else None
+
+    def credits_left_after(self, status: str) -> int:
+        """Credits the student has left if this meeting is marked `status` (what a tap will cost, shown before it)."""
+        already_used = int(self.record is not None and self.record.credit_deducted)
+        return self.enrollment.credits_remaining + already_used - credit_cost(status)
+
+
+@dataclass
+class Tally:
+    present: int = 0
+    late: int = 0
+    absent: int = 0
+    unmarked: int = 0
+    next_unmarked: uuid.UUID | None = None  # the first unmarked enrollment in the sheet's order
+
+    @property
+    def credits_used(self) -> int:
+        """Credits this meeting uses as marked so far."""
+        return sum(getattr(self, status) * credit_cost(status) for status in ATTENDANCE_STATUSES)
+
+
+def credit_cost(status: str | None) -> int:
+    """Credits one mark uses: present or late one, absent none."""
+    return int(status in USES_CREDIT)
+
+
+def tally(rows: list[GridRow]) -> Tally:
+    counts = Tally()
+    for row in rows:
+        if row.status is None:
+            counts.unmarked += 1
+            counts.next_unmarked = counts.next_unmarked or row.enrollment.id
+        else:
+            setattr(counts, row.status, getattr(counts, row.status) + 1)
+    return counts
 
 
 def may_take(actor: User, school_class: SchoolClass) -> bool:
@@ -188,12 +228,28 @@ def record_for(enrollment_id: uuid.UUID, meeting_number: int) -> ClassAttendance
         .execution_options(populate_existing=True)).first()
 
 
+def _key_for(key: uuid.UUID, enrollment_id: uuid.UUID) -> uuid.UUID:
+    # One "mark all" request makes many marks; each history row needs its own unique key,
+    # and a replay of the request must find them again.
+    return uuid.uuid5(key, str(enrollment_id))
+
+
 @use_case
 def mark_all_present(actor: User, school_class: SchoolClass, *, meeting_number: int,
-                     meeting_date: date | None = None) -> int:
-    """Mark present every active student not yet marked; a mark already made is never overwritten."""
+                     meeting_date: date | None = None, key: uuid.UUID | None = None) -> int:
+    """Mark present every active student not yet marked; a mark already made is never overwritten.
+
+    With a key, the request is applied once: sent again (a queued offline tap
+    replayed, a lost answer) it finds the marks it made and marks nobody, not
+    even a student enrolled since. (One that found everyone already marked
+    leaves no trace; sent again it marks only students still unmarked.)
+    """
     require_taker(actor, school_class)
     school_class = locked_class(school_class.id)
+    all_ids = db.session.scalars(select(ClassEnrollment.id).where(ClassEnrollment.class_id == school_class.id)).all()
+    if key is not None and db.session.scalar(select(func.count()).where(
+            AttendanceChange.idempotency_key.in_([_key_for(key, eid) for eid in all_ids]))):
+        return 0
     the_date = _check_meeting(school_class, meeting_number, meeting_date)
     marked = set(db.session.scalars(select(ClassAttendance.enrollment_id).where(
         ClassAttendance.class_id == school_class.id, ClassAttendance.meeting_number == meeting_number)))
@@ -203,15 +259,16 @@ def mark_all_present(actor: User, school_class: SchoolClass, *, meeting_number: 
     count = 0
     for enrollment in enrollments:
         if enrollment.id not in marked:
-            count += apply_mark(actor, school_class, enrollment, meeting_number, the_date, "present", None, None, None)
+            count += apply_mark(actor, school_class, enrollment, meeting_number, the_date, "present", None,
+                                _key_for(key, enrollment.id) if key else None, None)
     return count
 
 
 def out_of_credits() -> list[ClassEnrollment]:
-    """Active enrollments that have used more credits than they have: staff follow these up."""
+    """Active enrollments with no credit left (at zero or below): staff follow these up before the next meeting."""
     return list(db.session.scalars(
         select(ClassEnrollment).options(joinedload(ClassEnrollment.student), joinedload(ClassEnrollment.school_class))
-        .where(ClassEnrollment.status == "active", ClassEnrollment.credits_used > ClassEnrollment.meeting_credits)
+        .where(ClassEnrollment.status == "active", ClassEnrollment.credits_used >= ClassEnrollment.meeting_credits)
         .order_by(ClassEnrollment.credits_used - ClassEnrollment.meeting_credits)))
 
 

@@ -96,7 +96,7 @@ def test_mark_all_present_keeps_marks_already_made(signed_in, db, school_class, 
     if htmx:
         assert response.status_code == 200 and 'id="attendance-sheet"' in text(response)
     else:
-        assert "1 students marked present." in flashes(signed_in.get(response.headers["Location"]))
+        assert "1 student marked present." in flashes(signed_in.get(response.headers["Location"]))
     statuses = dict(db.session.execute(select(ClassAttendance.enrollment_id, ClassAttendance.status)).all())
     assert statuses == {absent.id: "absent", other.id: "present"}
 
@@ -115,3 +115,56 @@ def test_staff_see_students_out_of_credits(client, db, login_as, school_class):
     login_as("staff")
     html = text(client.get("/attendance/out-of-credits"))
     assert "Citra Minus" in html and "Dodi Cukup" not in html and "-1 / 2" in html
+
+
+def test_mark_all_present_with_a_key_counts_once_and_says_how_many(signed_in, db, school_class):
+    a, b = make_enrollment(school_class), make_enrollment(school_class)
+    key = str(uuid.uuid4())
+    url = f"/classes/{school_class.id}/attendance/all-present"
+    first = signed_in.post(url, data={"meeting_number": "1", "key": key}, headers=HX)
+    assert first.status_code == 200 and "2 students marked present." in text(first)
+    make_enrollment(school_class)
+    again = signed_in.post(url, data={"meeting_number": "1", "key": key}, headers=HX)
+    assert again.status_code == 200 and "0 students marked present." in text(again)
+    assert db.session.scalar(select(func.count()).select_from(ClassAttendance)) == 2
+    assert (reload(db, a).credits_used, reload(db, b).credits_used) == (1, 1)
+
+
+def test_the_sheet_shows_the_tally_the_cost_of_each_choice_and_where_to_go_next(signed_in, db, school_class):
+    andi = make_enrollment(school_class, make_user("student", full_name="Andi"), meeting_credits=10)
+    budi = make_enrollment(school_class, make_user("student", full_name="Budi"), meeting_credits=1, credits_used=1)
+    tap(signed_in, school_class, andi, "late")
+    html = text(signed_in.get(f"/classes/{school_class.id}/attendance?meeting=1"))
+    tally = html[html.index('id="tally"'):html.index('id="connection-status"')]
+    for label, number in (("Present", 0), ("Late", 1), ("Absent", 0), ("Not yet marked", 1),
+                          ("Credits this meeting", 1)):
+        assert f'{label}: <strong data-count' in tally and f'>{number}</strong>' in tally
+    assert f'href="#row-{budi.id}"' in tally and "Jump to the next unmarked" in tally
+    budi_row = html[html.index(f'id="row-{budi.id}"'):]
+    assert "-1 left" in budi_row.split("att-note")[0]  # present or late would take Budi below zero
+    andi_row = html[html.index(f'id="row-{andi.id}"'):html.index(f'id="row-{budi.id}"')]
+    assert andi_row.count("9 left") == 2 and "10 left" in andi_row
+
+
+def test_a_refused_tap_answers_the_row_with_its_status_and_no_rollback_in_the_view(signed_in, db, school_class):
+    enrollment = make_enrollment(school_class)
+    plain = signed_in.post(f"/classes/{school_class.id}/attendance/mark", data={
+        "enrollment_id": str(enrollment.id), "meeting_number": "1", "status": "sick"})
+    assert plain.status_code == 303
+    assert "Mark present, late or absent." in flashes(signed_in.get(plain.headers["Location"]))
+    unknown = signed_in.post(f"/classes/{school_class.id}/attendance/mark", headers=HX, data={
+        "enrollment_id": "not-an-id", "meeting_number": "1", "status": "present"})
+    assert unknown.status_code == 422 and "This student is not active in the class." in text(unknown)
+
+
+def test_a_fresh_csrf_token_for_queued_taps(signed_in):
+    response = signed_in.get("/attendance/csrf-token")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert len(response.get_json()["token"]) > 20
+
+
+def test_staff_see_students_at_exactly_zero_credits(client, db, login_as, school_class):
+    make_enrollment(school_class, make_user("student", full_name="Eka Nol"), meeting_credits=2, credits_used=2)
+    login_as("staff")
+    html = text(client.get("/attendance/out-of-credits"))
+    assert "Eka Nol" in html and "0 / 2" in html

@@ -95,6 +95,45 @@ def test_mark_all_present_never_overwrites_a_mark(db, teacher, school_class):
     assert attendance.mark_all_present(teacher, school_class, meeting_number=1) == 0
 
 
+def test_mark_all_present_sent_twice_with_its_key_is_applied_once(db, teacher, school_class):
+    first, second = make_enrollment(school_class), make_enrollment(school_class)
+    key = uuid.uuid4()
+    assert attendance.mark_all_present(teacher, school_class, meeting_number=1, key=key) == 2
+    late_comer = make_enrollment(school_class)  # enrolled before the queued request is replayed
+    assert attendance.mark_all_present(teacher, school_class, meeting_number=1, key=key) == 0
+    statuses = dict(db.session.execute(select(ClassAttendance.enrollment_id, ClassAttendance.status)).all())
+    assert statuses == {first.id: "present", second.id: "present"}
+    assert reload(db, late_comer).credits_used == 0
+    assert db.session.scalar(select(func.count()).select_from(AttendanceChange)) == 2
+    # Another request (a new key) is a new "mark all": it marks the one still unmarked.
+    assert attendance.mark_all_present(teacher, school_class, meeting_number=1, key=uuid.uuid4()) == 1
+
+
+def test_students_at_exactly_zero_credits_are_out_of_credits(db, teacher, school_class):
+    at_zero = make_enrollment(school_class, meeting_credits=2, credits_used=2)
+    below = make_enrollment(school_class, meeting_credits=2, credits_used=3)
+    make_enrollment(school_class, meeting_credits=2, credits_used=1)
+    assert {e.id for e in attendance.out_of_credits()} == {at_zero.id, below.id}
+
+
+def test_the_sheet_knows_what_each_choice_costs_and_the_tally(db, teacher, school_class):
+    fresh = make_enrollment(school_class, make_user("student", full_name="A Fresh"), meeting_credits=10)
+    present = make_enrollment(school_class, make_user("student", full_name="B Present"), meeting_credits=10)
+    absent = make_enrollment(school_class, make_user("student", full_name="C Absent"), meeting_credits=10)
+    make_enrollment(school_class, make_user("student", full_name="D Later"), meeting_credits=10)
+    tap(teacher, school_class, present, "present")
+    tap(teacher, school_class, absent, "absent")
+    rows = {row.enrollment.id: row for row in attendance.grid(reload(db, school_class), 1)}
+    # Before the tap: present or late uses one of 10, absent none.
+    assert [rows[fresh.id].credits_left_after(s) for s in ("present", "late", "absent")] == [9, 9, 10]
+    # Already present (9 left): staying present or late costs nothing more, absent gives the credit back.
+    assert [rows[present.id].credits_left_after(s) for s in ("present", "late", "absent")] == [9, 9, 10]
+    assert [rows[absent.id].credits_left_after(s) for s in ("present", "late", "absent")] == [9, 9, 10]
+    counts = attendance.tally(attendance.grid(reload(db, school_class), 1))
+    assert (counts.present, counts.late, counts.absent, counts.unmarked, counts.credits_used) == (1, 0, 1, 2, 1)
+    assert counts.next_unmarked == fresh.id
+
+
 def test_notes_are_kept_and_limited(db, teacher, school_class):
     enrollment = make_enrollment(school_class)
     record = tap(teacher, school_class, enrollment, "late", note="Datang 15 menit terlambat")
@@ -190,3 +229,35 @@ def test_twenty_identical_and_two_conflicting_submissions_in_parallel(app, db, t
             ClassAttendance.enrollment_id == enrollment_id)).all()
         used = db.session.scalar(select(ClassEnrollment.credits_used).where(ClassEnrollment.id == enrollment_id))
         assert len(marks) == 1 and used == sum(status in ("present", "late") for status in marks)
+
+
+def test_the_same_mark_all_sent_from_ten_threads_at_once_is_applied_once(app, db, teacher, school_class):
+    enrollments = [make_enrollment(school_class) for _ in range(6)]
+    class_id, teacher_id, key = school_class.id, teacher.id, uuid.uuid4()
+    barrier = threading.Barrier(10)
+    counts, errors = [], []
+
+    def worker():
+        from babyowl.extensions import db as session_db
+        from babyowl.models import User
+
+        with app.app_context():
+            try:
+                barrier.wait()
+                counts.append(attendance.mark_all_present(session_db.session.get(User, teacher_id),
+                                                          session_db.session.get(SchoolClass, class_id),
+                                                          meeting_number=1, key=key))
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+            finally:
+                session_db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [] and sorted(counts) == [0] * 9 + [6]
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(AttendanceChange)) == 6
+    assert db.session.scalar(select(func.sum(ClassEnrollment.credits_used))) == len(enrollments)

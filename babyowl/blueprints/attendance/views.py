@@ -4,18 +4,20 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from flask import Blueprint, abort, flash, request, url_for
+from flask import Blueprint, abort, flash, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from babyowl.blueprints.params import parse_uuid
 from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, roles_required
-from babyowl.extensions import db
+from babyowl.errors import error_response, on_refusal
+from babyowl.extensions import db, limiter
 from babyowl.models import ClassEnrollment
 from babyowl.rendering import is_htmx, redirect_to, render
 from babyowl.services import attendance, classes
-from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from babyowl.services.errors import InvalidInput
 from babyowl.services.school_time import school_today
 
 bp = Blueprint("attendance", __name__)
@@ -23,9 +25,7 @@ bp = Blueprint("attendance", __name__)
 
 def _taken_class(class_id: uuid.UUID):
     school_class = classes.class_for(current_user, class_id)
-    try:
-        attendance.require_taker(current_user, school_class)
-    except NotAllowed:
+    if not attendance.may_take(current_user, school_class):
         abort(403)
     return school_class
 
@@ -46,12 +46,18 @@ def _date(value) -> date | None:
 
 
 
-def _grid_page(school_class, meeting_number: int, error: str | None = None, status: int = 200, block=None):
+def _grid_page(school_class, meeting_number: int, error: str | None = None, status: int = 200, block=None,
+               confirmation: str | None = None):
     meeting_date = attendance.meeting_date_of(school_class, meeting_number)
+    rows = attendance.grid(school_class, meeting_number)
     return render("attendance/take.html", block=block, status=status, school_class=school_class,
                   meeting_number=meeting_number, meeting_date=meeting_date or school_today(),
-                  date_fixed=meeting_date is not None, rows=attendance.grid(school_class, meeting_number),
-                  error=error, next_number=attendance.next_meeting_number(school_class))
+                  date_fixed=meeting_date is not None, rows=rows, tally=attendance.tally(rows),
+                  error=error, confirmation=confirmation, next_number=attendance.next_meeting_number(school_class))
+
+
+def _back_to_sheet(class_id: uuid.UUID, meeting: int) -> str:
+    return url_for("attendance.take", class_id=class_id, meeting=meeting or None)
 
 
 @bp.route("/classes/<uuid:class_id>/attendance")
@@ -63,37 +69,45 @@ def take(class_id: uuid.UUID):
     return _grid_page(school_class, meeting)
 
 
+@bp.route("/attendance/csrf-token")
+@roles_required(*TEACHING_ROLES)
+@limiter.exempt
+def csrf_token():
+    """A fresh CSRF token for the sheet's queued taps after theirs expired (a tablet left open for hours)."""
+    response = jsonify(token=generate_csrf())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/classes/<uuid:class_id>/attendance/mark", methods=["POST"])
 @roles_required(*TEACHING_ROLES)
 def mark(class_id: uuid.UUID):
-    """One tap. htmx gets the row back (saved); a plain post goes back to the grid."""
+    """One tap. htmx gets the row back (saved or refused); a plain post goes back to the grid."""
     school_class = _taken_class(class_id)
     meeting = _int(request.form.get("meeting_number"), 0)
     enrollment_id = parse_uuid(request.form.get("enrollment_id"))
-    try:
+    back = _back_to_sheet(class_id, meeting)
+    with on_refusal(lambda refused: _row(school_class, meeting, enrollment_id, refused.message),
+                    redirect_to_url=back):
         if enrollment_id is None:
             raise InvalidInput(_("This student is not active in the class."))
         attendance.mark(current_user, school_class, enrollment_id=enrollment_id, meeting_number=meeting,
                         status=request.form.get("status", ""), meeting_date=_date(request.form.get("meeting_date")),
                         note=request.form.get("note"), key=parse_uuid(request.form.get("key")))
-    except DomainError as refused:
-        db.session.rollback()
-        if is_htmx():
-            return _row(school_class, meeting, enrollment_id, refused.message, refused.status_code)
-        flash(refused.message, "error")
-    else:
-        if is_htmx():
-            return _row(school_class, meeting, enrollment_id)
-    return redirect_to(url_for("attendance.take", class_id=class_id, meeting=meeting or None))
+    if is_htmx():
+        return _row(school_class, meeting, enrollment_id)
+    return redirect_to(back)
 
 
-def _row(school_class, meeting: int, enrollment_id, error: str | None = None, status: int = 200):
+def _row(school_class, meeting: int, enrollment_id, error: str | None = None):
     enrollment = db.session.get(ClassEnrollment, enrollment_id) if enrollment_id else None
     if enrollment is None or enrollment.class_id != school_class.id:
+        if error:  # no row to show the refusal on (an id that is not of this class)
+            return error_response(422, error)
         abort(404)
     db.session.refresh(enrollment)
     row = attendance.GridRow(enrollment, attendance.record_for(enrollment.id, meeting))
-    return render("attendance/take.html", block="row", status=status, school_class=school_class,
+    return render("attendance/take.html", block="row", school_class=school_class,
                   meeting_number=meeting, row=row, row_error=error, saved=error is None)
 
 
@@ -102,19 +116,17 @@ def _row(school_class, meeting: int, enrollment_id, error: str | None = None, st
 def all_present(class_id: uuid.UUID):
     school_class = _taken_class(class_id)
     meeting = _int(request.form.get("meeting_number"), 0)
-    try:
+    back = _back_to_sheet(class_id, meeting)
+    with on_refusal(lambda refused: _grid_page(school_class, min(max(meeting, 1), school_class.total_meetings),
+                                               refused.message, block="grid"), redirect_to_url=back):
         count = attendance.mark_all_present(current_user, school_class, meeting_number=meeting,
-                                            meeting_date=_date(request.form.get("meeting_date")))
-    except DomainError as refused:
-        db.session.rollback()
-        if is_htmx():
-            return _grid_page(school_class, max(meeting, 1), refused.message, refused.status_code, "grid")
-        flash(refused.message, "error")
-    else:
-        if is_htmx():
-            return _grid_page(school_class, meeting, block="grid")
-        flash(_("%(n)d students marked present.", n=count), "success")
-    return redirect_to(url_for("attendance.take", class_id=class_id, meeting=meeting or None))
+                                            meeting_date=_date(request.form.get("meeting_date")),
+                                            key=parse_uuid(request.form.get("key")))
+    done = ngettext("%(num)d student marked present.", "%(num)d students marked present.", count)
+    if is_htmx():
+        return _grid_page(school_class, meeting, block="grid", confirmation=done)
+    flash(done, "success")
+    return redirect_to(back)
 
 
 @bp.route("/classes/<uuid:class_id>/attendance", methods=["POST"])
@@ -127,15 +139,12 @@ def save_sheet(class_id: uuid.UUID):
     for name, value in request.form.items():
         if name.startswith("status-") and (enrollment_id := parse_uuid(name.removeprefix("status-"))):
             marks[enrollment_id] = (value or None, request.form.get(f"note-{enrollment_id}"))
-    try:
+    back = _back_to_sheet(class_id, meeting)
+    with on_refusal(redirect_to_url=back):
         changed = attendance.save_sheet(current_user, school_class, meeting_number=meeting,
                                         meeting_date=_date(request.form.get("meeting_date")), marks=marks)
-    except DomainError as refused:
-        db.session.rollback()
-        flash(refused.message, "error")
-    else:
-        flash(ngettext("%(num)d mark saved.", "%(num)d marks saved.", changed), "success")
-    return redirect_to(url_for("attendance.take", class_id=class_id, meeting=meeting or None))
+    flash(ngettext("%(num)d mark saved.", "%(num)d marks saved.", changed), "success")
+    return redirect_to(back)
 
 
 @bp.route("/attendance/out-of-credits")
