@@ -199,6 +199,14 @@ def test_nginx_fails_over_to_the_other_node_and_no_tap_is_lost_or_doubled(proces
     css = requests.get(f"{base}/static/css/app.css", headers={"Accept-Encoding": "br"}, verify=str(cert), timeout=10)
     assert css.status_code == 200 and css.headers["Content-Encoding"] == "br"
     assert css.headers["Cache-Control"] == "no-cache" and "Set-Cookie" not in css.headers
+    # A versioned URL is kept a year; the runner's Pyodide files are readable cross-origin, .mjs is JavaScript.
+    versioned = requests.get(f"{base}/static/css/app.css?v=3f9a1c2e", verify=str(cert), timeout=10)
+    assert versioned.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    module = requests.get(f"{base}/static/vendor/pyodide/pyodide.mjs", verify=str(cert), timeout=10)
+    assert module.status_code == 200 and module.headers["Content-Type"] == "application/javascript"
+    assert module.headers["Access-Control-Allow-Origin"] == "*"
+    assert module.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+    assert "Access-Control-Allow-Origin" not in css.headers
     login_page = requests.get(f"{base}/login", headers={"Accept-Encoding": "gzip"}, verify=str(cert), timeout=10)
     assert login_page.headers["Content-Encoding"] == "gzip"
     # The app sees HTTPS through PROXY_HOPS=1: production's HSTS and Secure cookie.
