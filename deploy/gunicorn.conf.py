@@ -21,8 +21,9 @@ timeout = int(os.environ.get("WEB_TIMEOUT", "180"))
 graceful_timeout = 30
 # nginx keeps connections to the app open (upstream keepalive 16).
 keepalive = 75
-# The app is built once and forked: less memory, and a broken release fails at start, not per worker.
-preload_app = True
+# Each worker imports the app itself, so `systemctl reload babyowl-web` (HUP) starts workers on the
+# new release while the old ones finish their requests; a preloaded app would keep the old code.
+preload_app = False
 # A worker is replaced after this many requests, so slow growth of memory never adds up.
 max_requests = 2000
 max_requests_jitter = 200
