@@ -127,6 +127,12 @@ def test_a_backup_restores_into_a_fresh_database_with_the_same_rows_and_files(se
     # The restored school works as an app: its migrations are current.
     assert "(head)" in _flask(_env(restored_url, restored_storage), "db", "current")
 
+    # Restoring again over it, when asked to replace, gives the same school (not twice the rows).
+    (restored_storage / "submissions/stray.bin").write_bytes(b"not in the backup")
+    _run(["bash", "scripts/restore.sh", str(folder)], _env(restored_url, restored_storage, RESTORE_REPLACE="1"))
+    _assert_same_school(source_url, restored_url, restored_storage, key)
+    assert not (restored_storage / "submissions/stray.bin").exists()
+
 
 def test_a_restore_refuses_a_database_that_is_not_empty(seeded_school, tmp_path):
     source_url, storage_dir, _, env = seeded_school

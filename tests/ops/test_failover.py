@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import os
 import re
 import socket
@@ -209,6 +210,14 @@ def test_nginx_fails_over_to_the_other_node_and_no_tap_is_lost_or_doubled(proces
     assert "Access-Control-Allow-Origin" not in css.headers
     login_page = requests.get(f"{base}/login", headers={"Accept-Encoding": "gzip"}, verify=str(cert), timeout=10)
     assert login_page.headers["Content-Encoding"] == "gzip"
+    # A body over the app's limit is refused by nginx from its Content-Length, before any byte is sent on.
+    too_big = http.client.HTTPSConnection("127.0.0.1", https_port, timeout=10,
+                                          context=ssl.create_default_context(cafile=str(cert)))
+    too_big.putrequest("POST", "/login")
+    too_big.putheader("Content-Length", str(202 * 1024 * 1024))
+    too_big.endheaders()
+    assert too_big.getresponse().status == 413
+    too_big.close()
     # The app sees HTTPS through PROXY_HOPS=1: production's HSTS and Secure cookie.
     assert login_page.headers["Strict-Transport-Security"] == "max-age=31536000"
     assert "Secure" in login_page.headers["Set-Cookie"]
