@@ -34,6 +34,44 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def engine_options(database_url: str) -> dict:
+    """SQLAlchemy engine options: the pool per process and the statement timeout, from the environment.
+
+    Every process (a gunicorn worker, an RQ worker) has its own pool, so the
+    connections a deployment can open are processes × (DB_POOL_SIZE +
+    DB_MAX_OVERFLOW): that sum must stay under PostgreSQL's max_connections
+    (or PgBouncer's pool). A request that finds the pool empty waits
+    DB_POOL_TIMEOUT seconds, then fails instead of queueing forever.
+    """
+    # A connection that died while idle (a database restart, a failover, PgBouncer
+    # closing it) is replaced before use instead of failing the request that drew it.
+    options: dict = {"pool_pre_ping": True}
+    if not database_url.startswith("postgresql"):
+        return options  # SQLite: one file, SQLAlchemy's own pool fits it
+    # Defaults are SQLAlchemy's own sizes (5 + 10); deploy/babyowl.env sets a deployment's.
+    options.update(pool_size=_int("DB_POOL_SIZE", 5), max_overflow=_int("DB_MAX_OVERFLOW", 10),
+                   pool_timeout=_int("DB_POOL_TIMEOUT", 10))
+    connect_args: dict = {}
+    if _bool("DB_PGBOUNCER", False):
+        # In transaction mode consecutive statements may reach different server
+        # connections, where a statement psycopg prepared earlier does not exist;
+        # PgBouncer 1.18 (Debian 12) does not track prepared statements.
+        connect_args["prepare_threshold"] = None
+    timeout_ms = _int("DB_STATEMENT_TIMEOUT_MS", 0)
+    if timeout_ms > 0:
+        if _bool("DB_PGBOUNCER", False):
+            # PgBouncer refuses the `options` start-up parameter: the timeout is set
+            # on the database role instead (deploy/pgbouncer/README in the README).
+            raise ConfigError("DB_STATEMENT_TIMEOUT_MS cannot be sent through PgBouncer: set it on the role "
+                              "(ALTER ROLE ... SET statement_timeout) and leave DB_STATEMENT_TIMEOUT_MS unset.")
+        # Per connection, so a runaway query is cancelled by PostgreSQL itself and
+        # the request answers with an error page instead of holding its worker.
+        connect_args["options"] = f"-c statement_timeout={timeout_ms}"
+    if connect_args:
+        options["connect_args"] = connect_args
+    return options
+
+
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     """Build the config dict for one app; `overrides` (tests) win over the environment."""
     overrides = dict(overrides or {})
@@ -48,7 +86,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "ENV_NAME": env_name,
         "SECRET_KEY": os.environ.get("SECRET_KEY"),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(normalise_database_url(database_url)),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "REDIS_TIMEOUT": redis_timeout,
         "RQ_QUEUE": os.environ.get("RQ_QUEUE", "default"),

@@ -30,6 +30,12 @@ command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$missing fonts-dejavu-core"
 # The grader runs every submission in a bubblewrap sandbox.
 command -v bwrap >/dev/null 2>&1 || missing="$missing bubblewrap"
+# The scale-out test (tests/ops) runs Debian's nginx, with its brotli modules, in
+# front of two app servers, and PgBouncer in front of PostgreSQL: deploy/ as deployed.
+[ -x /usr/sbin/nginx ] || missing="$missing nginx"
+[ -f /usr/lib/nginx/modules/ngx_http_brotli_filter_module.so ] || missing="$missing libnginx-mod-http-brotli-filter"
+[ -f /usr/lib/nginx/modules/ngx_http_brotli_static_module.so ] || missing="$missing libnginx-mod-http-brotli-static"
+[ -x /usr/sbin/pgbouncer ] || missing="$missing pgbouncer"
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "Installing$missing (apt-get)..."
@@ -37,7 +43,7 @@ if [ -n "$missing" ]; then
     # shellcheck disable=SC2086
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $missing >/dev/null
   else
-    echo "Missing Debian packages:$missing (browser tests need chromium, grading needs bubblewrap; PDFs fall back to Helvetica)." >&2
+    echo "Missing Debian packages:$missing (browser tests need chromium, grading needs bubblewrap, tests/ops need nginx and pgbouncer; PDFs fall back to Helvetica)." >&2
   fi
 fi
 bash scripts/vendor_static.sh

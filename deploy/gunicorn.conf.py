@@ -1,0 +1,33 @@
+"""gunicorn settings for one Baby Owl app server (deploy/systemd/babyowl-web.service).
+
+    gunicorn -c deploy/gunicorn.conf.py 'babyowl:create_app()'
+
+Sizes come from the environment (deploy/babyowl.env) so the unit never changes:
+WEB_BIND, WEB_WORKERS, WEB_THREADS. Each worker process has its own database pool:
+keep WEB_WORKERS × min(WEB_THREADS, DB_POOL_SIZE + DB_MAX_OVERFLOW) within the
+database's connections (README, "Database connections").
+"""
+import os
+
+bind = os.environ.get("WEB_BIND", "127.0.0.1:8000").split(",")
+# gthread: a thread waiting on PostgreSQL or Redis does not hold a whole process; a
+# process per core keeps Python's CPU work (the measured cost per request) on both cores.
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_WORKERS", os.cpu_count() or 2))
+threads = int(os.environ.get("WEB_THREADS", "4"))
+# A large xlsx export may take a while; nginx waits 190 s (proxy_read_timeout).
+timeout = int(os.environ.get("WEB_TIMEOUT", "180"))
+# On SIGTERM (a rollout, systemctl stop) requests in flight get this long to finish.
+graceful_timeout = 30
+# nginx keeps connections to the app open (upstream keepalive 16).
+keepalive = 75
+# Each worker imports the app itself, so `systemctl reload babyowl-web` (HUP) starts workers on the
+# new release while the old ones finish their requests; a preloaded app would keep the old code.
+preload_app = False
+# A worker is replaced after this many requests, so slow growth of memory never adds up.
+max_requests = 2000
+max_requests_jitter = 200
+# The proxy's X-Forwarded-* are read by the app itself (PROXY_HOPS, werkzeug's ProxyFix).
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%({x-request-id}i)s"'
