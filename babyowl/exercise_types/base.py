@@ -8,6 +8,8 @@ view hands over a form that WTForms has already filled.
 from __future__ import annotations
 
 import re
+import uuid
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from flask_babel import gettext as _
@@ -113,6 +115,18 @@ def unique(values):
 
 # ---------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class StudentWork:
+    """One student's recorded work on the exercises of a page, loaded once by the lesson player.
+
+    Each type takes its own part of it (`ExerciseType.player_panel`), so the
+    player never asks which type an exercise is.
+    """
+    student_id: uuid.UUID
+    quiz_attempts: dict[uuid.UUID, list] = field(default_factory=dict)   # oldest first
+    submissions: dict[uuid.UUID, list] = field(default_factory=dict)     # newest first
+
+
 class ExerciseType:
     """One kind of exercise: its content schema, form and templates.
 
@@ -120,7 +134,10 @@ class ExerciseType:
     renders `title` and `estimated_duration`); `preview_template` renders the
     exercise as a student sees it given `exercise` and `content`, read-only;
     `player_template` renders it in the lesson player, where the student's
-    work is recorded (it defaults to the preview).
+    work is recorded (it defaults to the preview), given `item` (the exercise,
+    the student's progress and the type's `player_panel`), `exercise` and
+    `content`. The player page renders every type through one block,
+    `exercise_panel`, and never asks for a type's name.
     """
 
     name: ClassVar[str]
@@ -164,6 +181,20 @@ class ExerciseType:
     def estimated_minutes(self, content: dict, form_value: int | None) -> int | None:
         """The exercise's duration in minutes: what the author typed, unless the type knows better."""
         return form_value
+
+    # -- the lesson player ----------------------------------------------------
+
+    @property
+    def player(self) -> str:
+        """The template of the exercise in the lesson player."""
+        return self.player_template or self.preview_template
+
+    def player_panel(self, exercise, work: StudentWork, review_attempt: uuid.UUID | None = None) -> Any:
+        """What the player shows of the student's own work on `exercise` (None when the type shows nothing).
+
+        `review_attempt` asks for the feedback on that attempt, for the types that have attempts.
+        """
+        return None
 
     # -- completion rules (the lesson player) ---------------------------------
 

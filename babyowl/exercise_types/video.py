@@ -107,6 +107,11 @@ def unsign_file_key(token: str | None) -> str | None:
     return key if _is_video_key(key) else None
 
 
+def is_video_key(key) -> bool:
+    """Whether `key` names a stored video file (what an exercise of this type may play)."""
+    return _is_video_key(key)
+
+
 def _is_video_key(key) -> bool:
     if not isinstance(key, str) or not key.startswith(FILE_KEY_PREFIX):
         return False

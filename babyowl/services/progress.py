@@ -20,6 +20,7 @@ from babyowl.models import (
     AssignmentSubmission, ClassEnrollment, Exercise, ExerciseProgress, Lesson, LessonProgress, LessonUnlock,
     QuizAttempt, SchoolClass, Section, User,
 )
+from babyowl.exercise_types.quiz import best_attempt
 from babyowl.models.base import utcnow
 
 
@@ -99,12 +100,6 @@ def refresh_counters(user_id: uuid.UUID, lesson: Lesson) -> LessonProgress:
         enrollment.lessons_completed, enrollment.exercises_completed = lessons_done, exercises_done
     return row
 
-
-
-def best_attempt(attempts: list[QuizAttempt]) -> QuizAttempt | None:
-    """The highest share of the points (a quiz may have been edited between attempts); the earliest on a tie."""
-    return max(attempts, key=lambda a: (a.score / a.max_score if a.max_score else 0, -a.attempt_number),
-               default=None)
 
 
 # ---------------------------------------------------------------------------

@@ -105,10 +105,10 @@ def test_mark_as_done_completes_a_material(student, db, setup, first, htmx):
 def test_a_video_cannot_be_marked_done_unless_the_instructor_allows_it(student, db, setup, first, htmx):
     response = student.post(setup.url(first["video"], "complete"), headers=HX if htmx else {})
     message = "Watch the video to complete it: it counts once you have watched 90%."
-    if htmx:
-        assert response.status_code == 409 and message in text(response)
-    else:
-        assert message in flashes(student.get(response.headers["Location"]))
+    # htmx gets the status block, a plain post the lesson page again, the message at the exercise either way.
+    assert response.status_code == 409 and message in text(response)
+    if not htmx:
+        assert "<h1>Lesson 1" in response.get_data(as_text=True)
     assert progress_of(db, setup.student, first["video"]) is None
     allowed = exercise(setup.lessons[0], "video", {**VIDEO, "allowManualComplete": True}, "Boleh ditandai")
     assert "Mark as done" in text(student.get(setup.lesson_url(setup.lessons[0])))
