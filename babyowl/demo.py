@@ -67,7 +67,8 @@ def _coding_content(starter: str, solution: str, tests: list[tuple[str, str, str
     return {
         "mode": "challenge",
         "language": "python",
-        "instructionsSource": "Tulis fungsi sesuai instruksi, lalu tekan **Submit**.",
+        # The button is "Kirim" in Indonesian and "Submit" in English: name both, as the page does.
+        "instructionsSource": "Tulis fungsi sesuai instruksi, lalu tekan **Kirim** (*Submit*).",
         "starterCode": starter,
         "testCases": [
             {"id": f"tc{i}", "name": name, "input": call, "expectedOutput": expected, "isHidden": hidden, "points": 10}
