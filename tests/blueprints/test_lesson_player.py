@@ -260,3 +260,23 @@ def test_exercises_completed_at_the_same_moment_are_all_counted(app, db, setup):
     assert (lesson_row.exercises_completed, lesson_row.total_exercises, lesson_row.completed) == (4, 4, True)
     enrollment = reload(db, setup.enrollment)
     assert (enrollment.exercises_completed, enrollment.lessons_completed) == (4, 1)
+
+
+def test_handing_in_with_htmx_swaps_the_panel_without_repeating_the_instructions(student, db, setup):
+    assignment = exercise(setup.lessons[0], "assignment", ASSIGNMENT, "Tugas sapaan")
+    response = student.post(setup.url(assignment, "submissions"), data={"kind": "text", "text": "print('Halo')"},
+                            headers=HX)
+    fragment = response.get_data(as_text=True)
+    # htmx swaps the panel's outerHTML with this: anything outside the panel would be added to the page again.
+    assert response.status_code == 200
+    assert fragment.lstrip().startswith(f'<div class="assignment-panel" id="assignment-{assignment.id}"')
+    assert fragment.count("Write a program that greets.") == 1
+
+
+def test_every_exercise_type_is_played_through_the_one_panel_block(student, db, setup, first):
+    # The page asks each type for its player; a quiz and an assignment show their own panels in that block.
+    exercise(setup.lessons[0], "quiz", QUIZ, "Kuis")
+    exercise(setup.lessons[0], "assignment", ASSIGNMENT, "Tugas")
+    page = text(student.get(setup.lesson_url(setup.lessons[0])))
+    assert 'class="quiz-panel"' in page and 'class="assignment-panel"' in page
+    assert "data-video-progress" in page and 'class="material-end"' in page
