@@ -206,6 +206,18 @@ class ExerciseType:
         """Whether the reported watching or reading completes it."""
         return False
 
+    def why_not_marked_done(self, content: dict) -> str:
+        """What a student is told when "Mark as done" does not complete this exercise."""
+        return _("This exercise is completed by doing it, not by marking it as done.")
+
+    def apply_report(self, content: dict, progress, *, seconds: int | None, scroll_depth: int | None,
+                     now) -> None:
+        """Apply what the player reported (seconds watched, how far read) to the student's progress row.
+
+        InvalidInput for a report this type does not take or a value out of range.
+        """
+        raise InvalidInput(_("Only videos and materials report progress."))
+
     def __repr__(self) -> str:
         return f"<ExerciseType {self.name}>"
 

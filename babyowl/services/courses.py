@@ -19,6 +19,7 @@ from babyowl.authz import AUTHORS
 from babyowl.extensions import db
 from babyowl.models import COURSE_LEVELS, Course, Exercise, Lesson, SchoolClass, Section, User
 from babyowl.models.base import utcnow
+from babyowl.navigation import COURSE_STATUS_NAMES
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from babyowl.services.images import delete_stored, store_image
 from babyowl.services.uploads import use_case_owning_files
@@ -56,6 +57,11 @@ def unique_slug(title: str) -> str:
     while _slug_in_use(slug):
         slug, n = f"{base}-{n}", n + 1
     return slug
+
+
+def status_name(status: str) -> str:
+    """A status as people read it (never the stored code); an unknown one is shown as sent."""
+    return str(COURSE_STATUS_NAMES.get(status, status))
 
 
 def can_author(actor: User, course: Course) -> bool:
@@ -151,7 +157,8 @@ def _has_a_lesson_with_an_exercise(course: Course) -> bool:
 def change_status(actor: User, course: Course, status: str) -> None:
     require_author(actor, course)
     if status not in TRANSITIONS.get(course.status, ()):
-        raise DomainError(_("A course cannot go from %(old)s to %(new)s.", old=course.status, new=status))
+        raise DomainError(_("A course cannot go from %(old)s to %(new)s.", old=status_name(course.status),
+                            new=status_name(status)))
     if status == "published" and not _has_a_lesson_with_an_exercise(course):
         raise DomainError(_("Add at least one lesson with one exercise before publishing."))
     course.status = status

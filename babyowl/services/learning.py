@@ -29,15 +29,6 @@ from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from babyowl.services.progress import locked_progress, refresh_counters, set_completed
 from babyowl.transactions import use_case
 
-# Watched seconds are reported by the browser. A report may not add more than
-# the time that has passed since the previous one (at up to double speed),
-# plus some slack for the first report and for a slow network.
-MAX_PLAYBACK_RATE = 2
-REPORT_SLACK_SECONDS = 30
-# The player reports every 15 s; a hidden tab's timers may slow to once a minute or less.
-MAX_REPORTED_SECONDS = 600
-
-
 class CannotComplete(DomainError):
     pass
 
@@ -202,9 +193,7 @@ def lesson_counts(student: User, lesson: Lesson) -> tuple[int, int]:
 def mark_done(student: User, place: Place) -> ExerciseProgress:
     """The "Mark as done" button: materials always, videos when the instructor allows it."""
     if not place.kind.manual_completion_allowed(place.exercise.content):
-        if place.exercise.type == "video":
-            raise CannotComplete(_("Watch the video to complete it: it counts once you have watched 90%."))
-        raise CannotComplete(_("This exercise is completed by doing it, not by marking it as done."))
+        raise CannotComplete(place.kind.why_not_marked_done(place.exercise.content))
     progress = locked_progress(student.id, place.exercise.id)
     set_completed(progress, True)
     refresh_counters(student.id, place.lesson)
@@ -216,23 +205,8 @@ def record_progress(student: User, place: Place, *, seconds: int | None = None,
                     scroll_depth: int | None = None) -> ExerciseProgress:
     """Seconds of a video watched since the last report, or how far down a material the student read."""
     exercise, kind = place.exercise, place.kind
-    if exercise.type == "video":
-        if seconds is None or not 0 <= seconds <= MAX_REPORTED_SECONDS:
-            raise InvalidInput(_("Send the seconds watched as a whole number from 0 to %(max)d.",
-                                 max=MAX_REPORTED_SECONDS))
-    elif exercise.type == "material":
-        if scroll_depth is None or not 0 <= scroll_depth <= 100:
-            raise InvalidInput(_("Send how far you read as a whole number from 0 to 100."))
-    else:
-        raise InvalidInput(_("Only videos and materials report progress."))
     progress = locked_progress(student.id, exercise.id)
-    if exercise.type == "video":
-        duration = exercise.content.get("duration") or 0
-        elapsed = max(0.0, (utcnow() - progress.updated_at).total_seconds())
-        credible = int(elapsed * MAX_PLAYBACK_RATE) + REPORT_SLACK_SECONDS
-        progress.watched_seconds = min(duration, progress.watched_seconds + min(seconds, credible))
-    else:
-        progress.scroll_depth = max(progress.scroll_depth, scroll_depth)
+    kind.apply_report(exercise.content, progress, seconds=seconds, scroll_depth=scroll_depth, now=utcnow())
     if kind.completed_by_progress(exercise.content, watched_seconds=progress.watched_seconds,
                                   scroll_depth=progress.scroll_depth):
         set_completed(progress, True)
@@ -245,9 +219,9 @@ def record_progress(student: User, place: Place, *, seconds: int | None = None,
 @use_case
 def submit_quiz(student: User, place: Place, answers: dict[str, list[str]]) -> tuple[QuizAttempt, list[dict]]:
     """Score the answers on the server, record the attempt; the quiz completes once an attempt passes."""
-    if place.exercise.type != "quiz":
-        raise InvalidInput(_("This exercise is not a quiz."))
     quiz = get_type("quiz")
+    if place.kind is not quiz:
+        raise InvalidInput(_("This exercise is not a quiz."))
     try:
         content = quiz.validate(place.exercise.content)
     except InvalidContent as exc:

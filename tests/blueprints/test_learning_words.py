@@ -50,3 +50,15 @@ def test_seeded_coding_instructions_name_the_button_the_page_shows(app, client, 
     page = text(client.get(f"/exercises/{coding.id}/code", headers=headers))
     instructions = page[page.index('class="instructions"'):]
     assert re.search(rf"<(strong|em)>{button}</\1>", instructions[:2000])
+
+
+def test_a_refused_course_status_change_names_the_statuses_in_indonesian(client, db, login_as):
+    from tests.factories import make_course
+
+    author = login_as("instructor")
+    course = make_course(author=author, status="draft", lessons=1)
+    response = client.post(f"/authoring/courses/{course.id}/status", data={"status": "archived"},
+                           headers={**INDONESIAN, "HX-Request": "true"})
+    assert response.status_code == 409
+    assert "Kursus tidak dapat diubah dari draf menjadi diarsipkan." in text(response)
+    assert "draft" not in text(response).split("Kursus tidak dapat")[1][:60]

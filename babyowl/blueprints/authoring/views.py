@@ -96,7 +96,7 @@ def course_status(course_id: uuid.UUID):
     course = _course(course_id)
     status = request.form.get("status", "")
     return _after_structure_change(course_id, lambda: courses.change_status(current_user, course, status),
-                                   _("The course is now %(status)s.", status=status))
+                                   _("The course is now %(status)s.", status=courses.status_name(status)))
 
 
 @bp.route("/courses/<uuid:course_id>/delete", methods=["POST"])
