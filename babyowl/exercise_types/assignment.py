@@ -36,6 +36,13 @@ class AssignmentPanel:
         return self.latest is None or self.latest.status != "graded"
 
 
+@dataclass
+class AssignmentLine:
+    """An assignment on the student's progress page: the latest version handed in, if any."""
+    exercise: Any
+    latest: Any
+
+
 def parse_extensions(text: str | None) -> list[str]:
     """".py, PDF txt" → [".py", ".pdf", ".txt"] (commas, spaces or semicolons between them)."""
     names = [part.strip().lower() for part in re.split(r"[,;\s]+", text or "") if part.strip()]
@@ -77,6 +84,7 @@ class AssignmentType(ExerciseType):
     fields_template = "exercise_types/assignment_fields.html"
     preview_template = "exercise_types/assignment_preview.html"
     player_template = "exercise_types/assignment_player.html"
+    progress_section = "assignments"
 
     def _validate(self, content: dict, problems: Problems) -> dict:
         source, html = instructions_html(content, problems, MAX_INSTRUCTIONS_LENGTH)
@@ -143,6 +151,10 @@ class AssignmentType(ExerciseType):
 
     def player_panel(self, exercise, work: StudentWork, review_attempt: uuid.UUID | None = None) -> AssignmentPanel:
         return AssignmentPanel(work.submissions.get(exercise.id, []))
+
+    def progress_line(self, exercise, work: StudentWork) -> AssignmentLine:
+        versions = work.submissions.get(exercise.id, [])
+        return AssignmentLine(exercise, versions[0] if versions else None)
 
     @staticmethod
     def completed_by_submission(status: str | None) -> bool:

@@ -146,6 +146,8 @@ class ExerciseType:
     fields_template: ClassVar[str]
     preview_template: ClassVar[str]
     player_template: ClassVar[str | None] = None
+    # Which list of a student's progress page shows this type's graded work ("quizzes", "assignments"), if any.
+    progress_section: ClassVar[str | None] = None
 
     def validate(self, content: dict) -> dict:
         """The normalised content, or InvalidContent with one message per problem.
@@ -194,6 +196,10 @@ class ExerciseType:
 
         `review_attempt` asks for the feedback on that attempt, for the types that have attempts.
         """
+        return None
+
+    def progress_line(self, exercise, work: StudentWork) -> Any:
+        """The student's result on `exercise` for their progress page (types with a `progress_section`)."""
         return None
 
     # -- completion rules (the lesson player) ---------------------------------

@@ -115,6 +115,7 @@ class QuizType(ExerciseType):
     fields_template = "exercise_types/quiz_fields.html"
     preview_template = "exercise_types/quiz_preview.html"
     player_template = "exercise_types/quiz_player.html"
+    progress_section = "quizzes"
 
     # -- content ------------------------------------------------------------
 
@@ -315,6 +316,12 @@ class QuizType(ExerciseType):
             panel.review, panel.last = self.review(content, reviewed.answers), reviewed
         return panel
 
+    def progress_line(self, exercise, work: StudentWork) -> QuizLine:
+        tried = work.quiz_attempts.get(exercise.id, [])
+        best = best_attempt(tried)
+        return QuizLine(exercise, best, len(tried),
+                        best is not None and self.passed(exercise.content, best.score, best.max_score))
+
     # -- taking the quiz ------------------------------------------------------
     # Students only ever receive `questions_for_student` and `review`: neither
     # carries the correct answers, so no page can leak them.
@@ -451,3 +458,12 @@ class QuizPanel:
     @property
     def can_attempt(self) -> bool:
         return self.attempts_left is None or self.attempts_left > 0
+
+
+@dataclass
+class QuizLine:
+    """A quiz on the student's progress page."""
+    exercise: Any
+    best: Any         # the best QuizAttempt, or None
+    attempts: int
+    passed: bool

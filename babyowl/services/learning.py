@@ -16,17 +16,16 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from babyowl.exercise_types import ExerciseType, InvalidContent, get_type
-from babyowl.exercise_types.base import StudentWork
 from babyowl.exercise_types.video import is_video_key
 from babyowl.authz import is_staff
 from babyowl.extensions import db
 from babyowl.models import (
-    AssignmentSubmission, ClassEnrollment, Exercise, ExerciseProgress, Lesson, QuizAttempt, SchoolClass, User,
+    ClassEnrollment, Exercise, ExerciseProgress, Lesson, QuizAttempt, SchoolClass, User,
 )
 from babyowl.models.base import utcnow
 from babyowl.services import classes
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
-from babyowl.services.progress import locked_progress, refresh_counters, set_completed
+from babyowl.services.progress import locked_progress, refresh_counters, set_completed, student_work
 from babyowl.transactions import use_case
 
 class CannotComplete(DomainError):
@@ -125,21 +124,6 @@ class LessonPage:
         return self.done * 100 // self.total if self.total else 0
 
 
-def _student_work(student: User, ids: list[uuid.UUID]) -> StudentWork:
-    """Everything the student recorded on these exercises, in two queries; each type takes its part."""
-    attempts: dict[uuid.UUID, list[QuizAttempt]] = {}
-    for attempt in db.session.scalars(select(QuizAttempt).where(
-            QuizAttempt.user_id == student.id, QuizAttempt.exercise_id.in_(ids))
-            .order_by(QuizAttempt.attempt_number)):
-        attempts.setdefault(attempt.exercise_id, []).append(attempt)
-    submissions: dict[uuid.UUID, list[AssignmentSubmission]] = {}
-    for submission in db.session.scalars(select(AssignmentSubmission).where(
-            AssignmentSubmission.student_id == student.id, AssignmentSubmission.exercise_id.in_(ids))
-            .order_by(AssignmentSubmission.version.desc())):
-        submissions.setdefault(submission.exercise_id, []).append(submission)
-    return StudentWork(student.id, attempts, submissions)
-
-
 def _items(student: User, exercises: list[Exercise], numbers: dict | None = None,
            review_attempt: uuid.UUID | None = None) -> list[Item]:
     ids = [e.id for e in exercises]
@@ -147,7 +131,7 @@ def _items(student: User, exercises: list[Exercise], numbers: dict | None = None
         return []
     progress = {p.exercise_id: p for p in db.session.scalars(select(ExerciseProgress).where(
         ExerciseProgress.user_id == student.id, ExerciseProgress.exercise_id.in_(ids)))}
-    work = _student_work(student, ids)
+    work = student_work(student.id, ids)
     return [Item(exercise, (numbers or {}).get(exercise.id, index), progress.get(exercise.id),
                  get_type(exercise.type).player_panel(exercise, work, review_attempt))
             for index, exercise in enumerate(exercises, start=1)]
