@@ -228,6 +228,14 @@ def submission_for(actor: User, submission_id: uuid.UUID) -> AssignmentSubmissio
     return submission
 
 
+def submitted_file(actor: User, submission_id: uuid.UUID) -> AssignmentSubmission:
+    """A handed-in file, for someone who may see the submission; a text or link hand-in has none (404)."""
+    submission = submission_for(actor, submission_id)
+    if not submission.file_url:
+        raise ClassNotFound(_("This submission has no file."))
+    return submission
+
+
 def versions(submission: AssignmentSubmission) -> list[AssignmentSubmission]:
     """Every version the student handed in for this assignment, newest first."""
     return list(db.session.scalars(select(AssignmentSubmission).options(joinedload(AssignmentSubmission.grader))

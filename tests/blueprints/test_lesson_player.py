@@ -280,3 +280,13 @@ def test_every_exercise_type_is_played_through_the_one_panel_block(student, db, 
     page = text(student.get(setup.lesson_url(setup.lessons[0])))
     assert 'class="quiz-panel"' in page and 'class="assignment-panel"' in page
     assert "data-video-progress" in page and 'class="material-end"' in page
+
+
+def test_a_text_hand_in_has_no_file_to_download(student, db, setup):
+    from babyowl.models import AssignmentSubmission
+
+    assignment = exercise(setup.lessons[0], "assignment", ASSIGNMENT, "Tugas sapaan")
+    student.post(setup.url(assignment, "submissions"), data={"kind": "text", "text": "print('Halo')"})
+    submission = db.session.scalars(select(AssignmentSubmission)).one()
+    response = student.get(f"/learn/submissions/{submission.id}/file")
+    assert response.status_code == 404 and "This submission has no file." in text(response)

@@ -156,10 +156,7 @@ def submit_assignment(class_id: uuid.UUID, exercise_id: uuid.UUID):
 @bp.route("/learn/submissions/<uuid:submission_id>/file")
 @roles_required(*ALL_ROLES)
 def submission_file(submission_id: uuid.UUID):
-    submission = assignments.submission_for(current_user, submission_id)
-    if not submission.file_url:
-        return render("errors/error.html", block="error_message", status=404, code=404, title=_("Page not found"),
-                      text=_("This submission has no file."))
+    submission = assignments.submitted_file(current_user, submission_id)
     return serve_file(submission.file_url, download_name=submission.file_name or "submission",
                       cache_control="private, no-store")
 
