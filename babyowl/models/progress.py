@@ -60,6 +60,9 @@ class ExerciseProgress(UUIDPrimaryKey, Timestamps, Base):
 class QuizAttempt(UUIDPrimaryKey, CreatedAt, Base):
     __tablename__ = "quiz_attempts"
     __table_args__ = (
+        # The numbering is the last guard against a doubled attempt; the score can never pass its maximum.
+        UniqueConstraint("user_id", "exercise_id", "attempt_number"),
+        CheckConstraint("score >= 0 AND score <= max_score", name="score_within_max"),
         Index("idx_quiz_attempts_user", "user_id"),
         Index("idx_quiz_attempts_exercise", "exercise_id"),
     )
@@ -105,6 +108,10 @@ class AssignmentSubmission(UUIDPrimaryKey, Base):
     __table_args__ = (
         CheckConstraint(in_check("type", SUBMISSION_TYPES), name="type"),
         CheckConstraint(in_check("status", SUBMISSION_STATUSES), name="status"),
+        # One row per version of a student's work; a grade never passes the maximum it was given out of.
+        UniqueConstraint("student_id", "exercise_id", "version"),
+        CheckConstraint("grade IS NULL OR (grade >= 0 AND (max_grade IS NULL OR grade <= max_grade))",
+                        name="grade_within_max"),
         Index("idx_assignment_submissions_exercise", "exercise_id"),
         Index("idx_assignment_submissions_student", "student_id"),
         Index("idx_assignment_submissions_status", "status"),
