@@ -28,6 +28,7 @@ from babyowl.models import (
 from babyowl.models.base import utcnow
 from babyowl.services.accounts import find_user_by_email
 from babyowl.services.passwords import hash_password
+from babyowl.transactions import use_case
 
 DEMO_PASSWORD = "BabyOwl#2026"
 
@@ -67,7 +68,8 @@ def _coding_content(starter: str, solution: str, tests: list[tuple[str, str, str
     return {
         "mode": "challenge",
         "language": "python",
-        "instructionsSource": "Tulis fungsi sesuai instruksi, lalu tekan **Submit**.",
+        # The button is "Kirim" in Indonesian and "Submit" in English: name both, as the page does.
+        "instructionsSource": "Tulis fungsi sesuai instruksi, lalu tekan **Kirim** (*Submit*).",
         "starterCode": starter,
         "testCases": [
             {"id": f"tc{i}", "name": name, "input": call, "expectedOutput": expected, "isHidden": hidden, "points": 10}
@@ -216,6 +218,7 @@ def _hold_meetings(school_class: SchoolClass, enrollments: list[ClassEnrollment]
     school_class.lessons_unlocked = held
 
 
+@use_case
 def seed_demo() -> list[DemoLogin]:
     users = {login.email: _user(login) for login in DEMO_USERS}
     db.session.flush()
@@ -247,5 +250,4 @@ def seed_demo() -> list[DemoLogin]:
                     ["present", "present", "present", "late"]],
                    today - timedelta(days=21), budi)
     _hold_meetings(private, [private_enrollment], [["present"], ["present"]], today - timedelta(days=7), rina)
-    db.session.commit()
     return list(DEMO_USERS)

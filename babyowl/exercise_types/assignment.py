@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, StringField, TextAreaField
 
 from babyowl.exercise_types.base import (
-    ExerciseForm, ExerciseType, Problems, clean_text, is_int, normalise_newlines, unique, whole_number,
+    ExerciseForm, ExerciseType, Problems, StudentWork, clean_text, is_int, normalise_newlines, unique, whole_number,
 )
 from babyowl.exercise_types.richtext import render_markdown
 from babyowl.validators import max_length, strip
@@ -17,6 +20,27 @@ SUBMISSION_TYPES = ("file", "text", "link")
 EXTENSION = re.compile(r"\.[a-z0-9]{1,10}")
 MAX_INSTRUCTIONS_LENGTH = 50_000
 MAX_FILE_TYPES = 30
+
+
+@dataclass
+class AssignmentPanel:
+    """The assignment in the lesson player: every version the student handed in."""
+    submissions: list  # AssignmentSubmission rows, newest first
+
+    @property
+    def latest(self) -> Any:
+        return self.submissions[0] if self.submissions else None
+
+    @property
+    def can_submit(self) -> bool:
+        return self.latest is None or self.latest.status != "graded"
+
+
+@dataclass
+class AssignmentLine:
+    """An assignment on the student's progress page: the latest version handed in, if any."""
+    exercise: Any
+    latest: Any
 
 
 def parse_extensions(text: str | None) -> list[str]:
@@ -60,6 +84,7 @@ class AssignmentType(ExerciseType):
     fields_template = "exercise_types/assignment_fields.html"
     preview_template = "exercise_types/assignment_preview.html"
     player_template = "exercise_types/assignment_player.html"
+    progress_section = "assignments"
 
     def _validate(self, content: dict, problems: Problems) -> dict:
         source, html = instructions_html(content, problems, MAX_INSTRUCTIONS_LENGTH)
@@ -123,6 +148,13 @@ class AssignmentType(ExerciseType):
             "max_grade": content.get("maxGrade", 100),
             "due_offset_days": content.get("dueOffsetDays"),
         }
+
+    def player_panel(self, exercise, work: StudentWork, review_attempt: uuid.UUID | None = None) -> AssignmentPanel:
+        return AssignmentPanel(work.submissions.get(exercise.id, []))
+
+    def progress_line(self, exercise, work: StudentWork) -> AssignmentLine:
+        versions = work.submissions.get(exercise.id, [])
+        return AssignmentLine(exercise, versions[0] if versions else None)
 
     @staticmethod
     def completed_by_submission(status: str | None) -> bool:

@@ -8,6 +8,8 @@ view hands over a form that WTForms has already filled.
 from __future__ import annotations
 
 import re
+import uuid
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from flask_babel import gettext as _
@@ -113,6 +115,18 @@ def unique(values):
 
 # ---------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class StudentWork:
+    """One student's recorded work on the exercises of a page, loaded once by the lesson player.
+
+    Each type takes its own part of it (`ExerciseType.player_panel`), so the
+    player never asks which type an exercise is.
+    """
+    student_id: uuid.UUID
+    quiz_attempts: dict[uuid.UUID, list] = field(default_factory=dict)   # oldest first
+    submissions: dict[uuid.UUID, list] = field(default_factory=dict)     # newest first
+
+
 class ExerciseType:
     """One kind of exercise: its content schema, form and templates.
 
@@ -120,7 +134,10 @@ class ExerciseType:
     renders `title` and `estimated_duration`); `preview_template` renders the
     exercise as a student sees it given `exercise` and `content`, read-only;
     `player_template` renders it in the lesson player, where the student's
-    work is recorded (it defaults to the preview).
+    work is recorded (it defaults to the preview), given `item` (the exercise,
+    the student's progress and the type's `player_panel`), `exercise` and
+    `content`. The player page renders every type through one block,
+    `exercise_panel`, and never asks for a type's name.
     """
 
     name: ClassVar[str]
@@ -129,6 +146,8 @@ class ExerciseType:
     fields_template: ClassVar[str]
     preview_template: ClassVar[str]
     player_template: ClassVar[str | None] = None
+    # Which list of a student's progress page shows this type's graded work ("quizzes", "assignments"), if any.
+    progress_section: ClassVar[str | None] = None
 
     def validate(self, content: dict) -> dict:
         """The normalised content, or InvalidContent with one message per problem.
@@ -165,6 +184,24 @@ class ExerciseType:
         """The exercise's duration in minutes: what the author typed, unless the type knows better."""
         return form_value
 
+    # -- the lesson player ----------------------------------------------------
+
+    @property
+    def player(self) -> str:
+        """The template of the exercise in the lesson player."""
+        return self.player_template or self.preview_template
+
+    def player_panel(self, exercise, work: StudentWork, review_attempt: uuid.UUID | None = None) -> Any:
+        """What the player shows of the student's own work on `exercise` (None when the type shows nothing).
+
+        `review_attempt` asks for the feedback on that attempt, for the types that have attempts.
+        """
+        return None
+
+    def progress_line(self, exercise, work: StudentWork) -> Any:
+        """The student's result on `exercise` for their progress page (types with a `progress_section`)."""
+        return None
+
     # -- completion rules (the lesson player) ---------------------------------
 
     def manual_completion_allowed(self, content: dict) -> bool:
@@ -174,6 +211,18 @@ class ExerciseType:
     def completed_by_progress(self, content: dict, *, watched_seconds: int, scroll_depth: int) -> bool:
         """Whether the reported watching or reading completes it."""
         return False
+
+    def why_not_marked_done(self, content: dict) -> str:
+        """What a student is told when "Mark as done" does not complete this exercise."""
+        return _("This exercise is completed by doing it, not by marking it as done.")
+
+    def apply_report(self, content: dict, progress, *, seconds: int | None, scroll_depth: int | None,
+                     now) -> None:
+        """Apply what the player reported (seconds watched, how far read) to the student's progress row.
+
+        InvalidInput for a report this type does not take or a value out of range.
+        """
+        raise InvalidInput(_("Only videos and materials report progress."))
 
     def __repr__(self) -> str:
         return f"<ExerciseType {self.name}>"

@@ -5,7 +5,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import TextAreaField
 
-from babyowl.exercise_types.base import ExerciseForm, ExerciseType, Problems, choice, clean_text, normalise_newlines
+from babyowl.exercise_types.base import (
+    ExerciseForm, ExerciseType, InvalidInput, Problems, choice, clean_text, normalise_newlines,
+)
 from babyowl.exercise_types.richtext import render_markdown, sanitize_html
 from babyowl.validators import max_length
 
@@ -57,6 +59,12 @@ class MaterialType(ExerciseType):
 
     def manual_completion_allowed(self, content: dict) -> bool:
         return True
+
+    def apply_report(self, content: dict, progress, *, seconds: int | None, scroll_depth: int | None,
+                     now) -> None:
+        if scroll_depth is None or not 0 <= scroll_depth <= 100:
+            raise InvalidInput(_("Send how far you read as a whole number from 0 to 100."))
+        progress.scroll_depth = max(progress.scroll_depth, scroll_depth)
 
     def completed_by_progress(self, content: dict, *, watched_seconds: int, scroll_depth: int) -> bool:
         # The player reports 100 when the marker after the last paragraph comes into view.

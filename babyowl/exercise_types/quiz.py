@@ -15,15 +15,17 @@ from __future__ import annotations
 import random
 import re
 import string
+import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, TextAreaField
 
 from babyowl.exercise_types.base import (
-    ExerciseForm, ExerciseType, InvalidContent, Problems, RowsMixin, apply_row_action, choice, is_int, next_id,
-    non_empty_lines, normalise_newlines, text_value, unique, whole_number,
+    ExerciseForm, ExerciseType, InvalidContent, Problems, RowsMixin, StudentWork, apply_row_action, choice, is_int,
+    next_id, non_empty_lines, normalise_newlines, text_value, unique, whole_number,
 )
 from babyowl.validators import max_length, strip
 
@@ -113,6 +115,7 @@ class QuizType(ExerciseType):
     fields_template = "exercise_types/quiz_fields.html"
     preview_template = "exercise_types/quiz_preview.html"
     player_template = "exercise_types/quiz_player.html"
+    progress_section = "quizzes"
 
     # -- content ------------------------------------------------------------
 
@@ -299,6 +302,26 @@ class QuizType(ExerciseType):
         return apply_row_action(form, form.questions, new_question)
 
 
+    # -- the lesson player ----------------------------------------------------
+
+    def player_panel(self, exercise, work: StudentWork, review_attempt: uuid.UUID | None = None) -> QuizPanel:
+        tried = work.quiz_attempts.get(exercise.id, [])
+        content = exercise.content
+        panel = QuizPanel(
+            questions=self.questions_for_student(content, quiz_seed(work.student_id, exercise.id, len(tried) + 1)),
+            attempts=tried, allowed=content.get("attemptsAllowed"),
+            passed=any(self.passed(content, a.score, a.max_score) for a in tried))
+        reviewed = next((a for a in tried if a.id == review_attempt), None) if review_attempt else None
+        if reviewed is not None:
+            panel.review, panel.last = self.review(content, reviewed.answers), reviewed
+        return panel
+
+    def progress_line(self, exercise, work: StudentWork) -> QuizLine:
+        tried = work.quiz_attempts.get(exercise.id, [])
+        best = best_attempt(tried)
+        return QuizLine(exercise, best, len(tried),
+                        best is not None and self.passed(exercise.content, best.score, best.max_score))
+
     # -- taking the quiz ------------------------------------------------------
     # Students only ever receive `questions_for_student` and `review`: neither
     # carries the correct answers, so no page can leak them.
@@ -401,3 +424,46 @@ def _is_correct(question: dict, given: list[str]) -> bool:
     if question["type"] == "true_false":
         return len(given) == 1 and bool(correct) and (given[0] == "true") is correct[0]
     return len(given) == 1 and _normal(given[0]) in {_normal(a) for a in correct}
+
+
+def quiz_seed(student_id: uuid.UUID, exercise_id: uuid.UUID, attempt_number: int) -> str:
+    """The shuffle of one attempt: the same on every reload, another on the next attempt."""
+    return f"{student_id}:{exercise_id}:{attempt_number}"
+
+
+def best_attempt(attempts: list) -> Any:
+    """The highest share of the points (a quiz may have been edited between attempts); the earliest on a tie."""
+    return max(attempts, key=lambda a: (a.score / a.max_score if a.max_score else 0, -a.attempt_number),
+               default=None)
+
+
+@dataclass
+class QuizPanel:
+    """The quiz in the lesson player: questions without answers, the attempts made, the feedback on one."""
+    questions: list[dict]
+    attempts: list          # QuizAttempt rows, oldest first
+    allowed: int | None
+    passed: bool
+    review: list[dict] | None = None  # feedback on the attempt just made (or asked for)
+    last: Any = None
+
+    @property
+    def best(self):
+        return best_attempt(self.attempts)
+
+    @property
+    def attempts_left(self) -> int | None:
+        return None if self.allowed is None else max(0, self.allowed - len(self.attempts))
+
+    @property
+    def can_attempt(self) -> bool:
+        return self.attempts_left is None or self.attempts_left > 0
+
+
+@dataclass
+class QuizLine:
+    """A quiz on the student's progress page."""
+    exercise: Any
+    best: Any         # the best QuizAttempt, or None
+    attempts: int
+    passed: bool

@@ -13,7 +13,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import BooleanField, HiddenField, StringField
 
 from babyowl.exercise_types.base import (
-    ExerciseForm, ExerciseType, InvalidContent, Problems, is_int, text_value, whole_number,
+    ExerciseForm, ExerciseType, InvalidContent, InvalidInput, Problems, is_int, text_value, whole_number,
 )
 from babyowl.storage import get_storage, new_key, validate_key
 from babyowl.validators import max_length, strip
@@ -25,6 +25,13 @@ VIMEO_ID = re.compile(r"[0-9]{1,20}")
 FILE_KEY_PREFIX = "videos/"
 # Skipping the credits at the end still counts as having watched the video.
 WATCHED_PERCENT_TO_COMPLETE = 90
+# Watched seconds are reported by the browser. A report may not add more than
+# the time that has passed since the previous one (at up to double speed),
+# plus some slack for the first report and for a slow network.
+MAX_PLAYBACK_RATE = 2
+REPORT_SLACK_SECONDS = 30
+# The player reports every 15 s; a hidden tab's timers may slow to once a minute or less.
+MAX_REPORTED_SECONDS = 600
 
 # extension → (content type, does the file start like one?)
 VIDEO_FORMATS = {
@@ -105,6 +112,11 @@ def unsign_file_key(token: str | None) -> str | None:
     except BadSignature:
         return None
     return key if _is_video_key(key) else None
+
+
+def is_video_key(key) -> bool:
+    """Whether `key` names a stored video file (what an exercise of this type may play)."""
+    return _is_video_key(key)
 
 
 def _is_video_key(key) -> bool:
@@ -256,6 +268,19 @@ class VideoType(ExerciseType):
 
     def manual_completion_allowed(self, content: dict) -> bool:
         return isinstance(content, dict) and content.get("allowManualComplete") is True
+
+    def why_not_marked_done(self, content: dict) -> str:
+        return _("Watch the video to complete it: it counts once you have watched 90%.")
+
+    def apply_report(self, content: dict, progress, *, seconds: int | None, scroll_depth: int | None,
+                     now) -> None:
+        if seconds is None or not 0 <= seconds <= MAX_REPORTED_SECONDS:
+            raise InvalidInput(_("Send the seconds watched as a whole number from 0 to %(max)d.",
+                                 max=MAX_REPORTED_SECONDS))
+        duration = content.get("duration") or 0
+        elapsed = max(0.0, (now - progress.updated_at).total_seconds())
+        credible = int(elapsed * MAX_PLAYBACK_RATE) + REPORT_SLACK_SECONDS
+        progress.watched_seconds = min(duration, progress.watched_seconds + min(seconds, credible))
 
     def completed_by_progress(self, content: dict, *, watched_seconds: int, scroll_depth: int) -> bool:
         duration = content.get("duration") if isinstance(content, dict) else None

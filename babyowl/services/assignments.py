@@ -17,8 +17,10 @@ from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from babyowl.authz import GRADERS, is_staff
 from babyowl.exercise_types.assignment import AssignmentType
 from babyowl.extensions import db
 from babyowl.models import (
@@ -27,8 +29,9 @@ from babyowl.models import (
 from babyowl.models.base import utcnow
 from babyowl.services.classes import ClassNotFound
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
-from babyowl.transactions import use_case
 from babyowl.services.learning import Place
+from babyowl.services.uploads import use_case_owning_files
+from babyowl.transactions import use_case
 from babyowl.services.progress import locked_progress, refresh_counters, set_completed
 from babyowl.storage import get_storage, new_key
 
@@ -59,6 +62,10 @@ CONTENT_TYPES = {".pdf": "application/pdf", ".zip": "application/zip", ".png": "
 
 
 class AlreadyGraded(DomainError):
+    pass
+
+
+class VersionConflict(DomainError):
     pass
 
 
@@ -143,52 +150,47 @@ def latest_submission(student_id: uuid.UUID, exercise_id: uuid.UUID) -> Assignme
 
 def submit(student: User, place: Place, *, kind: str, upload: Upload | None = None, text: str | None = None,
            link: str | None = None, comment: str | None = None) -> AssignmentSubmission:
-    """Hand in a new version of the work."""
-    exercise = place.exercise
-    if exercise.type != "assignment":
-        raise InvalidInput(_("This exercise is not an assignment."))
-    content = exercise.content
-    if kind not in (content.get("submissionTypes") or []):
-        raise InvalidInput(_("Choose how to hand in your work."))
-    comment = (comment or "").strip() or None
-    if comment and len(comment) > MAX_COMMENT:
-        raise InvalidInput(_("Keep the comment to at most %(max)d characters.", max=MAX_COMMENT))
-    submission = AssignmentSubmission(exercise_id=exercise.id, student_id=student.id, type=kind, comment=comment,
-                                      status="pending", max_grade=content.get("maxGrade"))
-    file_info = None
-    if kind == "file":
-        file_info = check_file(upload, content)
-    elif kind == "text":
-        text = (text or "").strip()
-        if not text:
-            raise InvalidInput(_("Write your answer."))
-        if len(text) > MAX_TEXT:
-            raise InvalidInput(_("Keep the text to at most %(max)d characters.", max=MAX_TEXT))
-        submission.text_content = text
-    else:
-        submission.link_url = _check_link(link)
+    """Hand in a new version of the work (one use case; a file stored for a refused hand-in is deleted)."""
+    with use_case_owning_files("submit_assignment") as new_files:
+        exercise = place.exercise
+        if exercise.type != AssignmentType.name:
+            raise InvalidInput(_("This exercise is not an assignment."))
+        content = exercise.content
+        if kind not in (content.get("submissionTypes") or []):
+            raise InvalidInput(_("Choose how to hand in your work."))
+        comment = (comment or "").strip() or None
+        if comment and len(comment) > MAX_COMMENT:
+            raise InvalidInput(_("Keep the comment to at most %(max)d characters.", max=MAX_COMMENT))
+        submission = AssignmentSubmission(exercise_id=exercise.id, student_id=student.id, type=kind,
+                                          comment=comment, status="pending", max_grade=content.get("maxGrade"))
+        if kind == "file":
+            extension, content_type, size, name = check_file(upload, content)
+            key = new_key(f"submissions/{exercise.id.hex}", extension)
+            get_storage().save(key, upload.stream, content_type)
+            new_files.append(key)
+            submission.file_url, submission.file_name, submission.file_size = key, name, size
+        elif kind == "text":
+            text = (text or "").strip()
+            if not text:
+                raise InvalidInput(_("Write your answer."))
+            if len(text) > MAX_TEXT:
+                raise InvalidInput(_("Keep the text to at most %(max)d characters.", max=MAX_TEXT))
+            submission.text_content = text
+        else:
+            submission.link_url = _check_link(link)
 
-    key = None
-    if file_info is not None:
-        extension, content_type, size, name = file_info
-        key = new_key(f"submissions/{exercise.id.hex}", extension)
-        get_storage().save(key, upload.stream, content_type)
-        submission.file_url, submission.file_name, submission.file_size = key, name, size
-    try:
         progress = locked_progress(student.id, exercise.id)
         latest = latest_submission(student.id, exercise.id)
         if latest is not None and latest.status == "graded":
             raise AlreadyGraded(_("Your work has been graded, so it cannot be handed in again."))
         submission.version = (latest.version + 1) if latest else 1
         db.session.add(submission)
+        try:
+            db.session.flush()
+        except IntegrityError as exc:  # the version numbering is the database's last guard
+            raise VersionConflict(_("This work was already handed in from another tab. Reload the page.")) from exc
         set_completed(progress, AssignmentType.completed_by_submission(submission.status))
         refresh_counters(student.id, place.lesson)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        if key is not None:
-            get_storage().delete(key)
-        raise
     return submission
 
 
@@ -213,7 +215,7 @@ def can_grade(actor: User, submission: AssignmentSubmission) -> bool:
 
 
 def may_see(actor: User, submission: AssignmentSubmission) -> bool:
-    if actor.role in ("staff", "super_admin") or actor.id == submission.student_id:
+    if is_staff(actor) or actor.id == submission.student_id:
         return True
     return teaches(actor, submission.student_id, submission.exercise)
 
@@ -223,6 +225,14 @@ def submission_for(actor: User, submission_id: uuid.UUID) -> AssignmentSubmissio
     submission = db.session.get(AssignmentSubmission, submission_id)
     if submission is None or not may_see(actor, submission):
         raise ClassNotFound(_("This submission does not exist."))
+    return submission
+
+
+def submitted_file(actor: User, submission_id: uuid.UUID) -> AssignmentSubmission:
+    """A handed-in file, for someone who may see the submission; a text or link hand-in has none (404)."""
+    submission = submission_for(actor, submission_id)
+    if not submission.file_url:
+        raise ClassNotFound(_("This submission has no file."))
     return submission
 
 
@@ -245,7 +255,7 @@ def grading_queue(actor: User, *, class_id: uuid.UUID | None = None, status: str
     """The latest version of each student's work in the actor's classes, oldest first."""
     from babyowl.services.listing import PER_PAGE, Page
 
-    if actor.role not in ("instructor", "super_admin"):
+    if actor.role not in GRADERS:
         raise NotAllowed(_("Only instructors grade assignments."))
     newest = (select(AssignmentSubmission.student_id, AssignmentSubmission.exercise_id,
                      func.max(AssignmentSubmission.version).label("version"))

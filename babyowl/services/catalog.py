@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 from babyowl.extensions import db
 from babyowl.models import Course, Lesson, Section
 from babyowl.services.errors import DomainError
+from babyowl.services.courses import COVER_PREFIX
 from babyowl.services.listing import Page, paginate, text_matches
 
 
@@ -51,3 +52,10 @@ def published_course(slug: str) -> Course:
     if course is None:
         raise CourseNotInCatalog(_("This course is not in the catalog."))
     return course
+
+
+def cover_key(key: str) -> str:
+    """A stored course cover: public (the catalog shows it to everyone); any other stored file does not exist here."""
+    if not key.startswith(f"{COVER_PREFIX}/"):
+        raise CourseNotInCatalog(_("This image does not exist."))
+    return key

@@ -3,34 +3,30 @@
 Every action takes a `Place` (class, enrollment, lesson, exercise), which only
 exists for a student actively enrolled in a class that has unlocked the
 lesson. Completion rules live on the exercise types; this module applies them,
-keeps the progress rows true and commits once per action.
+keeps the progress rows true; each action is one use case (`@use_case`).
 """
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from babyowl.exercise_types import ExerciseType, InvalidContent, get_type
+from babyowl.exercise_types.video import is_video_key
+from babyowl.authz import is_staff
 from babyowl.extensions import db
 from babyowl.models import (
-    AssignmentSubmission, ClassEnrollment, Exercise, ExerciseProgress, Lesson, QuizAttempt, SchoolClass, User,
+    ClassEnrollment, Exercise, ExerciseProgress, Lesson, QuizAttempt, SchoolClass, User,
 )
 from babyowl.models.base import utcnow
 from babyowl.services import classes
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
-from babyowl.services.progress import best_attempt, locked_progress, refresh_counters, set_completed
-
-# Watched seconds are reported by the browser. A report may not add more than
-# the time that has passed since the previous one (at up to double speed),
-# plus some slack for the first report and for a slow network.
-MAX_PLAYBACK_RATE = 2
-REPORT_SLACK_SECONDS = 30
-# The player reports every 15 s; a hidden tab's timers may slow to once a minute or less.
-MAX_REPORTED_SECONDS = 600
-
+from babyowl.services.progress import locked_progress, refresh_counters, set_completed, student_work
+from babyowl.transactions import use_case
 
 class CannotComplete(DomainError):
     pass
@@ -38,6 +34,14 @@ class CannotComplete(DomainError):
 
 class NoAttemptsLeft(DomainError):
     pass
+
+
+class AttemptConflict(DomainError):
+    pass
+
+
+class VideoNotFound(DomainError):
+    status_code = 404
 
 
 @dataclass(frozen=True)
@@ -75,47 +79,12 @@ def place_for(student: User, class_id: uuid.UUID, exercise_id: uuid.UUID) -> Pla
 # What the player shows
 
 @dataclass
-class QuizPanel:
-    questions: list[dict]
-    attempts: list[QuizAttempt]
-    allowed: int | None
-    passed: bool
-    review: list[dict] | None = None  # feedback on the attempt just made
-    last: QuizAttempt | None = None
-
-    @property
-    def best(self) -> QuizAttempt | None:
-        return best_attempt(self.attempts)
-
-    @property
-    def attempts_left(self) -> int | None:
-        return None if self.allowed is None else max(0, self.allowed - len(self.attempts))
-
-    @property
-    def can_attempt(self) -> bool:
-        return self.attempts_left is None or self.attempts_left > 0
-
-
-@dataclass
-class AssignmentPanel:
-    submissions: list[AssignmentSubmission]  # newest first
-
-    @property
-    def latest(self) -> AssignmentSubmission | None:
-        return self.submissions[0] if self.submissions else None
-
-    @property
-    def can_submit(self) -> bool:
-        return self.latest is None or self.latest.status != "graded"
-
-
-@dataclass
 class Item:
+    """One exercise in the player: the student's progress and the type's own panel (quiz attempts, versions)."""
     exercise: Exercise
     number: int
     progress: ExerciseProgress | None
-    quiz: QuizPanel | None = None
-    assignment: AssignmentPanel | None = None
+    panel: Any = None
 
     @property
     def kind(self) -> ExerciseType:
@@ -155,43 +124,17 @@ class LessonPage:
         return self.done * 100 // self.total if self.total else 0
 
 
-def _quiz_seed(student_id: uuid.UUID, exercise_id: uuid.UUID, attempt_number: int) -> str:
-    return f"{student_id}:{exercise_id}:{attempt_number}"
-
-
-def _items(student: User, exercises: list[Exercise], numbers: dict | None = None) -> list[Item]:
+def _items(student: User, exercises: list[Exercise], numbers: dict | None = None,
+           review_attempt: uuid.UUID | None = None) -> list[Item]:
     ids = [e.id for e in exercises]
     if not ids:
         return []
     progress = {p.exercise_id: p for p in db.session.scalars(select(ExerciseProgress).where(
         ExerciseProgress.user_id == student.id, ExerciseProgress.exercise_id.in_(ids)))}
-    attempts: dict[uuid.UUID, list[QuizAttempt]] = {}
-    if any(e.type == "quiz" for e in exercises):
-        for attempt in db.session.scalars(select(QuizAttempt).where(
-                QuizAttempt.user_id == student.id, QuizAttempt.exercise_id.in_(ids))
-                .order_by(QuizAttempt.attempt_number)):
-            attempts.setdefault(attempt.exercise_id, []).append(attempt)
-    submissions: dict[uuid.UUID, list[AssignmentSubmission]] = {}
-    if any(e.type == "assignment" for e in exercises):
-        for submission in db.session.scalars(select(AssignmentSubmission).where(
-                AssignmentSubmission.student_id == student.id, AssignmentSubmission.exercise_id.in_(ids))
-                .order_by(AssignmentSubmission.version.desc())):
-            submissions.setdefault(submission.exercise_id, []).append(submission)
-    items = []
-    for index, exercise in enumerate(exercises, start=1):
-        item = Item(exercise, (numbers or {}).get(exercise.id, index), progress.get(exercise.id))
-        if exercise.type == "quiz":
-            tried = attempts.get(exercise.id, [])
-            quiz = get_type("quiz")
-            item.quiz = QuizPanel(
-                questions=quiz.questions_for_student(exercise.content,
-                                                     _quiz_seed(student.id, exercise.id, len(tried) + 1)),
-                attempts=tried, allowed=exercise.content.get("attemptsAllowed"),
-                passed=any(quiz.passed(exercise.content, a.score, a.max_score) for a in tried))
-        elif exercise.type == "assignment":
-            item.assignment = AssignmentPanel(submissions.get(exercise.id, []))
-        items.append(item)
-    return items
+    work = student_work(student.id, ids)
+    return [Item(exercise, (numbers or {}).get(exercise.id, index), progress.get(exercise.id),
+                 get_type(exercise.type).player_panel(exercise, work, review_attempt))
+            for index, exercise in enumerate(exercises, start=1)]
 
 
 def lesson_page(student: User, class_id: uuid.UUID, lesson_id: uuid.UUID,
@@ -205,23 +148,17 @@ def lesson_page(student: User, class_id: uuid.UUID, lesson_id: uuid.UUID,
     position = next(i for i, (_n, planned, _u) in enumerate(plan) if planned.id == lesson.id)
     previous = next((planned for _n, planned, unlocked in reversed(plan[:position]) if unlocked), None)
     following = plan[position + 1] if position + 1 < len(plan) else None
-    items = _items(student, list(lesson.exercises))
-    for item in items:
-        if item.quiz is not None and review_attempt is not None:
-            attempt = next((a for a in item.quiz.attempts if a.id == review_attempt), None)
-            if attempt is not None:
-                item.quiz.review = get_type("quiz").review(item.exercise.content, attempt.answers)
-                item.quiz.last = attempt
+    items = _items(student, list(lesson.exercises), review_attempt=review_attempt)
     return LessonPage(school_class, enrollment, lesson, position + 1, items, previous=previous,
                       next=following[1] if following else None, next_unlocked=bool(following and following[2]),
                       can_work=enrollment.status == "active")
 
 
-def item_for(student: User, place: Place) -> Item:
+def item_for(student: User, place: Place, review_attempt: uuid.UUID | None = None) -> Item:
     """One exercise's part of the player, after an action (numbered as on the page)."""
     number = 1 + db.session.scalar(select(func.count()).select_from(Exercise).where(
         Exercise.lesson_id == place.lesson.id, Exercise.order_index < place.exercise.order_index))
-    return _items(student, [place.exercise], {place.exercise.id: number})[0]
+    return _items(student, [place.exercise], {place.exercise.id: number}, review_attempt)[0]
 
 
 def lesson_counts(student: User, lesson: Lesson) -> tuple[int, int]:
@@ -236,55 +173,39 @@ def lesson_counts(student: User, lesson: Lesson) -> tuple[int, int]:
 # ---------------------------------------------------------------------------
 # Recording work
 
+@use_case
 def mark_done(student: User, place: Place) -> ExerciseProgress:
     """The "Mark as done" button: materials always, videos when the instructor allows it."""
     if not place.kind.manual_completion_allowed(place.exercise.content):
-        if place.exercise.type == "video":
-            raise CannotComplete(_("Watch the video to complete it: it counts once you have watched 90%."))
-        raise CannotComplete(_("This exercise is completed by doing it, not by marking it as done."))
+        raise CannotComplete(place.kind.why_not_marked_done(place.exercise.content))
     progress = locked_progress(student.id, place.exercise.id)
     set_completed(progress, True)
     refresh_counters(student.id, place.lesson)
-    db.session.commit()
     return progress
 
 
+@use_case
 def record_progress(student: User, place: Place, *, seconds: int | None = None,
                     scroll_depth: int | None = None) -> ExerciseProgress:
     """Seconds of a video watched since the last report, or how far down a material the student read."""
     exercise, kind = place.exercise, place.kind
-    if exercise.type == "video":
-        if seconds is None or not 0 <= seconds <= MAX_REPORTED_SECONDS:
-            raise InvalidInput(_("Send the seconds watched as a whole number from 0 to %(max)d.",
-                                 max=MAX_REPORTED_SECONDS))
-    elif exercise.type == "material":
-        if scroll_depth is None or not 0 <= scroll_depth <= 100:
-            raise InvalidInput(_("Send how far you read as a whole number from 0 to 100."))
-    else:
-        raise InvalidInput(_("Only videos and materials report progress."))
     progress = locked_progress(student.id, exercise.id)
-    if exercise.type == "video":
-        duration = exercise.content.get("duration") or 0
-        elapsed = max(0.0, (utcnow() - progress.updated_at).total_seconds())
-        credible = int(elapsed * MAX_PLAYBACK_RATE) + REPORT_SLACK_SECONDS
-        progress.watched_seconds = min(duration, progress.watched_seconds + min(seconds, credible))
-    else:
-        progress.scroll_depth = max(progress.scroll_depth, scroll_depth)
+    kind.apply_report(exercise.content, progress, seconds=seconds, scroll_depth=scroll_depth, now=utcnow())
     if kind.completed_by_progress(exercise.content, watched_seconds=progress.watched_seconds,
                                   scroll_depth=progress.scroll_depth):
         set_completed(progress, True)
     # A report that changes nothing still moves updated_at: the next report is measured from now.
     progress.updated_at = utcnow()
     refresh_counters(student.id, place.lesson)
-    db.session.commit()
     return progress
 
 
+@use_case
 def submit_quiz(student: User, place: Place, answers: dict[str, list[str]]) -> tuple[QuizAttempt, list[dict]]:
     """Score the answers on the server, record the attempt; the quiz completes once an attempt passes."""
-    if place.exercise.type != "quiz":
-        raise InvalidInput(_("This exercise is not a quiz."))
     quiz = get_type("quiz")
+    if place.kind is not quiz:
+        raise InvalidInput(_("This exercise is not a quiz."))
     try:
         content = quiz.validate(place.exercise.content)
     except InvalidContent as exc:
@@ -301,12 +222,22 @@ def submit_quiz(student: User, place: Place, answers: dict[str, list[str]]) -> t
     attempt = QuizAttempt(user_id=student.id, exercise_id=place.exercise.id, score=result.score,
                           max_score=result.max_score, answers=result.answers, attempt_number=used + 1)
     db.session.add(attempt)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # the numbering is the database's last guard; the use case rolls back
+        raise AttemptConflict(_("This attempt was already sent from another tab. Reload the page.")) from exc
     if result.passed:
         set_completed(progress, True)
     refresh_counters(student.id, place.lesson)
-    db.session.commit()
     return attempt, quiz.review(content, result.answers)
 
+
+
+def video_for(actor: User, key: str) -> str:
+    """The stored video `key`, for someone who may see a lesson playing it; to anyone else it does not exist."""
+    if not is_video_key(key) or not may_watch_video(actor, key):
+        raise VideoNotFound(_("This video does not exist."))
+    return key
 
 
 def may_watch_video(actor: User, key: str) -> bool:
@@ -322,7 +253,7 @@ def may_watch_video(actor: User, key: str) -> bool:
         .join(Course, Course.id == Section.course_id)
         .where(Exercise.type == "video", Exercise.content["fileKey"].as_string() == key)).all()
     for lesson, course in rows:
-        if actor.role in ("staff", "super_admin") or course.created_by == actor.id:
+        if is_staff(actor) or course.created_by == actor.id:
             return True
         if actor.role == "instructor" and db.session.scalar(select(func.count()).select_from(SchoolClass).where(
                 SchoolClass.course_id == course.id, SchoolClass.instructor_id == actor.id)):

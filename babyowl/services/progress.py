@@ -20,6 +20,8 @@ from babyowl.models import (
     AssignmentSubmission, ClassEnrollment, Exercise, ExerciseProgress, Lesson, LessonProgress, LessonUnlock,
     QuizAttempt, SchoolClass, Section, User,
 )
+from babyowl.exercise_types import REGISTRY, get_type
+from babyowl.exercise_types.base import StudentWork
 from babyowl.models.base import utcnow
 
 
@@ -101,12 +103,6 @@ def refresh_counters(user_id: uuid.UUID, lesson: Lesson) -> LessonProgress:
 
 
 
-def best_attempt(attempts: list[QuizAttempt]) -> QuizAttempt | None:
-    """The highest share of the points (a quiz may have been edited between attempts); the earliest on a tie."""
-    return max(attempts, key=lambda a: (a.score / a.max_score if a.max_score else 0, -a.attempt_number),
-               default=None)
-
-
 # ---------------------------------------------------------------------------
 # Reports
 
@@ -184,25 +180,12 @@ def class_progress(school_class: SchoolClass) -> ClassProgress:
 
 
 @dataclass
-class QuizLine:
-    exercise: Exercise
-    best: QuizAttempt | None
-    attempts: int
-    passed: bool
-
-
-@dataclass
-class AssignmentLine:
-    exercise: Exercise
-    latest: AssignmentSubmission | None
-
-
-@dataclass
 class MyClassProgress:
     enrollment: ClassEnrollment
     lessons: list[LessonCell]
-    quizzes: list[QuizLine] = field(default_factory=list)
-    assignments: list[AssignmentLine] = field(default_factory=list)
+    # Filled by the exercise types that have a `progress_section` of these names.
+    quizzes: list = field(default_factory=list)
+    assignments: list = field(default_factory=list)
 
     @property
     def lessons_completed(self) -> int:
@@ -222,10 +205,25 @@ class MyClassProgress:
         return next((c.lesson for c in self.lessons if c.unlocked and not c.completed), None)
 
 
+def student_work(student_id: uuid.UUID, exercise_ids: list[uuid.UUID] | None = None) -> StudentWork:
+    """The student's quiz attempts (oldest first) and hand-ins (newest first) by exercise, in two queries;
+    each exercise type takes its own part. All of them, or only those on `exercise_ids`."""
+    attempts_query = select(QuizAttempt).where(QuizAttempt.user_id == student_id)
+    submissions_query = select(AssignmentSubmission).where(AssignmentSubmission.student_id == student_id)
+    if exercise_ids is not None:
+        attempts_query = attempts_query.where(QuizAttempt.exercise_id.in_(exercise_ids))
+        submissions_query = submissions_query.where(AssignmentSubmission.exercise_id.in_(exercise_ids))
+    attempts: dict[uuid.UUID, list[QuizAttempt]] = {}
+    for attempt in db.session.scalars(attempts_query.order_by(QuizAttempt.attempt_number)):
+        attempts.setdefault(attempt.exercise_id, []).append(attempt)
+    submissions: dict[uuid.UUID, list[AssignmentSubmission]] = {}
+    for submission in db.session.scalars(submissions_query.order_by(AssignmentSubmission.version.desc())):
+        submissions.setdefault(submission.exercise_id, []).append(submission)
+    return StudentWork(student_id, attempts, submissions)
+
+
 def student_progress(student: User) -> list[MyClassProgress]:
     """Per class of the student: lessons, exercises, best quiz scores, latest assignment grades."""
-    from babyowl.exercise_types import get_type
-
     enrollments = list(db.session.scalars(
         select(ClassEnrollment).options(joinedload(ClassEnrollment.school_class).joinedload(SchoolClass.course))
         .where(ClassEnrollment.student_id == student.id, ClassEnrollment.status != "withdrawn")
@@ -247,18 +245,13 @@ def student_progress(student: User) -> list[MyClassProgress]:
         select(Exercise.lesson_id, func.count()).join(ExerciseProgress, and_(
             ExerciseProgress.exercise_id == Exercise.id, ExerciseProgress.user_id == student.id,
             ExerciseProgress.completed.is_(True))).group_by(Exercise.lesson_id))}
+    graded_types = [name for name, kind in REGISTRY.items() if kind.progress_section]
     graded_exercises = list(db.session.execute(
         select(Exercise, Section.course_id).select_from(Exercise).join(Lesson, Lesson.id == Exercise.lesson_id)
         .join(Section, Section.id == Lesson.section_id)
-        .where(Section.course_id.in_(course_ids), Exercise.type.in_(("quiz", "assignment")))
+        .where(Section.course_id.in_(course_ids), Exercise.type.in_(graded_types))
         .order_by(Section.order_index, Lesson.order_index, Exercise.order_index)))
-    attempts: dict[uuid.UUID, list[QuizAttempt]] = {}
-    for attempt in db.session.scalars(select(QuizAttempt).where(QuizAttempt.user_id == student.id)):
-        attempts.setdefault(attempt.exercise_id, []).append(attempt)
-    latest: dict[uuid.UUID, AssignmentSubmission] = {}
-    for submission in db.session.scalars(select(AssignmentSubmission).where(
-            AssignmentSubmission.student_id == student.id).order_by(AssignmentSubmission.version)):
-        latest[submission.exercise_id] = submission
+    work = student_work(student.id)
 
     result = []
     for enrollment in enrollments:
@@ -270,12 +263,7 @@ def student_progress(student: User) -> list[MyClassProgress]:
         for exercise, exercise_course in graded_exercises:
             if exercise_course != course_id or exercise.lesson_id not in open_lessons:
                 continue
-            if exercise.type == "quiz":
-                tries = attempts.get(exercise.id, [])
-                best = best_attempt(tries)
-                passed = best is not None and get_type("quiz").passed(exercise.content, best.score, best.max_score)
-                mine.quizzes.append(QuizLine(exercise, best, len(tries), passed))
-            else:
-                mine.assignments.append(AssignmentLine(exercise, latest.get(exercise.id)))
+            kind = get_type(exercise.type)
+            getattr(mine, kind.progress_section).append(kind.progress_line(exercise, work))
         result.append(mine)
     return result

@@ -2,7 +2,8 @@
 
 Every change first locks the course row, so two authors editing one course at
 once take turns; together with the UNIQUE (parent, order_index) constraints
-this means the order can never hold two items at one position.
+this means the order can never hold two items at one position. Each public
+change is one use case (`@use_case`).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from babyowl.models import (
 )
 from babyowl.services.courses import require_author
 from babyowl.services.errors import DomainError, InvalidInput
+from babyowl.transactions import use_case
 
 DIRECTIONS = ("up", "down")
 
@@ -91,28 +93,28 @@ def _swap(item, model, parent_column, parent_id, direction: str) -> bool:
     return True
 
 
+@use_case
 def add_section(actor: User, course: Course, title: str) -> Section:
     require_author(actor, course)
     lock_course(course.id)
     section = Section(course_id=course.id, title=clean_title(title),
                       order_index=next_order_index(Section, Section.course_id, course.id))
     db.session.add(section)
-    db.session.commit()
     return section
 
 
+@use_case
 def rename_section(actor: User, section: Section, title: str) -> None:
     require_author(actor, section.course)
     section.title = clean_title(title)
-    db.session.commit()
 
 
+@use_case
 def move_section(actor: User, section: Section, direction: str) -> bool:
     require_author(actor, section.course)
     lock_course(section.course_id)
     db.session.refresh(section)
     moved = _swap(section, Section, Section.course_id, section.course_id, direction)
-    db.session.commit()
     return moved
 
 
@@ -138,55 +140,55 @@ def refuse_if_students_started(*, lesson_ids=(), exercise_ids=()) -> None:
         raise DomainError(_("Students have already opened or worked on this content, so it cannot be deleted."))
 
 
+@use_case
 def delete_section(actor: User, section: Section) -> None:
     require_author(actor, section.course)
     lock_course(section.course_id)
     refuse_if_students_started(lesson_ids=[lesson.id for lesson in section.lessons])
     db.session.delete(section)
-    db.session.commit()
 
 
+@use_case
 def add_lesson(actor: User, section: Section, title: str) -> Lesson:
     require_author(actor, section.course)
     lock_course(section.course_id)
     lesson = Lesson(section_id=section.id, title=clean_title(title),
                     order_index=next_order_index(Lesson, Lesson.section_id, section.id), estimated_duration=0)
     db.session.add(lesson)
-    db.session.commit()
     return lesson
 
 
+@use_case
 def update_lesson(actor: User, lesson: Lesson, title: str, description: str | None = None) -> None:
     require_author(actor, lesson.section.course)
     lesson.title = clean_title(title)
     lesson.description = (description or "").strip() or None
-    db.session.commit()
 
 
+@use_case
 def move_lesson(actor: User, lesson: Lesson, direction: str) -> bool:
     require_author(actor, lesson.section.course)
     lock_course(lesson.section.course_id)
     db.session.refresh(lesson)
     moved = _swap(lesson, Lesson, Lesson.section_id, lesson.section_id, direction)
-    db.session.commit()
     return moved
 
 
+@use_case
 def delete_lesson(actor: User, lesson: Lesson) -> None:
     require_author(actor, lesson.section.course)
     lock_course(lesson.section.course_id)
     refuse_if_students_started(lesson_ids=[lesson.id])
     db.session.delete(lesson)
-    db.session.commit()
 
 
+@use_case
 def move_exercise(actor: User, exercise: Exercise, direction: str) -> bool:
     course = exercise.lesson.section.course
     require_author(actor, course)
     lock_course(course.id)
     db.session.refresh(exercise)
     moved = _swap(exercise, Exercise, Exercise.lesson_id, exercise.lesson_id, direction)
-    db.session.commit()
     return moved
 
 

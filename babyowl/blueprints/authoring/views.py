@@ -8,22 +8,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from babyowl.blueprints.params import form_status, uploaded_file
-from babyowl.authz import roles_required
+from babyowl.authz import AUTHORS, roles_required
 from babyowl.blueprints.authoring.forms import CourseForm, LessonForm, TitleForm
-from babyowl.exercise_types import REGISTRY, InvalidContent, get_type
-from babyowl.extensions import db
+from babyowl.errors import on_refusal
+from babyowl.exercise_types import REGISTRY, get_type
 from babyowl.rendering import is_htmx, redirect_to, render
-from babyowl.services import courses, exercises, structure
-from babyowl.services.errors import DomainError
-from babyowl.services.images import delete_stored
+from babyowl.services import courses, exercises, learning, structure
 from babyowl.storage import serve_file
 
 bp = Blueprint("authoring", __name__, url_prefix="/authoring")
-AUTHORS = ("instructor", "super_admin")
-
-
-
-
 
 
 def _course(course_id: uuid.UUID):
@@ -46,17 +39,17 @@ def courses_index():
 @roles_required(*AUTHORS)
 def new_course():
     form = CourseForm()
-    error = None
     if form.validate_on_submit():
-        try:
+        with on_refusal(lambda refused: _course_form_page(form, None, refused.message)):
             course = courses.create_course(current_user, **_course_details(form))
-        except DomainError as refused:
-            error = refused.message
-        else:
-            flash(_("Course created. Now add its sections and lessons."), "success")
-            return redirect_to(url_for("authoring.course", course_id=course.id))
+        flash(_("Course created. Now add its sections and lessons."), "success")
+        return redirect_to(url_for("authoring.course", course_id=course.id))
+    return _course_form_page(form, None)
+
+
+def _course_form_page(form, course, error=None):
     return render("authoring/course_form.html", block="course_form", status=form_status(), form=form, error=error,
-                  course=None)
+                  course=course)
 
 
 @bp.route("/courses/<uuid:course_id>/edit", methods=["GET", "POST"])
@@ -64,19 +57,13 @@ def new_course():
 def edit_course(course_id: uuid.UUID):
     course = _course(course_id)
     form = CourseForm(obj=course)
-    error = None
     if form.validate_on_submit():
-        try:
+        with on_refusal(lambda refused: _course_form_page(form, course, refused.message)):
             courses.update_course(current_user, course, **_course_details(form),
                                   remove_cover=form.remove_cover.data)
-        except DomainError as refused:
-            db.session.rollback()
-            error = refused.message
-        else:
-            flash(_("Course details saved."), "success")
-            return redirect_to(url_for("authoring.course", course_id=course.id))
-    return render("authoring/course_form.html", block="course_form", status=form_status(), form=form, error=error,
-                  course=course)
+        flash(_("Course details saved."), "success")
+        return redirect_to(url_for("authoring.course", course_id=course.id))
+    return _course_form_page(form, course)
 
 
 @bp.route("/courses/<uuid:course_id>")
@@ -93,21 +80,14 @@ def _structure_page(course_id: uuid.UUID, error: str | None = None, status: int 
 
 def _after_structure_change(course_id: uuid.UUID, action, success: str | None = None):
     """Run a structure change; answer htmx with the fresh outline, a plain post with a redirect."""
-    try:
+    back = url_for("authoring.course", course_id=course_id)
+    with on_refusal(lambda refused: _structure_page(course_id, refused.message), redirect_to_url=back):
         action()
-    except DomainError as refused:
-        db.session.rollback()
-        if refused.status_code in (403, 404):
-            abort(refused.status_code)
-        if is_htmx():
-            return _structure_page(course_id, refused.message, status=refused.status_code)
-        flash(refused.message, "error")
-    else:
-        if success and not is_htmx():
-            flash(success, "success")
-        if is_htmx():
-            return _structure_page(course_id)
-    return redirect_to(url_for("authoring.course", course_id=course_id))
+    if is_htmx():
+        return _structure_page(course_id)
+    if success:
+        flash(success, "success")
+    return redirect_to(back)
 
 
 @bp.route("/courses/<uuid:course_id>/status", methods=["POST"])
@@ -116,19 +96,15 @@ def course_status(course_id: uuid.UUID):
     course = _course(course_id)
     status = request.form.get("status", "")
     return _after_structure_change(course_id, lambda: courses.change_status(current_user, course, status),
-                                   _("The course is now %(status)s.", status=status))
+                                   _("The course is now %(status)s.", status=courses.status_name(status)))
 
 
 @bp.route("/courses/<uuid:course_id>/delete", methods=["POST"])
 @roles_required(*AUTHORS)
 def delete_course(course_id: uuid.UUID):
     course = _course(course_id)
-    try:
+    with on_refusal(redirect_to_url=url_for("authoring.course", course_id=course_id)):
         courses.delete_course(current_user, course)
-    except DomainError as refused:
-        db.session.rollback()
-        flash(refused.message, "error")
-        return redirect_to(url_for("authoring.course", course_id=course_id))
     flash(_("The course was deleted."), "success")
     return redirect_to(url_for("authoring.courses_index"))
 
@@ -203,31 +179,23 @@ def lesson(lesson_id: uuid.UUID):
     lesson = structure.lesson_for_author(current_user, lesson_id)
     form = LessonForm(obj=lesson)
     if form.validate_on_submit():
-        try:
+        with on_refusal(lambda refused: _lesson_page(lesson, form, refused.message)):
             structure.update_lesson(current_user, lesson, form.title.data, form.description.data)
-        except DomainError as refused:
-            db.session.rollback()
-            return _lesson_page(lesson, form, refused.message, 422)
         flash(_("Lesson saved."), "success")
         return redirect_to(url_for("authoring.lesson", lesson_id=lesson.id))
     return _lesson_page(lesson, form, status=form_status())
 
 
 def _after_exercise_change(lesson, action, success: str | None = None):
-    try:
+    back = url_for("authoring.lesson", lesson_id=lesson.id)
+    with on_refusal(lambda refused: _lesson_page(lesson, error=refused.message, block="exercise_list"),
+                    redirect_to_url=back):
         action()
-    except DomainError as refused:
-        db.session.rollback()
-        if is_htmx():
-            return _lesson_page(lesson, error=refused.message, status=refused.status_code, block="exercise_list")
-        flash(refused.message, "error")
-    else:
-        if is_htmx():
-            db.session.refresh(lesson)
-            return _lesson_page(lesson, block="exercise_list")
-        if success:
-            flash(success, "success")
-    return redirect_to(url_for("authoring.lesson", lesson_id=lesson.id))
+    if is_htmx():
+        return _lesson_page(lesson, block="exercise_list")
+    if success:
+        flash(success, "success")
+    return redirect_to(back)
 
 
 @bp.route("/exercises/<uuid:exercise_id>/move", methods=["POST"])
@@ -248,29 +216,18 @@ def delete_exercise(exercise_id: uuid.UUID):
                                   _("Exercise deleted."))
 
 
-def _exercise_form_page(kind, form, lesson, exercise=None, error=None, status=200):
-    return render("authoring/exercise_form.html", block="exercise_form", status=status, kind=kind, form=form,
-                  lesson=lesson, exercise=exercise, error=error)
+def _exercise_form(kind, form, lesson, exercise, save):
+    """Shared by new and edit: a row button re-renders, an invalid form answers 422, a valid one is saved.
 
-
-def _save_exercise(kind, form, save, old_content=None):
-    """Shared by new and edit: row buttons re-render, a valid form is saved; the error to show, or None."""
+    None once saved; otherwise the page to answer with.
+    """
     if request.method == "POST" and kind.handle_row_action(form):
-        return "rerender"
+        return _exercise_form_page(kind, form, lesson, exercise)
     if not form.validate_on_submit():
-        return "invalid" if request.method == "POST" else "show"
-    try:
-        content = kind.content_from_form(form)
-    except InvalidContent as refused:
-        return refused
-    try:
-        save(content)
-    except DomainError as refused:
-        db.session.rollback()
-        # A video stored for this attempt belongs to nothing now.
-        for key in set(kind.stored_keys(content)) - set(kind.stored_keys(old_content or {})):
-            delete_stored(key)
-        return refused
+        return _exercise_form_page(kind, form, lesson, exercise, status=form_status())
+    with on_refusal(lambda refused: _exercise_form_page(kind, form, lesson, exercise, error=refused.message)):
+        # The type builds the content (and may store an upload); the use case deletes that file if refused.
+        save(kind.content_from_form(form))
     return None
 
 
@@ -288,11 +245,11 @@ def new_exercise(lesson_id: uuid.UUID, kind_name: str):
         exercises.create_exercise(current_user, lesson, type_name=kind.name, title=form.title.data, content=content,
                                   estimated_duration=form.estimated_duration.data)
 
-    outcome = _save_exercise(kind, form, save)
-    if outcome is None:
-        flash(_("Exercise added."), "success")
-        return redirect_to(url_for("authoring.lesson", lesson_id=lesson.id))
-    return _outcome_page(kind, form, lesson, None, outcome)
+    page = _exercise_form(kind, form, lesson, None, save)
+    if page is not None:
+        return page
+    flash(_("Exercise added."), "success")
+    return redirect_to(url_for("authoring.lesson", lesson_id=lesson.id))
 
 
 @bp.route("/exercises/<uuid:exercise_id>", methods=["GET", "POST"])
@@ -308,19 +265,16 @@ def edit_exercise(exercise_id: uuid.UUID):
         exercises.update_exercise(current_user, exercise, title=form.title.data, content=content,
                                   estimated_duration=form.estimated_duration.data)
 
-    outcome = _save_exercise(kind, form, save, old_content=dict(exercise.content))
-    if outcome is None:
-        flash(_("Exercise saved."), "success")
-        return redirect_to(url_for("authoring.lesson", lesson_id=exercise.lesson_id))
-    return _outcome_page(kind, form, exercise.lesson, exercise, outcome)
+    page = _exercise_form(kind, form, exercise.lesson, exercise, save)
+    if page is not None:
+        return page
+    flash(_("Exercise saved."), "success")
+    return redirect_to(url_for("authoring.lesson", lesson_id=exercise.lesson_id))
 
 
-def _outcome_page(kind, form, lesson, exercise, outcome):
-    if outcome == "show":
-        return _exercise_form_page(kind, form, lesson, exercise)
-    if outcome in ("rerender", "invalid"):
-        return _exercise_form_page(kind, form, lesson, exercise, status=200 if outcome == "rerender" else 422)
-    return _exercise_form_page(kind, form, lesson, exercise, error=outcome.message, status=422)
+def _exercise_form_page(kind, form, lesson, exercise=None, error=None, status=200):
+    return render("authoring/exercise_form.html", block="exercise_form", status=status, kind=kind, form=form,
+                  lesson=lesson, exercise=exercise, error=error)
 
 
 @bp.route("/lessons/<uuid:lesson_id>/preview")
@@ -333,9 +287,4 @@ def preview_lesson(lesson_id: uuid.UUID):
 @bp.route("/videos/<path:key>")
 @login_required
 def video_file(key: str):
-    from babyowl.services.learning import may_watch_video
-
-    # Only people who may see a lesson playing it; to anyone else the file does not exist.
-    if not key.startswith("videos/") or not may_watch_video(current_user, key):
-        abort(404)
-    return serve_file(key)
+    return serve_file(learning.video_for(current_user, key))

@@ -1,7 +1,7 @@
 """The course catalog: public, searchable, with each course's syllabus."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, request
 
 from babyowl.blueprints.params import page_number
 from babyowl.models import COURSE_LEVELS
@@ -10,8 +10,6 @@ from babyowl.services import catalog
 from babyowl.storage import serve_file
 
 bp = Blueprint("catalog", __name__)
-
-
 
 
 @bp.route("/catalog")
@@ -35,6 +33,4 @@ def course_detail(slug: str):
 @bp.route("/covers/<path:key>")
 def cover(key: str):
     # Covers are shown in the public catalog, so they need no sign-in.
-    if not key.startswith("covers/"):
-        abort(404)
-    return serve_file(key, cache_control="public, max-age=604800, immutable")
+    return serve_file(catalog.cover_key(key), cache_control="public, max-age=604800, immutable")

@@ -9,7 +9,7 @@ from babyowl.validators import choice, normalise_newlines, strip, whole_number
 class SubmissionForm(FlaskForm):
     """Handing in an assignment; the service checks the values against the assignment's own rules."""
 
-    kind = choice(_l("Hand in"), [("file", _l("A file")), ("text", _l("Text")), ("link", _l("A link"))])
+    kind = choice(_l("How do you hand it in?"), [("file", _l("A file")), ("text", _l("Text")), ("link", _l("A link"))])
     file = FileField(_l("File"))
     text = TextAreaField(_l("Your answer"), filters=[normalise_newlines])
     link = StringField(_l("Link to your work"), filters=[strip])

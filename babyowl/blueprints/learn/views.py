@@ -13,20 +13,19 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from babyowl.authz import ALL_ROLES, TEACHING_ROLES, roles_required
+from babyowl.authz import ALL_ROLES, GRADERS, TEACHING_ROLES, roles_required
 from babyowl.blueprints.learn.forms import GradeForm, SubmissionForm
 from babyowl.blueprints.params import page_number, parse_uuid, uploaded_file
-from babyowl.extensions import db
+from babyowl.errors import on_refusal
 from babyowl.rendering import is_htmx, redirect_to, render
 from babyowl.services import assignments, classes, learning, progress
-from babyowl.services.errors import DomainError
 from babyowl.storage import serve_file
 
 bp = Blueprint("learn", __name__)
 SUBMISSION_STATUS_NAMES = {"pending": _l("waiting for a grade"), "graded": _l("graded"),
                            "returned": _l("returned for changes")}
-GRADERS = ("instructor", "super_admin")
 LESSON = "learn/lesson.html"
+PANEL = "exercise_panel"  # the block of the lesson page that shows one exercise's own player
 
 
 @bp.context_processor
@@ -67,29 +66,26 @@ def lesson(class_id: uuid.UUID, lesson_id: uuid.UUID):
                   total=page.total)
 
 
-def _fragment(place: learning.Place, block: str, status: int = 200, **extra):
+def _fragment(place: learning.Place, block: str, **extra):
     """One exercise's block after an action, with its status and the lesson bar out of band."""
-    item = extra.pop("item", None) or learning.item_for(current_user, place)
+    item = learning.item_for(current_user, place, review_attempt=extra.pop("review_attempt", None))
     done, total = learning.lesson_counts(current_user, place.lesson)
     context = {"oob": True, "bar_oob": True, **extra}
-    return render(LESSON, block=block, status=status, item=item, school_class=place.school_class, can_work=True,
+    return render(LESSON, block=block, item=item, school_class=place.school_class, can_work=True,
                   done=done, total=total, error_for=place.exercise.id, **context)
 
 
-def _refused(place: learning.Place, refused: DomainError, block: str, error_name: str, **extra):
-    """A refused action: the block with the message for htmx; a 422 re-shows the page with the message
-    at the exercise; any other refusal is flashed on the lesson page."""
-    db.session.rollback()
-    if is_htmx():
-        return _fragment(place, block, refused.status_code, oob=False, bar_oob=False,
-                         **{error_name: refused.message}, **extra)
-    if refused.status_code == 422:
+def _refusal_at(place: learning.Place, block: str, error_name: str, **extra):
+    """How a refused action answers: htmx gets the exercise's block with the message; a plain post gets the
+    lesson page again with the message at the exercise (and what was typed still in the form)."""
+    def answer(refused):
+        if is_htmx():
+            return _fragment(place, block, oob=False, bar_oob=False, **{error_name: refused.message}, **extra)
         page = learning.lesson_page(current_user, place.school_class.id, place.lesson.id)
-        return render(LESSON, status=422, page=page, school_class=page.school_class, can_work=page.can_work,
-                      done=page.done, total=page.total, error_for=place.exercise.id,
-                      **{error_name: refused.message}, **extra)
-    flash(refused.message, "error")
-    return redirect_to(_lesson_url(place))
+        return render(LESSON, page=page, school_class=page.school_class, can_work=page.can_work, done=page.done,
+                      total=page.total, error_for=place.exercise.id, **{error_name: refused.message}, **extra)
+
+    return on_refusal(answer)
 
 
 @bp.route("/learn/classes/<uuid:class_id>/exercises/<uuid:exercise_id>/complete", methods=["POST"])
@@ -97,10 +93,8 @@ def _refused(place: learning.Place, refused: DomainError, block: str, error_name
 def complete(class_id: uuid.UUID, exercise_id: uuid.UUID):
     """The "Mark as done" button."""
     place = learning.place_for(current_user, class_id, exercise_id)
-    try:
+    with _refusal_at(place, "exercise_status", "status_error"):
         learning.mark_done(current_user, place)
-    except DomainError as refused:
-        return _refused(place, refused, "exercise_status", "status_error")
     if is_htmx():
         return _fragment(place, "exercise_status", oob=False)
     flash(_("“%(title)s” is done.", title=place.exercise.title), "success")
@@ -112,11 +106,9 @@ def complete(class_id: uuid.UUID, exercise_id: uuid.UUID):
 def report_progress(class_id: uuid.UUID, exercise_id: uuid.UUID):
     """Seconds of video watched (the player's script) or reading reaching the end of a material (htmx)."""
     place = learning.place_for(current_user, class_id, exercise_id)
-    try:
+    with _refusal_at(place, "exercise_status", "status_error"):
         learning.record_progress(current_user, place, seconds=_int(request.form.get("seconds")),
                                  scroll_depth=_int(request.form.get("scroll_depth")))
-    except DomainError as refused:
-        return _refused(place, refused, "exercise_status", "status_error")
     if is_htmx():
         return _fragment(place, "exercise_status", oob=False)
     return redirect_to(_lesson_url(place))
@@ -129,7 +121,7 @@ def quiz(class_id: uuid.UUID, exercise_id: uuid.UUID):
     place = learning.place_for(current_user, class_id, exercise_id)
     if not is_htmx():
         return redirect_to(_lesson_url(place))
-    return _fragment(place, "quiz_panel", oob=False, bar_oob=False)
+    return _fragment(place, PANEL, oob=False, bar_oob=False)
 
 
 @bp.route("/learn/classes/<uuid:class_id>/exercises/<uuid:exercise_id>/quiz", methods=["POST"])
@@ -137,14 +129,10 @@ def quiz(class_id: uuid.UUID, exercise_id: uuid.UUID):
 def submit_quiz(class_id: uuid.UUID, exercise_id: uuid.UUID):
     place = learning.place_for(current_user, class_id, exercise_id)
     answers = {name[2:]: request.form.getlist(name) for name in request.form if name.startswith("q-")}
-    try:
-        attempt, review = learning.submit_quiz(current_user, place, answers)
-    except DomainError as refused:
-        return _refused(place, refused, "quiz_panel", "quiz_error")
+    with _refusal_at(place, PANEL, "panel_error"):
+        attempt, _review = learning.submit_quiz(current_user, place, answers)
     if is_htmx():
-        item = learning.item_for(current_user, place)
-        item.quiz.review, item.quiz.last = review, attempt
-        return _fragment(place, "quiz_panel", item=item)
+        return _fragment(place, PANEL, review_attempt=attempt.id)
     flash(_("Your score: %(score)d of %(max)d points.", score=attempt.score, max=attempt.max_score), "success")
     return redirect_to(_lesson_url(place, attempt=attempt.id))
 
@@ -155,14 +143,12 @@ def submit_assignment(class_id: uuid.UUID, exercise_id: uuid.UUID):
     place = learning.place_for(current_user, class_id, exercise_id)
     form = SubmissionForm()
     upload = uploaded_file(form.file.data)
-    try:
+    with _refusal_at(place, PANEL, "panel_error", submitted=form):
         assignments.submit(current_user, place, kind=form.kind.data or "",
                            upload=assignments.Upload(upload.filename, upload.stream) if upload else None,
                            text=form.text.data, link=form.link.data, comment=form.comment.data)
-    except DomainError as refused:
-        return _refused(place, refused, "assignment_panel", "assignment_error", submitted=form)
     if is_htmx():
-        return _fragment(place, "assignment_panel", assignment_saved=True)
+        return _fragment(place, PANEL, assignment_saved=True)
     flash(_("Your work is handed in. Your instructor will grade it."), "success")
     return redirect_to(_lesson_url(place))
 
@@ -170,10 +156,7 @@ def submit_assignment(class_id: uuid.UUID, exercise_id: uuid.UUID):
 @bp.route("/learn/submissions/<uuid:submission_id>/file")
 @roles_required(*ALL_ROLES)
 def submission_file(submission_id: uuid.UUID):
-    submission = assignments.submission_for(current_user, submission_id)
-    if not submission.file_url:
-        return render("errors/error.html", block="error_message", status=404, code=404, title=_("Page not found"),
-                      text=_("This submission has no file."))
+    submission = assignments.submitted_file(current_user, submission_id)
     return serve_file(submission.file_url, download_name=submission.file_name or "submission",
                       cache_control="private, no-store")
 
@@ -203,15 +186,9 @@ def grade(submission_id: uuid.UUID):
         return _grade_page(submission, form)
     if not form.validate_on_submit():
         return _grade_page(submission, form, status=422, block="grade_panel")
-    try:
+    with on_refusal(lambda refused: _grade_page(submission, form, refused.message, block="grade_panel")):
         assignments.grade(current_user, submission, status=form.status.data, grade_value=form.grade.data,
                           feedback=form.feedback.data)
-    except DomainError as refused:
-        db.session.rollback()
-        if is_htmx() or refused.status_code == 422:
-            return _grade_page(submission, form, refused.message, refused.status_code, "grade_panel")
-        flash(refused.message, "error")
-        return redirect_to(url_for("learn.grade", submission_id=submission_id))
     if is_htmx():
         return _grade_page(submission, form, block="grade_panel")
     flash(_("%(name)s has been told.", name=submission.student.full_name), "success")
