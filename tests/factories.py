@@ -5,7 +5,9 @@ import uuid
 from datetime import date
 
 from babyowl.extensions import db
-from babyowl.models import ClassEnrollment, Course, Exercise, Lesson, LessonUnlock, SchoolClass, Section, User
+from babyowl.models import (
+    ClassEnrollment, Course, Exercise, Lesson, LessonUnlock, SchoolClass, Section, User, UserSession,
+)
 from babyowl.services.passwords import hash_password
 
 PASSWORD = "Secret#123"
@@ -26,6 +28,18 @@ def make_user(role: str = "student", password: str = PASSWORD, **fields) -> User
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def cookie_id_for(user: User) -> str:
+    """What a browser signed in as `user` carries in its session: a live session row's id (services/sessions.py).
+
+    Put it in a test client's session as `_user_id`; `user.get_id()` alone is not signed in.
+    """
+    login_session = UserSession(user_id=user.id, user_agent="test client")
+    db.session.add(login_session)
+    db.session.commit()
+    user.current_session_id = login_session.id
+    return user.get_id()
 
 
 def make_course(lessons: int = 2, author: User | None = None, **fields) -> Course:

@@ -73,6 +73,12 @@ Announcements and notifications (migration 0006):
     and cancelled_at; announcements.instructor_id holds the author, who may be
     staff. notifications.link, event_key (UNIQUE with user_id), email_status
     and emailed_at; users.language; the table notification_preferences.
+
+Sessions and the email outbox (migration 0008, see models/sessions.py):
+
+12. user_sessions (one row per signed-in device, checked on every request;
+    signing out revokes it) and outbound_emails (account emails written in
+    the use case that sends them, sent once by a job, re-queued by a sweep).
 """
 from .announcements import Announcement, AnnouncementRead
 from .attendance import (
@@ -105,11 +111,14 @@ from .progress import (
     LessonProgress,
     QuizAttempt,
 )
+from .sessions import OUTBOUND_EMAIL_STATUSES, OutboundEmail, UserSession
 from .users import ROLES, USER_STATUSES, User
 
 __all__ = [
     # models
     "User",
+    "UserSession",
+    "OutboundEmail",
     "Course",
     "Section",
     "Lesson",
@@ -161,5 +170,6 @@ __all__ = [
     "GROUP_MEMBER_ROLES",
     "RSVP_STATUSES",
     "EMAIL_STATUSES",
+    "OUTBOUND_EMAIL_STATUSES",
     "Base",
 ]
