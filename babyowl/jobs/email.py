@@ -117,9 +117,9 @@ def pending_emails(older_than: timedelta) -> list[tuple[uuid.UUID, str, str]]:
         .order_by(OutboundEmail.created_at)))
 
 
-def requeue_pending_emails(older_than: timedelta = LOST_AFTER) -> int:
+def requeue_pending_emails(older_than: timedelta | None = None) -> int:
     """Queue again the pending emails whose job Redis no longer has; returns how many."""
-    lost = pending_emails(older_than)
+    lost = pending_emails(LOST_AFTER if older_than is None else older_than)
     if not current_app.config.get("REDIS_URL"):
         for email_id, to, subject in lost:  # inline: this is the retry
             enqueue_email(email_id, to, subject)

@@ -36,7 +36,7 @@ TOUCH_EVERY = timedelta(minutes=5)
 
 
 class SessionNotFound(DomainError):
-    status_code = 404
+    """Already signed out, or not this person's: the same answer, so ids of others' sessions tell nothing."""
 
 
 _BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("SamsungBrowser", "Samsung Internet"), ("Firefox/", "Firefox"),

@@ -1,5 +1,6 @@
 from flask import Blueprint, current_app, flash, request, session, url_for
 from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 
 from babyowl.blueprints.params import form_status
@@ -44,6 +45,14 @@ def _account() -> str:
 def _account_throttled(_limit):
     return error_response(429, _("Too many failed sign-ins for this account. Wait a few minutes and try again, "
                                  "or reset your password through “Forgot your password?”."))
+
+
+@bp.errorhandler(RateLimitExceeded)
+def rate_limited(error: RateLimitExceeded):
+    # The per-account limit prepared its own page (`_account_throttled`); the others get the common one.
+    if error.response is not None:
+        return error.response
+    return error_response(429)
 
 
 def _device() -> dict:
