@@ -25,6 +25,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import contains_eager, joinedload
 
 from babyowl import emails
+from babyowl.authz import can_erase_accounts
 from babyowl.extensions import db
 from babyowl.models import (
     AnnouncementRead,
@@ -447,7 +448,7 @@ def erase_user(actor: User, user: User) -> None:
     credit adjustments, unlocks, announcements, courses and classes they made
     or teach, payments. Deleted: everything else that is about the person.
     """
-    if actor.role != "super_admin":
+    if not can_erase_accounts(actor):
         raise NotAllowed(_("Only a super admin can erase an account."))
     if actor.id == user.id:
         raise CannotEraseSelf(_("You cannot erase your own account."))

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user
 
+from babyowl.authz import can_erase_accounts
 from babyowl.blueprints.account.forms import ChangePasswordForm, DeleteAccountForm, ProfileForm
 from babyowl.blueprints.params import form_status, uploaded_file
 from babyowl.errors import on_refusal
@@ -134,8 +135,8 @@ def avatar(key: str):
 def user_profile(user_id: uuid.UUID):
     with on_refusal():
         user = users.profile_for(current_user, user_id)
-    history = classes.class_history(user) if user.role == "student" else []
-    return render("account/user_profile.html", user=user, history=history)
+    return render("account/user_profile.html", user=user, history=classes.class_history(user),
+                  can_erase=can_erase_accounts(current_user))
 
 
 @bp.route("/account/data")

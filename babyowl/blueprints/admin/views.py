@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from babyowl.blueprints.params import form_status, page_number
-from babyowl.authz import STAFF_ROLES, creatable_roles, roles_required
+from babyowl.authz import ERASERS, STAFF_ROLES, creatable_roles, roles_required
 from babyowl.blueprints.admin.forms import UserForm
 from babyowl.errors import on_refusal
 from babyowl.models import ROLES, USER_STATUSES, User
@@ -90,7 +90,7 @@ def set_user_status(user_id: uuid.UUID):
 
 
 @bp.route("/users/<uuid:user_id>/erase", methods=["POST"])
-@roles_required("super_admin")
+@roles_required(*ERASERS)
 def erase_user(user_id: uuid.UUID):
     profile_url = url_for("account.user_profile", user_id=user_id)
     with on_refusal(redirect_to_url=profile_url):
