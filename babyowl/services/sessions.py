@@ -115,6 +115,11 @@ def _revoke(user: User, session_ids=None, *, keep: uuid.UUID | None = None) -> i
     return db.session.execute(query).rowcount
 
 
+def revoke_all(user: User) -> int:
+    """End every session of `user` (inside the caller's use case): suspended, or erased."""
+    return _revoke(user)
+
+
 def revoke_others(user: User) -> int:
     """End every session of `user` but the current one (inside the caller's use case)."""
     return _revoke(user, keep=getattr(user, "current_session_id", None))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from babyowl.authz import can_manage_user, creatable_roles, is_staff
 from babyowl.extensions import db
 from babyowl.models import User, USER_STATUSES
-from babyowl.services import accounts
+from babyowl.services import accounts, sessions
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from babyowl.services.listing import Page, paginate, text_matches
 from babyowl.transactions import use_case
@@ -115,4 +115,7 @@ def set_status(actor: User, user_id: uuid.UUID, status: str) -> User:
     if target.erased_at is not None:
         raise DomainError(_("This account has been erased."))
     target.status = status
+    if status != "active":
+        # Reactivating later must not bring back the devices that were signed in before.
+        sessions.revoke_all(target)
     return target

@@ -161,3 +161,17 @@ def test_a_static_file_never_loads_the_session(app, db, siti, count_queries):
         response = client.get("/static/css/app.css")
     assert response.status_code == 200
     assert statements == []
+
+
+def test_a_suspension_ends_every_session_for_good(app, db, siti):
+    phone = browser(app, PHONE)
+    staff = make_user("staff")
+    from tests.helpers import signed_in_client
+
+    office = signed_in_client(app, staff)
+    office.post(f"/admin/users/{siti.id}/status", data={"status": "suspended"})
+    assert on_sign_in_page(phone.get("/dashboard"))
+    office.post(f"/admin/users/{siti.id}/status", data={"status": "active"})
+    # Reactivated: she signs in again; the old cookie stays dead.
+    assert on_sign_in_page(phone.get("/dashboard"))
+    assert browser(app).get("/dashboard").status_code == 200
