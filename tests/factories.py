@@ -4,6 +4,8 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from sqlalchemy import insert
+
 from babyowl.extensions import db
 from babyowl.models import (
     ClassEnrollment, Course, Exercise, Lesson, LessonUnlock, SchoolClass, Section, User, UserSession,
@@ -35,10 +37,11 @@ def cookie_id_for(user: User) -> str:
 
     Put it in a test client's session as `_user_id`; `user.get_id()` alone is not signed in.
     """
-    login_session = UserSession(user_id=user.id, user_agent="test client")
-    db.session.add(login_session)
-    db.session.commit()
-    user.current_session_id = login_session.id
+    session_id = uuid.uuid4()
+    # On its own connection: committing the test's session would expire the objects the test holds.
+    with db.engine.begin() as connection:
+        connection.execute(insert(UserSession).values(id=session_id, user_id=user.id, user_agent="test client"))
+    user.current_session_id = session_id
     return user.get_id()
 
 
