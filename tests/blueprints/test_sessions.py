@@ -175,3 +175,17 @@ def test_a_suspension_ends_every_session_for_good(app, db, siti):
     # Reactivated: she signs in again; the old cookie stays dead.
     assert on_sign_in_page(phone.get("/dashboard"))
     assert browser(app).get("/dashboard").status_code == 200
+
+
+def test_each_request_checks_its_session_with_one_query(app, db, siti, count_queries):
+    from babyowl.services import sessions
+
+    client = browser(app)
+    session_id, user_id = db.session.execute(select(UserSession.id, UserSession.user_id)).one()
+    db.session.expunge_all()  # nothing cached in this session: what a new request sees
+    with count_queries() as statements:
+        user = sessions.signed_in_user(user_id, session_id)
+    assert user.email == "siti@example.com" and user.current_session_id == session_id
+    assert len(statements) == 1 and "user_sessions" in statements[0]
+    client.post("/logout")
+    assert sessions.signed_in_user(user_id, session_id) is None
