@@ -102,8 +102,6 @@ def _configure_login(login_manager) -> None:
     from flask import request, url_for
     from flask_babel import lazy_gettext as _l
 
-    from babyowl.extensions import db
-    from babyowl.models import User
     from babyowl.rendering import full_redirect, is_htmx
 
     login_manager.login_view = "auth.login"
@@ -112,16 +110,21 @@ def _configure_login(login_manager) -> None:
     login_manager.session_protection = "basic"
 
     @login_manager.user_loader
-    def load_user(session_id: str):
+    def load_user(cookie_id: str):
+        # "<user id>.<password fingerprint>.<session id>" (User.get_id); both
+        # the session cookie and the remember-me cookie carry it, so neither
+        # outlives a sign-out, a new password or a suspension.
         import uuid
 
-        raw_id, _, fingerprint = session_id.partition(".")
+        from babyowl.services.sessions import signed_in_user
+
         try:
-            user = db.session.get(User, uuid.UUID(raw_id))
+            raw_user_id, fingerprint, raw_session_id = cookie_id.split(".")
+            user = signed_in_user(uuid.UUID(raw_user_id), uuid.UUID(raw_session_id))
         except ValueError:
             return None
         if user is None or user.password_fingerprint != fingerprint:
-            return None  # password changed since this session began
+            return None
         # A suspended account loses access at its next request, not at its next sign-in.
         return user if user.is_active else None
 

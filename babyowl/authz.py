@@ -19,8 +19,15 @@ UNLOCKERS = ("instructor", "super_admin")                   # unlock a class's n
 ALL_ROLES = ("student", "instructor", "staff", "super_admin")
 
 
+ERASERS = ("super_admin",)                                 # erase a person's account for good
+
+
 def is_staff(user) -> bool:
     return getattr(user, "role", None) in STAFF_ROLES
+
+
+def can_erase_accounts(user) -> bool:
+    return getattr(user, "role", None) in ERASERS
 
 
 def roles_required(*roles: str):

@@ -48,4 +48,5 @@ def register_cli(app: Flask) -> None:
         from babyowl.jobs.announcements import sweep
 
         done = sweep()
-        click.echo(f"{done['announcements']} announcements sent, {done['emails']} emails re-queued.")
+        click.echo(f"{done['announcements']} announcements sent, {done['emails'] + done['account_emails']} emails "
+                   "re-queued.")

@@ -178,12 +178,12 @@ def client(app, db):
 @pytest.fixture
 def login_as(client, db):
     """Sign the test client in as a new user of `role`; returns that user."""
-    from tests.factories import make_user
+    from tests.factories import cookie_id_for, make_user
 
     def sign_in(role: str = "student", **fields):
         user = make_user(role=role, **fields)
         with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
+            session["_user_id"] = cookie_id_for(user)
             session["_fresh"] = True
         return user
 

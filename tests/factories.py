@@ -4,8 +4,12 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from sqlalchemy import insert
+
 from babyowl.extensions import db
-from babyowl.models import ClassEnrollment, Course, Exercise, Lesson, LessonUnlock, SchoolClass, Section, User
+from babyowl.models import (
+    ClassEnrollment, Course, Exercise, Lesson, LessonUnlock, SchoolClass, Section, User, UserSession,
+)
 from babyowl.services.passwords import hash_password
 
 PASSWORD = "Secret#123"
@@ -26,6 +30,19 @@ def make_user(role: str = "student", password: str = PASSWORD, **fields) -> User
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def cookie_id_for(user: User) -> str:
+    """What a browser signed in as `user` carries in its session: a live session row's id (services/sessions.py).
+
+    Put it in a test client's session as `_user_id`; `user.get_id()` alone is not signed in.
+    """
+    session_id = uuid.uuid4()
+    # On its own connection: committing the test's session would expire the objects the test holds.
+    with db.engine.begin() as connection:
+        connection.execute(insert(UserSession).values(id=session_id, user_id=user.id, user_agent="test client"))
+    user.current_session_id = session_id
+    return user.get_id()
 
 
 def make_course(lessons: int = 2, author: User | None = None, **fields) -> Course:

@@ -48,9 +48,11 @@ def users_with_email(db, address: str) -> int:
 
 def signed_in_client(app, user: User):
     """Another browser, already signed in as `user`."""
+    from tests.factories import cookie_id_for
+
     other = app.test_client()
     with other.session_transaction() as session:
-        session["_user_id"] = user.get_id()
+        session["_user_id"] = cookie_id_for(user)
         session["_fresh"] = True
     return other
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from babyowl.exercise_types import get_type
 from babyowl.extensions import db
 from babyowl.models import ClassEnrollment, Course, Exercise, Lesson, LessonUnlock, SchoolClass, Section, User
-from tests.factories import make_class, make_enrollment, make_user
+from tests.factories import cookie_id_for, make_class, make_enrollment, make_user
 
 HX = {"HX-Request": "true"}
 
@@ -87,5 +87,5 @@ def make_setup(unlocked: int = 2, lessons: int = 3) -> Setup:
 
 def sign_in(client, user: User) -> None:
     with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
+        session["_user_id"] = cookie_id_for(user)
         session["_fresh"] = True

@@ -55,6 +55,10 @@ ACCESS: dict[str, Route] = {
     "account.change_password": Route(SIGNED_IN, "/account/password"),
     "account.download_data": Route(SIGNED_IN, "/account/data"),
     "account.request_deletion": Route(SIGNED_IN, "/account/delete"),
+    "account.signed_in_devices": Route(SIGNED_IN, "/account/sessions"),
+    "account.sign_out_device": Route(SIGNED_IN, "/account/sessions/00000000-0000-0000-0000-000000000000/sign-out",
+                                     "POST"),
+    "account.sign_out_everywhere_else": Route(SIGNED_IN, "/account/sessions/sign-out-others", "POST"),
     "account.avatar": Route(SIGNED_IN, lambda c: f"/avatars/{c['avatar_key']}"),
     # Other people's profiles: staff only; to anyone else the page does not exist (404).
     "account.user_profile": Route(STAFF_ROLES, lambda c: f"/users/{c['other_student'].id}"),

@@ -24,8 +24,10 @@ def test_migrated_database_has_every_spec_table(db):
     tables = set(sa.inspect(db.engine).get_table_names())
     assert SPEC_TABLES <= tables
     # Beyond the spec: the history of attendance marks (see babyowl/models/attendance.py)
-    # and email choices per kind of notification (babyowl/models/notifications.py).
-    assert tables - SPEC_TABLES == {"alembic_version", "attendance_changes", "notification_preferences"}
+    # and email choices per kind of notification (babyowl/models/notifications.py), signed-in sessions and
+    # the email outbox (babyowl/models/sessions.py).
+    assert tables - SPEC_TABLES == {"alembic_version", "attendance_changes", "notification_preferences",
+                                    "user_sessions", "outbound_emails"}
 
 
 def test_spec_indexes_exist_with_their_names(db):

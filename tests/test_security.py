@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, cookie_id_for, make_user
 
 HX = {"HX-Request": "true"}
 
@@ -135,7 +135,7 @@ def test_signed_in_users_get_100_requests_a_minute_each(limited_app):
     for client, email in ((first, "u1@example.com"), (second, "u2@example.com")):
         user = make_user(email=email)
         with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
+            session["_user_id"] = cookie_id_for(user)
     statuses = [first.get("/dashboard").status_code for _ in range(101)]
     assert statuses[:100] == [200] * 100 and statuses[100] == 429
     # The same address, another account: its own budget (a classroom shares one IP).
@@ -148,7 +148,7 @@ def test_coding_submissions_are_limited_per_student(make_app, db):
     client, other = app.test_client(), app.test_client()
     for c in (client, other):
         with c.session_transaction() as session:
-            session["_user_id"] = make_user("student").get_id()
+            session["_user_id"] = cookie_id_for(make_user("student"))
     url = "/exercises/00000000-0000-0000-0000-000000000000/submissions"
     statuses = [client.post(url, data={"code": "print(1)"}).status_code for _ in range(4)]
     assert statuses == [404, 404, 404, 429]

@@ -42,16 +42,17 @@ def send_announcement(announcement_id: str, scheduled_for: str | None) -> int | 
 
 @with_app_context
 def sweep() -> dict[str, int]:
+    from babyowl.jobs.email import requeue_pending_emails
     from babyowl.jobs.grading import requeue_lost_gradings
     from babyowl.jobs.notifications import requeue_lost_emails
     from babyowl.services.announcements import send_due_announcements
 
-    # Each announcement is sent by its own use case; the re-queueing only reads.
+    # Each announcement and each inline email is its own use case; the re-queueing only reads.
     done = {"announcements": send_due_announcements(), "emails": requeue_lost_emails(),
-            "gradings": requeue_lost_gradings()}
+            "gradings": requeue_lost_gradings(), "account_emails": requeue_pending_emails()}
     if any(done.values()):
-        log.info("Sweep: %(announcements)d announcements sent, %(emails)d emails and %(gradings)d gradings re-queued",
-                 done)
+        log.info("Sweep: %(announcements)d announcements sent, %(emails)d notification emails, %(account_emails)d "
+                 "account emails and %(gradings)d gradings re-queued", done)
     return done
 
 

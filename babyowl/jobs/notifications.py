@@ -11,11 +11,11 @@ import logging
 import uuid
 from datetime import timedelta
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from babyowl import jobs, mail
+from babyowl import emails, jobs, mail
 from babyowl.extensions import db
 from babyowl.jobs.context import with_app_context
 from babyowl.jobs.email import deliver, mail_retry
@@ -57,24 +57,23 @@ def _html_body(notification: Notification) -> str | None:
 
 
 def compose(notification: Notification):
-    from babyowl.services.notifications import KINDS, external_url, language_of, unsubscribe_token
+    from babyowl.services.notifications import KINDS, language_of, unsubscribe_token
 
     user = notification.user
-    context = {
-        "user": user, "notification": notification, "school_name": current_app.config["SCHOOL_NAME"],
-        "link": _absolute(notification.link) if notification.link else None,
-        "unsubscribe_url": external_url("notifications.unsubscribe",
-                                        token=unsubscribe_token(user, notification.type)),
-        "preferences_url": external_url("notifications.preferences"),
-        "body_html": _html_body(notification),
-    }
-    with force_locale(language_of(user)):
-        context["kind_name"] = str(KINDS.get(notification.type, notification.type))
-        text = render_template("email/notification.txt", **context)
-        html = render_template("email/notification.html", **context)
-    message = mail.build_message(current_app.config, to=user.email, subject=notification.title or "",
-                                 text=text, html=html)
-    message["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
+    language = language_of(user)
+    with force_locale(language):
+        kind_name = str(KINDS.get(notification.type, notification.type))
+    email = emails.notification(
+        to=user.email, name=user.full_name, title=notification.title or "", message=notification.message or "",
+        kind_name=kind_name, link=_absolute(notification.link) if notification.link else None,
+        unsubscribe_url=emails.external_url("notifications.unsubscribe",
+                                            token=unsubscribe_token(user, notification.type)),
+        preferences_url=emails.external_url("notifications.preferences"), body_html=_html_body(notification),
+        language=language)
+    message = mail.build_message(current_app.config, to=email.to, subject=email.subject, text=email.text,
+                                 html=email.html)
+    for name, value in email.headers.items():
+        message[name] = value
     return message
 
 

@@ -85,6 +85,12 @@ Row invariants (migration 0007):
     (student, exercise); class_attendance (enrollment_id, class_id) references
     class_enrollments (id, class_id). classes.meetings_scheduled (never read
     or written) is dropped.
+
+Sessions and the email outbox (migration 0008, see models/sessions.py):
+
+13. user_sessions (one row per signed-in device, checked on every request;
+    signing out revokes it) and outbound_emails (account emails written in
+    the use case that sends them, sent once by a job, re-queued by a sweep).
 """
 from .announcements import Announcement, AnnouncementRead
 from .attendance import (
@@ -117,11 +123,14 @@ from .progress import (
     LessonProgress,
     QuizAttempt,
 )
+from .sessions import OUTBOUND_EMAIL_STATUSES, OutboundEmail, UserSession
 from .users import ROLES, USER_STATUSES, User
 
 __all__ = [
     # models
     "User",
+    "UserSession",
+    "OutboundEmail",
     "Course",
     "Section",
     "Lesson",
@@ -173,5 +182,6 @@ __all__ = [
     "GROUP_MEMBER_ROLES",
     "RSVP_STATUSES",
     "EMAIL_STATUSES",
+    "OUTBOUND_EMAIL_STATUSES",
     "Base",
 ]

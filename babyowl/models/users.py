@@ -47,11 +47,16 @@ class User(UserMixin, UUIDPrimaryKey, Timestamps, Base):
     # NULL means the school's DEFAULT_LOCALE.
     language: Mapped[str | None] = mapped_column(String(5))
 
+    # The signed-in session this object was loaded for (services/sessions.py);
+    # not a column: one person has a session per device.
+    current_session_id = None
+
     def get_id(self) -> str:
-        # The session and the remember-me cookie carry a fingerprint of the
-        # password hash: changing or resetting the password signs out every
-        # other device (the loader rejects a stale fingerprint).
-        return f"{self.id}.{self.password_fingerprint}"
+        # The session and the remember-me cookie carry the signed-in session's
+        # id (signing out revokes it, so a copied cookie dies with it) and a
+        # fingerprint of the password hash (a new password signs out every
+        # other device even before their rows are revoked).
+        return f"{self.id}.{self.password_fingerprint}.{self.current_session_id}"
 
     @property
     def password_fingerprint(self) -> str:

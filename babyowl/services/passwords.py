@@ -33,8 +33,23 @@ def hash_password(password: str) -> str:
     return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(_rounds())).decode("ascii")
 
 
+_dummy_hashes: dict[int, str] = {}
+
+
+def _dummy_hash() -> str:
+    # A hash of nothing anyone can type, at today's cost: checking against it
+    # takes as long as checking a real account's password.
+    rounds = _rounds()
+    if rounds not in _dummy_hashes:
+        _dummy_hashes[rounds] = bcrypt.hashpw(b"\x00 no account \x00", bcrypt.gensalt(rounds)).decode("ascii")
+    return _dummy_hashes[rounds]
+
+
 def check_password(password: str, password_hash: str | None) -> bool:
+    """Whether `password` matches; as slow when there is no hash (unknown, erased or invited account)."""
     if not password_hash:
+        # An early "no" would tell an attacker which addresses have a usable account.
+        bcrypt.checkpw(password.encode("utf-8"), _dummy_hash().encode("ascii"))
         return False
     try:
         return bcrypt.checkpw(password.encode("utf-8"), password_hash.encode("ascii"))

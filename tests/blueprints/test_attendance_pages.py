@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from babyowl.models import ClassAttendance
-from tests.factories import make_class, make_enrollment, make_user
+from tests.factories import cookie_id_for, make_class, make_enrollment, make_user
 from tests.helpers import flashes, reload, text
 
 HX = {"HX-Request": "true"}
@@ -26,7 +26,7 @@ def school_class(db, teacher):
 @pytest.fixture
 def signed_in(client, teacher):
     with client.session_transaction() as session:
-        session["_user_id"] = teacher.get_id()
+        session["_user_id"] = cookie_id_for(teacher)
     return client
 
 

@@ -143,14 +143,14 @@ def test_script_tags_never_reach_the_stored_material(client, db, lesson):
 
 
 def test_an_oversized_or_fake_video_upload_is_refused(make_app, db, tmp_path):
-    from tests.factories import make_course, make_user
+    from tests.factories import cookie_id_for, make_course, make_user
 
     app = make_app(VIDEO_MAX_MB=1, STORAGE_DIR=str(tmp_path / "files"))
     author = make_user("instructor")
     lesson = make_course(author=author, status="draft", lessons=1).sections[0].lessons[0]
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = author.get_id()
+        session["_user_id"] = cookie_id_for(author)
     base = {**EXERCISE_FORMS["video"], "url": ""}
     mp4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * (2 * 1024 * 1024)
     too_big = client.post(f"/authoring/lessons/{lesson.id}/exercises/new/video",

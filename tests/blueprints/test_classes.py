@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from babyowl.models import ClassEnrollment, LessonUnlock, SchoolClass, User
-from tests.factories import make_class, make_course, make_enrollment, make_user
+from tests.factories import cookie_id_for, make_class, make_course, make_enrollment, make_user
 from tests.helpers import flashes, reload, text
 
 HX = {"HX-Request": "true"}
@@ -128,7 +128,7 @@ def test_the_instructor_unlocks_the_next_lesson(client, db, login_as, running, h
     student = make_user("student")
     make_enrollment(school_class, student)
     with client.session_transaction() as session:
-        session["_user_id"] = teacher.get_id()
+        session["_user_id"] = cookie_id_for(teacher)
     response = client.post(f"/classes/{school_class.id}/unlock-lesson", headers=HX if htmx else {})
     if htmx:
         assert response.status_code == 200 and text(response).lstrip().startswith('<div id="unlock-panel">')

@@ -270,12 +270,12 @@ def test_export_runs_the_same_number_of_queries_however_much_there_is(db, count_
 def test_asking_for_deletion_records_the_first_request(db):
     user = make_user("student")
 
-    privacy.request_deletion(user)
+    accounts.request_deletion(user, PASSWORD)
     db.session.expire_all()
     first = db.session.get(User, user.id).deletion_requested_at
     assert first is not None and utcnow() - first < timedelta(minutes=1)
 
-    privacy.request_deletion(user)
+    accounts.request_deletion(user, PASSWORD)
     db.session.expire_all()
     assert db.session.get(User, user.id).deletion_requested_at == first
 
@@ -286,7 +286,7 @@ def test_an_erased_account_cannot_ask_for_deletion(db):
     privacy.erase_user(admin, user)
 
     with pytest.raises(privacy.AlreadyErased, match="already been erased"):
-        privacy.request_deletion(user)
+        accounts.request_deletion(user, PASSWORD)
     db.session.expire_all()
     assert db.session.get(User, user.id).deletion_requested_at is None
 
@@ -411,14 +411,14 @@ def test_a_storage_failure_after_erasure_is_logged_not_raised(db, monkeypatch, c
 def test_an_erased_user_can_no_longer_sign_in(db):
     admin = make_user("super_admin")
     user = make_user("student", email="pergi@example.com")
-    assert accounts.authenticate("pergi@example.com", PASSWORD).id == user.id
+    assert accounts.sign_in("pergi@example.com", PASSWORD).id == user.id
 
     privacy.erase_user(admin, user)
 
     with pytest.raises(accounts.SignInRefused):
-        accounts.authenticate("pergi@example.com", PASSWORD)
+        accounts.sign_in("pergi@example.com", PASSWORD)
     with pytest.raises(accounts.SignInRefused):
-        accounts.authenticate(f"erased-{user.id.hex}@erased.invalid", PASSWORD)
+        accounts.sign_in(f"erased-{user.id.hex}@erased.invalid", PASSWORD)
 
 
 def test_the_old_address_is_free_for_a_new_account_after_erasure(db):
@@ -482,3 +482,57 @@ def test_email_choices_and_language_are_exported_and_erased(db):
     db.session.expire_all()
     assert db.session.get(User, user.id).language is None
     assert count(db, NotificationPreference, NotificationPreference.user_id == user.id) == 0
+
+
+# --- every table with a person's data ------------------------------------------
+
+def test_every_column_pointing_at_a_person_has_an_export_and_erasure_decision():
+    assert privacy.unhandled_user_columns() == []
+    # Nothing stale either: every decision names a real foreign key to users.
+    real = {(t.name, fk.parent.name) for t in Base.metadata.sorted_tables for fk in t.foreign_keys
+            if fk.column.table.name == "users"}
+    assert set(privacy.PERSONAL_DATA) == real
+
+
+def test_a_new_table_with_a_user_column_cannot_escape_export_and_erasure():
+    import sqlalchemy as sa
+
+    metadata = sa.MetaData()
+    for table in Base.metadata.sorted_tables:
+        table.to_metadata(metadata)
+    sa.Table("streak_freezes", metadata, sa.Column("id", sa.Integer, primary_key=True),
+             sa.Column("student_id", sa.Uuid, sa.ForeignKey("users.id")))
+    assert privacy.unhandled_user_columns(metadata) == [("streak_freezes", "student_id")]
+
+
+def test_every_exported_decision_is_a_key_of_the_export(db):
+    user = make_user("student")
+    data, _bundle = read_export(privacy.export_user_data(user))
+    keys = {handling.export for handling in privacy.PERSONAL_DATA.values() if handling.export}
+    assert keys <= set(data)
+
+
+def test_signed_in_devices_and_emails_are_exported_and_erased(app, db):
+    from babyowl import emails
+    from babyowl.models import OutboundEmail, UserSession
+    from babyowl.services import sessions
+    from babyowl.transactions import unit_of_work
+
+    admin = make_user("super_admin")
+    user = make_user("student", email="pergi@example.com")
+    with unit_of_work():
+        sessions.start_session(user, user_agent="Mozilla/5.0 (Linux; Android 14) Chrome/131.0 Mobile Safari/537.36",
+                               ip="203.0.113.9")
+        emails.send(emails.Email(user.email, "Halo", "Teks"), user_id=user.id)
+
+    data, _bundle = read_export(privacy.export_user_data(user))
+    [device] = data["sessions"]
+    assert (device["device"], device["ip"], device["signed_out_at"]) == ("Chrome / Android", "203.0.113.9", None)
+    assert [(m["to"], m["subject"]) for m in data["emails"]] == [("pergi@example.com", "Halo")]
+
+    privacy.erase_user(admin, user)
+    assert count(db, UserSession, UserSession.user_id == user.id) == 0
+    assert count(db, OutboundEmail, OutboundEmail.user_id == user.id) == 0
+    # Only the notice of the erasure is left to send, to the old address and tied to nobody.
+    [notice] = db.session.scalars(select(OutboundEmail).where(OutboundEmail.user_id.is_(None))).all()
+    assert notice.to_address == "pergi@example.com" and "deleted" in notice.subject

@@ -3,20 +3,18 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, abort, current_app, flash, request, url_for
+from flask import Blueprint, Response, current_app, flash, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user
 
-
-from babyowl.blueprints.params import form_status, uploaded_file
-from babyowl.authz import STAFF_ROLES
+from babyowl.authz import can_erase_accounts
 from babyowl.blueprints.account.forms import ChangePasswordForm, DeleteAccountForm, ProfileForm
-from babyowl.extensions import db
-from babyowl.models import User
+from babyowl.blueprints.params import form_status, uploaded_file
+from babyowl.errors import on_refusal
 from babyowl.models.base import utcnow
 from babyowl.rendering import full_redirect, redirect_to, remembered, render
-from babyowl.services import accounts, classes, privacy
-from babyowl.services.errors import DomainError
+from babyowl.services import accounts, classes, privacy, sessions, users
 from babyowl.storage import serve_file
 
 bp = Blueprint("account", __name__)
@@ -29,26 +27,19 @@ ONBOARDING_EXEMPT = {"account.onboarding", "account.avatar", "account.download_d
 
 @bp.before_app_request
 def require_onboarding():
-    # The endpoint first: the health probes never load the signed-in user (nor read the session).
-    if (request.endpoint and request.endpoint not in ONBOARDING_EXEMPT
-            and current_user.is_authenticated and not current_user.onboarding_completed):
+    # The endpoint first: a static file (or an exempt page) must not load the
+    # signed-in user, which costs a query and touches the session cookie.
+    if not request.endpoint or request.endpoint in ONBOARDING_EXEMPT:
+        return None
+    if current_user.is_authenticated and not current_user.onboarding_completed:
         return full_redirect(url_for("account.onboarding"))
     return None
 
 
-
-
-
-
-def _save_profile(form: ProfileForm, finish_onboarding: bool) -> str | None:
-    """Apply the form; the error message to show, or None when saved."""
-    try:
-        accounts.update_profile(current_user, full_name=form.full_name.data, bio=form.bio.data,
-                                avatar=uploaded_file(form.picture.data), remove_avatar=form.remove_avatar.data,
-                                finish_onboarding=finish_onboarding)
-    except DomainError as refused:
-        return refused.message
-    return None
+def _save_profile(form: ProfileForm, finish_onboarding: bool) -> None:
+    accounts.update_profile(current_user, full_name=form.full_name.data, bio=form.bio.data,
+                            avatar=uploaded_file(form.picture.data), remove_avatar=form.remove_avatar.data,
+                            finish_onboarding=finish_onboarding)
 
 
 @bp.route("/welcome", methods=["GET", "POST"])
@@ -57,53 +48,84 @@ def onboarding():
     if current_user.onboarding_completed:
         return full_redirect(url_for("main.dashboard"))
     form = ProfileForm(obj=current_user)
-    error = None
+
+    def page(error=None):
+        return render("account/onboarding.html", block="profile_form", status=form_status(), form=form, error=error)
+
     if form.validate_on_submit():
-        error = _save_profile(form, finish_onboarding=True)
-        if error is None:
-            flash(_("Your profile is ready. Welcome to %(school)s!", school=current_app.config["SCHOOL_NAME"]),
-                  "success")
-            return full_redirect(url_for("main.dashboard"))
-    return render("account/onboarding.html", block="profile_form", status=form_status(), form=form, error=error)
+        with on_refusal(lambda refused: page(refused.message)):
+            _save_profile(form, finish_onboarding=True)
+        flash(_("Your profile is ready. Welcome to %(school)s!", school=current_app.config["SCHOOL_NAME"]),
+              "success")
+        return full_redirect(url_for("main.dashboard"))
+    return page()
 
 
 @bp.route("/account/profile", methods=["GET", "POST"])
 @login_required
 def profile():
     form = ProfileForm(obj=current_user)
-    error = None
+
+    def page(error=None):
+        return render("account/profile.html", block="profile_form", status=form_status(), form=form, error=error)
+
     if form.validate_on_submit():
-        error = _save_profile(form, finish_onboarding=False)
-        if error is None:
-            flash(_("Your profile is saved."), "success")
-            return redirect_to(url_for("account.profile"))
-    return render("account/profile.html", block="profile_form", status=form_status(), form=form, error=error)
+        with on_refusal(lambda refused: page(refused.message)):
+            _save_profile(form, finish_onboarding=False)
+        flash(_("Your profile is saved."), "success")
+        return redirect_to(url_for("account.profile"))
+    return page()
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
     form = ChangePasswordForm()
-    error = None
+
+    def page(error=None):
+        return render("account/password.html", block="password_form", status=form_status(), form=form, error=error)
+
     if form.validate_on_submit():
-        try:
+        with on_refusal(lambda refused: page(refused.message)):
             accounts.change_password(current_user, form.current_password.data, form.password.data)
-        except DomainError as refused:
-            error = refused.message
-        else:
-            # The session id carries the password fingerprint: sign this device in
-            # again, keeping "remember me" if it was on.
-            login_user(current_user._get_current_object(), remember=remembered())
-            flash(_("Your password is changed. Other devices have been signed out."), "success")
-            return redirect_to(url_for("account.profile"))
-    return render("account/password.html", block="password_form", status=form_status(), form=form, error=error)
+        # The cookie carries the password fingerprint: sign this device in again
+        # (same session), keeping "remember me" if it was on.
+        login_user(current_user._get_current_object(), remember=remembered())
+        flash(_("Your password is changed. Other devices have been signed out."), "success")
+        return redirect_to(url_for("account.profile"))
+    return page()
+
+
+@bp.route("/account/sessions")
+@login_required
+def signed_in_devices():
+    return render("account/sessions.html", block="device_list", devices=sessions.active_sessions(current_user),
+                  current_session_id=current_user.current_session_id)
+
+
+@bp.route("/account/sessions/<uuid:session_id>/sign-out", methods=["POST"])
+@login_required
+def sign_out_device(session_id: uuid.UUID):
+    with on_refusal(redirect_to_url=url_for("account.signed_in_devices")):
+        sessions.sign_out_device(current_user, session_id)
+    flash(_("That device is signed out."), "success")
+    return redirect_to(url_for("account.signed_in_devices"))
+
+
+@bp.route("/account/sessions/sign-out-others", methods=["POST"])
+@login_required
+def sign_out_everywhere_else():
+    ended = sessions.sign_out_everywhere_else(current_user)
+    flash(ngettext("%(num)d other device is signed out.", "%(num)d other devices are signed out.", ended),
+          "success")
+    return redirect_to(url_for("account.signed_in_devices"))
 
 
 @bp.route("/avatars/<path:key>")
 @login_required
 def avatar(key: str):
-    if not key.startswith("avatars/"):
-        abort(404)
+    with on_refusal():
+        key = accounts.avatar_key(key)
     # Keys change with every upload, so a picture may be cached for long.
     return serve_file(key, cache_control="private, max-age=604800, immutable")
 
@@ -111,12 +133,10 @@ def avatar(key: str):
 @bp.route("/users/<uuid:user_id>")
 @login_required
 def user_profile(user_id: uuid.UUID):
-    user = db.session.get(User, user_id)
-    # Other people's profiles are for staff; to anyone else they do not exist.
-    if user is None or (user.id != current_user.id and current_user.role not in STAFF_ROLES):
-        abort(404)
-    history = classes.class_history(user) if user.role == "student" else []
-    return render("account/user_profile.html", user=user, history=history)
+    with on_refusal():
+        user = users.profile_for(current_user, user_id)
+    return render("account/user_profile.html", user=user, history=classes.class_history(user),
+                  can_erase=can_erase_accounts(current_user))
 
 
 @bp.route("/account/data")
@@ -133,15 +153,14 @@ def download_data():
 @login_required
 def request_deletion():
     form = DeleteAccountForm()
-    error = None
+
+    def page(error=None):
+        return render("account/delete.html", block="delete_form", status=form_status(), form=form, error=error)
+
     if form.validate_on_submit():
-        try:
-            accounts.confirm_password(current_user, form.password.data)
-            privacy.request_deletion(current_user)
-        except DomainError as refused:
-            error = refused.message
-        else:
-            flash(_("Your request is recorded. An administrator will delete your account and tell you by email."),
-                  "success")
-            return redirect_to(url_for("account.profile"))
-    return render("account/delete.html", block="delete_form", status=form_status(), form=form, error=error)
+        with on_refusal(lambda refused: page(refused.message)):
+            accounts.request_deletion(current_user, form.password.data)
+        flash(_("Your request is recorded. An administrator will delete your account and tell you by email."),
+              "success")
+        return redirect_to(url_for("account.profile"))
+    return page()

@@ -3,28 +3,20 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, request, url_for
+from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from babyowl.blueprints.params import form_status, page_number
-from babyowl.authz import STAFF_ROLES, creatable_roles, roles_required
+from babyowl.authz import ERASERS, STAFF_ROLES, creatable_roles, roles_required
 from babyowl.blueprints.admin.forms import UserForm
-from babyowl.extensions import db
+from babyowl.errors import on_refusal
 from babyowl.models import ROLES, USER_STATUSES, User
 from babyowl.navigation import ROLE_NAMES, STATUS_NAMES
 from babyowl.rendering import redirect_to, render
 from babyowl.services import privacy, users
-from babyowl.services.errors import DomainError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-def _target(user_id: uuid.UUID) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
 
 
 def _role_choices(actor: User, current: str | None = None):
@@ -32,8 +24,6 @@ def _role_choices(actor: User, current: str | None = None):
     if current and current not in roles:
         roles.insert(0, current)
     return [(role, ROLE_NAMES[role]) for role in roles]
-
-
 
 
 @bp.route("/users")
@@ -54,68 +44,56 @@ def users_index():
 @roles_required(*STAFF_ROLES)
 def new_user():
     form = UserForm(role_choices=_role_choices(current_user))
-    error = None
+
+    def page(error=None):
+        return render("admin/user_form.html", block="user_form", status=form_status(), form=form, error=error,
+                      user=None)
+
     if form.validate_on_submit():
-        try:
+        with on_refusal(lambda refused: page(refused.message)):
             user = users.create_user_by(current_user, email=form.email.data, full_name=form.full_name.data,
                                         role=form.role.data)
-        except DomainError as refused:
-            error = refused.message
-        else:
-            flash(_("Account created for %(name)s. An invitation to choose a password was sent to %(email)s.",
-                    name=user.full_name, email=user.email), "success")
-            return redirect_to(url_for("account.user_profile", user_id=user.id))
-    return render("admin/user_form.html", block="user_form", status=form_status(),
-                  form=form, error=error, user=None)
+        flash(_("Account created for %(name)s. An invitation to choose a password was sent to %(email)s.",
+                name=user.full_name, email=user.email), "success")
+        return redirect_to(url_for("account.user_profile", user_id=user.id))
+    return page()
 
 
 @bp.route("/users/<uuid:user_id>/edit", methods=["GET", "POST"])
 @roles_required(*STAFF_ROLES)
 def edit_user(user_id: uuid.UUID):
-    user = _target(user_id)
-    if not users.can_manage_user(current_user, user):
-        abort(403)
+    with on_refusal():
+        user = users.user_to_manage(current_user, user_id)
     form = UserForm(obj=user, role_choices=_role_choices(current_user, user.role))
-    error = None
+
+    def page(error=None):
+        return render("admin/user_form.html", block="user_form", status=form_status(), form=form, error=error,
+                      user=user)
+
     if form.validate_on_submit():
-        try:
+        with on_refusal(lambda refused: page(refused.message)):
             users.update_user_by(current_user, user, full_name=form.full_name.data, email=form.email.data,
                                  role=form.role.data)
-        except DomainError as refused:
-            db.session.rollback()
-            error = refused.message
-        else:
-            flash(_("Changes to %(name)s saved.", name=user.full_name), "success")
-            return redirect_to(url_for("account.user_profile", user_id=user.id))
-    return render("admin/user_form.html", block="user_form", status=form_status(),
-                  form=form, error=error, user=user)
+        flash(_("Changes to %(name)s saved.", name=user.full_name), "success")
+        return redirect_to(url_for("account.user_profile", user_id=user.id))
+    return page()
 
 
 @bp.route("/users/<uuid:user_id>/status", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def set_user_status(user_id: uuid.UUID):
-    user = _target(user_id)
-    status = request.form.get("status", "")
-    try:
-        users.set_status(current_user, user, status)
-    except DomainError as refused:
-        db.session.rollback()
-        flash(refused.message, "error")
-    else:
-        flash(_("%(name)s is now %(status)s.", name=user.full_name, status=STATUS_NAMES[user.status]), "success")
-    return redirect_to(url_for("account.user_profile", user_id=user.id))
+    profile_url = url_for("account.user_profile", user_id=user_id)
+    with on_refusal(redirect_to_url=profile_url):
+        user = users.set_status(current_user, user_id, request.form.get("status", ""))
+    flash(_("%(name)s is now %(status)s.", name=user.full_name, status=STATUS_NAMES[user.status]), "success")
+    return redirect_to(profile_url)
 
 
 @bp.route("/users/<uuid:user_id>/erase", methods=["POST"])
-@roles_required("super_admin")
+@roles_required(*ERASERS)
 def erase_user(user_id: uuid.UUID):
-    user = _target(user_id)
-    try:
-        privacy.erase_user(current_user, user)
-    except DomainError as refused:
-        db.session.rollback()
-        flash(refused.message, "error")
-    else:
-        flash(_("The account was erased. Attendance and credit records stay, anonymised."), "success")
-    return redirect_to(url_for("account.user_profile", user_id=user.id))
-
+    profile_url = url_for("account.user_profile", user_id=user_id)
+    with on_refusal(redirect_to_url=profile_url):
+        privacy.erase_user(current_user, users.user_to_manage(current_user, user_id))
+    flash(_("The account was erased. Attendance and credit records stay, anonymised."), "success")
+    return redirect_to(profile_url)

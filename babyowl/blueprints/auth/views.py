@@ -1,21 +1,35 @@
 from flask import Blueprint, current_app, flash, request, session, url_for
 from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 
 from babyowl.blueprints.params import form_status
 from babyowl.blueprints.auth.forms import ForgotPasswordForm, LoginForm, NewPasswordForm, RegisterForm
+from babyowl.errors import error_response, on_refusal
 from babyowl.extensions import limiter
 from babyowl.rendering import full_redirect, remembered, render
 from babyowl.security import safe_next_url
-from babyowl.services import accounts, tokens
-from babyowl.services.errors import DomainError
+from babyowl.services import accounts, sessions, tokens
 
 bp = Blueprint("auth", __name__)
+
+# Failed sign-ins per account, from any address (ASVS 2.2.1): enough to slow a
+# password-guessing botnet down to a crawl, short enough that the owner is not
+# locked out for long. RATELIMIT_AUTH_ACCOUNT overrides it.
+ACCOUNT_LIMIT = "10 per 15 minutes"
 
 
 def auth_limit():
     # Brute-force guard, per address: counts attempts (POSTs), not page views.
     return limiter.limit(lambda: current_app.config["RATELIMIT_AUTH"], key_func=_address, methods=["POST"])
+
+
+def account_limit():
+    # Counts only refused sign-ins (422), keyed by the address typed, so many
+    # addresses guessing one account's password share one budget.
+    return limiter.limit(lambda: current_app.config.get("RATELIMIT_AUTH_ACCOUNT", ACCOUNT_LIMIT),
+                         key_func=_account, methods=["POST"], deduct_when=lambda response: response.status_code == 422,
+                         on_breach=_account_throttled)
 
 
 def _address() -> str:
@@ -24,30 +38,53 @@ def _address() -> str:
     return f"auth-ip:{get_remote_address()}"
 
 
+def _account() -> str:
+    return f"auth-account:{accounts.normalise_email(request.form.get('email', ''))[:255] or '-'}"
+
+
+def _account_throttled(_limit):
+    return error_response(429, _("Too many failed sign-ins for this account. Wait a few minutes and try again, "
+                                 "or reset your password through “Forgot your password?”."))
+
+
+@bp.errorhandler(RateLimitExceeded)
+def rate_limited(error: RateLimitExceeded):
+    # The per-account limit prepared its own page (`_account_throttled`); the others get the common one.
+    if error.response is not None:
+        return error.response
+    return error_response(429)
+
+
+def _device() -> dict:
+    return {"user_agent": request.headers.get("User-Agent"), "ip": request.remote_addr}
+
+
 def _form_page(template: str, block: str, **context):
     return render(template, block=block, status=form_status(), **context)
 
 
 def _sign_in(user, remember: bool):
+    # `user` carries the session its use case started (user.current_session_id).
     session.permanent = True  # 24 h sliding session; "remember me" adds the 30-day cookie
     login_user(user, remember=remember)
 
 
-@bp.route("/login", methods=["GET", "POST"])
-@auth_limit()
-def login():
-    form = LoginForm()
-    error = None
-    if form.validate_on_submit():
-        try:
-            user = accounts.authenticate(form.email.data, form.password.data)
-        except accounts.SignInRefused as refused:
-            error = refused.message
-        else:
-            _sign_in(user, form.remember.data)
-            return full_redirect(safe_next_url(request.args.get("next"), "main.dashboard"))
+def _login_page(form, error=None):
     return _form_page("auth/login.html", "login_form", form=form, error=error,
                       registration_open=current_app.config["ALLOW_SELF_REGISTRATION"])
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@auth_limit()
+@account_limit()
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        with on_refusal(lambda refused: _login_page(form, refused.message)):
+            user = accounts.sign_in(form.email.data, form.password.data, **_device())
+        _sign_in(user, form.remember.data)
+        return full_redirect(safe_next_url(request.args.get("next"), "main.dashboard"))
+    return _login_page(form)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -56,34 +93,35 @@ def register():
     if not current_app.config["ALLOW_SELF_REGISTRATION"]:
         return render("auth/registration_closed.html", status=403)
     form = RegisterForm()
-    error = None
     if form.validate_on_submit():
-        try:
+        with on_refusal(lambda refused: _form_page("auth/register.html", "register_form", form=form,
+                                                   error=refused.message)):
             user = accounts.register_student(email=form.email.data, full_name=form.full_name.data,
-                                             password=form.password.data)
-        except DomainError as refused:
-            error = refused.message
-        else:
-            _sign_in(user, remember=False)
-            flash(_("Welcome! We sent a link to %(email)s to confirm your address.", email=user.email), "success")
-            return full_redirect(url_for("account.onboarding"))
-    return _form_page("auth/register.html", "register_form", form=form, error=error)
+                                             password=form.password.data, **_device())
+        _sign_in(user, remember=False)
+        flash(_("Welcome! We sent a link to %(email)s to confirm your address.", email=user.email), "success")
+        return full_redirect(url_for("account.onboarding"))
+    return _form_page("auth/register.html", "register_form", form=form, error=None)
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    # Ends this session on the server: a copy of the cookie stops working too.
+    sessions.sign_out(current_user._get_current_object())
     logout_user()
     flash(_("You have signed out."), "info")
     return full_redirect(url_for("main.index"))
 
 
+def _link_problem(refused):
+    return render("auth/link_problem.html", message=refused.message)
+
+
 @bp.route("/verify-email/<token>")
 def verify_email(token: str):
-    try:
+    with on_refusal(_link_problem):
         accounts.verify_email(token)
-    except tokens.InvalidLink as refused:
-        return render("auth/link_problem.html", status=400, message=refused.message)
     flash(_("Thank you, your email address is confirmed."), "success")
     return full_redirect(url_for("main.dashboard" if current_user.is_authenticated else "auth.login"))
 
@@ -114,23 +152,22 @@ def forgot_password():
 
 
 def _password_link_page(purpose: str, token: str, title: str):
-    try:
+    with on_refusal(_link_problem):
         user = accounts.user_for_password_link(purpose, token)
-    except tokens.InvalidLink as refused:
-        return render("auth/link_problem.html", status=400, message=refused.message)
     form = NewPasswordForm()
-    error = None
+
+    def page(error=None):
+        return _form_page("auth/set_password.html", "password_form", form=form, error=error, title=title,
+                          email=user.email, action=request.path)
+
     if form.validate_on_submit():
-        try:
-            user = accounts.set_password_from_link(purpose, token, form.password.data)
-        except DomainError as refused:
-            error = refused.message
-        else:
-            _sign_in(user, remember=remembered())
-            flash(_("Your new password is saved."), "success")
-            return full_redirect(url_for("main.dashboard"))
-    return _form_page("auth/set_password.html", "password_form", form=form, error=error, title=title,
-                      email=user.email, action=request.path)
+        with on_refusal(lambda refused: _link_problem(refused) if isinstance(refused, tokens.InvalidLink)
+                        else page(refused.message)):
+            user = accounts.set_password_from_link(purpose, token, form.password.data, **_device())
+        _sign_in(user, remember=remembered())
+        flash(_("Your new password is saved."), "success")
+        return full_redirect(url_for("main.dashboard"))
+    return page()
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])

@@ -1,0 +1,145 @@
+"""Signed-in sessions: one row per sign-in on a device, checked on every request.
+
+Rules:
+- Signing in starts a session (`start_session`, inside the sign-in use case);
+  its id travels in the session cookie and in the remember-me cookie (through
+  `User.get_id()`), so both die with the row.
+- Every request loads the person and their session in one query by primary key
+  (`signed_in_user`). A revoked session, one idle longer than the remember-me
+  lifetime, or one whose password fingerprint no longer matches, is signed out.
+- Signing out revokes this session only; the person's other devices stay
+  signed in. They can end one other device, or all of them but this one; a
+  new password ends all the others (`revoke_others`).
+- PostgreSQL holds the sessions, never Redis, so signing in and out keep
+  working while Redis is down. `last_seen_at` is written at most every few
+  minutes per session, on its own short connection, so a page view never
+  joins (or waits for) a use case's transaction.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from babyowl.extensions import db
+from babyowl.models import User, UserSession
+from babyowl.models.base import utcnow
+from babyowl.services.errors import DomainError
+from babyowl.transactions import use_case
+
+# How stale `last_seen_at` may get before a request refreshes it.
+TOUCH_EVERY = timedelta(minutes=5)
+
+
+class SessionNotFound(DomainError):
+    """Already signed out, or not this person's: the same answer, so ids of others' sessions tell nothing."""
+
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("SamsungBrowser", "Samsung Internet"), ("Firefox/", "Firefox"),
+             ("Chrome/", "Chrome"), ("CriOS", "Chrome"), ("Safari/", "Safari"))
+_SYSTEMS = (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"), ("CrOS", "ChromeOS"),
+            ("Windows", "Windows"), ("Mac OS X", "macOS"), ("Linux", "Linux"))
+
+
+def describe_device(user_agent: str | None) -> str | None:
+    """A short summary such as "Chrome on Android"; the full header says more than a person needs to see."""
+    if not user_agent:
+        return None
+    browser = next((name for marker, name in _BROWSERS if marker in user_agent), None)
+    system = next((name for marker, name in _SYSTEMS if marker in user_agent), None)
+    if browser and system:
+        return f"{browser} / {system}"
+    # Something else (a script, a test client): its first word, printable only.
+    return (browser or system or re.sub(r"[^\w./ -]", "", user_agent.split(" ", 1)[0]))[:200] or None
+
+
+def _max_idle() -> timedelta:
+    # The longest a remember-me cookie lives: no session outlives it.
+    duration = current_app.config["REMEMBER_COOKIE_DURATION"]
+    return duration if isinstance(duration, timedelta) else timedelta(seconds=int(duration))
+
+
+def start_session(user: User, *, user_agent: str | None, ip: str | None) -> UserSession:
+    """A new signed-in session for `user`, part of the caller's sign-in use case."""
+    login_session = UserSession(id=uuid.uuid4(), user_id=user.id, user_agent=describe_device(user_agent),
+                                ip=(ip or None) and ip[:45], last_seen_at=utcnow())
+    db.session.add(login_session)
+    user.current_session_id = login_session.id
+    return login_session
+
+
+def signed_in_user(user_id: uuid.UUID, session_id: uuid.UUID) -> User | None:
+    """The user of a live session (one query by primary key), or None."""
+    now = utcnow()
+    row = db.session.execute(
+        select(User, UserSession.last_seen_at).join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.id == session_id, User.id == user_id, UserSession.revoked_at.is_(None),
+               UserSession.last_seen_at > now - _max_idle())
+    ).first()
+    if row is None:
+        return None
+    user, last_seen_at = row
+    user.current_session_id = session_id
+    if last_seen_at < now - TOUCH_EVERY:
+        _touch(session_id, now)
+    return user
+
+
+def _touch(session_id: uuid.UUID, now) -> None:
+    # Its own connection and transaction: a request's use case commits or rolls
+    # back on its own, and a busy row is simply skipped until the next request.
+    with db.engine.begin() as connection:
+        connection.execute(update(UserSession).where(UserSession.id == session_id,
+                                                     UserSession.last_seen_at < now - TOUCH_EVERY)
+                           .values(last_seen_at=now))
+
+
+def active_sessions(user: User) -> list[UserSession]:
+    return list(db.session.scalars(
+        select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None),
+                                  UserSession.last_seen_at > utcnow() - _max_idle())
+        .order_by(UserSession.last_seen_at.desc())))
+
+
+def _revoke(user: User, session_ids=None, *, keep: uuid.UUID | None = None) -> int:
+    query = (update(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+             .values(revoked_at=utcnow()))
+    if session_ids is not None:
+        query = query.where(UserSession.id.in_(session_ids))
+    if keep is not None:
+        query = query.where(UserSession.id != keep)
+    return db.session.execute(query).rowcount
+
+
+def revoke_all(user: User) -> int:
+    """End every session of `user` (inside the caller's use case): suspended, or erased."""
+    return _revoke(user)
+
+
+def revoke_others(user: User) -> int:
+    """End every session of `user` but the current one (inside the caller's use case)."""
+    return _revoke(user, keep=getattr(user, "current_session_id", None))
+
+
+@use_case
+def sign_out(user: User) -> None:
+    """End this session; the person's other devices stay signed in."""
+    session_id = getattr(user, "current_session_id", None)
+    if session_id is not None:
+        _revoke(user, [session_id])
+
+
+@use_case
+def sign_out_device(user: User, session_id: uuid.UUID) -> None:
+    """End one of the person's other sessions (a lost phone, a shared computer)."""
+    if not _revoke(user, [session_id], keep=getattr(user, "current_session_id", None)):
+        raise SessionNotFound(_("This device is no longer signed in."))
+
+
+@use_case
+def sign_out_everywhere_else(user: User) -> int:
+    return revoke_others(user)
