@@ -22,7 +22,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from babyowl.extensions import db
 from babyowl.models import ClassAttendance, ClassEnrollment, Course, CreditAdjustment, SchoolClass, User
-from babyowl.services.attendance import USES_CREDIT
+from babyowl.services.credits import USES_CREDIT
 from babyowl.services.listing import text_matches
 
 COLUMNS = (

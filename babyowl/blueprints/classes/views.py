@@ -16,6 +16,7 @@ from babyowl.extensions import db
 from babyowl.models import CLASS_STATUSES, ClassEnrollment, Course, User
 from babyowl.rendering import is_htmx, redirect_to, render
 from babyowl.services import accounts, classes
+from babyowl.services.class_rules import rules_for
 from babyowl.services.classes import ClassDetails
 from babyowl.errors import on_refusal
 from babyowl.services.errors import InvalidInput
@@ -100,7 +101,7 @@ def _class_page(school_class, error=None, status=200, block=None, enroll_form=No
                   staff=current_user.role in STAFF_ROLES, error=error, enroll_form=enroll_form or EnrollForm(),
                   my_enrollment=_my_enrollment(school_class), query=request.args.get("q", "")[:100],
                   matches=classes.find_students(request.args.get("q", "")[:100]) if "q" in request.args else [],
-                  next_statuses=classes.TRANSITIONS[school_class.type].get(school_class.status, ()))
+                  rules=rules_for(school_class), next_statuses=rules_for(school_class).next_statuses(school_class))
 
 
 def _my_enrollment(school_class):
