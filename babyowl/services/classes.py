@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, time
 from typing import NamedTuple
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -26,6 +26,7 @@ from sqlalchemy.orm import joinedload
 
 from babyowl.authz import is_staff
 from babyowl.extensions import db
+from babyowl.money import InvalidAmount, parse_rupiah
 from babyowl.models import (
     PAYMENT_STATUSES, ClassEnrollment, Course, Lesson, LessonUnlock, SchoolClass, Section, User,
 )
@@ -58,6 +59,17 @@ class AlreadyEnrolled(DomainError):
 
 class UnlockRefused(DomainError):
     pass
+
+
+class EmailHasAccount(DomainError):
+    """A new student was typed with an email that already has an account: never enroll that account silently."""
+
+    status_code = 409
+
+    def __init__(self, existing: User):
+        super().__init__(_("%(email)s already belongs to %(name)s. Enroll %(name)s, or use another email for the new "
+                           "student.", email=existing.email, name=existing.full_name))
+        self.existing = existing
 
 
 @dataclass(frozen=True)
@@ -193,18 +205,13 @@ def _count_active(class_id: uuid.UUID) -> int:
         ClassEnrollment.class_id == class_id, ClassEnrollment.status == "active"))
 
 
-def _payment(status: str, amount) -> tuple[str, Decimal | None]:
+def _payment(status: str, amount: Decimal | str | None) -> tuple[str, Decimal | None]:
     if status not in PAYMENT_STATUSES:
         raise InvalidInput(_("Unknown payment status."))
-    if amount in (None, ""):
-        return status, None
     try:
-        value = Decimal(str(amount)).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError) as exc:
-        raise InvalidInput(_("Enter the amount paid as a number of rupiah.")) from exc
-    if value < 0 or value >= Decimal("1e13"):
-        raise InvalidInput(_("Enter the amount paid as a number of rupiah."))
-    return status, value
+        return status, parse_rupiah(amount)
+    except InvalidAmount as exc:
+        raise InvalidInput(str(exc.message)) from exc
 
 
 @use_case
@@ -243,6 +250,49 @@ def _enroll(actor: User, school_class: SchoolClass, student: User, *, payment_st
         raise AlreadyEnrolled(_("%(name)s is already enrolled in this class.", name=student.full_name)) from exc
     school_class.current_capacity = _count_active(school_class.id)
     return enrollment
+
+
+def student_choice(student_id: uuid.UUID | None) -> User | None:
+    """The active student picked from the search, if any (to keep them picked when a form comes back)."""
+    if student_id is None:
+        return None
+    student = db.session.get(User, student_id)
+    return student if student is not None and student.role == "student" else None
+
+
+def _find_or_create_student(actor: User, student_id: uuid.UUID | None, full_name: str, email: str) -> User:
+    """The picked student, or a new student account (invited by email after the commit) from a name and email."""
+    from babyowl.services import accounts, users
+
+    if student_id is not None:
+        student = student_choice(student_id)
+        if student is None:
+            raise InvalidInput(_("Choose a student from the list."))
+        return student
+    full_name, email = (full_name or "").strip(), (email or "").strip()
+    if not (full_name and email):
+        raise InvalidInput(_("Choose a student, or give the name and email of a new one."))
+    existing = accounts.find_user_by_email(email)
+    if existing is not None:
+        raise EmailHasAccount(existing)
+    return users.new_user_by(actor, email=email, full_name=full_name, role="student")
+
+
+@use_case
+def enroll_student_or_invite(actor: User, school_class: SchoolClass, *, student_id: uuid.UUID | None = None,
+                             full_name: str = "", email: str = "", payment_status: str = "pending",
+                             payment_amount: Decimal | str | None = None) -> ClassEnrollment:
+    """Enroll the picked student, or a new one made on the spot: one transaction, so a refused enrollment
+    (a full class, a closed one) leaves no account behind and sends no invitation."""
+    _require_staff(actor)
+    _payment(payment_status, payment_amount)  # a typing mistake is answered before an account is made
+    student = _find_or_create_student(actor, student_id, full_name, email)
+    return _enroll(actor, school_class, student, payment_status=payment_status, payment_amount=payment_amount)
+
+
+def package_choice(total_meetings: int) -> str:
+    """The preset a class's package matches on the class form, or "custom"."""
+    return str(total_meetings) if total_meetings in PACKAGE_PRESETS else "custom"
 
 
 @use_case
