@@ -126,7 +126,7 @@ def test_no_enrollment_over_capacity(db, staff, group):
 
 
 def test_bad_payment_and_non_students_are_refused(db, staff, group):
-    with pytest.raises(InvalidInput, match="amount paid"):
+    with pytest.raises(InvalidInput, match="Enter an amount in rupiah"):
         classes.enroll(staff, group, make_user("student"), payment_amount="lima ratus")
     with pytest.raises(InvalidInput, match="Only an active student"):
         classes.enroll(staff, group, make_user("instructor"))
