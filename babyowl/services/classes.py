@@ -315,11 +315,13 @@ def course_lessons(course_id: uuid.UUID) -> list[Lesson]:
 
 
 @use_case
-def continue_as_private(actor: User, group_class: SchoolClass, student: User, *, name: str,
+def continue_as_private(actor: User, group_class: SchoolClass, student: User | None, *, name: str,
                         instructor_id: uuid.UUID | None, total_meetings: int | None = None,
                         start_date: date | None = None) -> SchoolClass:
     """A private class for one student of a group class, on the same course, from where the group stopped."""
     _require_staff(actor)
+    if student is None:
+        raise InvalidInput(_("Choose a student of this class."))
     if not rules_for(group_class).can_continue(group_class):
         raise DomainError(_("Only a group class that is running or completed can be continued."))
     was_enrolled = db.session.scalar(select(func.count()).where(
@@ -502,6 +504,26 @@ def next_meeting_day(school_class: SchoolClass) -> date | None:
             return day if not school_class.end_date or day <= school_class.end_date else None
         day += timedelta(days=1)
     return None
+
+
+def form_choices() -> tuple[list[Course], list[User]]:
+    """Published courses and active instructors, for the class forms."""
+    courses = db.session.scalars(select(Course).where(Course.status == "published").order_by(Course.title)).all()
+    instructors = db.session.scalars(select(User).where(User.role == "instructor", User.status == "active")
+                                     .order_by(User.full_name)).all()
+    return list(courses), list(instructors)
+
+
+def enrollment_of(student: User, school_class: SchoolClass) -> ClassEnrollment | None:
+    return db.session.scalar(select(ClassEnrollment).where(ClassEnrollment.class_id == school_class.id,
+                                                           ClassEnrollment.student_id == student.id))
+
+
+def enrollment_by_id(enrollment_id: uuid.UUID) -> ClassEnrollment:
+    enrollment = db.session.get(ClassEnrollment, enrollment_id)
+    if enrollment is None:
+        raise ClassNotFound(_("This enrollment does not exist."))
+    return enrollment
 
 
 def class_history(student: User) -> list[ClassEnrollment]:

@@ -6,14 +6,12 @@ import uuid
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from babyowl.blueprints.params import form_status, page_number, parse_uuid
 from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, UNLOCKERS, is_staff, roles_required
 from babyowl.blueprints.classes.forms import ClassForm, ContinuationForm, EnrollForm
 from babyowl.exercise_types import REGISTRY
-from babyowl.extensions import db
-from babyowl.models import CLASS_STATUSES, ClassEnrollment, Course, User
+from babyowl.models import CLASS_STATUSES, CLASS_TYPES
 from babyowl.rendering import is_htmx, redirect_to, render
 from babyowl.services import classes
 from babyowl.services.class_rules import rules_for
@@ -24,22 +22,20 @@ bp = Blueprint("classes", __name__)
 
 
 def _choices():
-    courses = db.session.scalars(select(Course).where(Course.status == "published").order_by(Course.title)).all()
-    instructors = db.session.scalars(select(User).where(User.role == "instructor", User.status == "active")
-                                     .order_by(User.full_name)).all()
-    return courses, instructors
+    return classes.form_choices()
 
 
 @bp.route("/classes")
 @roles_required(*TEACHING_ROLES)
 def index():
     filters = {"status": request.args.get("status", "") if request.args.get("status") in CLASS_STATUSES else "",
-               "type_": request.args.get("type", "") if request.args.get("type") in ("group", "private") else "",
+               "type_": request.args.get("type", "") if request.args.get("type") in CLASS_TYPES else "",
                "instructor_id": parse_uuid(request.args.get("instructor")),
                "course_id": parse_uuid(request.args.get("course"))}
     page = classes.search_classes(current_user, **filters, page=page_number())
     courses, instructors = _choices()
     return render("classes/index.html", block="results", page=page, filters=filters, statuses=CLASS_STATUSES,
+                  types=CLASS_TYPES,
                   courses=courses, instructors=instructors)
 
 
@@ -118,8 +114,7 @@ def _class_page(school_class, error=None, status=200, block=None, enroll_form=No
 def _my_enrollment(school_class):
     if current_user.role != "student":
         return None
-    return db.session.scalar(select(ClassEnrollment).where(ClassEnrollment.class_id == school_class.id,
-                                                           ClassEnrollment.student_id == current_user.id))
+    return classes.enrollment_of(current_user, school_class)
 
 
 @bp.route("/classes/<uuid:class_id>")
@@ -154,8 +149,7 @@ def enroll(class_id: uuid.UUID):
     message = _("%(name)s is enrolled with %(n)d meeting credits.", name=enrollment.student.full_name,
                 n=enrollment.meeting_credits)
     if is_htmx():
-        db.session.refresh(school_class)
-        return _class_page(school_class, block="enroll_panel", enrolled=message)
+        return _class_page(classes.class_for(current_user, class_id), block="enroll_panel", enrolled=message)
     flash(message, "success")
     return redirect_to(url_for("classes.show", class_id=class_id))
 
@@ -172,9 +166,7 @@ def find_students(class_id: uuid.UUID):
 @bp.route("/enrollments/<uuid:enrollment_id>/withdraw", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def withdraw(enrollment_id: uuid.UUID):
-    enrollment = db.session.get(ClassEnrollment, enrollment_id)
-    if enrollment is None:
-        abort(404)
+    enrollment = classes.enrollment_by_id(enrollment_id)
     back = url_for("classes.show", class_id=enrollment.class_id)
     with on_refusal(redirect_to_url=back):
         classes.withdraw(current_user, enrollment)
@@ -193,8 +185,7 @@ def unlock_lesson(class_id: uuid.UUID):
                     redirect_to_url=back):
         lesson = classes.unlock_next_lesson(current_user, school_class)
     if is_htmx():
-        db.session.refresh(school_class)
-        return _class_page(school_class, block="unlock_panel")
+        return _class_page(classes.class_for(current_user, class_id), block="unlock_panel")
     flash(_("“%(lesson)s” is unlocked; the students have been told.", lesson=lesson.title), "success")
     return redirect_to(back)
 
@@ -217,7 +208,7 @@ def continue_private(class_id: uuid.UUID):
     if form.validate_on_submit():
         with on_refusal(lambda refused: page(refused.message)):
             private = classes.continue_as_private(
-                current_user, group, db.session.get(User, parse_uuid(form.student_id.data)), name=form.name.data,
+                current_user, group, classes.student_choice(parse_uuid(form.student_id.data)), name=form.name.data,
                 instructor_id=parse_uuid(form.instructor_id.data), total_meetings=form.total_meetings.data,
                 start_date=form.start_date.data)
         flash(_("Private class created, continuing %(class)s.", **{"class": group.name}), "success")
