@@ -381,3 +381,19 @@ def test_a_refused_status_change_names_the_states_in_words(client, db, login_as,
     assert response.status_code == 409
     assert "dari pendaftaran dibuka ke selesai" in text(response)
     assert "enrollment_open" not in text(response) and "completed" not in text(response)
+
+
+def test_the_roster_shows_each_students_attendance_rate(client, db, login_as, running):
+    from babyowl.services import attendance
+
+    school_class, teacher = running
+    regular, sometimes = (make_enrollment(school_class, make_user("student", full_name=name))
+                          for name in ("Andi Rajin", "Budi Kadang"))
+    for meeting, (first, second) in enumerate((("present", "absent"), ("late", "present")), start=1):
+        for enrollment, status in ((regular, first), (sometimes, second)):
+            attendance.mark(teacher, school_class, enrollment_id=enrollment.id, meeting_number=meeting,
+                            status=status, meeting_date=date.today() - timedelta(days=7 * (3 - meeting)))
+    login_as("staff")
+    page = text(client.get(f"/classes/{school_class.id}"))
+    assert "Attendance rate" in page
+    assert '<td class="attendance-rate">100%</td>' in page and '<td class="attendance-rate">50%</td>' in page
