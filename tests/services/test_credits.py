@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from babyowl.models import ClassAttendance, ClassEnrollment, CreditAdjustment
+from babyowl.models import AttendanceChange, ClassAttendance, ClassEnrollment, CreditAdjustment
 from babyowl.services import attendance, credits
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from tests.factories import make_class, make_enrollment, make_user
@@ -254,3 +254,25 @@ def test_adjustments_and_taps_racing_on_one_student_lose_nothing(db, app, teache
     assert (e.credits_used, e.credits_remaining) == (0, 10)
     assert len(db.session.scalars(select(CreditAdjustment)).all()) == 10
     assert credits.reconciliation() == []
+
+
+def test_out_of_credits_is_defined_once_and_includes_exactly_zero(db, teacher, school_class):
+    """Defect 11: the out-of-credits list left out students at exactly 0."""
+    at_zero = make_enrollment(school_class, meeting_credits=2)
+    below = make_enrollment(school_class, meeting_credits=1)
+    one_left = make_enrollment(school_class, meeting_credits=2)
+    for meeting in (1, 2):
+        tap(teacher, school_class, at_zero, "present", meeting)
+        tap(teacher, school_class, below, "late", meeting)
+    tap(teacher, school_class, one_left, "present")
+    assert [e.id for e in credits.out_of_credits()] == [below.id, at_zero.id]
+    assert [credits.is_out_of_credits(reload(db, e)) for e in (at_zero, below, one_left)] == [True, True, False]
+    assert [e.id for e in attendance.out_of_credits()] == [below.id, at_zero.id]
+
+
+def test_a_mark_asks_credits_what_it_uses(db, teacher, school_class, enrollment):
+    assert [credits.used_by(s) for s in ("present", "late", "absent", None)] == [1, 1, 0, 0]
+    tap(teacher, school_class, enrollment, "late")
+    tap(teacher, school_class, enrollment, "absent")
+    changes = db.session.scalars(select(AttendanceChange.credit_change).order_by(AttendanceChange.changed_at)).all()
+    assert changes == [1, -1] and reload(db, enrollment).credits_used == 0
