@@ -35,7 +35,7 @@ def index():
     page = classes.search_classes(current_user, **filters, page=page_number())
     courses, instructors = _choices()
     return render("classes/index.html", block="results", page=page, filters=filters, statuses=CLASS_STATUSES,
-                  types=CLASS_TYPES,
+                  types=CLASS_TYPES, staff=is_staff(current_user),
                   courses=courses, instructors=instructors)
 
 
