@@ -67,9 +67,14 @@ class EmailHasAccount(DomainError):
     status_code = 409
 
     def __init__(self, existing: User):
-        super().__init__(_("%(email)s already belongs to %(name)s. Enroll %(name)s, or use another email for the new "
-                           "student.", email=existing.email, name=existing.full_name))
-        self.existing = existing
+        enrollable = existing.role == "student" and existing.status == "active"
+        super().__init__(
+            _("%(email)s already belongs to %(name)s. Enroll %(name)s, or use another email for the new student.",
+              email=existing.email, name=existing.full_name) if enrollable else
+            _("%(email)s already belongs to %(name)s, who is not an active student. Use another email.",
+              email=existing.email, name=existing.full_name))
+        # Offered to enroll explicitly only when that account could be enrolled.
+        self.existing = existing if enrollable else None
 
 
 @dataclass(frozen=True)

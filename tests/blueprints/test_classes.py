@@ -397,3 +397,14 @@ def test_the_roster_shows_each_students_attendance_rate(client, db, login_as, ru
     page = text(client.get(f"/classes/{school_class.id}"))
     assert "Attendance rate" in page
     assert '<td class="attendance-rate">100%</td>' in page and '<td class="attendance-rate">50%</td>' in page
+
+
+def test_an_email_of_a_staff_account_is_named_but_not_offered(client, db, login_as, open_class):
+    login_as("staff")
+    make_user("instructor", full_name="Budi Santoso", email="budi@example.com")
+    response = client.post(f"/classes/{open_class.id}/enrollments", headers=HX, data={
+        "full_name": "Budi Baru", "email": "budi@example.com", "payment_status": "pending"})
+    assert response.status_code == 409
+    assert "budi@example.com already belongs to Budi Santoso, who is not an active student." in text(response)
+    assert 'id="existing-account"' not in text(response)
+    assert db.session.scalar(select(func.count()).select_from(ClassEnrollment)) == 0
