@@ -26,4 +26,5 @@ def test_an_existing_email_is_offered_then_enrolled_and_the_form_empties(live_se
     for name in ("full_name", "email", "payment_amount"):
         assert page.input_value(f"#enroll-form input[name={name}]") == ""
     assert "1,500,000" in page.locator("#enroll-panel table").inner_text()  # shown in English here
+    # The roster scrolls in its own box (its hidden column labels included), never the page.
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
