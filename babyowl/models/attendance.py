@@ -65,6 +65,7 @@ class CreditAdjustment(UUIDPrimaryKey, Base):
 
     __tablename__ = "credit_adjustments"
     __table_args__ = (
+        UniqueConstraint("idempotency_key"),
         CheckConstraint(in_check("reason", CREDIT_ADJUSTMENT_REASONS), name="reason"),
         CheckConstraint("adjustment <> 0", name="adjustment_not_zero"),
         CheckConstraint("credits_after = credits_before - adjustment", name="after_follows_adjustment"),
@@ -82,6 +83,8 @@ class CreditAdjustment(UUIDPrimaryKey, Base):
     reason_detail: Mapped[str | None] = mapped_column(Text)  # expected when reason = 'other'
     adjusted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     adjusted_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    # From the form that sent it: the same form posted twice is one adjustment.
+    idempotency_key: Mapped[uuid.UUID | None]
 
     enrollment: Mapped[ClassEnrollment] = relationship(back_populates="credit_adjustments")
     adjuster: Mapped[User | None] = relationship()

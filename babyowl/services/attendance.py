@@ -26,6 +26,7 @@ from babyowl.models import (
     ATTENDANCE_STATUSES, AttendanceChange, ClassAttendance, ClassEnrollment, SchoolClass, User,
 )
 from babyowl.models.base import utcnow
+from babyowl.services import credits  # how a mark moves credits is decided there
 from babyowl.services.classes import can_teach, locked_class
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from babyowl.services.school_time import school_today
@@ -157,7 +158,6 @@ def apply_mark(actor: User, school_class: SchoolClass, enrollment: ClassEnrollme
     note_changed = note is not None and (record.notes if record else None) != (note or None)
     if old_status == status and not note_changed:
         return False
-    credit_change = int(status in USES_CREDIT) - int(old_status in USES_CREDIT)
     if record is None:
         record = ClassAttendance(class_id=school_class.id, enrollment_id=enrollment.id, meeting_number=meeting_number,
                                  meeting_date=meeting_date, status=status, marked_by=actor.id, marked_at=utcnow())
@@ -165,10 +165,10 @@ def apply_mark(actor: User, school_class: SchoolClass, enrollment: ClassEnrollme
     else:
         record.status = status
         record.updated_by, record.updated_at = actor.id, utcnow()
-    record.credit_deducted = status in USES_CREDIT
+    record.credit_deducted = bool(credits.used_by(status))
     if note is not None:
         record.notes = note or None
-    enrollment.credits_used += credit_change
+    credit_change = credits.charge_mark(enrollment, old_status, status)
     db.session.flush()
     if old_status != status:
         db.session.add(AttendanceChange(attendance_id=record.id, enrollment_id=enrollment.id,
@@ -265,11 +265,8 @@ def mark_all_present(actor: User, school_class: SchoolClass, *, meeting_number: 
 
 
 def out_of_credits() -> list[ClassEnrollment]:
-    """Active enrollments with no credit left (at zero or below): staff follow these up before the next meeting."""
-    return list(db.session.scalars(
-        select(ClassEnrollment).options(joinedload(ClassEnrollment.student), joinedload(ClassEnrollment.school_class))
-        .where(ClassEnrollment.status == "active", ClassEnrollment.credits_used >= ClassEnrollment.meeting_credits)
-        .order_by(ClassEnrollment.credits_used - ClassEnrollment.meeting_credits)))
+    """Defined in credits (one definition); kept here for the attendance pages that list them."""
+    return credits.out_of_credits()
 
 
 @use_case

@@ -8,6 +8,10 @@ had left after that meeting, computed from the records themselves:
 
 Rows are streamed from the database (`yield_per`), so an export of any size
 holds only one batch in memory.
+
+This module produces plain rows (`ExportRow`, `Matrix`: dataclasses of plain
+values, no models); the reports blueprint's writers turn them into CSV, xlsx
+and PDF.
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from babyowl.extensions import db
 from babyowl.models import ClassAttendance, ClassEnrollment, Course, CreditAdjustment, SchoolClass, User
-from babyowl.services.attendance import USES_CREDIT
+from babyowl.services.credits import used_by
 from babyowl.services.listing import text_matches
 
 COLUMNS = (
@@ -125,8 +129,12 @@ def export_count(filters: ExportFilter) -> int:
 
 @dataclass
 class MatrixRow:
-    enrollment: ClassEnrollment
-    marks: dict[int, ClassAttendance]
+    enrollment_id: uuid.UUID
+    student_name: str
+    student_email: str
+    enrollment_status: str
+    credits_remaining: int
+    marks: dict[int, str]  # meeting number → status
     attended: int = 0
     late: int = 0
     absent: int = 0
@@ -149,7 +157,10 @@ class MeetingTotal:
 
 @dataclass
 class Matrix:
-    school_class: SchoolClass
+    class_id: uuid.UUID
+    class_name: str
+    course_title: str
+    instructor_name: str | None
     meetings: list[int]
     meeting_dates: dict[int, date]
     rows: list[MatrixRow]
@@ -170,29 +181,34 @@ def matrix(school_class: SchoolClass) -> Matrix:
     enrollments = db.session.scalars(
         select(ClassEnrollment).options(joinedload(ClassEnrollment.student))
         .where(ClassEnrollment.class_id == school_class.id)).all()
-    records = db.session.scalars(select(ClassAttendance).where(ClassAttendance.class_id == school_class.id)).all()
-    by_enrollment: dict[uuid.UUID, dict[int, ClassAttendance]] = {}
+    records = db.session.execute(select(ClassAttendance.enrollment_id, ClassAttendance.meeting_number,
+                                        ClassAttendance.meeting_date, ClassAttendance.status)
+                                 .where(ClassAttendance.class_id == school_class.id)).all()
+    by_enrollment: dict[uuid.UUID, dict[int, str]] = {}
     dates: dict[int, date] = {}
     totals: dict[int, MeetingTotal] = {}
-    for record in records:
-        by_enrollment.setdefault(record.enrollment_id, {})[record.meeting_number] = record
-        dates.setdefault(record.meeting_number, record.meeting_date)
-        total = totals.setdefault(record.meeting_number, MeetingTotal())
-        setattr(total, record.status, getattr(total, record.status) + 1)
+    for enrollment_id, number, meeting_date, status in records:
+        by_enrollment.setdefault(enrollment_id, {})[number] = status
+        dates.setdefault(number, meeting_date)
+        total = totals.setdefault(number, MeetingTotal())
+        setattr(total, status, getattr(total, status) + 1)
     rows = []
     for enrollment in enrollments:
         marks = by_enrollment.get(enrollment.id, {})
         if enrollment.status == "withdrawn" and not marks:
             continue
-        row = MatrixRow(enrollment, marks)
-        for record in marks.values():
-            row.attended += record.status in USES_CREDIT
-            row.late += record.status == "late"
-            row.absent += record.status == "absent"
+        row = MatrixRow(enrollment.id, enrollment.student.full_name, enrollment.student.email, enrollment.status,
+                        enrollment.credits_remaining, marks)
+        for status in marks.values():
+            row.attended += bool(used_by(status))
+            row.late += status == "late"
+            row.absent += status == "absent"
         rows.append(row)
-    rows.sort(key=lambda row: row.enrollment.student.full_name.lower())
+    rows.sort(key=lambda row: row.student_name.lower())
     meetings = sorted(dates)
-    return Matrix(school_class, meetings, dates, rows, {n: totals[n] for n in meetings})
+    return Matrix(school_class.id, school_class.name, school_class.course.title,
+                  school_class.instructor.full_name if school_class.instructor else None,
+                  meetings, dates, rows, {n: totals[n] for n in meetings})
 
 
 def filter_choices() -> tuple[list[SchoolClass], list[User]]:

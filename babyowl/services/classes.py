@@ -1,16 +1,23 @@
 """Classes: the rules of the spec about packages, status, enrollment, continuation and unlocking.
 
-One meeting is one lesson. A group class shares one package; a private class
-has one student and may add meetings at any time. Every use case that counts
-(seats, unlocked lessons) locks the class row first, so parallel requests take
-turns and the counts stay true.
+One meeting is one lesson. What differs between a group and a private class
+(enrollability, status transitions, continuation, package changes) is asked of
+`class_rules.rules_for(school_class)`; credits move only in `services/credits`.
+Every use case that counts (seats, unlocked lessons) locks the class row
+first, so parallel requests take turns and the counts stay true.
+
+A private class that continues a group class picks up where the group
+stopped: the lessons the group unlocked are "covered" (shown as done in the
+plan, open to its student), and its own first unlock is the first lesson the
+group did not reach.
 """
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import date, time
-from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
+from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -19,10 +26,12 @@ from sqlalchemy.orm import joinedload
 
 from babyowl.authz import is_staff
 from babyowl.extensions import db
+from babyowl.money import InvalidAmount, parse_rupiah
 from babyowl.models import (
     PAYMENT_STATUSES, ClassEnrollment, Course, Lesson, LessonUnlock, SchoolClass, Section, User,
 )
 from babyowl.models.base import utcnow
+from babyowl.services.class_rules import PRIVATE, rules_for
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from babyowl.transactions import use_case
 from babyowl.services.school_time import school_today
@@ -30,13 +39,6 @@ from babyowl.services.school_time import school_today
 PACKAGE_PRESETS = (10, 20, 30, 50)
 MAX_MEETINGS = 200
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-# Group classes open for enrollment before they start; private classes start when staff say so.
-TRANSITIONS = {
-    "group": {"draft": ("enrollment_open", "cancelled"), "enrollment_open": ("active", "cancelled"),
-              "active": ("completed", "cancelled")},
-    "private": {"draft": ("active", "cancelled"), "active": ("completed", "cancelled")},
-}
-ENROLLABLE = {"group": ("draft", "enrollment_open"), "private": ("draft", "active")}
 
 
 class ClassNotFound(DomainError):
@@ -57,6 +59,22 @@ class AlreadyEnrolled(DomainError):
 
 class UnlockRefused(DomainError):
     pass
+
+
+class EmailHasAccount(DomainError):
+    """A new student was typed with an email that already has an account: never enroll that account silently."""
+
+    status_code = 409
+
+    def __init__(self, existing: User):
+        enrollable = existing.role == "student" and existing.status == "active"
+        super().__init__(
+            _("%(email)s already belongs to %(name)s. Enroll %(name)s, or use another email for the new student.",
+              email=existing.email, name=existing.full_name) if enrollable else
+            _("%(email)s already belongs to %(name)s, who is not an active student. Use another email.",
+              email=existing.email, name=existing.full_name))
+        # Offered to enroll explicitly only when that account could be enrolled.
+        self.existing = existing if enrollable else None
 
 
 @dataclass(frozen=True)
@@ -93,8 +111,7 @@ def _checked(details: ClassDetails) -> dict:
     """The column values for these details, or InvalidInput naming the first problem."""
     if not details.name.strip():
         raise InvalidInput(_("Enter a name for the class."))
-    if details.type not in ("group", "private"):
-        raise InvalidInput(_("Choose group or private."))
+    rules = rules_for(details.type)
     course = db.session.get(Course, details.course_id)
     if course is None or course.status != "published":
         raise InvalidInput(_("Choose a published course."))
@@ -104,15 +121,11 @@ def _checked(details: ClassDetails) -> dict:
             raise InvalidInput(_("Choose an active instructor."))
     if not 1 <= details.total_meetings <= MAX_MEETINGS:
         raise InvalidInput(_("The package must have from 1 to %(max)d meetings.", max=MAX_MEETINGS))
-    capacity = 1 if details.type == "private" else details.max_capacity
-    if details.type == "group":
-        if not capacity or capacity < 1:
-            raise InvalidInput(_("A group class needs a capacity of at least 1 student."))
-        if details.enrollment_deadline is None:
-            raise InvalidInput(_("A group class needs an enrollment deadline."))
+    capacity = rules.seats(details.max_capacity)
+    deadline = rules.enrollment_deadline(details.enrollment_deadline)
     if details.start_date and details.end_date and details.end_date < details.start_date:
         raise InvalidInput(_("The class cannot end before it starts."))
-    if details.start_date and details.enrollment_deadline and details.enrollment_deadline > details.start_date:
+    if details.start_date and deadline and deadline > details.start_date:
         raise InvalidInput(_("The enrollment deadline must be on or before the first day."))
     if any(day not in WEEKDAYS for day in details.days):
         raise InvalidInput(_("Unknown day of the week."))
@@ -125,7 +138,7 @@ def _checked(details: ClassDetails) -> dict:
                              if details.start_time and details.end_time else None)}
     return dict(name=details.name.strip(), course_id=details.course_id, instructor_id=details.instructor_id,
                 type=details.type, total_meetings=details.total_meetings, max_capacity=capacity, schedule=schedule,
-                enrollment_deadline=details.enrollment_deadline if details.type == "group" else None,
+                enrollment_deadline=deadline,
                 start_date=details.start_date, end_date=details.end_date)
 
 
@@ -154,9 +167,8 @@ def update_class(actor: User, school_class: SchoolClass, details: ClassDetails) 
         raise DomainError(_("The course of a class can only change while it is a draft."))
     added = values["total_meetings"] - school_class.total_meetings
     if added:
-        if school_class.type == "group" and school_class.status not in ("draft", "enrollment_open"):
-            raise DomainError(_("A group class that has started keeps its package of %(n)d meetings.",
-                                n=school_class.total_meetings))
+        if refusal := rules_for(school_class).package_refusal(school_class):
+            raise DomainError(refusal)
         if values["total_meetings"] < school_class.meetings_completed:
             raise DomainError(_("%(n)d meetings have already been held.", n=school_class.meetings_completed))
     if values["max_capacity"] is not None and values["max_capacity"] < school_class.current_capacity:
@@ -165,17 +177,22 @@ def update_class(actor: User, school_class: SchoolClass, details: ClassDetails) 
     for name, value in values.items():
         setattr(school_class, name, value)
     if added:
-        # Every student keeps the package of the class: added meetings are added credits.
-        for enrollment in _active_enrollments(school_class.id):
-            enrollment.meeting_credits = max(0, enrollment.meeting_credits + added)
+        from babyowl.services import credits  # credits builds on classes and attendance
+
+        credits.package_changed(school_class, _active_enrollments(school_class.id), added)
 
 
 @use_case
 def change_status(actor: User, school_class: SchoolClass, status: str) -> None:
     _require_staff(actor)
     school_class = locked_class(school_class.id)
-    if status not in TRANSITIONS[school_class.type].get(school_class.status, ()):
-        raise DomainError(_("This class cannot go from %(old)s to %(new)s.", old=school_class.status, new=status))
+    if not rules_for(school_class).may_become(school_class, status):
+        from babyowl.navigation import CLASS_STATUS_NAMES
+
+        # The names a person reads, never the stored codes ("draft", "active").
+        raise DomainError(_("This class cannot go from %(old)s to %(new)s.",
+                            old=CLASS_STATUS_NAMES[school_class.status],
+                            new=CLASS_STATUS_NAMES.get(status, _("an unknown state"))))
     school_class.status = status
     if status == "completed":
         for enrollment in _active_enrollments(school_class.id):
@@ -193,18 +210,13 @@ def _count_active(class_id: uuid.UUID) -> int:
         ClassEnrollment.class_id == class_id, ClassEnrollment.status == "active"))
 
 
-def _payment(status: str, amount) -> tuple[str, Decimal | None]:
+def _payment(status: str, amount: Decimal | str | None) -> tuple[str, Decimal | None]:
     if status not in PAYMENT_STATUSES:
         raise InvalidInput(_("Unknown payment status."))
-    if amount in (None, ""):
-        return status, None
     try:
-        value = Decimal(str(amount)).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError) as exc:
-        raise InvalidInput(_("Enter the amount paid as a number of rupiah.")) from exc
-    if value < 0 or value >= Decimal("1e13"):
-        raise InvalidInput(_("Enter the amount paid as a number of rupiah."))
-    return status, value
+        return status, parse_rupiah(amount)
+    except InvalidAmount as exc:
+        raise InvalidInput(str(exc.message)) from exc
 
 
 @use_case
@@ -221,12 +233,8 @@ def _enroll(actor: User, school_class: SchoolClass, student: User, *, payment_st
     if student.role != "student" or student.status != "active":
         raise InvalidInput(_("Only an active student can be enrolled."))
     school_class = locked_class(school_class.id)
-    if school_class.status not in ENROLLABLE[school_class.type]:
-        raise EnrollmentClosed(_("This class has already started or ended; new students cannot join.")
-                               if school_class.type == "group" else _("This class has ended."))
-    if school_class.type == "group" and school_class.enrollment_deadline and \
-            school_today() > school_class.enrollment_deadline:
-        raise EnrollmentClosed(_("The enrollment deadline of this class has passed."))
+    if refusal := rules_for(school_class).enrollment_refusal(school_class):
+        raise EnrollmentClosed(refusal)
     existing = db.session.scalars(select(ClassEnrollment).where(
         ClassEnrollment.class_id == school_class.id, ClassEnrollment.student_id == student.id)).first()
     if existing is not None and existing.status != "withdrawn":
@@ -249,6 +257,49 @@ def _enroll(actor: User, school_class: SchoolClass, student: User, *, payment_st
     return enrollment
 
 
+def student_choice(student_id: uuid.UUID | None) -> User | None:
+    """The active student picked from the search, if any (to keep them picked when a form comes back)."""
+    if student_id is None:
+        return None
+    student = db.session.get(User, student_id)
+    return student if student is not None and student.role == "student" else None
+
+
+def _find_or_create_student(actor: User, student_id: uuid.UUID | None, full_name: str, email: str) -> User:
+    """The picked student, or a new student account (invited by email after the commit) from a name and email."""
+    from babyowl.services import accounts, users
+
+    if student_id is not None:
+        student = student_choice(student_id)
+        if student is None:
+            raise InvalidInput(_("Choose a student from the list."))
+        return student
+    full_name, email = (full_name or "").strip(), (email or "").strip()
+    if not (full_name and email):
+        raise InvalidInput(_("Choose a student, or give the name and email of a new one."))
+    existing = accounts.find_user_by_email(email)
+    if existing is not None:
+        raise EmailHasAccount(existing)
+    return users.new_user_by(actor, email=email, full_name=full_name, role="student")
+
+
+@use_case
+def enroll_student_or_invite(actor: User, school_class: SchoolClass, *, student_id: uuid.UUID | None = None,
+                             full_name: str = "", email: str = "", payment_status: str = "pending",
+                             payment_amount: Decimal | str | None = None) -> ClassEnrollment:
+    """Enroll the picked student, or a new one made on the spot: one transaction, so a refused enrollment
+    (a full class, a closed one) leaves no account behind and sends no invitation."""
+    _require_staff(actor)
+    _payment(payment_status, payment_amount)  # a typing mistake is answered before an account is made
+    student = _find_or_create_student(actor, student_id, full_name, email)
+    return _enroll(actor, school_class, student, payment_status=payment_status, payment_amount=payment_amount)
+
+
+def package_choice(total_meetings: int) -> str:
+    """The preset a class's package matches on the class form, or "custom"."""
+    return str(total_meetings) if total_meetings in PACKAGE_PRESETS else "custom"
+
+
 @use_case
 def withdraw(actor: User, enrollment: ClassEnrollment) -> None:
     _require_staff(actor)
@@ -269,12 +320,14 @@ def course_lessons(course_id: uuid.UUID) -> list[Lesson]:
 
 
 @use_case
-def continue_as_private(actor: User, group_class: SchoolClass, student: User, *, name: str,
+def continue_as_private(actor: User, group_class: SchoolClass, student: User | None, *, name: str,
                         instructor_id: uuid.UUID | None, total_meetings: int | None = None,
                         start_date: date | None = None) -> SchoolClass:
     """A private class for one student of a group class, on the same course, from where the group stopped."""
     _require_staff(actor)
-    if group_class.type != "group" or group_class.status not in ("active", "completed"):
+    if student is None:
+        raise InvalidInput(_("Choose a student of this class."))
+    if not rules_for(group_class).can_continue(group_class):
         raise DomainError(_("Only a group class that is running or completed can be continued."))
     was_enrolled = db.session.scalar(select(func.count()).where(
         ClassEnrollment.class_id == group_class.id, ClassEnrollment.student_id == student.id))
@@ -282,14 +335,25 @@ def continue_as_private(actor: User, group_class: SchoolClass, student: User, *,
         raise InvalidInput(_("%(name)s was not in this class.", name=student.full_name))
     meetings = total_meetings or default_continuation_meetings(group_class)
     private = _create_class(actor, ClassDetails(
-        name=name, course_id=group_class.course_id, instructor_id=instructor_id, type="private",
+        name=name, course_id=group_class.course_id, instructor_id=instructor_id, type=PRIVATE.type,
         total_meetings=meetings, max_capacity=1, start_date=start_date), continued_from=group_class)
     _enroll(actor, private, student)
     return private
 
 
 def default_continuation_meetings(group_class: SchoolClass) -> int:
-    return max(1, len(course_lessons(group_class.course_id)) - group_class.lessons_unlocked)
+    return max(1, len(course_lessons(group_class.course_id)) - len(_unlocked_ids(group_class.id)))
+
+
+def _unlocked_ids(class_id: uuid.UUID | None) -> set[uuid.UUID]:
+    if class_id is None:
+        return set()
+    return set(db.session.scalars(select(LessonUnlock.lesson_id).where(LessonUnlock.class_id == class_id)))
+
+
+def covered_lesson_ids(school_class: SchoolClass) -> set[uuid.UUID]:
+    """Lessons taught before this class began: those unlocked by the group class it continues."""
+    return _unlocked_ids(school_class.continued_from_class_id)
 
 
 def can_teach(actor: User, school_class: SchoolClass) -> bool:
@@ -308,9 +372,9 @@ def unlock_next_lesson(actor: User, school_class: SchoolClass) -> Lesson:
         raise UnlockRefused(_("Take attendance for meeting %(n)d first: one lesson is unlocked per meeting held "
                               "(%(held)d held, %(open)d unlocked).", n=school_class.lessons_unlocked + 1,
                               held=school_class.meetings_completed, open=school_class.lessons_unlocked))
-    unlocked = set(db.session.scalars(select(LessonUnlock.lesson_id).where(
-        LessonUnlock.class_id == school_class.id)))
-    lesson = next((lesson for lesson in course_lessons(school_class.course_id) if lesson.id not in unlocked), None)
+    unlocked = _unlocked_ids(school_class.id)
+    reached = unlocked | covered_lesson_ids(school_class)
+    lesson = next((lesson for lesson in course_lessons(school_class.course_id) if lesson.id not in reached), None)
     if lesson is None:
         raise UnlockRefused(_("Every lesson of the course is already unlocked."))
     db.session.add(LessonUnlock(class_id=school_class.id, lesson_id=lesson.id, unlocked_by=actor.id))
@@ -336,11 +400,13 @@ def _tell_students_about(school_class: SchoolClass, lesson: Lesson) -> None:
 
 
 def student_can_open(student: User, lesson: Lesson) -> bool:
-    """Whether one of the student's active classes has unlocked this lesson."""
-    return bool(db.session.scalar(select(func.count()).select_from(LessonUnlock).join(
-        ClassEnrollment, ClassEnrollment.class_id == LessonUnlock.class_id).where(
-        LessonUnlock.lesson_id == lesson.id, ClassEnrollment.student_id == student.id,
-        ClassEnrollment.status == "active")))
+    """Whether one of the student's active classes has unlocked this lesson (or covered it before it began)."""
+    active_classes = select(ClassEnrollment.class_id).where(
+        ClassEnrollment.student_id == student.id, ClassEnrollment.status == "active")
+    continued = select(SchoolClass.continued_from_class_id).where(SchoolClass.id.in_(active_classes))
+    return bool(db.session.scalar(select(func.count()).select_from(LessonUnlock).where(
+        LessonUnlock.lesson_id == lesson.id,
+        LessonUnlock.class_id.in_(active_classes) | LessonUnlock.class_id.in_(continued))))
 
 
 def search_classes(actor: User, *, status: str = "", type_: str = "", instructor_id: uuid.UUID | None = None,
@@ -386,12 +452,27 @@ def roster(school_class: SchoolClass) -> list[ClassEnrollment]:
         .order_by(ClassEnrollment.status, ClassEnrollment.enrolled_at)))
 
 
-def lesson_plan(school_class: SchoolClass) -> list[tuple[int, Lesson, bool]]:
-    """(meeting number, lesson, unlocked) for every lesson of the course, in teaching order."""
-    unlocked = set(db.session.scalars(select(LessonUnlock.lesson_id).where(
-        LessonUnlock.class_id == school_class.id)))
-    return [(n, lesson, lesson.id in unlocked)
-            for n, lesson in enumerate(course_lessons(school_class.course_id), start=1)]
+class PlanEntry(NamedTuple):
+    number: int | None  # the meeting of this class that opens the lesson; None when covered before it began
+    lesson: Lesson
+    unlocked: bool  # open to the class's students (unlocked here, or covered by the class it continues)
+
+    @property
+    def covered(self) -> bool:
+        return self.number is None
+
+
+def lesson_plan(school_class: SchoolClass) -> list[PlanEntry]:
+    """Every lesson of the course in teaching order: covered before this class, then this class's meetings."""
+    unlocked, covered = _unlocked_ids(school_class.id), covered_lesson_ids(school_class)
+    plan, meeting = [], 0
+    for lesson in course_lessons(school_class.course_id):
+        if lesson.id in covered and lesson.id not in unlocked:
+            plan.append(PlanEntry(None, lesson, True))
+        else:
+            meeting += 1
+            plan.append(PlanEntry(meeting, lesson, lesson.id in unlocked))
+    return plan
 
 
 def find_students(query_text: str, limit: int = 10) -> list[User]:
@@ -410,8 +491,7 @@ def lesson_for_class(actor: User, school_class: SchoolClass, lesson_id: uuid.UUI
     lesson = db.session.get(Lesson, lesson_id)
     if lesson is None or lesson.section.course_id != school_class.course_id:
         raise ClassNotFound(_("This lesson is not part of the class."))
-    if actor.role == "student" and not db.session.scalar(select(func.count()).where(
-            LessonUnlock.class_id == school_class.id, LessonUnlock.lesson_id == lesson.id)):
+    if actor.role == "student" and lesson.id not in _unlocked_ids(school_class.id) | covered_lesson_ids(school_class):
         raise NotAllowed(_("This lesson is still locked. It opens after its meeting."))
     return lesson
 
@@ -429,6 +509,26 @@ def next_meeting_day(school_class: SchoolClass) -> date | None:
             return day if not school_class.end_date or day <= school_class.end_date else None
         day += timedelta(days=1)
     return None
+
+
+def form_choices() -> tuple[list[Course], list[User]]:
+    """Published courses and active instructors, for the class forms."""
+    courses = db.session.scalars(select(Course).where(Course.status == "published").order_by(Course.title)).all()
+    instructors = db.session.scalars(select(User).where(User.role == "instructor", User.status == "active")
+                                     .order_by(User.full_name)).all()
+    return list(courses), list(instructors)
+
+
+def enrollment_of(student: User, school_class: SchoolClass) -> ClassEnrollment | None:
+    return db.session.scalar(select(ClassEnrollment).where(ClassEnrollment.class_id == school_class.id,
+                                                           ClassEnrollment.student_id == student.id))
+
+
+def enrollment_by_id(enrollment_id: uuid.UUID) -> ClassEnrollment:
+    enrollment = db.session.get(ClassEnrollment, enrollment_id)
+    if enrollment is None:
+        raise ClassNotFound(_("This enrollment does not exist."))
+    return enrollment
 
 
 def class_history(student: User) -> list[ClassEnrollment]:

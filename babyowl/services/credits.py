@@ -1,8 +1,20 @@
-"""Meeting credits beyond the register: manual adjustments, the credit history, reconciliation.
+"""Meeting credits: every rule that moves them, the credit history, reconciliation.
 
-The sign of an adjustment is defined once (see `CreditAdjustment`): positive
-gives credits back, negative uses them. One invariant ties every number
-together and the reconciliation report checks it for the whole school:
+Every change of `credits_used` or `meeting_credits` is decided here; other
+services ask:
+- a mark: present or late uses one credit, absent none (`used_by`); changing a
+  mark moves the difference (`charge_mark`, called by attendance);
+- an added or removed meeting of the package adds or removes a credit for
+  every active student (`package_changed`, asked by classes);
+- a manual adjustment (`adjust`): its sign is defined once (see
+  `CreditAdjustment`): positive gives credits back, negative uses them. It
+  carries the idempotency key of the form that sent it (a double tap is one
+  adjustment). An instructor cannot leave a student more credits than the
+  package; staff can, after saying so explicitly.
+- out of credits: an active student with no credit left (0 or fewer).
+
+One invariant ties every number together and the reconciliation report checks
+it for the whole school:
 
     credits_used = marks that deducted a credit - sum of adjustments
 
@@ -16,24 +28,74 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from babyowl.authz import is_staff
 from babyowl.extensions import db
 from babyowl.models import (
     CREDIT_ADJUSTMENT_REASONS, AttendanceChange, ClassAttendance, ClassEnrollment, CreditAdjustment, SchoolClass,
     User,
 )
-from babyowl.services import attendance
-from babyowl.services.classes import locked_class
+# Modules, not names: attendance asks this module how a mark moves credits.
+from babyowl.services import attendance, classes
+from babyowl.services.class_rules import rules_for
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from babyowl.transactions import use_case
 
 MAX_ADJUSTMENT = 50
 MAX_DETAIL = 500
+USES_CREDIT = ("present", "late")
 
 
 class EnrollmentNotFound(DomainError):
     status_code = 404
+
+
+class AboveThePackage(DomainError):
+    """Giving back more than the package: refused for an instructor, staff must confirm it."""
+
+    status_code = 409
+
+    def __init__(self, message: str, *, may_confirm: bool):
+        super().__init__(message)
+        self.may_confirm = may_confirm
+
+
+def used_by(status: str | None) -> int:
+    """The credits one mark uses: present or late one, absent (or no mark yet) none."""
+    return int(status in USES_CREDIT)
+
+
+def charge_mark(enrollment: ClassEnrollment, old_status: str | None, new_status: str) -> int:
+    """Move the enrollment's credits for a mark going from `old_status` to `new_status`; the change made."""
+    change = used_by(new_status) - used_by(old_status)
+    enrollment.credits_used += change
+    return change
+
+
+def package_changed(school_class: SchoolClass, enrollments: list[ClassEnrollment], added: int) -> None:
+    """The class's package grew (or shrank) by `added` meetings: each active student's credits follow."""
+    rules = rules_for(school_class)
+    for enrollment in enrollments:
+        enrollment.meeting_credits = rules.credits_after_package_change(enrollment.meeting_credits, added)
+
+
+def out_of_credits_clause():
+    """SQL: the enrollment has no credit left (at exactly 0 too: the next meeting is unpaid)."""
+    return ClassEnrollment.credits_used >= ClassEnrollment.meeting_credits
+
+
+def is_out_of_credits(enrollment: ClassEnrollment) -> bool:
+    return enrollment.credits_remaining <= 0
+
+
+def out_of_credits() -> list[ClassEnrollment]:
+    """Active enrollments with no credit left, fewest remaining first: staff follow these up."""
+    return list(db.session.scalars(
+        select(ClassEnrollment).options(joinedload(ClassEnrollment.student), joinedload(ClassEnrollment.school_class))
+        .where(ClassEnrollment.status == "active", out_of_credits_clause())
+        .order_by(ClassEnrollment.meeting_credits - ClassEnrollment.credits_used, ClassEnrollment.id)))
 
 
 def may_adjust(actor: User, school_class: SchoolClass) -> bool:
@@ -63,27 +125,58 @@ def _checked(adjustment: int, reason: str, detail: str | None) -> str | None:
     return detail
 
 
+def _adjustment_with_key(key: uuid.UUID | None) -> CreditAdjustment | None:
+    if key is None:
+        return None
+    return db.session.scalars(select(CreditAdjustment).where(CreditAdjustment.idempotency_key == key)).first()
+
+
 @use_case
 def adjust(actor: User, enrollment: ClassEnrollment, *, adjustment: int, reason: str,
-           detail: str | None = None) -> CreditAdjustment:
-    """Give credits back (positive) or use them (negative), logged with the numbers before and after."""
+           detail: str | None = None, key: uuid.UUID | None = None,
+           above_package_confirmed: bool = False) -> CreditAdjustment:
+    """Give credits back (positive) or use them (negative), logged with the numbers before and after.
+
+    Safe to repeat: an adjustment whose `key` was already used changes nothing
+    and returns the first one.
+    """
     if not may_adjust(actor, enrollment.school_class):
         raise NotAllowed(_("Only the class's instructor or staff adjust its credits."))
     detail = _checked(adjustment, reason, detail)
     # Same lock order as taking attendance (class, then enrollment): a tap and
     # an adjustment on the same student never deadlock, never lose an update.
-    locked_class(enrollment.class_id)
+    # The class lock also makes identical posts take turns, so the second one
+    # finds the key of the first.
+    classes.locked_class(enrollment.class_id)
+    if (done := _adjustment_with_key(key)) is not None:
+        return done
     enrollment = attendance.locked_enrollment(enrollment.id, enrollment.class_id)
     remaining_after = enrollment.credits_remaining + adjustment
     if adjustment < 0 and remaining_after < 0:
         raise DomainError(_("Only %(n)d credits remain: this would leave the student with %(after)d.",
                             n=enrollment.credits_remaining, after=remaining_after))
+    if adjustment > 0 and remaining_after > enrollment.meeting_credits:
+        if not is_staff(actor):
+            raise AboveThePackage(_("This would leave %(after)d credits on a package of %(n)d meetings; give back "
+                                    "at most %(most)d.", after=remaining_after, n=enrollment.meeting_credits,
+                                    most=max(0, enrollment.meeting_credits - enrollment.credits_remaining)),
+                                  may_confirm=False)
+        if not above_package_confirmed:
+            raise AboveThePackage(_("This would leave %(after)d credits on a package of %(n)d meetings. Confirm "
+                                    "that the student gets more credits than the package.",
+                                    after=remaining_after, n=enrollment.meeting_credits), may_confirm=True)
     before = enrollment.credits_used
     record = CreditAdjustment(enrollment_id=enrollment.id, adjustment=adjustment, credits_before=before,
                               credits_after=before - adjustment, reason=reason, reason_detail=detail,
-                              adjusted_by=actor.id)
-    enrollment.credits_used = record.credits_after
-    db.session.add(record)
+                              adjusted_by=actor.id, idempotency_key=key)
+    try:
+        with db.session.begin_nested():
+            db.session.add(record)
+            enrollment.credits_used = record.credits_after
+            db.session.flush()
+    except IntegrityError:  # the same key committed through another connection: that post already counted
+        db.session.refresh(enrollment)
+        return _adjustment_with_key(key)
     return record
 
 
@@ -96,7 +189,7 @@ def correct_mark(actor: User, enrollment: ClassEnrollment, *, meeting_number: in
     if reason is not None and len(reason) > MAX_DETAIL:
         raise InvalidInput(_("Keep the reason under %(max)d characters.", max=MAX_DETAIL))
     attendance.check_status(status)
-    school_class = locked_class(enrollment.class_id)
+    school_class = classes.locked_class(enrollment.class_id)
     enrollment = attendance.locked_enrollment(enrollment.id, enrollment.class_id)
     record = attendance.record_for(enrollment.id, meeting_number)
     if record is None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -88,10 +89,9 @@ def test_a_full_class_refuses_with_a_message(client, db, login_as, open_class, h
     response = client.post(f"/classes/{open_class.id}/enrollments",
                            data={"student_id": str(make_user("student").id), "payment_status": "pending"},
                            headers=HX if htmx else {})
-    if htmx:
-        assert response.status_code == 409 and "This class is full" in text(response)
-    else:
-        assert "This class is full (2 of 2 seats taken)." in flashes(client.get(response.headers["Location"]))
+    # Both answer with the panel again (the whole page for a plain post), so nothing picked is lost.
+    assert response.status_code == 409 and "This class is full (2 of 2 seats taken)." in text(response)
+    assert ("<html" in text(response)) is not htmx
     assert db.session.scalar(select(func.count()).select_from(ClassEnrollment)) == 2
 
 
@@ -240,3 +240,171 @@ def test_the_students_history_shows_both_classes_linked(client, db, login_as, ru
     class_rules.continue_as_private(staff, reload(db, group), student, name="Privat Eko", instructor_id=teacher.id)
     history = text(client.get(f"/users/{student.id}"))
     assert "Privat Eko" in history and f"continues {group.name}" in history
+
+
+def full(open_class, db):
+    for _ in range(2):
+        make_enrollment(open_class)
+    open_class.current_capacity = 2
+    db.session.commit()
+
+
+@pytest.mark.parametrize("jobs", ["inline", "redis"])
+def test_a_new_student_refused_by_a_full_class_leaves_no_account_and_no_invitation(
+        make_app, db, tmp_path, redis_url, redis_db, open_class, jobs):
+    """Defect 2: "the class is full" was answered, yet the account existed and the invitation was sent."""
+    from rq import Queue
+
+    from tests.helpers import mails, signed_in_client
+
+    outbox = tmp_path / "outbox"
+    app = make_app(MAIL_BACKEND="file", MAIL_FILE_DIR=str(outbox), REDIS_URL=redis_url if jobs == "redis" else None)
+    full(open_class, db)
+    client = signed_in_client(app, make_user("staff"))
+    response = client.post(f"/classes/{open_class.id}/enrollments", headers=HX,
+                           data={"full_name": "Vina Hidayat", "email": "vina@example.com", "payment_status": "pending"})
+    assert response.status_code == 409 and "This class is full" in text(response)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).where(User.email == "vina@example.com")) == 0
+    assert db.session.scalar(select(func.count()).select_from(ClassEnrollment)) == 2
+    assert mails(outbox) == []
+    assert Queue(app.config["RQ_QUEUE"], connection=redis_db).count == 0
+    # The same student with a seat free: one account, one invitation.
+    open_class = reload(db, open_class)
+    open_class.max_capacity = 3
+    db.session.commit()
+    client.post(f"/classes/{open_class.id}/enrollments", headers=HX,
+                data={"full_name": "Vina Hidayat", "email": "vina@example.com", "payment_status": "pending"})
+    assert db.session.scalar(select(func.count()).where(User.email == "vina@example.com")) == 1
+    if jobs == "inline":
+        assert [m["To"] for m in mails(outbox)] == ["vina@example.com"]
+    else:
+        assert Queue(app.config["RQ_QUEUE"], connection=redis_db).count == 1
+
+
+def test_after_an_htmx_enrollment_the_form_is_empty_and_says_who_was_enrolled(client, db, login_as, open_class):
+    """Defect 10: the form came back filled with the student just enrolled, and said nothing."""
+    login_as("staff")
+    response = client.post(f"/classes/{open_class.id}/enrollments", headers=HX,
+                           data={"full_name": "Vina Hidayat", "email": "vina@example.com", "payment_status": "verified",
+                                 "payment_amount": "1.750.000"})
+    page = text(response)
+    assert response.status_code == 200 and "Vina Hidayat is enrolled with 10 meeting credits." in page
+    assert 'value="Vina Hidayat"' not in page and 'value="vina@example.com"' not in page
+    assert 'value="1.750.000"' not in page and "checked" not in page
+    assert db.session.scalar(select(ClassEnrollment.payment_amount)) == Decimal("1750000.00")
+
+
+def test_a_refused_enrollment_keeps_the_picked_student_and_what_was_typed(client, db, login_as, open_class):
+    login_as("staff")
+    full(open_class, db)
+    andi = make_user("student", full_name="Andi Pratama")
+    response = client.post(f"/classes/{open_class.id}/enrollments", headers=HX,
+                           data={"student_id": str(andi.id), "payment_status": "verified",
+                                 "payment_amount": "Rp 1.500.000,00"})
+    page = text(response)
+    assert response.status_code == 409 and "This class is full" in page
+    assert f'value="{andi.id}" checked' in page and "Andi Pratama" in page
+    assert 'value="Rp 1.500.000,00"' in page and '<option selected value="verified">' in page
+    typed = client.post(f"/classes/{open_class.id}/enrollments", headers=HX,
+                        data={"full_name": "Dewi Lestari", "email": "dewi@example.com", "payment_status": "pending"})
+    assert typed.status_code == 409
+    assert 'value="Dewi Lestari"' in text(typed) and 'value="dewi@example.com"' in text(typed)
+
+
+def test_a_new_name_with_an_existing_email_is_offered_not_enrolled(client, db, login_as, open_class):
+    """Defect 10: a new name typed with an existing email silently enrolled the existing account."""
+    login_as("staff")
+    existing = make_user("student", full_name="Vina Hidayat", email="vina@example.com")
+    response = client.post(f"/classes/{open_class.id}/enrollments", headers=HX, data={
+        "full_name": "Vina Hidayati", "email": "vina@example.com", "payment_status": "pending"})
+    page = text(response)
+    assert response.status_code == 409
+    assert "vina@example.com already belongs to Vina Hidayat." in page
+    assert f'name="student_id" value="{existing.id}"' in page and "Enroll Vina Hidayat (vina@example.com)" in page
+    assert db.session.scalar(select(func.count()).select_from(ClassEnrollment)) == 0
+    assert db.session.scalar(select(func.count()).select_from(User).where(User.role == "student")) == 1
+    # Taking the offer enrolls that existing student, explicitly.
+    taken = client.post(f"/classes/{open_class.id}/enrollments", headers=HX,
+                        data={"student_id": str(existing.id), "full_name": "Vina Hidayati",
+                              "email": "vina@example.com", "payment_status": "pending"})
+    assert taken.status_code == 200 and "Vina Hidayat is enrolled" in text(taken)
+    assert db.session.scalar(select(ClassEnrollment.student_id)) == existing.id
+
+
+@pytest.mark.parametrize("typed, amount", [
+    ("1.750.000", "1750000.00"), ("Rp 1.500.000,00", "1500000.00"), ("1750000", "1750000.00"),
+    ("Rp. 250.000", "250000.00"), ("1.250.000,50", "1250000.50"), ("", None),
+])
+def test_amounts_are_read_the_indonesian_way(client, db, login_as, open_class, typed, amount):
+    login_as("staff")
+    response = client.post(f"/classes/{open_class.id}/enrollments",
+                           data={"student_id": str(make_user("student").id), "payment_status": "verified",
+                                 "payment_amount": typed})
+    assert response.status_code == 303
+    stored = db.session.scalar(select(ClassEnrollment.payment_amount))
+    assert stored == (Decimal(amount) if amount else None)
+
+
+@pytest.mark.parametrize("typed", ["satu juta", "1.75.000", "-50.000", "1.000.000.", "1e6", "Rp"])
+def test_junk_amounts_are_refused_with_a_message(client, db, login_as, open_class, typed):
+    login_as("staff")
+    response = client.post(f"/classes/{open_class.id}/enrollments", headers=HX,
+                           data={"student_id": str(make_user("student").id), "payment_status": "verified",
+                                 "payment_amount": typed})
+    assert response.status_code == 422
+    assert "Enter an amount in rupiah, such as 1.750.000 or Rp 1.500.000,00." in text(response)
+    assert db.session.scalar(select(func.count()).select_from(ClassEnrollment)) == 0
+
+
+def test_a_continuation_page_shows_the_lessons_the_group_covered(client, db, login_as, course):
+    from babyowl.services import classes
+
+    teacher = make_user("instructor")
+    group = make_class(course=course, instructor=teacher, status="active", meetings_completed=1,
+                       enrollment_deadline=date.today())
+    student = make_user("student")
+    make_enrollment(group, student)
+    classes.unlock_next_lesson(teacher, group)
+    staff = login_as("staff")
+    private = classes.continue_as_private(staff, reload(db, group), student, name="Privat", instructor_id=teacher.id)
+    page = text(client.get(f"/classes/{private.id}"))
+    assert page.count("covered before") == 1 and page.count("locked") == 2
+    assert "Opens after meeting 1" in page and "Opens after meeting 3" not in page
+
+
+def test_a_refused_status_change_names_the_states_in_words(client, db, login_as, open_class):
+    """Defect 12: the refusal showed raw codes such as `draft` and `active`."""
+    login_as("staff")
+    response = client.post(f"/classes/{open_class.id}/status", data={"status": "completed"},
+                           headers={**HX, "Accept-Language": "id"})
+    assert response.status_code == 409
+    assert "dari pendaftaran dibuka ke selesai" in text(response)
+    assert "enrollment_open" not in text(response) and "completed" not in text(response)
+
+
+def test_the_roster_shows_each_students_attendance_rate(client, db, login_as, running):
+    from babyowl.services import attendance
+
+    school_class, teacher = running
+    regular, sometimes = (make_enrollment(school_class, make_user("student", full_name=name))
+                          for name in ("Andi Rajin", "Budi Kadang"))
+    for meeting, (first, second) in enumerate((("present", "absent"), ("late", "present")), start=1):
+        for enrollment, status in ((regular, first), (sometimes, second)):
+            attendance.mark(teacher, school_class, enrollment_id=enrollment.id, meeting_number=meeting,
+                            status=status, meeting_date=date.today() - timedelta(days=7 * (3 - meeting)))
+    login_as("staff")
+    page = text(client.get(f"/classes/{school_class.id}"))
+    assert "Attendance rate" in page
+    assert '<td class="attendance-rate">100%</td>' in page and '<td class="attendance-rate">50%</td>' in page
+
+
+def test_an_email_of_a_staff_account_is_named_but_not_offered(client, db, login_as, open_class):
+    login_as("staff")
+    make_user("instructor", full_name="Budi Santoso", email="budi@example.com")
+    response = client.post(f"/classes/{open_class.id}/enrollments", headers=HX, data={
+        "full_name": "Budi Baru", "email": "budi@example.com", "payment_status": "pending"})
+    assert response.status_code == 409
+    assert "budi@example.com already belongs to Budi Santoso, who is not an active student." in text(response)
+    assert 'id="existing-account"' not in text(response)
+    assert db.session.scalar(select(func.count()).select_from(ClassEnrollment)) == 0

@@ -128,3 +128,73 @@ def test_bad_corrections_change_nothing(teacher_client, db, enrollment, meeting,
     db.session.expire_all()
     assert db.session.scalar(select(AttendanceChange.id).order_by(AttendanceChange.changed_at.desc())
                              .limit(1)) == before
+
+
+def key_of(page: str) -> str:
+    import re
+
+    return re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', page).group(1)
+
+
+def test_a_double_tap_on_save_is_one_adjustment(teacher_client, db, enrollment):
+    """Defect 9: the form's key, made when it was shown, makes a re-sent post count once."""
+    page = text(teacher_client.get(f"/enrollments/{enrollment.id}/credits"))
+    form = {"direction": "give_back", "amount": "1", "reason": "bonus", "key": key_of(page)}
+    first = teacher_client.post(f"/enrollments/{enrollment.id}/credits/adjust", data=form, headers=HTMX)
+    again = teacher_client.post(f"/enrollments/{enrollment.id}/credits/adjust", data=form, headers=HTMX)
+    assert first.status_code == again.status_code == 200
+    assert len(adjustments(db)) == 1 and reload(db, enrollment).credits_remaining == 9
+    # The block that comes back carries a new key: the next adjustment is a new one.
+    assert key_of(text(first)) != form["key"]
+
+
+def test_twenty_parallel_identical_adjustments_are_one(app, db, teacher, enrollment):
+    import threading
+
+    clients = [signed_in_client(app, teacher) for _ in range(20)]
+    form = {"direction": "give_back", "amount": "2", "reason": "refund", "key": "ab" * 16}
+    barrier, statuses, url = threading.Barrier(20), [], f"/enrollments/{enrollment.id}/credits/adjust"
+
+    def post(client):
+        barrier.wait()
+        statuses.append(client.post(url, data=form, headers=HTMX).status_code)
+
+    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [200] * 20
+    db.session.expire_all()
+    assert len(adjustments(db)) == 1 and reload(db, enrollment).credits_remaining == 10
+
+
+def test_an_instructor_cannot_give_back_beyond_the_package(teacher_client, db, enrollment):
+    """Defect 9: an instructor gave back 50 credits on a 10-meeting package (58 remaining)."""
+    response = teacher_client.post(f"/enrollments/{enrollment.id}/credits/adjust", headers=HTMX,
+                                   data={"direction": "give_back", "amount": "50", "reason": "refund",
+                                         "above_package": "y"})
+    assert response.status_code == 409
+    assert "This would leave 58 credits on a package of 10 meetings; give back at most 2." in text(response)
+    assert 'name="above_package"' not in text(response)
+    assert adjustments(db) == [] and reload(db, enrollment).credits_remaining == 8
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+def test_staff_give_back_beyond_the_package_after_confirming(app, db, enrollment, headers):
+    staff = signed_in_client(app, make_user("staff"))
+    form = {"direction": "give_back", "amount": "5", "reason": "bonus", "key": "cd" * 16}
+    asked = staff.post(f"/enrollments/{enrollment.id}/credits/adjust", data=form, headers=headers)
+    page = text(asked)
+    assert asked.status_code == 409 and "Confirm that the student gets more credits than the package." in page
+    assert 'name="above_package"' in page and f'value="{form["key"]}"' in page
+    assert adjustments(db) == []
+    confirmed = staff.post(f"/enrollments/{enrollment.id}/credits/adjust", data={**form, "above_package": "y"},
+                           headers=headers)
+    assert confirmed.status_code == (200 if headers else 303)
+    assert len(adjustments(db)) == 1 and reload(db, enrollment).credits_remaining == 13
+
+
+def test_the_credits_page_shows_the_attendance_rate(teacher_client, enrollment):
+    page = text(teacher_client.get(f"/enrollments/{enrollment.id}/credits"))
+    assert 'id="attendance-rate">100%<' in page

@@ -126,7 +126,7 @@ def test_no_enrollment_over_capacity(db, staff, group):
 
 
 def test_bad_payment_and_non_students_are_refused(db, staff, group):
-    with pytest.raises(InvalidInput, match="amount paid"):
+    with pytest.raises(InvalidInput, match="Enter an amount in rupiah"):
         classes.enroll(staff, group, make_user("student"), payment_amount="lima ratus")
     with pytest.raises(InvalidInput, match="Only an active student"):
         classes.enroll(staff, group, make_user("instructor"))
@@ -274,3 +274,74 @@ def test_ten_parallel_unlock_clicks_unlock_exactly_what_is_allowed(app, db, staf
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).where(LessonUnlock.class_id == class_id)) == 3
     assert db.session.get(SchoolClass, class_id).lessons_unlocked == 3
+
+
+def _group_with_unlocked(db, staff, teacher, lessons: int, unlocked: int, student):
+    course = make_course(lessons=lessons, status="published")
+    group = classes.create_class(staff, details(course, teacher))
+    classes.enroll(staff, group, student)
+    classes.change_status(staff, group, "enrollment_open")
+    classes.change_status(staff, group, "active")
+    hold_meetings(db, group, unlocked)
+    for _ in range(unlocked):
+        classes.unlock_next_lesson(teacher, group)
+    return reload(db, group)
+
+
+def test_a_continuation_picks_up_at_the_first_lesson_the_group_did_not_unlock(db, staff, teacher):
+    """Defect 1: 3 of 8 lessons unlocked in the group; the private class goes on with 4..8, never 1..3 again."""
+    student = make_user("student")
+    group = _group_with_unlocked(db, staff, teacher, lessons=8, unlocked=3, student=student)
+    private = classes.continue_as_private(staff, group, student, name="Privat", instructor_id=teacher.id)
+    assert private.total_meetings == 5
+    classes.change_status(staff, private, "active")
+    hold_meetings(db, private, 5)
+    opened = [classes.unlock_next_lesson(teacher, reload(db, private)).title for _ in range(5)]
+    assert opened == ["Lesson 4", "Lesson 5", "Lesson 6", "Lesson 7", "Lesson 8"]
+    assert reload(db, private).lessons_unlocked == 5
+    plan = classes.lesson_plan(reload(db, private))
+    assert [(e.number, e.lesson.title, e.covered, e.unlocked) for e in plan] == [
+        (None, "Lesson 1", True, True), (None, "Lesson 2", True, True), (None, "Lesson 3", True, True),
+        (1, "Lesson 4", False, True), (2, "Lesson 5", False, True), (3, "Lesson 6", False, True),
+        (4, "Lesson 7", False, True), (5, "Lesson 8", False, True)]
+    private = reload(db, private)
+    private.total_meetings = private.meetings_completed = 6
+    db.session.commit()
+    with pytest.raises(classes.UnlockRefused, match="Every lesson of the course is already unlocked"):
+        classes.unlock_next_lesson(teacher, reload(db, private))
+
+
+def test_the_plan_of_a_new_continuation_shows_the_covered_lessons_first(db, staff, teacher):
+    student = make_user("student")
+    group = _group_with_unlocked(db, staff, teacher, lessons=8, unlocked=3, student=student)
+    private = classes.continue_as_private(staff, group, student, name="Privat", instructor_id=teacher.id)
+    plan = classes.lesson_plan(private)
+    assert [(e.number, e.covered, e.unlocked) for e in plan[:5]] == [
+        (None, True, True), (None, True, True), (None, True, True), (1, False, False), (2, False, False)]
+
+
+def test_the_continuing_student_can_open_what_the_group_covered(db, staff, teacher):
+    student = make_user("student")
+    group = _group_with_unlocked(db, staff, teacher, lessons=4, unlocked=2, student=student)
+    private = classes.continue_as_private(staff, group, student, name="Privat", instructor_id=teacher.id)
+    classes.change_status(staff, group, "completed")
+    first, _second, third, _fourth = classes.course_lessons(group.course_id)
+    assert classes.student_can_open(student, first) and not classes.student_can_open(student, third)
+    assert classes.lesson_for_class(student, reload(db, private), first.id) == first
+    with pytest.raises(NotAllowed):
+        classes.lesson_for_class(student, reload(db, private), third.id)
+
+
+def test_a_refused_continuation_leaves_no_draft_class(db, staff, teacher):
+    """Defect 2: the enrollment into the new private class is refused, so the class is not made either."""
+    student = make_user("student")
+    group = _group_with_unlocked(db, staff, teacher, lessons=4, unlocked=1, student=student)
+    student = reload(db, student)
+    student.status = "inactive"
+    db.session.commit()
+    before = db.session.scalar(select(func.count()).select_from(SchoolClass))
+    with pytest.raises(InvalidInput, match="Only an active student can be enrolled"):
+        classes.continue_as_private(staff, group, student, name="Privat", instructor_id=teacher.id)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(SchoolClass)) == before
+    assert db.session.scalar(select(func.count()).where(SchoolClass.continued_from_class_id == group.id)) == 0

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from babyowl.models import ClassAttendance, ClassEnrollment, CreditAdjustment
+from babyowl.models import AttendanceChange, ClassAttendance, ClassEnrollment, CreditAdjustment
 from babyowl.services import attendance, credits
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from tests.factories import make_class, make_enrollment, make_user
@@ -84,14 +84,30 @@ def test_using_credits_cannot_leave_fewer_than_zero(db, staff, school_class):
     assert reload(db, enrollment).credits_remaining == 0
 
 
-def test_a_bonus_before_any_meeting_leaves_more_credits_than_the_package(db, staff, enrollment):
-    credits.adjust(staff, enrollment, adjustment=1, reason="bonus")
+def test_staff_leave_more_credits_than_the_package_only_after_confirming(db, staff, enrollment):
+    with pytest.raises(credits.AboveThePackage, match="leave 11 credits on a package of 10") as refused:
+        credits.adjust(staff, enrollment, adjustment=1, reason="bonus")
+    assert refused.value.may_confirm
+    assert reload(db, enrollment).credits_used == 0 and db.session.scalars(select(CreditAdjustment)).all() == []
+    credits.adjust(staff, enrollment, adjustment=1, reason="bonus", above_package_confirmed=True)
     e = reload(db, enrollment)
     assert (e.credits_used, e.credits_remaining) == (-1, 11)
 
 
+def test_an_instructor_cannot_leave_more_credits_than_the_package(db, teacher, school_class, enrollment):
+    """Defect 9: an instructor gave back 50 credits on a 10-meeting package (58 remaining)."""
+    for meeting in (1, 2):
+        tap(teacher, school_class, enrollment, "present", meeting)
+    with pytest.raises(credits.AboveThePackage, match="give back at most 2") as refused:
+        credits.adjust(teacher, enrollment, adjustment=50, reason="refund", above_package_confirmed=True)
+    assert not refused.value.may_confirm
+    credits.adjust(teacher, enrollment, adjustment=2, reason="refund")
+    assert reload(db, enrollment).credits_remaining == 10
+
+
 def test_who_may_adjust_which_enrollment(db, teacher, staff, school_class, enrollment):
     other_teacher = make_user("instructor")
+    credits.adjust(staff, enrollment, adjustment=-3, reason="makeup_class")
     with pytest.raises(NotAllowed):
         credits.adjust(other_teacher, enrollment, adjustment=1, reason="bonus")
     with pytest.raises(NotAllowed):
@@ -99,7 +115,7 @@ def test_who_may_adjust_which_enrollment(db, teacher, staff, school_class, enrol
     credits.adjust(teacher, enrollment, adjustment=1, reason="bonus")
     credits.adjust(staff, enrollment, adjustment=1, reason="bonus")
     credits.adjust(make_user("super_admin"), enrollment, adjustment=1, reason="bonus")
-    assert reload(db, enrollment).credits_used == -3
+    assert reload(db, enrollment).credits_used == 0
     with pytest.raises(credits.EnrollmentNotFound):
         credits.enrollment_for(other_teacher, enrollment.id)
     assert credits.enrollment_for(enrollment.student, enrollment.id).id == enrollment.id
@@ -217,7 +233,7 @@ def test_adjustments_and_taps_racing_on_one_student_lose_nothing(db, app, teache
                 if meeting is None:
                     credits.adjust(session_db.session.get(User, staff_id),
                                    session_db.session.get(ClassEnrollment, enrollment_id), adjustment=1,
-                                   reason="bonus")
+                                   reason="bonus", above_package_confirmed=True)
                 else:
                     attendance.mark(session_db.session.get(User, teacher_id),
                                     session_db.session.get(SchoolClass, class_id), enrollment_id=enrollment_id,
@@ -238,3 +254,25 @@ def test_adjustments_and_taps_racing_on_one_student_lose_nothing(db, app, teache
     assert (e.credits_used, e.credits_remaining) == (0, 10)
     assert len(db.session.scalars(select(CreditAdjustment)).all()) == 10
     assert credits.reconciliation() == []
+
+
+def test_out_of_credits_is_defined_once_and_includes_exactly_zero(db, teacher, school_class):
+    """Defect 11: the out-of-credits list left out students at exactly 0."""
+    at_zero = make_enrollment(school_class, meeting_credits=2)
+    below = make_enrollment(school_class, meeting_credits=1)
+    one_left = make_enrollment(school_class, meeting_credits=2)
+    for meeting in (1, 2):
+        tap(teacher, school_class, at_zero, "present", meeting)
+        tap(teacher, school_class, below, "late", meeting)
+    tap(teacher, school_class, one_left, "present")
+    assert [e.id for e in credits.out_of_credits()] == [below.id, at_zero.id]
+    assert [credits.is_out_of_credits(reload(db, e)) for e in (at_zero, below, one_left)] == [True, True, False]
+    assert [e.id for e in attendance.out_of_credits()] == [below.id, at_zero.id]
+
+
+def test_a_mark_asks_credits_what_it_uses(db, teacher, school_class, enrollment):
+    assert [credits.used_by(s) for s in ("present", "late", "absent", None)] == [1, 1, 0, 0]
+    tap(teacher, school_class, enrollment, "late")
+    tap(teacher, school_class, enrollment, "absent")
+    changes = db.session.scalars(select(AttendanceChange.credit_change).order_by(AttendanceChange.changed_at)).all()
+    assert changes == [1, -1] and reload(db, enrollment).credits_used == 0

@@ -5,12 +5,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from babyowl.navigation import DAY_NAMES
+from babyowl.services.classes import PACKAGE_PRESETS
 from babyowl.validators import (
-    choice, email_address, max_length, optional_date, optional_time, required, strip, whole_number,
+    choice, email_address, max_length, money, optional_date, optional_time, required, strip, whole_number,
 )
 
 DAY_CHOICES = [SelectChoice(day, name) for day, name in DAY_NAMES.items()]
-PACKAGE_CHOICES = [("10", "10"), ("20", "20"), ("30", "30"), ("50", "50"), ("custom", _l("Other number"))]
+PACKAGE_CHOICES = [(str(n), str(n)) for n in PACKAGE_PRESETS] + [("custom", _l("Other number"))]
 PAYMENT_CHOICES = [("pending", _l("Waiting for payment")), ("verified", _l("Paid (verified)")),
                    ("refunded", _l("Refunded"))]
 
@@ -48,8 +49,7 @@ class EnrollForm(FlaskForm):
     full_name = StringField(_l("New student's name"), filters=[strip], validators=[max_length(255)])
     email = EmailField(_l("New student's email"), filters=[strip], validators=[max_length(255)])
     payment_status = choice(_l("Payment"), PAYMENT_CHOICES, default="pending")
-    payment_amount = StringField(_l("Amount paid (Rp)"), filters=[strip], validators=[max_length(20)],
-                                 render_kw={"inputmode": "numeric"})
+    payment_amount = money(_l("Amount paid (Rp)"), description=_l("For example 1.750.000"))
 
     def validate_email(self, field):
         if field.data:

@@ -6,40 +6,36 @@ import uuid
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from babyowl.blueprints.params import form_status, page_number, parse_uuid
-from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, UNLOCKERS, roles_required
+from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, UNLOCKERS, is_staff, roles_required
 from babyowl.blueprints.classes.forms import ClassForm, ContinuationForm, EnrollForm
 from babyowl.exercise_types import REGISTRY
-from babyowl.extensions import db
-from babyowl.models import CLASS_STATUSES, ClassEnrollment, Course, User
+from babyowl.models import CLASS_STATUSES, CLASS_TYPES
 from babyowl.rendering import is_htmx, redirect_to, render
-from babyowl.services import accounts, classes
+from babyowl.services import classes
+from babyowl.services.class_rules import rules_for
 from babyowl.services.classes import ClassDetails
 from babyowl.errors import on_refusal
-from babyowl.services.errors import InvalidInput
 
 bp = Blueprint("classes", __name__)
 
 
 def _choices():
-    courses = db.session.scalars(select(Course).where(Course.status == "published").order_by(Course.title)).all()
-    instructors = db.session.scalars(select(User).where(User.role == "instructor", User.status == "active")
-                                     .order_by(User.full_name)).all()
-    return courses, instructors
+    return classes.form_choices()
 
 
 @bp.route("/classes")
 @roles_required(*TEACHING_ROLES)
 def index():
     filters = {"status": request.args.get("status", "") if request.args.get("status") in CLASS_STATUSES else "",
-               "type_": request.args.get("type", "") if request.args.get("type") in ("group", "private") else "",
+               "type_": request.args.get("type", "") if request.args.get("type") in CLASS_TYPES else "",
                "instructor_id": parse_uuid(request.args.get("instructor")),
                "course_id": parse_uuid(request.args.get("course"))}
     page = classes.search_classes(current_user, **filters, page=page_number())
     courses, instructors = _choices()
     return render("classes/index.html", block="results", page=page, filters=filters, statuses=CLASS_STATUSES,
+                  types=CLASS_TYPES, staff=is_staff(current_user),
                   courses=courses, instructors=instructors)
 
 
@@ -80,8 +76,7 @@ def edit_class(class_id: uuid.UUID):
     if request.method == "GET":
         form.course_id.data = str(school_class.course_id)
         form.instructor_id.data = str(school_class.instructor_id or "")
-        preset = str(school_class.total_meetings)
-        form.package.data = preset if preset in ("10", "20", "30", "50") else "custom"
+        form.package.data = classes.package_choice(school_class.total_meetings)
         form.custom_meetings.data = school_class.total_meetings
         form.days.data = (school_class.schedule or {}).get("days", [])
     if form.validate_on_submit():
@@ -92,22 +87,34 @@ def edit_class(class_id: uuid.UUID):
     return _class_form_page(form, school_class)
 
 
-def _class_page(school_class, error=None, status=200, block=None, enroll_form=None):
+def _class_page(school_class, error=None, status=200, block=None, enroll_form=None, enrolled=None, offer=None):
+    """The class page, or one of its blocks for htmx.
+
+    `enroll_form` is the posted form when it comes back refused (what was
+    typed and picked stays); otherwise a new, empty one. `enrolled` is the
+    confirmation after a success; `offer` the existing account an email
+    belongs to, offered to enroll explicitly.
+    """
     teaching = classes.can_teach(current_user, school_class)
+    rules = rules_for(school_class)
+    enroll_form = enroll_form or EnrollForm(formdata=None)
+    picked = classes.student_choice(parse_uuid(enroll_form.student_id.data)) if enroll_form.student_id.data else None
+    query = request.args.get("q", "")[:100]
+    matches = classes.find_students(query) if "q" in request.args else []
+    if picked is not None and picked not in matches:
+        matches = [picked, *matches]
     return render("classes/show.html", block=block, status=status, school_class=school_class,
                   roster=classes.roster(school_class) if current_user.role != "student" else [],
                   plan=classes.lesson_plan(school_class), teaching=teaching,
-                  staff=current_user.role in STAFF_ROLES, error=error, enroll_form=enroll_form or EnrollForm(),
-                  my_enrollment=_my_enrollment(school_class), query=request.args.get("q", "")[:100],
-                  matches=classes.find_students(request.args.get("q", "")[:100]) if "q" in request.args else [],
-                  next_statuses=classes.TRANSITIONS[school_class.type].get(school_class.status, ()))
+                  staff=is_staff(current_user), error=error, enroll_form=enroll_form, enrolled=enrolled,
+                  offer=offer, picked=picked, my_enrollment=_my_enrollment(school_class), query=query,
+                  matches=matches, rules=rules, next_statuses=rules.next_statuses(school_class))
 
 
 def _my_enrollment(school_class):
     if current_user.role != "student":
         return None
-    return db.session.scalar(select(ClassEnrollment).where(ClassEnrollment.class_id == school_class.id,
-                                                           ClassEnrollment.student_id == current_user.id))
+    return classes.enrollment_of(current_user, school_class)
 
 
 @bp.route("/classes/<uuid:class_id>")
@@ -133,38 +140,18 @@ def enroll(class_id: uuid.UUID):
     form = EnrollForm()
     if not form.validate_on_submit():
         return _class_page(school_class, status=422, block="enroll_panel", enroll_form=form)
-    back = url_for("classes.show", class_id=class_id)
+    # A refusal re-renders the panel for htmx and plain posts alike, so the picked student and what was typed stay.
     with on_refusal(lambda refused: _class_page(school_class, refused.message, refused.status_code, "enroll_panel",
-                                                form), redirect_to_url=back):
-        student = _student_for(form)
-        enrollment = classes.enroll(current_user, school_class, student, payment_status=form.payment_status.data,
-                                    payment_amount=form.payment_amount.data)
-    message = _("%(name)s is enrolled with %(n)d meeting credits.", name=student.full_name,
+                                                form, offer=getattr(refused, "existing", None))):
+        enrollment = classes.enroll_student_or_invite(
+            current_user, school_class, student_id=parse_uuid(form.student_id.data), full_name=form.full_name.data,
+            email=form.email.data, payment_status=form.payment_status.data, payment_amount=form.payment_amount.data)
+    message = _("%(name)s is enrolled with %(n)d meeting credits.", name=enrollment.student.full_name,
                 n=enrollment.meeting_credits)
     if is_htmx():
-        db.session.refresh(school_class)
-        return _class_page(school_class, block="enroll_panel")
+        return _class_page(classes.class_for(current_user, class_id), block="enroll_panel", enrolled=message)
     flash(message, "success")
-    return redirect_to(back)
-
-
-def _student_for(form: EnrollForm) -> User:
-    """The chosen student, or a new student account made on the spot (with an invitation email)."""
-    from babyowl.services import users
-
-    student_id = parse_uuid(form.student_id.data)
-    if student_id:
-        student = db.session.get(User, student_id)
-        if student is None:
-            raise InvalidInput(_("Choose a student from the list."))
-        return student
-    if form.full_name.data and form.email.data:
-        existing = accounts.find_user_by_email(form.email.data)
-        if existing is not None:
-            return existing
-        return users.create_user_by(current_user, email=form.email.data, full_name=form.full_name.data,
-                                    role="student")
-    raise InvalidInput(_("Choose a student, or give the name and email of a new one."))
+    return redirect_to(url_for("classes.show", class_id=class_id))
 
 
 @bp.route("/classes/<uuid:class_id>/students")
@@ -179,9 +166,7 @@ def find_students(class_id: uuid.UUID):
 @bp.route("/enrollments/<uuid:enrollment_id>/withdraw", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def withdraw(enrollment_id: uuid.UUID):
-    enrollment = db.session.get(ClassEnrollment, enrollment_id)
-    if enrollment is None:
-        abort(404)
+    enrollment = classes.enrollment_by_id(enrollment_id)
     back = url_for("classes.show", class_id=enrollment.class_id)
     with on_refusal(redirect_to_url=back):
         classes.withdraw(current_user, enrollment)
@@ -200,8 +185,7 @@ def unlock_lesson(class_id: uuid.UUID):
                     redirect_to_url=back):
         lesson = classes.unlock_next_lesson(current_user, school_class)
     if is_htmx():
-        db.session.refresh(school_class)
-        return _class_page(school_class, block="unlock_panel")
+        return _class_page(classes.class_for(current_user, class_id), block="unlock_panel")
     flash(_("“%(lesson)s” is unlocked; the students have been told.", lesson=lesson.title), "success")
     return redirect_to(back)
 
@@ -224,7 +208,7 @@ def continue_private(class_id: uuid.UUID):
     if form.validate_on_submit():
         with on_refusal(lambda refused: page(refused.message)):
             private = classes.continue_as_private(
-                current_user, group, db.session.get(User, parse_uuid(form.student_id.data)), name=form.name.data,
+                current_user, group, classes.student_choice(parse_uuid(form.student_id.data)), name=form.name.data,
                 instructor_id=parse_uuid(form.instructor_id.data), total_meetings=form.total_meetings.data,
                 start_date=form.start_date.data)
         flash(_("Private class created, continuing %(class)s.", **{"class": group.name}), "success")

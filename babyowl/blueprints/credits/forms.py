@@ -1,6 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, StringField, TextAreaField
+import uuid
+
+from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
@@ -25,6 +27,11 @@ class AdjustCreditsForm(FlaskForm):
     reason = choice(_l("Reason"), CREDIT_REASON_NAMES.items())
     detail = TextAreaField(_l("Detail"), filters=[strip, normalise_newlines], validators=[max_length(MAX_DETAIL)],
                            description=_l("Required when the reason is “Other”."))
+
+    # Made when the form is shown: a double tap or a re-sent post carries the same key and counts once.
+    key = HiddenField(default=lambda: uuid.uuid4().hex)
+    # Shown only when staff give back more than the package (see credits.adjust).
+    above_package = BooleanField(_l("Yes, leave the student more credits than the package"))
 
     def validate_detail(self, field):
         if self.reason.data == "other" and not field.data:

@@ -11,7 +11,7 @@ from werkzeug.utils import secure_filename
 from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, roles_required
 from babyowl.blueprints.reports.forms import ReportFilterForm, SeparatorForm
 from babyowl.models.base import utcnow
-from babyowl.report_files import SEPARATORS, csv_chunks, matrix_pdf, xlsx_file
+from babyowl.blueprints.reports.files import SEPARATORS, csv_chunks, matrix_pdf, xlsx_file
 from babyowl.rendering import render
 from babyowl.services import attendance_reports, classes, credits
 from babyowl.services.attendance_reports import ExportFilter

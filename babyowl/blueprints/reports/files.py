@@ -1,4 +1,7 @@
-"""Report files: CSV (streamed), xlsx (openpyxl write-only) and the printable PDF matrix (reportlab).
+"""Report writers: CSV (streamed), xlsx (openpyxl write-only) and the printable PDF matrix (reportlab).
+
+They format the plain rows that `services.attendance_reports` produces and
+know nothing of the database.
 
 The long-format columns are stable identifiers, not translated: staff scripts
 and spreadsheets that read them keep working whatever the reader's language.
@@ -114,12 +117,10 @@ def matrix_pdf(matrix: Matrix, printed_at: datetime) -> bytes:
     styles = getSampleStyleSheet()
     for style in styles.byName.values():
         style.fontName = font
-    school_class = matrix.school_class
     symbols = {"present": _("P"), "late": _("L"), "absent": _("A")}
-    story = [Paragraph(_("Attendance: %(name)s", name=school_class.name), styles["Title"]),
+    story = [Paragraph(_("Attendance: %(name)s", name=matrix.class_name), styles["Title"]),
              Paragraph(_("Course: %(course)s · Instructor: %(instructor)s · Printed %(when)s",
-                         course=school_class.course.title,
-                         instructor=school_class.instructor.full_name if school_class.instructor else "—",
+                         course=matrix.course_title, instructor=matrix.instructor_name or "—",
                          when=datetime_local(printed_at, "short")), styles["Normal"]),
              Spacer(1, 4 * mm)]
     groups = [matrix.meetings[i:i + MEETINGS_PER_TABLE]
@@ -131,11 +132,11 @@ def matrix_pdf(matrix: Matrix, printed_at: datetime) -> bytes:
             header += [_("Present"), _("Late"), _("Absent"), _("Rate"), _("Credits left")]
         data = [header]
         for row in matrix.rows:
-            line = [row.enrollment.student.full_name]
-            line += [symbols[row.marks[n].status] if n in row.marks else "" for n in meetings]
+            line = [row.student_name]
+            line += [symbols[row.marks[n]] if n in row.marks else "" for n in meetings]
             if last:
                 line += [row.attended - row.late, row.late, row.absent, percent(row.rate),
-                         row.enrollment.credits_remaining]
+                         row.credits_remaining]
             data.append(line)
         totals = [_("Attendance rate")] + [percent(matrix.totals[n].rate) for n in meetings]
         if last:
@@ -155,6 +156,6 @@ def matrix_pdf(matrix: Matrix, printed_at: datetime) -> bytes:
                            styles["Normal"]))
     output = io.BytesIO()
     SimpleDocTemplate(output, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
-                      topMargin=12 * mm, bottomMargin=12 * mm, title=school_class.name).build(story)
+                      topMargin=12 * mm, bottomMargin=12 * mm, title=matrix.class_name).build(story)
     return output.getvalue()
 
