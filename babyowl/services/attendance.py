@@ -32,7 +32,6 @@ from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from babyowl.services.school_time import school_today
 from babyowl.transactions import use_case
 
-USES_CREDIT = ("present", "late")
 MAX_NOTE = 500
 
 
@@ -66,8 +65,8 @@ class Tally:
 
 
 def credit_cost(status: str | None) -> int:
-    """Credits one mark uses: present or late one, absent none."""
-    return int(status in USES_CREDIT)
+    """Credits one mark uses (the rule is credits'; the sheet shows it before a tap)."""
+    return credits.used_by(status)
 
 
 def tally(rows: list[GridRow]) -> Tally:
@@ -140,7 +139,7 @@ def _check_meeting(school_class: SchoolClass, meeting_number: int, meeting_date:
 def _refresh_counts(school_class: SchoolClass, enrollment: ClassEnrollment) -> None:
     """Derived numbers, recomputed from the records so they can never drift."""
     total, attended = db.session.execute(
-        select(func.count(), func.count().filter(ClassAttendance.status.in_(USES_CREDIT)))
+        select(func.count(), func.count().filter(ClassAttendance.status.in_(credits.USES_CREDIT)))
         .where(ClassAttendance.enrollment_id == enrollment.id)).one()
     enrollment.attendance_rate = (Decimal(attended * 100) / total).quantize(Decimal("0.01")) if total else None
     school_class.meetings_completed = db.session.scalar(
