@@ -45,6 +45,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     _configure_login(login_manager)
     register_filters(app)
     app.jinja_env.filters["day_name"] = lambda day: DAY_NAMES.get(day, day)
+    from babyowl.static_files import runner_files
+
+    app.jinja_env.globals["runner_files"] = runner_files
 
     from babyowl.blueprints.account.views import bp as account_bp
     from babyowl.blueprints.admin.views import bp as admin_bp
