@@ -45,7 +45,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     _configure_login(login_manager)
     register_filters(app)
     app.jinja_env.filters["day_name"] = lambda day: DAY_NAMES.get(day, day)
-    from babyowl.static_files import runner_files
+    from babyowl.static_files import runner_files, serve_static
 
     app.jinja_env.globals["runner_files"] = runner_files
 
@@ -71,6 +71,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     register_error_handlers(app)
     register_cli(app)
     app.after_request(add_security_headers)
+    serve_static(app)
     if app.config["PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
