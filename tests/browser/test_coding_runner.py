@@ -77,3 +77,61 @@ def test_the_servers_result_clears_the_example_tests_of_an_earlier_run(live_serv
     tests = page.locator("#browser-tests").text_content()
     assert "NameError" not in tests and "0 of 1" not in tests
     assert "Dobel" in tests
+
+
+def test_200000_printed_lines_leave_the_page_responsive(live_server, page, db):
+    exercise = _exercise([], time_limit=20)
+    _open(page, live_server, exercise)
+    # The longest the page's event loop is busy while the output arrives.
+    page.evaluate("""() => {
+        window.longestGap = 0;
+        let last = performance.now();
+        setInterval(() => { const now = performance.now(); window.longestGap = Math.max(window.longestGap, now - last);
+                            last = now; }, 10);
+    }""")
+    run(page, "for i in range(200000):\n    print(i)\nprint('selesai')\n")
+    wait_text(page, "#runner-status", "Finished.", seconds=60)
+    output = page.locator("#output")
+    assert output.text_content().startswith("0\n1\n2\n")
+    assert page.locator("#output .cutoff").count() == 1
+    assert page.locator("#output .cutoff").text_content() == "Output cut off: only the first 64 KB are shown."
+    assert len(output.text_content()) <= 64 * 1024 + 100
+    assert "selesai" not in output.text_content()
+    assert page.evaluate("window.longestGap") < 500  # one frame per batch, not one per line
+
+    # The page answers a click at once.
+    page.evaluate("""() => {
+        window.answeredIn = null;
+        document.getElementById('program-input').addEventListener('focus', () => {
+            window.answeredIn = performance.now() - window.clickedAt; }, {once: true});
+    }""")
+    page.evaluate("window.clickedAt = performance.now()")
+    page.click("#program-input")
+    assert page.evaluate("window.answeredIn") < 1000
+
+
+def test_an_endless_loop_is_stopped_at_its_limit_and_the_next_run_works(live_server, page, db):
+    exercise = _exercise([], time_limit=2)
+    _open(page, live_server, exercise)
+    run(page, "import random\nprint(random.random())\n")
+    wait_text(page, "#runner-status", "Finished.")
+    first = page.locator("#output").text_content().strip()
+
+    run(page, "print('mulai')\nwhile True:\n    pass\n")
+    started = time.monotonic()
+    wait_text(page, "#output", "Time limit exceeded", seconds=30)
+    assert time.monotonic() - started < 2 + 1.5
+    assert page.locator("#output").text_content().startswith("mulai\n")  # what it printed before the loop stays
+
+    # A fresh Python takes the next run, and it does not repeat the random numbers of the one before.
+    run(page, "import random\nprint(random.random())\n")
+    wait_text(page, "#runner-status", "Finished.")
+    assert page.locator("#output").text_content().strip() != first
+
+
+def test_python_still_loads_when_the_snapshot_cannot_be_restored(live_server, page, db):
+    exercise = _exercise([])
+    page.route("**/browser-snapshot.bin", lambda route: route.fulfill(body=b"not a snapshot" * 1000))
+    _open(page, live_server, exercise)
+    run(page, "print(6 * 7)\n")
+    wait_text(page, "#output", "42")
