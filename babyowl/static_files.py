@@ -20,8 +20,9 @@ from babyowl.grading.packages import LOCK_FILE, packages_dir
 
 VERSIONED = re.compile(r"^/static/vendor/[^/]+@[^/]+/")
 PYODIDE = "vendor/pyodide/"
-# The browser's memory snapshot of Python, made for this exact Pyodide by scripts/make_browser_snapshot.mjs.
-SNAPSHOT = "browser-snapshot.bin"
+# The browser's memory snapshot of Python, made for this exact Pyodide by scripts/make_browser_snapshot.mjs;
+# gzip-compressed, unpacked by the runner's worker.
+SNAPSHOT = "browser-snapshot.bin.gz"
 # What the coding page fetches and hands to the runner frame (runner.js): name → file under static/.
 RUNNER_FILES = {
     "mjs": PYODIDE + "pyodide.mjs",

@@ -50,7 +50,7 @@ def test_our_own_files_are_revalidated_not_cached_blindly(client):
 @pytest.mark.parametrize(("accepts", "encoding"), [("gzip, deflate, br", "br"), ("gzip", "gzip"), ("", None)])
 def test_pyodide_files_are_sent_compressed_when_the_browser_accepts_it(client, app, accepts, encoding):
     version = _version(app, "pyodide")
-    for name in ("pyodide.asm.wasm", "pyodide.asm.mjs", "browser-snapshot.bin"):
+    for name in ("pyodide.asm.wasm", "pyodide.asm.mjs", "pyodide.mjs"):
         response = client.get(f"/static/vendor/pyodide@{version}/{name}", headers={"Accept-Encoding": accepts})
         assert response.status_code == 200
         assert response.headers.get("Content-Encoding") == encoding, name
@@ -59,6 +59,18 @@ def test_pyodide_files_are_sent_compressed_when_the_browser_accepts_it(client, a
     raw = (Path(app.static_folder) / "vendor" / "pyodide" / "pyodide.asm.wasm").stat().st_size
     compressed = client.get(f"/static/vendor/pyodide@{version}/pyodide.asm.wasm", headers={"Accept-Encoding": "br"})
     assert int(compressed.headers["Content-Length"]) < raw / 2
+
+
+def test_the_python_snapshot_is_only_ever_sent_compressed(client, app):
+    # 30 MB raw; the runner's worker unpacks it (DecompressionStream), so the browser's cache holds ~6 MB.
+    version = _version(app, "pyodide")
+    folder = Path(app.static_folder) / "vendor" / "pyodide"
+    assert not (folder / "browser-snapshot.bin").exists()
+    response = client.get(f"/static/vendor/pyodide@{version}/browser-snapshot.bin.gz", headers={"Accept-Encoding": ""})
+    assert response.status_code == 200
+    assert response.data[:2] == b"\x1f\x8b"  # gzip
+    assert len(response.data) < 10 * 2**20
+    assert response.headers["Cache-Control"] == IMMUTABLE
 
 
 def test_the_coding_page_asks_for_versioned_files_and_the_snapshot(client, login_as, app):
@@ -73,7 +85,7 @@ def test_the_coding_page_asks_for_versioned_files_and_the_snapshot(client, login
     data = json.loads(re.search(r'<script type="application/json" id="coding-data">(.*?)</script>', html, re.S)[1])
     pyodide = f"/static/vendor/pyodide@{_version(app, 'pyodide')}/"
     files = data["runnerFiles"]
-    assert files["wasm"] == pyodide + "pyodide.asm.wasm" and files["snapshot"] == pyodide + "browser-snapshot.bin"
+    assert files["wasm"] == pyodide + "pyodide.asm.wasm" and files["snapshot"] == pyodide + "browser-snapshot.bin.gz"
     assert data["monaco"].startswith(f"/static/vendor/monaco@{_version(app, 'monaco')}/")
     for url in files.values():
         assert client.get(url).status_code == 200, url

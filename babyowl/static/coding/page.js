@@ -43,6 +43,7 @@
   // transferred to the frame once it has said hello.
   let frameHello = false;
   let files = null;         // { name: ArrayBuffer } until handed to the frame
+  let fetched = null;       // the downloads, started at once: on a later visit they come from the cache
 
   function fetchFiles() {
     const names = Object.keys(data.runnerFiles).filter((name) => data.runnerFiles[name]);
@@ -69,7 +70,7 @@
     frame.hidden = true;
     frame.title = "runner";
     document.body.appendChild(frame);
-    fetchFiles().then((fetched) => { files = fetched; handOver(); })
+    fetched.then((buffers) => { files = buffers; handOver(); })
       .catch((error) => say(text.loadFailed + " " + error.message));
   }
 
@@ -362,9 +363,11 @@
   runButton.disabled = false;
   say(text.idle);
   // Python starts when the page is idle after loading, not on Run: it is ready when the student is.
-  const whenIdle = window.requestIdleCallback || ((callback) => setTimeout(callback, 200));
-  if (document.readyState === "complete") whenIdle(loadRunner, { timeout: 2000 });
-  else window.addEventListener("load", () => whenIdle(loadRunner, { timeout: 2000 }));
+  // Python starts now, not on Run: it is ready when the student is. Not after the page's load event
+  // either: Monaco's scripts hold that back by about a second, and Python loads in a worker of the
+  // runner frame, off this page's main thread.
+  fetched = fetchFiles();
+  loadRunner();
   // For restoring an older submission into the editor, and for browser tests.
   window.babyowlCoding = {
     code, setCode, editorReady: () => editor !== null, runTests: (tests) => start("tests", tests || data.tests),

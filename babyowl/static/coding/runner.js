@@ -52,13 +52,18 @@
         if (answer) return Promise.resolve(new Response(answer[0], { headers: { "Content-Type": answer[1] } }));
         return networkFetch(input, init);
       };
-      const { loadPyodide } = await import(blobURL(f.mjs, "text/javascript"));
-      const createPyodideModule = (await import(blobURL(f.asmMjs, "text/javascript"))).default;
+      // Sent gzip-compressed; unpacked here, off the page's main thread, while the scripts load.
+      const unpacking = message.snapshot && f.snapshot
+        ? new Response(new Blob([f.snapshot]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer()
+        : Promise.resolve(null);
+      const [{ loadPyodide }, asm] = await Promise.all([
+        import(blobURL(f.mjs, "text/javascript")), import(blobURL(f.asmMjs, "text/javascript"))]);
       const options = {
-        indexURL: message.index, createPyodideModule, packageBaseUrl: message.packages,
+        indexURL: message.index, createPyodideModule: asm.default, packageBaseUrl: message.packages,
         lockFileContents: new TextDecoder().decode(f.lock),
       };
-      if (message.snapshot && f.snapshot) options._loadSnapshot = new Uint8Array(f.snapshot);
+      const snapshot = await unpacking;
+      if (snapshot) options._loadSnapshot = new Uint8Array(snapshot);
       pyodide = await loadPyodide(options);
       sys = pyodide.pyimport("sys");
       // After a snapshot every page would start from the same random state.
