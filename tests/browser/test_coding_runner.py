@@ -12,11 +12,11 @@ from tests.browser.test_coding_in_browser import LAPTOP, run, wait_text
 from tests.factories import PASSWORD, make_open_lesson, make_user
 
 
-def _exercise(tests: list[dict], time_limit: int = 3) -> Exercise:
+def _exercise(tests: list[dict], time_limit: int = 3, packages: tuple[str, ...] = ()) -> Exercise:
     student = make_user("student", email="murid@example.com")
     exercise = Exercise(lesson=make_open_lesson(student), title="Fungsi", type="coding", order_index=1, content={
         "mode": "challenge", "language": "python", "instructions": "<p>Tulis fungsi.</p>",
-        "starterCode": "", "requiredPackages": [], "hints": [], "timeLimit": time_limit, "maxPoints": 10,
+        "starterCode": "", "requiredPackages": list(packages), "hints": [], "timeLimit": time_limit, "maxPoints": 10,
         "outputType": "console", "completionCriteria": "all_tests_pass",
         "testCases": [dict(test, id=str(i), isHidden=False, points=5) for i, test in enumerate(tests)]})
     _db.session.add(exercise)
@@ -135,3 +135,11 @@ def test_python_still_loads_when_the_snapshot_cannot_be_restored(live_server, pa
     _open(page, live_server, exercise)
     run(page, "print(6 * 7)\n")
     wait_text(page, "#output", "42")
+
+
+def test_a_package_the_exercise_needs_loads_from_the_schools_packages(live_server, page, db):
+    # Pyodide gets the lock file's contents from the page; the wheel itself comes from /pyodide-packages/.
+    exercise = _exercise([], packages=("six",))
+    _open(page, live_server, exercise)
+    run(page, "import six\nprint('six', six.__version__)\n")
+    wait_text(page, "#output", "six 1.")
