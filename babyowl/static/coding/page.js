@@ -102,7 +102,10 @@
     const job = {
       type: "run", id: ++runCount, kind, code: code(), stdin: programInput.value,
       packages: data.packages, timeLimit: data.timeLimit,
-      tests: kind === "tests" ? tests.map((t) => ({ stdin: t.stdin, code: t.input })) : [],
+      tests: kind === "tests" ? tests.map((t) => ({
+        stdin: t.stdin, code: t.input, expected: t.expectedOutput, compare: t.compare || "exact",
+        tolerance: t.tolerance,
+      })) : [],
       exampleTests: tests,
     };
     if (kind === "program") { output.textContent = ""; shownChars = 0; visual.replaceChildren(); clearMarkers(); }
@@ -233,8 +236,11 @@
     let passed = 0;
     results.forEach((result, index) => {
       const test = tests[index];
-      const ok = !result.error && !result.timeout && !result.truncated
-        && normalise(result.stdout) === normalise(test.expectedOutput);
+      // The worker judges with the Python core's comparison (the grader's own, with the test's
+      // comparison mode) where the prelude has it; otherwise the default rule, mirrored here.
+      const same = result.same !== undefined && result.same !== null ? result.same
+        : normalise(result.stdout) === normalise(test.expectedOutput);
+      const ok = !result.error && !result.timeout && !result.truncated && same;
       passed += ok ? 1 : 0;
       const item = document.createElement("li");
       item.className = ok ? "passed" : "failed";

@@ -180,7 +180,16 @@ def _babyowl_drawing():
       try { sys.stdout.flush(); sys.stderr.flush(); } catch (ignored) { /* a program may have closed them */ }
       globals.destroy();
       if (shown) stream.flush();
-      return { index, stdout, stderr, error, truncated };
+      // One comparison for browser and grader: the prelude's, when it has one (with the test's mode).
+      let same = null;
+      const compare = test.expected === undefined ? null : pyodide.globals.get("_babyowl_same_output");
+      if (compare) {
+        // JS null is not None in Python (pyodide.ffi.jsnull): "no tolerance" goes as undefined.
+        const tolerance = test.tolerance === null ? undefined : test.tolerance;
+        try { same = Boolean(compare(stdout, test.expected, test.compare || "exact", tolerance)); }
+        catch (ignored) { same = null; }
+      }
+      return { index, stdout, stderr, error, truncated, same };
     }
 
     self.onmessage = async (event) => {
@@ -302,7 +311,10 @@ def _babyowl_drawing():
       return;
     }
     if (message.type !== "run" || !files || job) return;
-    const tests = (message.tests || []).map((test, index) => ({ index, stdin: test.stdin || "", code: test.code || "" }));
+    const tests = (message.tests || []).map((test, index) => ({
+      index, stdin: test.stdin || "", code: test.code || "", expected: test.expected, compare: test.compare,
+      tolerance: test.tolerance,
+    }));
     job = { message: Object.assign({}, message, { tests }), remaining: tests.slice(), results: [], timer: null };
     if (workerReady) dispatch();
   });
