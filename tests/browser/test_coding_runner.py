@@ -82,7 +82,11 @@ def test_the_servers_result_clears_the_example_tests_of_an_earlier_run(live_serv
 def test_200000_printed_lines_leave_the_page_responsive(live_server, page, db):
     exercise = _exercise([], time_limit=20)
     _open(page, live_server, exercise)
-    # The longest the page's event loop is busy while the output arrives.
+    deadline = time.monotonic() + 60
+    while not page.evaluate("window.babyowlCoding.ready()"):  # measure the output, not Python's start
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    # The longest the page's event loop is busy while the output arrives (before batching: 28 s).
     page.evaluate("""() => {
         window.longestGap = 0;
         let last = performance.now();
@@ -97,7 +101,8 @@ def test_200000_printed_lines_leave_the_page_responsive(live_server, page, db):
     assert page.locator("#output .cutoff").text_content() == "Output cut off: only the first 64 KB are shown."
     assert len(output.text_content()) <= 64 * 1024 + 100
     assert "selesai" not in output.text_content()
-    assert page.evaluate("window.longestGap") < 500  # one frame per batch, not one per line
+    # One change of the page per batch, not one per line; a second of leeway for a busy test machine.
+    assert page.evaluate("window.longestGap") < 1000
 
     # The page answers a click at once.
     page.evaluate("""() => {

@@ -62,8 +62,7 @@
   }
 
   function loadRunner() {
-    if (frame) return;
-    if (!running && !pending) say(text.loading);
+    if (frame) return;  // it loads quietly; a Run pressed meanwhile says "Loading Python…"
     frame = document.createElement("iframe");
     frame.setAttribute("sandbox", "allow-scripts");
     frame.src = data.runner;
@@ -250,8 +249,10 @@
       if (!ok) {
         const detail = document.createElement("pre");
         detail.className = "code";
-        detail.textContent = result.timeout ? text.timeLimit : result.error ? studentTraceback(result.error).text
-          : result.truncated ? text.tooMuchOutput : text.expected + "\n" + test.expectedOutput + "\n" + text.got + "\n" + result.stdout;
+        detail.textContent = result.timeout ? text.timeLimit
+          : result.error ? studentTraceback(result.error).text
+          : result.truncated ? text.tooMuchOutput
+          : text.expected + "\n" + test.expectedOutput + "\n" + text.got + "\n" + result.stdout;
         item.appendChild(detail);
       }
       testsPanel.appendChild(item);
@@ -368,7 +369,6 @@
 
   runButton.disabled = false;
   say(text.idle);
-  // Python starts when the page is idle after loading, not on Run: it is ready when the student is.
   // Python starts now, not on Run: it is ready when the student is. Not after the page's load event
   // either: Monaco's scripts hold that back by about a second, and Python loads in a worker of the
   // runner frame, off this page's main thread.
