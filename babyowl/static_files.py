@@ -2,8 +2,8 @@
 
 - A request for a file never reaches Flask: no session is opened, no cookie set, no `Vary: Cookie`, no
   rate-limit counter spent (the coding page alone loads ~100 of Monaco's files).
-- Vendored packages are served under their pinned version (`/static/vendor/pyodide@314.0.7/...`, from the
-  `VERSION` file `scripts/vendor_static.sh` writes) with `Cache-Control: public, max-age=31536000,
+- Vendored packages are served under their pinned version (`/static/vendor/pyodide@314.0.7/...`: a link
+  `scripts/vendor_static.sh` makes from the package's `VERSION`) with `Cache-Control: public, max-age=31536000,
   immutable`: a new version is a new URL. `url_for("static", filename="vendor/<name>/...")` builds that URL.
 - Our own files (a few small ones that change with every deploy) are revalidated (`max-age=0` with an ETag).
 - Files compressed ahead of time by `scripts/compress_static.py` (`.br`, `.gz` beside the file) are sent
@@ -35,12 +35,18 @@ RUNNER_FILES = {
 
 
 def vendor_versions(static_folder: str | Path) -> dict[str, str]:
-    """{package: pinned version} of the vendored packages that state one."""
+    """{package: pinned version} of the vendored packages served under a versioned path.
+
+    `scripts/vendor_static.sh` links `vendor/<name>@<version>` to `vendor/<name>`: the same path on disk
+    for WhiteNoise and for nginx (deploy/nginx serves /static/ from disk). Without the link, a package's
+    URLs stay unversioned (revalidated, never wrong).
+    """
     versions = {}
     for version_file in sorted(Path(static_folder, "vendor").glob("*/VERSION")):
-        version = version_file.read_text().strip()
-        if re.fullmatch(r"[0-9A-Za-z.+-]+", version):
-            versions[version_file.parent.name] = version
+        name, version = version_file.parent.name, version_file.read_text().strip()
+        if "@" not in name and re.fullmatch(r"[0-9A-Za-z.+-]+", version) and \
+                Path(static_folder, "vendor", f"{name}@{version}").is_dir():
+            versions[name] = version
     return versions
 
 
@@ -56,8 +62,6 @@ def serve_static(app: Flask) -> None:
                         autorefresh=not production, immutable_file_test=lambda path, url: bool(VERSIONED.match(url)),
                         add_headers_function=lambda headers, path, url: static_headers(headers, production))
     server.FOREVER = 365 * 24 * 3600  # a year, as browsers and proxies cap it anyway
-    for name, version in versions.items():
-        server.add_files(str(static_folder / "vendor" / name), prefix=f"{app.static_url_path}/vendor/{name}@{version}/")
     app.wsgi_app = server
 
     @app.url_defaults

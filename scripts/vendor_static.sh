@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Copy the installed npm packages the app serves into babyowl/static/vendor/,
-# each with its licence beside it. No CDN at run time. Each package's VERSION
-# file puts its version in its URLs (babyowl/static_files.py), cached for a year.
+# each with its licence beside it. No CDN at run time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dest=babyowl/static/vendor
@@ -30,4 +29,10 @@ cp -r node_modules/monaco-editor/min/vs "$dest/monaco/vs"
 cp node_modules/monaco-editor/LICENSE "$dest/monaco/LICENSE"
 cp node_modules/monaco-editor/ThirdPartyNotices.txt "$dest/monaco/ThirdPartyNotices.txt"
 node -e 'console.log(require("./node_modules/monaco-editor/package.json").version)' > "$dest/monaco/VERSION"
+# Each package also under its pinned version (vendor/pyodide@314.0.7 -> pyodide): the URLs the app
+# builds, cached for a year (babyowl/static_files.py), served from disk by WhiteNoise or nginx alike.
+for version_file in "$dest"/*/VERSION; do
+  name=$(basename "$(dirname "$version_file")")
+  ln -sfn "$name" "$dest/$name@$(cat "$version_file")"
+done
 echo "$stamp" > "$dest/.stamp"

@@ -29,9 +29,8 @@ ONBOARDING_EXEMPT = {"account.onboarding", "account.avatar", "account.download_d
 
 @bp.before_app_request
 def require_onboarding():
-    # The exemption first: reading current_user opens the session (Vary: Cookie, a fresh Set-Cookie).
-    if (request.endpoint and request.endpoint not in ONBOARDING_EXEMPT
-            and current_user.is_authenticated and not current_user.onboarding_completed):
+    if (current_user.is_authenticated and not current_user.onboarding_completed
+            and request.endpoint and request.endpoint not in ONBOARDING_EXEMPT):
         return full_redirect(url_for("account.onboarding"))
     return None
 
