@@ -45,6 +45,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     _configure_login(login_manager)
     register_filters(app)
     app.jinja_env.filters["day_name"] = lambda day: DAY_NAMES.get(day, day)
+    from babyowl.static_files import runner_files, serve_static
+
+    app.jinja_env.globals["runner_files"] = runner_files
 
     from babyowl.blueprints.account.views import bp as account_bp
     from babyowl.blueprints.admin.views import bp as admin_bp
@@ -68,6 +71,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     register_error_handlers(app)
     register_cli(app)
     app.after_request(add_security_headers)
+    serve_static(app)
     if app.config["PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -35,9 +35,18 @@ def safe_next_url(target: str | None, fallback_endpoint: str = "main.index") -> 
     return url_for(fallback_endpoint)
 
 
-# Fetched by the runner frame's worker, whose origin is opaque: cross-origin reads.
-RUNNER_FILES = ("/static/vendor/pyodide/", "/static/coding/turtle.py", "/static/coding/prelude.py",
-                "/pyodide-packages/")
+# Fetched by the runner frame's worker, whose origin is opaque: cross-origin reads. (Pyodide's own files
+# reach the frame as bytes from the coding page.)
+RUNNER_FILES = ("/pyodide-packages/",)
+
+
+def static_headers(headers, production: bool) -> None:
+    """Headers of a static file (served by WhiteNoise, outside Flask: see babyowl/static_files.py)."""
+    if production:
+        headers["Strict-Transport-Security"] = "max-age=31536000"
+    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "same-origin"
 
 
 def add_security_headers(response):

@@ -47,5 +47,11 @@ if [ -n "$missing" ]; then
   fi
 fi
 bash scripts/vendor_static.sh
+# The coding page restores Python from a memory snapshot made for this exact Pyodide, and every vendored
+# file is sent compressed (.br/.gz made here, once).
+if [ ! -f babyowl/static/vendor/pyodide/browser-snapshot.bin.gz ]; then
+  node scripts/make_browser_snapshot.mjs babyowl/static/vendor/pyodide
+fi
+.venv/bin/python scripts/compress_static.py --quiet babyowl/static/vendor
 .venv/bin/python scripts/vendor_packages.py
 .venv/bin/pybabel compile -d babyowl/translations -f >/dev/null

@@ -10,12 +10,13 @@ from flask_login import current_user
 from babyowl.authz import ALL_ROLES, roles_required
 from babyowl.blueprints.params import parse_uuid
 from babyowl.extensions import db, limiter
-from babyowl.grading.packages import LOCK_FILE, packages_dir
+from babyowl.grading.packages import packages_dir
 from babyowl.jobs.grading import queue_grading
 from babyowl.models import Exercise
 from babyowl.rendering import is_htmx, redirect_to, render
 from babyowl.services import grading
 from babyowl.services.errors import DomainError
+from babyowl.static_files import runner_locations
 
 bp = Blueprint("coding", __name__)
 REASON_NAMES = {
@@ -97,14 +98,17 @@ def exercise(exercise_id: uuid.UUID):
 
 @bp.route("/coding/runner")
 def runner():
-    """The sandboxed runner frame; it holds no user data, so it needs no sign-in."""
+    """The sandboxed runner frame; it holds no user data, so it needs no sign-in.
+
+    The coding page hands it Pyodide's files as bytes: it fetches nothing itself but the wheels of the
+    packages an exercise needs.
+    """
     origin = request.host_url.rstrip("/")
-    lock = url_for("coding.package_file", filename=LOCK_FILE, _external=True) if packages_dir() else ""
-    response = make_response(render_template("coding/runner.html", lock=lock))
+    locations = runner_locations()
+    response = make_response(render_template("coding/runner.html", **locations))
     response.headers["Content-Security-Policy"] = "; ".join([
         "default-src 'none'", f"script-src {origin}/static/ blob: 'wasm-unsafe-eval'", "worker-src blob:",
-        f"connect-src {origin}/static/vendor/pyodide/ {origin}/static/coding/ {origin}/pyodide-packages/",
-        f"frame-ancestors {origin}",
+        f"connect-src {locations['packages']}", f"frame-ancestors {origin}",
         "base-uri 'none'", "form-action 'none'"])
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Cache-Control"] = "no-store"

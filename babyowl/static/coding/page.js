@@ -18,6 +18,7 @@
   let running = null;      // { id, kind }
   let runCount = 0;
   let submittedPlayground = false;
+  let lastTestResults = [];  // what the example tests gave here, for browser tests
 
   const code = () => (editor ? editor.getValue() : textarea.value);
   const setCode = (value) => { if (editor) editor.setValue(value); textarea.value = value; };
@@ -34,62 +35,116 @@
       fontSize: 15, scrollBeyondLastLine: false, tabSize: 4, insertSpaces: true,
     });
     editor.onDidChangeModelContent(() => { textarea.value = editor.getValue(); });
-    editor.onDidFocusEditorText(loadRunner);
   });
 
   // ---- the runner frame -----------------------------------------------------
+  // The page fetches Pyodide's files itself: requests from the sandboxed frame (an
+  // opaque origin) skip the HTTP cache, the page's own are cached. The bytes are
+  // transferred to the frame once it has said hello.
+  let frameHello = false;
+  let files = null;         // { name: ArrayBuffer } until handed to the frame
+  let fetched = null;       // the downloads, started at once: on a later visit they come from the cache
+
+  function fetchFiles() {
+    const names = Object.keys(data.runnerFiles).filter((name) => data.runnerFiles[name]);
+    return Promise.all(names.map((name) =>
+      fetch(data.runnerFiles[name], { credentials: "omit" }).then((response) => {
+        if (!response.ok) throw new Error(response.status + " " + response.url);
+        return response.arrayBuffer();
+      }))).then((buffers) => Object.fromEntries(names.map((name, i) => [name, buffers[i]])));
+  }
+
+  function handOver() {
+    if (!frameHello || !files) return;
+    const message = { type: "files", files };
+    files = null;
+    frame.contentWindow.postMessage(message, "*", Object.values(message.files));
+  }
+
   function loadRunner() {
-    if (frame) return;
-    say(text.loading);
-    runButton.disabled = true;
+    if (frame) return;  // it loads quietly; a Run pressed meanwhile says "Loading Python…"
     frame = document.createElement("iframe");
     frame.setAttribute("sandbox", "allow-scripts");
     frame.src = data.runner;
     frame.hidden = true;
     frame.title = "runner";
     document.body.appendChild(frame);
+    fetched.then((buffers) => { files = buffers; handOver(); })
+      .catch((error) => say(text.loadFailed + " " + error.message));
   }
 
   window.addEventListener("message", (event) => {
     if (!frame || event.source !== frame.contentWindow) return;  // the origin is "null": check the source
     const message = event.data || {};
+    if (message.type === "hello") { frameHello = true; handOver(); return; }
     if (message.type === "ready") {
       runnerReady = true;
-      runButton.disabled = false;
-      say(text.ready);
+      if (!running) { runButton.disabled = false; say(text.ready); }
       if (pending) { const job = pending; pending = null; send(job); }
       return;
     }
     if (message.type === "load-failed") { say(text.loadFailed + " " + (message.message || "")); return; }
     if (!running || message.id !== running.id) return;
-    if (message.type === "out") append(message.text, "");
-    else if (message.type === "err") append(message.text, "stderr");
-    else if (message.type === "echo") append(message.text, "echo");
+    if (message.type === "output") showOutput(message.chunks, message.cut);
     else if (message.type === "timeout") finishTimeout();
     else if (message.type === "package-missing") finishPackage(message.package);
     else if (message.type === "done") finish(message);
   });
 
   function send(job) {
-    running = { id: job.id, kind: job.kind };
+    running = { id: job.id, kind: job.kind, tests: job.exampleTests };
     frame.contentWindow.postMessage(job, "*");
   }
 
-  function start(kind) {
+  function start(kind, tests = data.tests) {
     loadRunner();
     const job = {
       type: "run", id: ++runCount, kind, code: code(), stdin: programInput.value,
       packages: data.packages, timeLimit: data.timeLimit,
-      tests: kind === "tests" ? data.tests.map((t) => ({ stdin: t.stdin, code: t.input })) : [],
+      tests: kind === "tests" ? tests.map((t) => ({
+        stdin: t.stdin, code: t.input, expected: t.expectedOutput, compare: t.compare || "exact",
+        tolerance: t.tolerance,
+      })) : [],
+      exampleTests: tests,
     };
-    if (kind === "program") { output.textContent = ""; visual.replaceChildren(); clearMarkers(); }
+    if (kind === "program") { output.textContent = ""; shownChars = 0; visual.replaceChildren(); clearMarkers(); }
     runButton.disabled = true;
     say(runnerReady ? text.running : text.loading);
     if (runnerReady) send(job); else pending = job;
   }
 
   // ---- results --------------------------------------------------------------
+  // At most 64 KB of output is shown: past that a page slows to a crawl, and nobody reads it.
+  const SHOWN_LIMIT = 64 * 1024;
+  const CLASSES = { out: "", err: "stderr", echo: "echo" };
+  let shownChars = 0;
+
+  function showOutput(chunks, cut) {
+    // One message, one fragment, one change of the page.
+    const fragment = document.createDocumentFragment();
+    for (const [kind, chunk] of chunks) {
+      const room = SHOWN_LIMIT - shownChars;
+      if (room <= 0) { cut = true; break; }
+      const span = document.createElement("span");
+      if (CLASSES[kind]) span.className = CLASSES[kind];
+      span.textContent = chunk.length > room ? chunk.slice(0, room) : chunk;
+      if (chunk.length > room) cut = true;
+      shownChars += span.textContent.length;
+      fragment.appendChild(span);
+    }
+    if (cut && !output.querySelector(".cutoff")) {
+      const line = document.createElement("span");
+      line.className = "cutoff";
+      line.textContent = text.outputCut;
+      fragment.appendChild(line);
+      shownChars = SHOWN_LIMIT;
+    }
+    output.appendChild(fragment);
+  }
+
   function append(chunk, kind) {
+    // The page's own messages start on a line of their own.
+    if (output.textContent && !output.textContent.endsWith("\n")) chunk = "\n" + chunk;
     const span = document.createElement("span");
     if (kind) span.className = kind;
     span.textContent = chunk;
@@ -136,9 +191,11 @@
 
   function finish(message) {
     const kind = running.kind;
+    const exampleTests = running.tests;
     running = null;
     runButton.disabled = false;
-    if (kind === "tests") { showTests(message.results); say(text.ready); return; }
+    if (kind === "tests") { showTests(message.results, exampleTests); say(text.ready); return; }
+    if (!message.results.length) { say(text.finished); return; }
     const result = message.results[0];
     if (result.error) {
       const trace = studentTraceback(result.error);
@@ -159,11 +216,9 @@
   }
 
   function finishTimeout() {
-    const kind = running.kind;
     running = null;
     runnerReady = false;
     append(text.timeLimit + "\n", "stderr");
-    if (kind === "tests") testsPanel.textContent = text.timeLimit;
     say(text.loading);  // the runner frame starts a fresh worker; Run comes back when it is ready
   }
 
@@ -174,12 +229,17 @@
     say(text.failed);
   }
 
-  function showTests(results) {
+  function showTests(results, tests) {
     testsPanel.replaceChildren();
+    lastTestResults = [];
     let passed = 0;
     results.forEach((result, index) => {
-      const test = data.tests[index];
-      const ok = !result.error && normalise(result.stdout) === normalise(test.expectedOutput);
+      const test = tests[index];
+      // The worker judges with the Python core's comparison (the grader's own, with the test's
+      // comparison mode) where the prelude has it; otherwise the default rule, mirrored here.
+      const same = result.same !== undefined && result.same !== null ? result.same
+        : normalise(result.stdout) === normalise(test.expectedOutput);
+      const ok = !result.error && !result.timeout && !result.truncated && same;
       passed += ok ? 1 : 0;
       const item = document.createElement("li");
       item.className = ok ? "passed" : "failed";
@@ -189,11 +249,15 @@
       if (!ok) {
         const detail = document.createElement("pre");
         detail.className = "code";
-        detail.textContent = result.error ? studentTraceback(result.error).text
+        detail.textContent = result.timeout ? text.timeLimit
+          : result.error ? studentTraceback(result.error).text
+          : result.truncated ? text.tooMuchOutput
           : text.expected + "\n" + test.expectedOutput + "\n" + text.got + "\n" + result.stdout;
         item.appendChild(detail);
       }
       testsPanel.appendChild(item);
+      lastTestResults.push({ name: test.name, passed: ok, stdout: result.stdout, error: result.error,
+        timeout: !!result.timeout, truncated: !!result.truncated });
     });
     const summary = document.createElement("li");
     summary.className = "muted summary";
@@ -280,10 +344,39 @@
   }
   // The submission form sends the editor's code (htmx reads the textarea, kept in sync).
   document.body.addEventListener("htmx:configRequest", (event) => {
-    if (event.detail.elt && event.detail.elt.id === "submit-form") event.detail.parameters.code = code();
+    if (event.detail.elt && event.detail.elt.id === "submit-form") {
+      event.detail.parameters.code = code();
+      clearTests();  // they were for the code as it was when Run was pressed, not for what is submitted
+    }
   });
+  // The server's result is the one that counts: once it is shown, no example-test result from
+  // an earlier Run may stand beside it and say otherwise.
+  document.body.addEventListener("htmx:afterSettle", () => {
+    const panel = document.getElementById("submission-panel");
+    // A graded panel no longer polls (templates/coding/_panel.html) and shows the score.
+    if (panel && !panel.hasAttribute("hx-trigger") && panel.querySelector("h2")) clearTests();
+  });
+
+  function clearTests() {
+    if (running && running.kind === "tests") return;
+    lastTestResults = [];
+    testsPanel.replaceChildren(...data.tests.map((test) => {
+      const item = document.createElement("li");
+      item.textContent = test.name;
+      return item;
+    }));
+  }
+
   runButton.disabled = false;
   say(text.idle);
+  // Python starts now, not on Run: it is ready when the student is. Not after the page's load event
+  // either: Monaco's scripts hold that back by about a second, and Python loads in a worker of the
+  // runner frame, off this page's main thread.
+  fetched = fetchFiles();
+  loadRunner();
   // For restoring an older submission into the editor, and for browser tests.
-  window.babyowlCoding = { code, setCode, editorReady: () => editor !== null };
+  window.babyowlCoding = {
+    code, setCode, editorReady: () => editor !== null, runTests: (tests) => start("tests", tests || data.tests),
+    testResults: () => (running ? null : lastTestResults), ready: () => runnerReady,
+  };
 })();
