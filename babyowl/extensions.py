@@ -37,8 +37,19 @@ class SchoolLimiter(Limiter):
     """
 
     def init_app(self, app):
+        # Attach first, so this runs before the limiter's own check on every request.
+        app.before_request(lambda: self._serve(app))
         self._storage_dead = False
         super().init_app(app)
+        app.extensions["babyowl.limiter_state"] = dict(self.__dict__)
+        self._owner = app
+
+    def _serve(self, app) -> None:
+        # Several apps in one process (the test suite): take up the settings and
+        # storage of the app this request is for. One app (production): a no-op.
+        if getattr(self, "_owner", None) is not app:
+            self.__dict__.update(app.extensions["babyowl.limiter_state"])
+            self._owner = app
 
 
 limiter = SchoolLimiter(key_func=_user_or_address, key_prefix="babyowl")

@@ -151,14 +151,10 @@ def make_app(database_url, tmp_path):
 @pytest.fixture(scope="session")
 def shared_app(database_url, tmp_path_factory):
     """One app for every test that needs no configuration of its own: building one costs ~0.16 s (×1,400 tests)."""
-    from babyowl.extensions import limiter
-
     root = tmp_path_factory.mktemp("shared-app")
     built = create_app({**BASE_TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url,
                         "MAIL_FILE_DIR": str(root / "mail"), "STORAGE_DIR": str(root / "uploads")})
     built.test_client_class = IsolatedClient
-    # One limiter object serves every app of the process; an app a test builds re-initialises it.
-    built.extensions["babyowl.limiter_state"] = dict(limiter.__dict__)
     yield built
     with built.app_context():
         _db.engine.dispose()
@@ -170,12 +166,11 @@ def app(shared_app, tmp_path):
 
     A test that needs other configuration, or adds routes, builds its own with `make_app(**overrides)`.
     """
-    from babyowl.extensions import limiter
-
-    limiter.__dict__.update(shared_app.extensions["babyowl.limiter_state"])
     saved = shared_app.config.copy()
     shared_app.config.update(MAIL_FILE_DIR=str(tmp_path / "mail"), STORAGE_DIR=str(tmp_path / "uploads"))
+    shared_app.extensions.pop("babyowl.storage", None)  # built from STORAGE_DIR on first use
     yield shared_app
+    shared_app.extensions.pop("babyowl.storage", None)
     shared_app.config.clear()
     shared_app.config.update(saved)
 
