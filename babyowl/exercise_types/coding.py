@@ -7,6 +7,7 @@ points, computed here rather than typed.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -33,6 +34,21 @@ MAX_TEST_TEXT = 20_000
 MAX_PACKAGES = 20
 MAX_HINTS = 20
 MAX_INSTRUCTIONS_LENGTH = 50_000
+
+
+@dataclass(frozen=True)
+class GradingTest:
+    """One test as the grader needs it; the content keys stay this type's business."""
+
+    id: str | None
+    name: str | None
+    stdin: str
+    code: str
+    expected: str
+    hidden: bool
+    points: int
+    compare: str = "exact"
+    tolerance: float | None = None
 
 
 def parse_packages(text: str | None) -> list[str]:
@@ -289,6 +305,39 @@ class CodingType(ExerciseType):
             "output_type": content.get("outputType", "console"),
             "completion_criteria": content.get("completionCriteria") or "",
         }
+
+    # -- grading and the coding page: the content keys are read here only -----
+
+    def grading_tests(self, content: dict) -> list[GradingTest]:
+        """Every test, hidden ones included, in order (the server's grading only)."""
+        return [GradingTest(id=t.get("id"), name=t.get("name"), stdin=t.get("stdin") or "",
+                            code=t.get("input") or "", expected=t.get("expectedOutput") or "",
+                            hidden=bool(t.get("isHidden")), points=t.get("points") or 0,
+                            compare=t.get("compare") or "exact", tolerance=t.get("tolerance"))
+                for t in content.get("testCases") or [] if isinstance(t, dict)]
+
+    def time_limit(self, content: dict) -> float:
+        return float(content.get("timeLimit") or 30)
+
+    def packages(self, content: dict) -> list[str]:
+        return list(content.get("requiredPackages") or [])
+
+    def completed_when_ran(self, content: dict) -> bool:
+        """True when running once completes it (a playground); otherwise every test must pass."""
+        return content.get("completionCriteria") == "run_once"
+
+    def solution(self, content: dict) -> str:
+        return content.get("solutionCode") or ""
+
+    def page_data(self, content: dict) -> dict:
+        """What the coding page may know: never the hidden tests nor the solution."""
+        tests = self.grading_tests(content)
+        return {"mode": content.get("mode"), "starterCode": content.get("starterCode") or "",
+                "tests": [{"name": t.name, "stdin": t.stdin, "input": t.code, "expectedOutput": t.expected,
+                           "compare": t.compare, "tolerance": t.tolerance} for t in tests if not t.hidden],
+                "hiddenTests": sum(1 for t in tests if t.hidden), "packages": self.packages(content),
+                "timeLimit": content.get("timeLimit") or 30, "runOnce": self.completed_when_ran(content),
+                "hints": content.get("hints") or [], "outputType": content.get("outputType") or "console"}
 
     def handle_row_action(self, form) -> bool:
         def new_test(form):

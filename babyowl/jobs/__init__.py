@@ -27,10 +27,10 @@ def get_queue(name: str | None = None) -> Queue:
 
 
 def enqueue(fn: Callable[..., Any], *args: Any, retry: Retry | None = None, job_timeout: int | None = None,
-            job_id: str | None = None, **kwargs: Any):
-    """Run `fn` in the background; returns the RQ job, or None when run inline."""
+            job_id: str | None = None, on_queue: str | None = None, **kwargs: Any):
+    """Run `fn` in the background (on the queue named `on_queue`, else the default); the RQ job, or None inline."""
     if current_app.config.get("REDIS_URL"):
-        return get_queue().enqueue(fn, *args, retry=retry, job_timeout=job_timeout, job_id=job_id, **kwargs)
+        return get_queue(on_queue).enqueue(fn, *args, retry=retry, job_timeout=job_timeout, job_id=job_id, **kwargs)
     try:
         fn(*args, **kwargs)
     except Exception:
