@@ -42,4 +42,6 @@ if [ -n "$missing" ]; then
 fi
 bash scripts/vendor_static.sh
 .venv/bin/python scripts/vendor_packages.py
+# The grader's Pyodide memory snapshot for this exact build (skipped when it is already there).
+.venv/bin/python -m babyowl.grading.snapshot build
 .venv/bin/pybabel compile -d babyowl/translations -f >/dev/null
