@@ -10,6 +10,7 @@ from flask_login import current_user
 from babyowl.authz import ALL_ROLES, roles_required
 from babyowl.blueprints.params import parse_uuid
 from babyowl.errors import on_refusal
+from babyowl.exercise_types.coding import COMPARE_DESCRIPTIONS
 from babyowl.extensions import db, limiter
 from babyowl.grading.packages import LOCK_FILE, packages_dir
 from babyowl.models import Exercise
@@ -28,12 +29,6 @@ REASON_NAMES = {
     "not_run": _l("not run: time budget spent"),
     "budget_spent": _l("stopped: the submission's time budget was spent"),
 }
-COMPARE_NAMES = {
-    "exact": _l("output compared exactly (trailing spaces ignored)"),
-    "numbers": _l("numbers compared with a small tolerance (225.0 matches 225)"),
-    "ignore_case": _l("upper and lower case count as the same"),
-    "ignore_whitespace": _l("spaces and line breaks are ignored"),
-}
 
 
 def _panel(submission, status: int = 200, error: str | None = None):
@@ -43,7 +38,7 @@ def _panel(submission, status: int = 200, error: str | None = None):
                   solution=grading.solution_for(current_user, submission.exercise) if submission else None,
                   hidden_passed=hidden_passed, hidden_total=hidden_total,
                   staff_view=grading.sees_everything(current_user), error=error, reason_names=REASON_NAMES,
-                  compare_names=COMPARE_NAMES)
+                  compare_names=COMPARE_DESCRIPTIONS)
 
 
 @bp.route("/exercises/<uuid:exercise_id>/submissions", methods=["POST"])
@@ -92,7 +87,7 @@ def exercise(exercise_id: uuid.UUID):
                       code=shown.code if shown else data["starterCode"],
                       staff_view=grading.sees_everything(current_user),
                       results=results, hidden_passed=hidden_passed, hidden_total=hidden_total,
-                      reason_names=REASON_NAMES, compare_names=COMPARE_NAMES)
+                      reason_names=REASON_NAMES, compare_names=COMPARE_DESCRIPTIONS)
     response.headers["Content-Security-Policy"] = CODING_PAGE_POLICY
     return response
 
