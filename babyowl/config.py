@@ -70,7 +70,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # The setup's Pyodide memory snapshot (python -m babyowl.grading.snapshot build); empty: cold starts.
         "GRADER_SNAPSHOT_DIR": os.environ.get("GRADER_SNAPSHOT_DIR",
                                               str(Path(__file__).parent.parent / "instance" / "grader-snapshot")),
-        "GRADER_PRESTART": os.environ.get("GRADER_PRESTART", "1") != "0",
+        # Sandboxes loading ahead of the running test (each is used once): about the number of cores.
+        "GRADER_PRESTART": _int("GRADER_PRESTART", 2),
         # Packages for coding exercises: the pure-Python ones bundled by the setup, or a full Pyodide
         # release of the same version unpacked by the school (numpy, matplotlib, pandas, ...).
         "PYODIDE_PACKAGES_DIR": os.environ.get("PYODIDE_PACKAGES_DIR")

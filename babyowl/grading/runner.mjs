@@ -149,7 +149,9 @@ let reported = false;
 function report(status, extra = {}) {
   if (reported) return;
   reported = true;
-  emit({ event: "result", status, stdout, stderr, truncated, ...extra });
+  // The process's own CPU time, start-up included: for the benchmark only, never for a verdict.
+  const cpu = process.cpuUsage();
+  emit({ event: "result", status, stdout, stderr, truncated, cpuSeconds: (cpu.user + cpu.system) / 1e6, ...extra });
 }
 // os._exit() or an Emscripten abort ends the process: what was printed so far still counts.
 process.on("exit", (code) => report("error", { exitCode: code, error: `the program ended Python (exit code ${code})` }));

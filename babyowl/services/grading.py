@@ -68,7 +68,7 @@ def sandbox_settings() -> SandboxSettings:
                            bwrap=config["GRADER_BWRAP"], memory_mb=config["GRADER_MEMORY_MB"],
                            output_limit=config["GRADER_OUTPUT_LIMIT"],
                            packages_dir=Path(packages) if packages else None, snapshot=snapshot,
-                           time_budget=time_budget(), prestart=config.get("GRADER_PRESTART", True))
+                           time_budget=time_budget(), prestart=config.get("GRADER_PRESTART", 2))
 
 
 @use_case
