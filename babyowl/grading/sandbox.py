@@ -67,6 +67,8 @@ class SandboxSettings:
 class TestRun:
     """What one test case's run produced; `status` is one of STATUSES."""
 
+    __test__ = False  # not a pytest class, whatever its name
+
     index: int
     status: str
     stdout: str = ""
@@ -77,6 +79,7 @@ class TestRun:
 
 @dataclass(frozen=True)
 class TestInput:
+    __test__ = False
     stdin: str = ""  # lines for input()
     code: str = ""  # Python run after the program in its namespace
 
