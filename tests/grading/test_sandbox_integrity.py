@@ -220,16 +220,17 @@ def test_exiting_at_the_end_of_a_correct_program_ends_the_program_not_the_gradin
 
 
 def test_a_submission_has_a_time_budget_that_fits_its_job_and_is_always_graded(app, db, student, lesson):
-    app.config["GRADER_TIME_BUDGET"] = 8
+    app.config["GRADER_TIME_BUDGET"] = 12
     loops = [case(f"loop{i}", stdin="loop\n", expected="x") for i in range(6)]
-    exercise = coding_exercise(lesson, loops, time_limit=3)
+    exercise = coding_exercise(lesson, loops, time_limit=2)
     started = time.monotonic()
     submission = graded(student, exercise, "while True:\n    pass\n")
     took = time.monotonic() - started
     statuses = [r["status"] for r in submission.test_results]
     assert submission.test_results is not None and len(statuses) == 6 and submission.passed is False
-    assert statuses[0] == "time_limit" and statuses[-1] == "not_run", statuses
+    # Each loop costs its 2 s limit plus a start: the 12 s budget ends before the sixth.
+    assert "time_limit" in statuses and statuses[-1] == "not_run", statuses
     assert set(statuses) <= {"time_limit", "budget_spent", "not_run"}
     assert all(r["reason"] == r["status"] for r in submission.test_results)
-    assert took < 8 + 5, took
+    assert took < 12 + 5, took
     assert grading.job_timeout() > grading.time_budget()

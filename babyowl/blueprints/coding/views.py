@@ -11,9 +11,8 @@ from babyowl.authz import ALL_ROLES, roles_required
 from babyowl.blueprints.params import parse_uuid
 from babyowl.errors import on_refusal
 from babyowl.exercise_types.coding import COMPARE_DESCRIPTIONS
-from babyowl.extensions import db, limiter
+from babyowl.extensions import limiter
 from babyowl.grading.packages import LOCK_FILE, packages_dir
-from babyowl.models import Exercise
 from babyowl.rendering import is_htmx, redirect_to, render
 from babyowl.services import grading
 
@@ -46,13 +45,11 @@ def _panel(submission, status: int = 200, error: str | None = None):
 @limiter.limit(lambda: current_app.config["RATELIMIT_GRADING"], methods=["POST"])
 def submit(exercise_id: uuid.UUID):
     """Only the code is read: a score, a pass flag or test results sent along are ignored."""
-    exercise = db.session.get(Exercise, exercise_id)
-    if exercise is None:
-        abort(404)
     with on_refusal(lambda refused: _panel(None, refused.status_code, refused.message)):
+        exercise = grading.exercise_for_coding(current_user, exercise_id)
         submission = grading.submit(current_user, exercise, request.form.get("code", ""))
     if is_htmx():
-        return _panel(db.session.get(type(submission), submission.id))
+        return _panel(grading.submission_for(current_user, submission.id))
     return redirect_to(url_for("coding.submission", submission_id=submission.id))
 
 
