@@ -97,6 +97,14 @@ def submit(student: User, exercise: Exercise, code: str) -> CodingSubmission:
     return submission
 
 
+def exercise_to_submit(exercise_id: uuid.UUID) -> Exercise:
+    """The exercise a submission is for; whether it takes code and whether the student may submit is `submit`'s."""
+    exercise = db.session.get(Exercise, exercise_id)
+    if exercise is None:
+        raise SubmissionNotFound(_("This exercise does not exist."))
+    return exercise
+
+
 def exercise_for_coding(actor: User, exercise_id: uuid.UUID) -> Exercise:
     """The coding exercise if `actor` may open it: a student whose class has unlocked its lesson, or a teacher."""
     from babyowl.services.classes import student_can_open

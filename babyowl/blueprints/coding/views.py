@@ -46,7 +46,7 @@ def _panel(submission, status: int = 200, error: str | None = None):
 def submit(exercise_id: uuid.UUID):
     """Only the code is read: a score, a pass flag or test results sent along are ignored."""
     with on_refusal(lambda refused: _panel(None, refused.status_code, refused.message)):
-        exercise = grading.exercise_for_coding(current_user, exercise_id)
+        exercise = grading.exercise_to_submit(exercise_id)
         submission = grading.submit(current_user, exercise, request.form.get("code", ""))
     if is_htmx():
         return _panel(grading.submission_for(current_user, submission.id))
