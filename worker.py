@@ -2,6 +2,10 @@
 
     REDIS_URL=redis://127.0.0.1:6379/0 python worker.py [queue ...]
 
+Without queue names it listens to the default queue (email, announcements)
+and then `grading` (RQ_GRADING_QUEUE); run `python worker.py grading` to add
+workers for grading alone.
+
 The scheduler runs inside the worker, so jobs enqueued for later (and retries
 with an interval) are moved onto the queue when their time comes. Every
 SWEEP_INTERVAL seconds the worker also queues the sweep (announcements due
@@ -47,7 +51,8 @@ def main(argv: list[str]) -> None:
         sys.exit("REDIS_URL is not set: without Redis, jobs run inline in the web process and no worker is needed.")
     with app.app_context():
         connection = redis_connection(patient=True)
-        names = argv or [app.config["RQ_QUEUE"]]
+        # By default both queues, email first: a class's burst of submissions never delays an email.
+        names = argv or [app.config["RQ_QUEUE"], app.config["RQ_GRADING_QUEUE"]]
         worker = build_worker([Queue(name, connection=connection) for name in names], app.config["SWEEP_INTERVAL"])
         worker.work(with_scheduler=True)
 

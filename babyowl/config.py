@@ -90,6 +90,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "REDIS_TIMEOUT": redis_timeout,
         "RQ_QUEUE": os.environ.get("RQ_QUEUE", "default"),
+        # Grading has a queue of its own: email and announcements never wait behind it.
+        "RQ_GRADING_QUEUE": os.environ.get("RQ_GRADING_QUEUE", "grading"),
         # School-wide settings.
         "SCHOOL_NAME": os.environ.get("SCHOOL_NAME", "Baby Owl"),
         "SCHOOL_TIMEZONE": os.environ.get("SCHOOL_TIMEZONE", "Asia/Jakarta"),
@@ -104,6 +106,13 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "GRADER_BWRAP": os.environ.get("GRADER_BWRAP", "bwrap"),
         "GRADER_MEMORY_MB": _int("GRADER_MEMORY_MB", 512),
         "GRADER_OUTPUT_LIMIT": _int("GRADER_OUTPUT_LIMIT", 64 * 1024),
+        # Seconds one submission may spend in the sandbox; its job's timeout is this plus a margin.
+        "GRADER_TIME_BUDGET": _int("GRADER_TIME_BUDGET", 450),
+        # The setup's Pyodide memory snapshot (python -m babyowl.grading.snapshot build); empty: cold starts.
+        "GRADER_SNAPSHOT_DIR": os.environ.get("GRADER_SNAPSHOT_DIR",
+                                              str(Path(__file__).parent.parent / "instance" / "grader-snapshot")),
+        # Sandboxes loading ahead of the running test (each is used once): about the number of cores.
+        "GRADER_PRESTART": _int("GRADER_PRESTART", 2),
         # Packages for coding exercises: the pure-Python ones bundled by the setup, or a full Pyodide
         # release of the same version unpacked by the school (numpy, matplotlib, pandas, ...).
         "PYODIDE_PACKAGES_DIR": os.environ.get("PYODIDE_PACKAGES_DIR")

@@ -54,4 +54,6 @@ if [ ! -f babyowl/static/vendor/pyodide/browser-snapshot.bin.gz ]; then
 fi
 .venv/bin/python scripts/compress_static.py --quiet babyowl/static/vendor
 .venv/bin/python scripts/vendor_packages.py
+# The grader's Pyodide memory snapshot for this exact build (skipped when it is already there).
+.venv/bin/python -m babyowl.grading.snapshot build
 .venv/bin/pybabel compile -d babyowl/translations -f >/dev/null

@@ -7,6 +7,7 @@ points, computed here rather than typed.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -33,6 +34,35 @@ MAX_TEST_TEXT = 20_000
 MAX_PACKAGES = 20
 MAX_HINTS = 20
 MAX_INSTRUCTIONS_LENGTH = 50_000
+# How a test's output is compared: the modes of static/coding/prelude.py, the one comparison both runners use.
+COMPARE_MODES = ("exact", "numbers", "ignore_case", "ignore_whitespace")
+COMPARE_LABELS = [("exact", _l("Exact (trailing spaces ignored)")),
+                  ("numbers", _l("Numbers, with a tolerance (225.0 matches 225)")),
+                  ("ignore_case", _l("Ignore upper and lower case")),
+                  ("ignore_whitespace", _l("Ignore all spaces and line breaks"))]
+# What the student reads beside the test.
+COMPARE_DESCRIPTIONS = {
+    "exact": _l("output compared exactly (trailing spaces ignored)"),
+    "numbers": _l("numbers compared with a small tolerance (225.0 matches 225)"),
+    "ignore_case": _l("upper and lower case count as the same"),
+    "ignore_whitespace": _l("spaces and line breaks are ignored"),
+}
+MAX_TOLERANCE = 1_000_000
+
+
+@dataclass(frozen=True)
+class GradingTest:
+    """One test as the grader needs it; the content keys stay this type's business."""
+
+    id: str | None
+    name: str | None
+    stdin: str
+    code: str
+    expected: str
+    hidden: bool
+    points: int
+    compare: str = "exact"
+    tolerance: float | None = None
 
 
 def parse_packages(text: str | None) -> list[str]:
@@ -54,6 +84,11 @@ class TestCaseForm(Form):
                                          "last line, if any, is printed."))
     expected_output = TextAreaField(_l("Expected output"), filters=[normalise_newlines],
                                     validators=[max_length(MAX_TEST_TEXT)])
+    compare = choice(_l("Compare output"), COMPARE_LABELS, default="exact",
+                     description=_l("Shown to students beside the test."))
+    tolerance = StringField(_l("Tolerance for numbers"), filters=[strip], validators=[max_length(30)],
+                            description=_l("How far a number may be off, e.g. 0.01 (numbers only; default "
+                                           "0.000001)."))
     is_hidden = BooleanField(_l("Hidden from students"))
     # Not required here: an empty row is left out; a filled row without points is refused by validate().
     points = whole_number(_l("Points"), minimum=0, maximum=MAX_TEST_POINTS, default=10)
@@ -95,6 +130,16 @@ class CodingForm(RowsMixin, ExerciseForm):
             raise ValidationError(_("This server cannot serve %(names)s. It serves: %(served)s. An administrator can "
                                     "add the full Pyodide release (PYODIDE_PACKAGES_DIR, see the README).",
                                     names=", ".join(missing), served=", ".join(package_names()) or "—"))
+
+
+def _number(text: str | None):
+    """A typed tolerance: a number (a decimal comma too), the text itself when it is not one (refused later)."""
+    if not text:
+        return None
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        return text
 
 
 def _test_row_is_blank(entry) -> bool:
@@ -235,10 +280,21 @@ class CodingType(ExerciseType):
                 problems.add(_("Test %(n)d: points must be a whole number from 0 to %(max)d.", n=n,
                                max=MAX_TEST_POINTS))
                 points = 0
+            compare = test.get("compare") or "exact"
+            if compare not in COMPARE_MODES:
+                problems.add(_("Test %(n)d: choose how its output is compared.", n=n))
+                compare = "exact"
+            tolerance = test.get("tolerance")
+            if tolerance is not None and (isinstance(tolerance, bool) or not isinstance(tolerance, (int, float))
+                                          or not 0 <= tolerance <= MAX_TOLERANCE):
+                problems.add(_("Test %(n)d: the tolerance must be a number from 0 to %(max)d.", n=n,
+                               max=MAX_TOLERANCE))
+                tolerance = None
             result.append({"id": test_id, "name": name, "input": clean_text(test_input),
                            "stdin": clean_text(stdin),
                            "expectedOutput": _trim_output(expected), "isHidden": hidden,
-                           "points": points})
+                           "points": points, "compare": compare,
+                           "tolerance": tolerance if compare == "numbers" else None})
         return result
 
     # -- form ---------------------------------------------------------------
@@ -255,7 +311,8 @@ class CodingType(ExerciseType):
             tests.append({"id": test_id, "name": entry.test_name.data or _("Test %(n)d", n=number),
                           "input": entry.input.data or "", "stdin": entry.stdin.data or "",
                           "expectedOutput": entry.expected_output.data or "",
-                          "isHidden": bool(entry.is_hidden.data), "points": entry.points.data})
+                          "isHidden": bool(entry.is_hidden.data), "points": entry.points.data,
+                          "compare": entry.compare.data or "exact", "tolerance": _number(entry.tolerance.data)})
         return self.validate({
             "mode": form.mode.data,
             "language": "python",
@@ -282,13 +339,48 @@ class CodingType(ExerciseType):
             "test_cases": [{"tid": t.get("id") or "", "test_name": t.get("name") or "",
                             "input": t.get("input") or "", "stdin": t.get("stdin") or "",
                             "expected_output": t.get("expectedOutput") or "", "is_hidden": t.get("isHidden") is True,
-                            "points": t.get("points")} for t in tests],
+                            "points": t.get("points"), "compare": t.get("compare") or "exact",
+                            "tolerance": "" if t.get("tolerance") is None else str(t.get("tolerance"))}
+                           for t in tests],
             "required_packages": ", ".join(p for p in packages if isinstance(p, str)),
             "hints": "\n".join(h for h in hints if isinstance(h, str)),
             "time_limit": content.get("timeLimit", 30),
             "output_type": content.get("outputType", "console"),
             "completion_criteria": content.get("completionCriteria") or "",
         }
+
+    # -- grading and the coding page: the content keys are read here only -----
+
+    def grading_tests(self, content: dict) -> list[GradingTest]:
+        """Every test, hidden ones included, in order (the server's grading only)."""
+        return [GradingTest(id=t.get("id"), name=t.get("name"), stdin=t.get("stdin") or "",
+                            code=t.get("input") or "", expected=t.get("expectedOutput") or "",
+                            hidden=bool(t.get("isHidden")), points=t.get("points") or 0,
+                            compare=t.get("compare") or "exact", tolerance=t.get("tolerance"))
+                for t in content.get("testCases") or [] if isinstance(t, dict)]
+
+    def time_limit(self, content: dict) -> float:
+        return float(content.get("timeLimit") or 30)
+
+    def packages(self, content: dict) -> list[str]:
+        return list(content.get("requiredPackages") or [])
+
+    def completed_when_ran(self, content: dict) -> bool:
+        """True when running once completes it (a playground); otherwise every test must pass."""
+        return content.get("completionCriteria") == "run_once"
+
+    def solution(self, content: dict) -> str:
+        return content.get("solutionCode") or ""
+
+    def page_data(self, content: dict) -> dict:
+        """What the coding page may know: never the hidden tests nor the solution."""
+        tests = self.grading_tests(content)
+        return {"mode": content.get("mode"), "starterCode": content.get("starterCode") or "",
+                "tests": [{"name": t.name, "stdin": t.stdin, "input": t.code, "expectedOutput": t.expected,
+                           "compare": t.compare, "tolerance": t.tolerance} for t in tests if not t.hidden],
+                "hiddenTests": sum(1 for t in tests if t.hidden), "packages": self.packages(content),
+                "timeLimit": content.get("timeLimit") or 30, "runOnce": self.completed_when_ran(content),
+                "hints": content.get("hints") or [], "outputType": content.get("outputType") or "console"}
 
     def handle_row_action(self, form) -> bool:
         def new_test(form):

@@ -99,11 +99,13 @@ def _could_not_queue(fn: Callable[..., Any], job_id: str | None, error: Exceptio
 
 
 def enqueue(fn: Callable[..., Any], *args: Any, retry: Retry | None = None, job_timeout: int | None = None,
-            job_id: str | None = None, **kwargs: Any) -> Job | None:
-    """Run `fn` in the background; returns the RQ job, or None when run inline or Redis is unreachable."""
+            job_id: str | None = None, on_queue: str | None = None, **kwargs: Any) -> Job | None:
+    """Run `fn` in the background (on the queue named `on_queue`, else the default); the RQ job, or None when run
+    inline or Redis is unreachable."""
     if queued():
         try:
-            return get_queue().enqueue(fn, *args, retry=retry, job_timeout=job_timeout, job_id=job_id, **kwargs)
+            return get_queue(on_queue).enqueue(fn, *args, retry=retry, job_timeout=job_timeout, job_id=job_id,
+                                               **kwargs)
         except UNREACHABLE as error:
             _could_not_queue(fn, job_id, error)
             return None

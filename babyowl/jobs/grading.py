@@ -1,7 +1,9 @@
-"""The grading job: one submission, graded once, whatever the number of runs."""
+"""The grading job: one submission, graded once, whatever the number of runs (claim → run → store)."""
 from __future__ import annotations
 
 import uuid
+
+from flask import current_app
 
 from babyowl import jobs
 from babyowl.jobs.context import with_app_context
@@ -9,14 +11,9 @@ from babyowl.jobs.context import with_app_context
 
 @with_app_context
 def grade_submission(submission_id: str) -> None:
-    from babyowl.extensions import db
     from babyowl.services import grading
 
-    try:
-        grading.grade(uuid.UUID(submission_id))
-    except Exception:
-        db.session.rollback()  # a worker's jobs share one session: leave it clean for the next
-        raise
+    grading.grade(uuid.UUID(submission_id))
 
 
 def requeue_lost_gradings(older_than: int = 600) -> int:
@@ -30,5 +27,8 @@ def requeue_lost_gradings(older_than: int = 600) -> int:
 
 
 def queue_grading(submission_id: uuid.UUID):
-    # A grading takes a few seconds of Pyodide start-up plus the tests' time limits.
-    return jobs.enqueue(grade_submission, str(submission_id), job_timeout=600)
+    from babyowl.services.grading import job_timeout
+
+    # The submission's time budget always fits inside this timeout: a job is never killed mid-grading.
+    return jobs.enqueue(grade_submission, str(submission_id), job_timeout=job_timeout(),
+                        on_queue=current_app.config["RQ_GRADING_QUEUE"])

@@ -100,6 +100,8 @@ class CodingSubmission(UUIDPrimaryKey, CreatedAt, Base):
     execution_error: Mapped[str | None] = mapped_column(Text)
     attempt_number: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     passed: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    # Set by the job that claimed the grading; another job leaves it alone until the claim runs out.
+    grading_claimed_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
     exercise: Mapped[Exercise] = relationship()

@@ -1,44 +1,80 @@
 """Trusted grading of coding exercises: the browser gives instant feedback, the server decides the score.
 
 A submission is stored first (ungraded: `test_results` is NULL), then graded
-in a job that runs the code against every test case, hidden ones included, in
-the sandbox (`babyowl.grading.sandbox`). Nothing the browser claims about the
-result is read. Grading is idempotent: a graded submission is never graded
-again, so a retried or doubled job changes nothing.
+by a job in three steps, so no transaction or row lock is held while untrusted
+code runs (seconds to minutes):
+1. claim: a short transaction takes the submission (`SKIP LOCKED`, then a
+   compare-and-set of `grading_claimed_at`), unless it is graded or another
+   job's claim has not run out;
+2. run: every test, hidden ones included, in the sandbox
+   (`babyowl.grading.sandbox`), with no transaction open;
+3. store: a short transaction writes the result only if the submission is
+   still ungraded, and completes the exercise when the grading says so.
+Nothing the browser claims about the result is read. A retried, doubled or
+swept job changes nothing once a submission is graded. What a test means
+(`testCases`, `isHidden`, …) is the coding exercise type's business: this
+module asks it. Who may see the solution and the hidden tests is decided here.
 """
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
+from babyowl.authz import STAFF_ROLES
+from babyowl.exercise_types import get_type
 from babyowl.extensions import db
 from babyowl.grading.compare import same_output, student_traceback
 from babyowl.grading.sandbox import SandboxSettings, TestInput, TestRun, run_tests
+from babyowl.grading.snapshot import usable_snapshot
 from babyowl.models import CodingSubmission, Exercise, User
+from babyowl.models.base import utcnow
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from babyowl.transactions import after_commit, use_case
 
 MAX_CODE = 50_000
+JOB_MARGIN_SECONDS = 120  # start-up of the last sandbox, storing, and the worker's own work
 
 
 class SubmissionNotFound(DomainError):
     status_code = 404
 
 
+def _coding():
+    return get_type("coding")
+
+
+def time_budget() -> float:
+    """The seconds one submission may take in the sandbox; the grading job's timeout is this plus a margin."""
+    return float(current_app.config["GRADER_TIME_BUDGET"])
+
+
+def job_timeout() -> int:
+    return int(time_budget() + JOB_MARGIN_SECONDS)
+
+
 def sandbox_settings() -> SandboxSettings:
     config = current_app.config
     packages = config["PYODIDE_PACKAGES_DIR"]
-    return SandboxSettings(pyodide_dir=Path(config["GRADER_PYODIDE_DIR"]), node=config["GRADER_NODE"],
+    pyodide_dir = Path(config["GRADER_PYODIDE_DIR"])
+    snapshot_dir = config.get("GRADER_SNAPSHOT_DIR")
+    snapshot = usable_snapshot(pyodide_dir, Path(snapshot_dir), config["GRADER_NODE"]) if snapshot_dir else None
+    return SandboxSettings(pyodide_dir=pyodide_dir, node=config["GRADER_NODE"],
                            bwrap=config["GRADER_BWRAP"], memory_mb=config["GRADER_MEMORY_MB"],
                            output_limit=config["GRADER_OUTPUT_LIMIT"],
-                           packages_dir=Path(packages) if packages else None)
+                           packages_dir=Path(packages) if packages else None, snapshot=snapshot,
+                           time_budget=time_budget(), prestart=config.get("GRADER_PRESTART", 2))
 
 
+@use_case
 def submit(student: User, exercise: Exercise, code: str) -> CodingSubmission:
-    """Store the code for grading; the caller enqueues `jobs.grading.grade_submission` after this commits."""
+    """Store the code and queue its grading once this commits."""
+    from babyowl.jobs.grading import queue_grading
     from babyowl.services.classes import student_can_open
 
     if exercise.type != "coding":
@@ -56,8 +92,17 @@ def submit(student: User, exercise: Exercise, code: str) -> CodingSubmission:
     submission = CodingSubmission(user_id=student.id, exercise_id=exercise.id, code=code.replace("\r\n", "\n"),
                                   attempt_number=attempt)
     db.session.add(submission)
-    db.session.commit()
+    db.session.flush()
+    after_commit(queue_grading, submission.id)
     return submission
+
+
+def exercise_to_submit(exercise_id: uuid.UUID) -> Exercise:
+    """The exercise a submission is for; whether it takes code and whether the student may submit is `submit`'s."""
+    exercise = db.session.get(Exercise, exercise_id)
+    if exercise is None:
+        raise SubmissionNotFound(_("This exercise does not exist."))
+    return exercise
 
 
 def exercise_for_coding(actor: User, exercise_id: uuid.UUID) -> Exercise:
@@ -80,68 +125,96 @@ def last_submission(student: User, exercise: Exercise) -> CodingSubmission | Non
 
 def page_data(exercise: Exercise) -> dict:
     """What the coding page may know: never the hidden tests nor the solution."""
-    content = exercise.content
-    tests = [{"name": t.get("name"), "stdin": t.get("stdin") or "", "input": t.get("input") or "",
-              "expectedOutput": t.get("expectedOutput") or ""}
-             for t in content.get("testCases") or [] if not t.get("isHidden")]
-    return {"mode": content.get("mode"), "starterCode": content.get("starterCode") or "", "tests": tests,
-            "hiddenTests": sum(1 for t in content.get("testCases") or [] if t.get("isHidden")),
-            "packages": content.get("requiredPackages") or [], "timeLimit": content.get("timeLimit") or 30,
-            "runOnce": content.get("completionCriteria") == "run_once", "hints": content.get("hints") or [],
-            "outputType": content.get("outputType") or "console"}
+    return _coding().page_data(exercise.content)
 
 
-def _result(test: dict | None, run: TestRun) -> dict:
+def sees_everything(actor: User) -> bool:
+    """Staff and teachers see hidden tests in full and the solution; a student sees their visible tests only."""
+    return actor.role != "student"
+
+
+def solution_for(actor: User, exercise: Exercise) -> str | None:
+    return (_coding().solution(exercise.content) or None) if sees_everything(actor) else None
+
+
+def _result(test, run: TestRun) -> dict:
     """One test's result; `test` is None for a playground's single run, which passes when it runs cleanly."""
-    test = test or {}
-    passed = run.status == "ok" and (not test or same_output(run.stdout, test.get("expectedOutput", "")))
+    passed = run.status == "ok" and (test is None or same_output(run.stdout, test.expected, test.compare,
+                                                                  test.tolerance))
     error, line = student_traceback(run.stderr) if run.status == "error" else (run.stderr, None)
     # A code, not a sentence: the page words it in the reader's language.
     reason = None if passed else ("wrong_output" if run.status == "ok" else run.status)
-    return {"id": test.get("id"), "name": test.get("name"), "hidden": bool(test.get("isHidden")),
-            "points": test.get("points", 0) if passed else 0, "maxPoints": test.get("points", 0),
+    points = test.points if test is not None else 0
+    return {"id": test.id if test else None, "name": test.name if test else None,
+            "hidden": bool(test and test.hidden), "points": points if passed else 0, "maxPoints": points,
             "passed": passed, "status": run.status, "reason": reason, "output": run.stdout[:4000],
-            "error": error[:4000] if error else None, "errorLine": line, "seconds": run.seconds}
+            "error": error[:4000] if error else None, "errorLine": line, "seconds": run.seconds,
+            "compare": test.compare if test else "exact"}
 
 
-def grade(submission_id: uuid.UUID) -> CodingSubmission | None:
-    """Run every test in the sandbox and store the score; a graded submission is left as it is."""
-    # Held for the whole run: a second job for the same submission (a retry, the
-    # sweep) skips it instead of grading it twice.
-    submission = db.session.scalars(select(CodingSubmission).where(CodingSubmission.id == submission_id)
-                                    .with_for_update(skip_locked=True)).first()
-    if submission is None or submission.test_results is not None:
-        db.session.rollback()
-        return db.session.get(CodingSubmission, submission_id)
+@dataclass(frozen=True)
+class Claimed:
+    """What the sandbox run needs, as plain values: nothing of the session is used while it runs."""
+
+    code: str
+    content: dict
+
+
+@use_case
+def claim(submission_id: uuid.UUID) -> Claimed | None:
+    """Take an ungraded submission for grading; None when it is graded, gone, or another job holds it."""
+    expired = utcnow() - timedelta(seconds=job_timeout())
+    submission = db.session.scalars(select(CodingSubmission).where(
+        CodingSubmission.id == submission_id, CodingSubmission.test_results.is_(None),
+        or_(CodingSubmission.grading_claimed_at.is_(None), CodingSubmission.grading_claimed_at < expired))
+        .with_for_update(skip_locked=True)).first()
+    if submission is None:
+        return None
+    submission.grading_claimed_at = utcnow()
+    return Claimed(code=submission.code, content=dict(submission.exercise.content))
+
+
+@use_case
+def store(submission_id: uuid.UUID, results: list[dict], seconds: float) -> CodingSubmission | None:
+    """Write a grading's result if the submission is still ungraded (a doubled job stores nothing)."""
+    submission = db.session.scalars(select(CodingSubmission).where(
+        CodingSubmission.id == submission_id, CodingSubmission.test_results.is_(None))
+        .with_for_update()).first()
+    if submission is None:
+        return None
     content = submission.exercise.content
-    tests = content.get("testCases") or []
-    time_limit = float(content.get("timeLimit") or 30)
-    packages = content.get("requiredPackages") or []
-    if tests:
-        inputs = [TestInput(stdin=t.get("stdin") or "", code=t.get("input") or "") for t in tests]
-    else:
-        inputs = [TestInput()]  # a playground: one run, passed when it runs without an error
-    runs = run_tests(sandbox_settings(), submission.code, inputs, time_limit, packages)
-    results = [_result(test, run) for test, run in zip(tests or [None], runs)]
-    if tests:  # a playground has no score (NULL, as the spec says)
+    if _coding().grading_tests(content):  # a playground has no score (NULL, as the spec says)
         submission.score = sum(r["points"] for r in results)
         submission.max_score = sum(r["maxPoints"] for r in results)
     submission.passed = all(r["passed"] for r in results)
     submission.test_results = results
-    submission.execution_time = int(sum(run.seconds for run in runs) * 1000)
+    submission.execution_time = int(seconds * 1000)
     submission.execution_output = "\n".join(r["output"] for r in results if not r["hidden"])[:10_000]
     errors = [r["error"] for r in results if r["error"] and not r["hidden"]]
     submission.execution_error = errors[0] if errors else None
     _record_completion(submission, content, results)
-    db.session.commit()
     return submission
+
+
+def grade(submission_id: uuid.UUID) -> CodingSubmission | None:
+    """Claim, run every test in the sandbox (no transaction open), store; a graded submission is left as it is."""
+    claimed = claim(submission_id)
+    if claimed is None:
+        return db.session.get(CodingSubmission, submission_id)
+    content, code, coding = claimed.content, claimed.code, _coding()
+    tests = coding.grading_tests(content)
+    inputs = [TestInput(stdin=t.stdin, code=t.code) for t in tests] or [TestInput()]  # a playground: one run
+    runs = run_tests(sandbox_settings(), code, inputs, coding.time_limit(content), coding.packages(content))
+    results = [_result(test, run) for test, run in zip(tests or [None], runs)]
+    store(submission_id, results, sum(run.seconds for run in runs))
+    return db.session.get(CodingSubmission, submission_id)
 
 
 def _record_completion(submission: CodingSubmission, content: dict, results: list[dict]) -> None:
     """Complete the exercise when the server's grading says so; a later failing try never un-completes it."""
     from babyowl.services import progress
 
-    if content.get("completionCriteria") == "run_once":
+    if _coding().completed_when_ran(content):
         done = any(r["status"] == "ok" for r in results)
     else:
         done = submission.passed
@@ -152,8 +225,11 @@ def _record_completion(submission: CodingSubmission, content: dict, results: lis
     progress.refresh_counters(submission.user_id, submission.exercise.lesson)
 
 
-def visible_results(submission: CodingSubmission, *, staff_view: bool) -> tuple[list[dict], int, int]:
+def visible_results(submission: CodingSubmission, viewer: User | None = None, *,
+                    staff_view: bool | None = None) -> tuple[list[dict], int, int]:
     """What a person may see: students get visible tests in full and only a pass count for hidden ones."""
+    if staff_view is None:
+        staff_view = viewer is not None and sees_everything(viewer)
     results = submission.test_results or []
     if staff_view:
         return results, 0, 0
@@ -167,7 +243,7 @@ def submission_for(actor: User, submission_id: uuid.UUID) -> CodingSubmission:
     submission = db.session.get(CodingSubmission, submission_id)
     if submission is None:
         raise SubmissionNotFound(_("This submission does not exist."))
-    if submission.user_id == actor.id or actor.role in ("staff", "super_admin"):
+    if submission.user_id == actor.id or actor.role in STAFF_ROLES:
         return submission
     if actor.role == "instructor" and db.session.scalar(select(func.count()).where(
             CodingSubmission.id == submission.id,
@@ -202,10 +278,6 @@ def history(actor: User, exercise: Exercise) -> list[CodingSubmission]:
 
 def ungraded_since(seconds: int, give_up_after: int = 24 * 3600) -> list[uuid.UUID]:
     """Submissions still ungraded after `seconds` (their job was lost), for a day at most."""
-    from datetime import timedelta
-
-    from babyowl.models.base import utcnow
-
     now = utcnow()
     return list(db.session.scalars(select(CodingSubmission.id).where(
         CodingSubmission.test_results.is_(None), CodingSubmission.created_at < now - timedelta(seconds=seconds),

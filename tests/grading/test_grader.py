@@ -130,8 +130,7 @@ def test_network_writes_and_processes_are_refused_and_the_host_is_unchanged(db, 
     connections = []
 
     def accept():
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline:
+        while listener.fileno() != -1:
             try:
                 connections.append(listener.accept())
             except OSError:
@@ -146,9 +145,9 @@ def attempt(label, fn):
     try:
         fn()
         print(label, "DONE")
-    except Exception as error:
+    except BaseException as error:
         print(label, "REFUSED")
-builtin = js.process.getBuiltinModule
+builtin = lambda name: js.process.getBuiltinModule(name)
 attempt("net", lambda: builtin("net").connect({port}, "127.0.0.1"))
 attempt("fetch", lambda: js.fetch("http://127.0.0.1:{port}/"))
 attempt("write", lambda: builtin("fs").writeFileSync("{target}", "x"))
@@ -162,11 +161,12 @@ print("own file", open("/tmp/inside.txt").read())
     exercise = coding_exercise(lesson, [case("escape", expected="")])
     submission = graded(student, exercise, code)
     (result,) = submission.test_results
-    time.sleep(0.5)
     listener.close()
+    watcher.join()
     lines = result["output"].splitlines()
-    assert lines[:6] == ["net REFUSED", "fetch DONE", "write REFUSED", "write-pyodide REFUSED", "spawn REFUSED",
-                         "spawn-binding REFUSED"]  # fetch returns a rejected promise: nothing is sent
+    # Python sees no Node at all: `js` holds only timers.
+    assert lines[:6] == ["net REFUSED", "fetch REFUSED", "write REFUSED", "write-pyodide REFUSED", "spawn REFUSED",
+                         "spawn-binding REFUSED"]
     assert lines[6] == "own file fine"
     assert connections == [] and not target.exists()
     assert not (grading.sandbox_settings().pyodide_dir / "escaped.txt").exists()

@@ -21,6 +21,14 @@ def setting(db):
     return teacher, student, coding_exercise(make_open_lesson(student, teacher), TESTS)
 
 
+@pytest.fixture
+def worker_busy(monkeypatch):
+    """No worker has picked the grading up yet (without Redis, grading would run at once)."""
+    import babyowl.jobs.grading
+
+    monkeypatch.setattr(babyowl.jobs.grading, "queue_grading", lambda submission_id: None)
+
+
 def submissions(db):
     return db.session.scalars(select(CodingSubmission)).all()
 
@@ -55,7 +63,7 @@ def test_a_plain_post_goes_to_the_graded_submission(app, db, setting):
     assert signed_in_client(app, make_user("student")).get(f"/submissions/{submission.id}").status_code == 404
 
 
-def test_an_ungraded_submission_polls(app, db, setting):
+def test_an_ungraded_submission_polls(app, db, setting, worker_busy):
     teacher, student, exercise = setting
     submission = grading.submit(student, exercise, "print(42)")
     fragment = text(signed_in_client(app, student).get(f"/submissions/{submission.id}", headers=HTMX))
@@ -85,7 +93,7 @@ def test_a_student_whose_lesson_is_locked_cannot_submit(app, db, setting):
                                                data={"code": SOLUTION}).status_code == 403
 
 
-def test_history_code_solution_and_restore(app, db, setting):
+def test_history_code_solution_and_restore(app, db, setting, worker_busy):
     teacher, student, exercise = setting
     first = grading.submit(student, exercise, "print('pertama')")
     grading.submit(student, exercise, "print('kedua')")

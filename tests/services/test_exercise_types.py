@@ -673,7 +673,8 @@ def test_packages_the_server_cannot_serve_are_refused(post, app, served_packages
 def test_coding_form(post, served_packages):
     content = content_of(post, "coding", _coding(
         {"test_name": "Contoh", "input": "print(kali(5, 3))", "expected_output": "15 \r\n"},
-        {"test_name": "", "input": "print(kali(-2, 4))", "expected_output": "-8", "is_hidden": "y", "points": "5"},
+        {"test_name": "", "input": "print(kali(-2, 4))", "expected_output": "-8", "is_hidden": "y", "points": "5",
+         "compare": "numbers", "tolerance": "0,5"},
         required_packages="numpy, matplotlib,numpy", hints="Ingat operator *\r\n\r\nKembalikan hasil\r\n",
         output_type="auto"))
     assert content == {
@@ -682,9 +683,9 @@ def test_coding_form(post, served_packages):
         "starterCode": "def kali(a, b):\n    pass",
         "testCases": [
             {"id": "tc1", "name": "Contoh", "input": "print(kali(5, 3))", "stdin": "", "expectedOutput": "15",
-             "isHidden": False, "points": 10},
+             "isHidden": False, "points": 10, "compare": "exact", "tolerance": None},
             {"id": "tc2", "name": "Test 2", "input": "print(kali(-2, 4))", "stdin": "", "expectedOutput": "-8",
-             "isHidden": True, "points": 5}],
+             "isHidden": True, "points": 5, "compare": "numbers", "tolerance": 0.5}],
         "requiredPackages": ["numpy", "matplotlib"], "hints": ["Ingat operator *", "Kembalikan hasil"],
         "solutionCode": "def kali(a, b):\n    return a * b", "timeLimit": 30, "maxPoints": 15,
         "outputType": "auto", "completionCriteria": "all_tests_pass",

@@ -9,13 +9,12 @@ from flask_login import current_user
 
 from babyowl.authz import ALL_ROLES, roles_required
 from babyowl.blueprints.params import parse_uuid
-from babyowl.extensions import db, limiter
+from babyowl.errors import on_refusal
+from babyowl.exercise_types.coding import COMPARE_DESCRIPTIONS
+from babyowl.extensions import limiter
 from babyowl.grading.packages import packages_dir
-from babyowl.jobs.grading import queue_grading
-from babyowl.models import Exercise
 from babyowl.rendering import is_htmx, redirect_to, render
 from babyowl.services import grading
-from babyowl.services.errors import DomainError
 from babyowl.static_files import runner_locations
 
 bp = Blueprint("coding", __name__)
@@ -27,17 +26,19 @@ REASON_NAMES = {
     "output_limit": _l("too much output"),
     "crashed": _l("the program crashed"),
     "package_missing": _l("a required package cannot be loaded"),
+    "not_run": _l("not run: time budget spent"),
+    "budget_spent": _l("stopped: the submission's time budget was spent"),
 }
 
 
 def _panel(submission, status: int = 200, error: str | None = None):
-    staff_view = current_user.role != "student"
-    shown, hidden_passed, hidden_total = grading.visible_results(submission, staff_view=staff_view) \
+    shown, hidden_passed, hidden_total = grading.visible_results(submission, current_user) \
         if submission else ([], 0, 0)
     return render("coding/submission.html", block="panel", status=status, submission=submission, results=shown,
-                  solution=submission.exercise.content.get("solutionCode") if submission and staff_view else None,
-                  hidden_passed=hidden_passed, hidden_total=hidden_total, staff_view=staff_view, error=error,
-                  reason_names=REASON_NAMES)
+                  solution=grading.solution_for(current_user, submission.exercise) if submission else None,
+                  hidden_passed=hidden_passed, hidden_total=hidden_total,
+                  staff_view=grading.sees_everything(current_user), error=error, reason_names=REASON_NAMES,
+                  compare_names=COMPARE_DESCRIPTIONS)
 
 
 @bp.route("/exercises/<uuid:exercise_id>/submissions", methods=["POST"])
@@ -45,19 +46,11 @@ def _panel(submission, status: int = 200, error: str | None = None):
 @limiter.limit(lambda: current_app.config["RATELIMIT_GRADING"], methods=["POST"])
 def submit(exercise_id: uuid.UUID):
     """Only the code is read: a score, a pass flag or test results sent along are ignored."""
-    exercise = db.session.get(Exercise, exercise_id)
-    if exercise is None:
-        abort(404)
-    try:
+    with on_refusal(lambda refused: _panel(None, refused.status_code, refused.message)):
+        exercise = grading.exercise_to_submit(exercise_id)
         submission = grading.submit(current_user, exercise, request.form.get("code", ""))
-    except DomainError as refused:
-        db.session.rollback()
-        if refused.status_code in (403, 404):
-            abort(refused.status_code)
-        return _panel(None, refused.status_code, refused.message)
-    queue_grading(submission.id)
     if is_htmx():
-        return _panel(db.session.get(type(submission), submission.id))
+        return _panel(grading.submission_for(current_user, submission.id))
     return redirect_to(url_for("coding.submission", submission_id=submission.id))
 
 
@@ -80,18 +73,19 @@ CODING_PAGE_POLICY = "; ".join([
 @roles_required(*ALL_ROLES)
 def exercise(exercise_id: uuid.UUID):
     exercise = grading.exercise_for_coding(current_user, exercise_id)
-    last = grading.last_submission(current_user, exercise) if current_user.role == "student" else None
+    last = grading.last_submission(current_user, exercise)
     restore_id = parse_uuid(request.args.get("from"))
     # "Restore into the editor" opens the page with an older submission's code.
     shown = grading.submission_for(current_user, restore_id) if restore_id else last
     if shown is not None and shown.exercise_id != exercise.id:
         shown = last
     data = grading.page_data(exercise)
-    results, hidden_passed, hidden_total = grading.visible_results(last, staff_view=False) if last else ([], 0, 0)
+    results, hidden_passed, hidden_total = grading.visible_results(last, current_user) if last else ([], 0, 0)
     response = render("coding/exercise.html", exercise=exercise, data=data, last=last,
-                      code=shown.code if shown else data["starterCode"], staff_view=current_user.role != "student",
+                      code=shown.code if shown else data["starterCode"],
+                      staff_view=grading.sees_everything(current_user),
                       results=results, hidden_passed=hidden_passed, hidden_total=hidden_total,
-                      reason_names=REASON_NAMES)
+                      reason_names=REASON_NAMES, compare_names=COMPARE_DESCRIPTIONS)
     response.headers["Content-Security-Policy"] = CODING_PAGE_POLICY
     return response
 
@@ -120,7 +114,7 @@ def runner():
 def history(exercise_id: uuid.UUID):
     exercise = grading.exercise_for_coding(current_user, exercise_id)
     return render("coding/history.html", exercise=exercise, submissions=grading.history(current_user, exercise),
-                  staff_view=current_user.role != "student")
+                  staff_view=grading.sees_everything(current_user))
 
 
 @bp.route("/pyodide-packages/<path:filename>")
