@@ -11,7 +11,9 @@ from flask import current_app, has_request_context, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-EVERYONE = ("student", "instructor", "staff", "super_admin")
+from babyowl.authz import ALL_ROLES, AUTHORS, GRADERS, STAFF_ROLES, TEACHING_ROLES
+
+EVERYONE = ALL_ROLES
 ROLE_NAMES = {
     "student": _l("Student"),
     "instructor": _l("Instructor"),
@@ -44,14 +46,14 @@ class NavItem:
 NAV_ITEMS = (
     NavItem("main.dashboard", _l("Dashboard"), EVERYONE),
     NavItem("learn.my_classes", _l("My classes"), ("student",)),
-    NavItem("classes.index", _l("Classes"), ("instructor", "staff", "super_admin")),
-    NavItem("learn.grading_queue", _l("Grading"), ("instructor", "super_admin")),
+    NavItem("classes.index", _l("Classes"), TEACHING_ROLES),
+    NavItem("learn.grading_queue", _l("Grading"), GRADERS),
     NavItem("catalog.index", _l("Catalog"), EVERYONE),
-    NavItem("authoring.courses_index", _l("My courses"), ("instructor", "super_admin")),
-    NavItem("admin.users_index", _l("Users"), ("staff", "super_admin")),
-    NavItem("attendance.out_of_credits", _l("Out of credits"), ("staff", "super_admin")),
-    NavItem("reports.index", _l("Reports"), ("staff", "super_admin")),
-    NavItem("notifications.failed_mail_index", _l("Failed emails"), ("staff", "super_admin")),
+    NavItem("authoring.courses_index", _l("My courses"), AUTHORS),
+    NavItem("admin.users_index", _l("Users"), STAFF_ROLES),
+    NavItem("attendance.out_of_credits", _l("Out of credits"), STAFF_ROLES),
+    NavItem("reports.index", _l("Reports"), STAFF_ROLES),
+    NavItem("notifications.failed_mail_index", _l("Failed emails"), STAFF_ROLES),
     NavItem("community.feed", _l("Community"), EVERYONE),
 )
 

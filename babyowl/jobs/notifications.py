@@ -21,6 +21,7 @@ from babyowl.jobs.context import with_app_context
 from babyowl.jobs.email import deliver, mail_retry
 from babyowl.models import Announcement, Notification
 from babyowl.models.base import utcnow
+from babyowl.transactions import use_case
 
 log = logging.getLogger(__name__)
 
@@ -79,28 +80,29 @@ def compose(notification: Notification):
 
 @with_app_context
 def send_notification_email(notification_id: str) -> str:
+    # A failed send rolls the use case back (the row stays pending, its lock released); RQ retries or keeps
+    # the job in its failed registry.
+    return _send_if_pending(uuid.UUID(notification_id))
+
+
+@use_case
+def _send_if_pending(notification_id: uuid.UUID) -> str:
     from babyowl.services.notifications import KINDS, wants_email
 
     notification = db.session.scalars(
-        select(Notification).where(Notification.id == uuid.UUID(notification_id))
+        select(Notification).where(Notification.id == notification_id)
         .with_for_update().execution_options(populate_existing=True)).first()
     if notification is None or notification.email_status != "pending":
-        db.session.rollback()
         return "nothing to do"
     user = notification.user
     if (user.status != "active" or user.erased_at is not None
             or (notification.type in KINDS and not wants_email(user.id, notification.type))):
         notification.email_status = "skipped"
-        db.session.commit()
         return "skipped"
-    try:
-        deliver(compose(notification))
-    except Exception:
-        db.session.rollback()  # release the row; RQ retries, or keeps the job in its failed registry
-        raise
+    # The row stays locked while the message goes out: a second copy of the job waits, then finds it sent.
+    deliver(compose(notification))
     notification.email_status = "sent"
     notification.emailed_at = utcnow()
-    db.session.commit()
     return "sent"
 
 

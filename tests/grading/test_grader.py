@@ -16,7 +16,7 @@ from babyowl.grading.compare import normalise, same_output, student_traceback
 from babyowl.models import CodingSubmission, Exercise
 from babyowl.services import grading
 from babyowl.services.errors import InvalidInput, NotAllowed
-from tests.factories import make_open_lesson, make_user
+from tests.factories import make_user
 from tests.helpers import reload
 
 SOLUTION = "def kali(a, b):\n    return a * b\n\nn = int(input())\nprint(n * 2)\n"
@@ -43,16 +43,6 @@ TESTS = [
     case("call", stdin="1\n", code="kali(5, 3)", expected="2\n15"),
     case("secret", stdin="-4\n", code="print(kali(-2, 4))", expected="-8\n-8", points=5, hidden=True),
 ]
-
-
-@pytest.fixture
-def student(db):
-    return make_user("student")
-
-
-@pytest.fixture
-def lesson(db, student):
-    return make_open_lesson(student)
 
 
 def graded(student, exercise, code):

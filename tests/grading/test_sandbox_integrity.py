@@ -7,27 +7,11 @@ from __future__ import annotations
 
 import time
 
-import pytest
 
 from babyowl.grading import sandbox
 from babyowl.grading.sandbox import TestInput, parse_event, run_tests
 from babyowl.services import grading
-from tests.factories import make_open_lesson, make_user
-from tests.grading.test_grader import case, coding_exercise
-
-
-@pytest.fixture
-def student(db):
-    return make_user("student")
-
-
-@pytest.fixture
-def lesson(db, student):
-    return make_open_lesson(student)
-
-
-def graded(student, exercise, code):
-    return grading.grade(grading.submit(student, exercise, code).id)
+from tests.grading.test_grader import case, coding_exercise, graded
 
 
 def by_id(submission):

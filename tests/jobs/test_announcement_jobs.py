@@ -62,14 +62,6 @@ def clock(monkeypatch) -> Clock:
 
 
 @pytest.fixture
-def smtp():
-    server = SmtpServer()
-    server.controller.start()
-    yield server
-    server.controller.stop()
-
-
-@pytest.fixture
 def queued_app(make_app, redis_url, redis_db, smtp):
     """The app with Redis and SMTP: jobs wait for a worker, mail goes to the test's SMTP server."""
     return make_app(REDIS_URL=redis_url, MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port,

@@ -33,14 +33,6 @@ def dead_redis_url() -> str:
     return f"redis://127.0.0.1:{free_port()}/0"
 
 
-@pytest.fixture
-def smtp():
-    server = SmtpServer()
-    server.controller.start()
-    yield server
-    server.controller.stop()
-
-
 def _mail_config(smtp: SmtpServer) -> dict:
     return {"MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port, "MAIL_USE_TLS": False,
             "MAIL_TIMEOUT": 5, "MAIL_RETRY_INTERVALS": [0, 0]}
@@ -260,6 +252,6 @@ def test_code_submitted_while_redis_is_down_is_stored_and_queued_by_the_sweep_la
         from babyowl.jobs.grading import requeue_lost_gradings
 
         assert requeue_lost_gradings() == 1
-    [job] = Queue(recovered.config["RQ_QUEUE"], connection=redis_db).get_jobs()
+    [job] = Queue(recovered.config["RQ_GRADING_QUEUE"], connection=redis_db).get_jobs()
     assert job.func_name == f"{grade_submission.__module__}.grade_submission"
     assert job.args == (str(submission.id),)

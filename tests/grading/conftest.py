@@ -1,0 +1,16 @@
+"""Fixtures of the grader tests: a student with a lesson of theirs open."""
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import make_open_lesson, make_user
+
+
+@pytest.fixture
+def student(db):
+    return make_user("student")
+
+
+@pytest.fixture
+def lesson(db, student):
+    return make_open_lesson(student)
