@@ -168,6 +168,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_APPLICATION": os.environ.get("RATELIMIT_APPLICATION", "100 per minute"),
         "RATELIMIT_AUTH": os.environ.get("RATELIMIT_AUTH", "10 per minute"),
+        "RATELIMIT_AUTH_ACCOUNT": os.environ.get("RATELIMIT_AUTH_ACCOUNT", "10 per 15 minutes"),
         # Each coding submission starts a sandboxed Python on the worker: a student gets a few a minute.
         "RATELIMIT_GRADING": os.environ.get("RATELIMIT_GRADING", "6 per minute"),
         "RATELIMIT_HEADERS_ENABLED": True,

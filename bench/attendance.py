@@ -309,6 +309,12 @@ def run_benchmark(app, seeded: dict, renders: int, taps: int) -> tuple[list[tupl
     with app.app_context():
         engine = db.engine
         instructor = db.session.get(User, seeded["instructor_id"])
+        # Signed in as a browser is: a live session row, named in the cookie.
+        from babyowl.services.sessions import start_session
+        from babyowl.transactions import unit_of_work
+
+        with unit_of_work("bench sign-in"):
+            start_session(instructor, user_agent="bench", ip="127.0.0.1")
         login_id = instructor.get_id()
         roster = db.session.execute(
             sa.select(ClassEnrollment.id, User.full_name).join(User, User.id == ClassEnrollment.student_id)

@@ -78,6 +78,12 @@ def measure(url: str, kind: str) -> dict:
 
     with app.app_context():
         admin = db.session.scalars(sa.select(User).where(User.role == "super_admin")).first()
+        # Signed in as a browser is: a live session row, named in the cookie.
+        from babyowl.services.sessions import start_session
+        from babyowl.transactions import unit_of_work
+
+        with unit_of_work("bench sign-in"):
+            start_session(admin, user_agent="bench", ip="127.0.0.1")
         user_id = admin.get_id()
         db.session.remove()
     client = app.test_client()
