@@ -221,6 +221,15 @@ def locked_enrollment(enrollment_id: uuid.UUID, class_id: uuid.UUID) -> ClassEnr
         .execution_options(populate_existing=True)).first()
 
 
+def grid_row(school_class: SchoolClass, enrollment_id: uuid.UUID | None, meeting_number: int) -> GridRow | None:
+    """One student's row of the sheet, read afresh; None when the enrollment is not of this class."""
+    enrollment = db.session.get(ClassEnrollment, enrollment_id) if enrollment_id else None
+    if enrollment is None or enrollment.class_id != school_class.id:
+        return None
+    db.session.refresh(enrollment)
+    return GridRow(enrollment, record_for(enrollment.id, meeting_number))
+
+
 def record_for(enrollment_id: uuid.UUID, meeting_number: int) -> ClassAttendance:
     return db.session.scalars(select(ClassAttendance).where(
         ClassAttendance.enrollment_id == enrollment_id, ClassAttendance.meeting_number == meeting_number)

@@ -13,8 +13,7 @@ from flask_wtf.csrf import generate_csrf
 from babyowl.blueprints.params import parse_uuid
 from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, roles_required
 from babyowl.errors import error_response, on_refusal
-from babyowl.extensions import db, limiter
-from babyowl.models import ClassEnrollment
+from babyowl.extensions import limiter
 from babyowl.rendering import is_htmx, redirect_to, render
 from babyowl.services import attendance, classes
 from babyowl.services.errors import InvalidInput
@@ -100,13 +99,11 @@ def mark(class_id: uuid.UUID):
 
 
 def _row(school_class, meeting: int, enrollment_id, error: str | None = None):
-    enrollment = db.session.get(ClassEnrollment, enrollment_id) if enrollment_id else None
-    if enrollment is None or enrollment.class_id != school_class.id:
+    row = attendance.grid_row(school_class, enrollment_id, meeting)
+    if row is None:
         if error:  # no row to show the refusal on (an id that is not of this class)
             return error_response(422, error)
         abort(404)
-    db.session.refresh(enrollment)
-    row = attendance.GridRow(enrollment, attendance.record_for(enrollment.id, meeting))
     return render("attendance/take.html", block="row", school_class=school_class,
                   meeting_number=meeting, row=row, row_error=error, saved=error is None)
 
