@@ -68,8 +68,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--classes", type=int, default=100, help=f"active group classes of {CLASS_SIZE} (default 100)")
     parser.add_argument("--renders", type=int, default=50, help="timed grid renders (default 50)")
     parser.add_argument("--taps", type=int, default=300, help="timed taps (default 300)")
+    parser.add_argument("--past-meetings", type=int, default=PAST_MEETINGS,
+                        help=f"meetings already marked in every class: the school's history (default {PAST_MEETINGS}; "
+                             "students x past meetings marks)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards (default: drop it)")
     args = parser.parse_args(argv)
+    if args.past_meetings < 1:
+        parser.error("--past-meetings must be at least 1")
     if args.classes < 1 or args.renders < 1 or args.taps < 1:
         parser.error("--classes, --renders and --taps must be at least 1")
     if args.students < CLASS_SIZE or args.students * 2 < args.classes * CLASS_SIZE:
@@ -212,7 +217,7 @@ def seed(app, students: int, classes: int) -> dict:
                 "id": class_id, "name": f"Bench Class {c + 1:03d}", "course_id": courses[course_index]["id"],
                 "instructor_id": instructor["id"], "type": "group", "max_capacity": CLASS_SIZE,
                 "current_capacity": CLASS_SIZE, "total_meetings": TOTAL_MEETINGS, "meetings_completed": PAST_MEETINGS,
-                "meetings_scheduled": TOTAL_MEETINGS, "lessons_unlocked": PAST_MEETINGS,
+                "lessons_unlocked": PAST_MEETINGS,
                 "schedule": {"days": ["Monday"], "time": "19:00-21:00"},
                 "enrollment_deadline": start_date - timedelta(days=3), "start_date": start_date,
                 "end_date": start_date + timedelta(days=7 * (TOTAL_MEETINGS - 1)), "status": "active",
@@ -458,7 +463,10 @@ def run_benchmark(app, seeded: dict, renders: int, taps: int) -> tuple[list[tupl
 # ---------------------------------------------------------------- main
 
 def main(argv=None) -> int:
+    global PAST_MEETINGS, BENCH_MEETING, TOTAL_MEETINGS
     args = parse_args(argv)
+    PAST_MEETINGS, BENCH_MEETING = args.past_meetings, args.past_meetings + 1
+    TOTAL_MEETINGS = max(TOTAL_MEETINGS, BENCH_MEETING)
     began = time.perf_counter()
     url = args.database_url
     shown_url = make_url(url).render_as_string(hide_password=True)

@@ -200,3 +200,9 @@ def test_attempt_and_version_numbers_are_unique_and_scores_stay_within_their_max
              "uq_assignment_submissions_version")
     _refused(db, sa.insert(AssignmentSubmission).values(id=uuid.uuid4(), **work, version=2, grade=101, max_grade=100),
              "ck_assignment_submissions_grade_within_max")
+
+
+def test_a_classs_meetings_are_found_by_one_index_whatever_the_schools_history(db):
+    # max(meeting_number) of one class must not walk other classes' marks (migration 0014).
+    indexes = {ix["name"]: ix["column_names"] for ix in sa.inspect(db.engine).get_indexes("class_attendance")}
+    assert indexes["idx_class_attendance_class_meeting"] == ["class_id", "meeting_number"]

@@ -31,6 +31,9 @@ class ClassAttendance(UUIDPrimaryKey, Base):
         Index("idx_class_attendance_class", "class_id"),
         Index("idx_class_attendance_enrollment", "enrollment_id"),
         Index("idx_class_attendance_meeting", "meeting_number"),
+        # The sheet's "highest meeting of this class": without it PostgreSQL walks the meeting index backwards
+        # past every other class's rows, a cost that grows with the school's history (issue 22).
+        Index("idx_class_attendance_class_meeting", "class_id", "meeting_number"),
         Index("idx_class_attendance_date", "meeting_date"),
     )
 
