@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from babyowl.extensions import db
 from babyowl.models import User, UserSession
@@ -143,3 +143,16 @@ def sign_out_device(user: User, session_id: uuid.UUID) -> None:
 @use_case
 def sign_out_everywhere_else(user: User) -> int:
     return revoke_others(user)
+
+
+# Kept this long after a session ended, so the devices list and an export can still say when it was used.
+ENDED_KEPT = timedelta(days=30)
+
+
+@use_case
+def prune_ended_sessions() -> int:
+    """Delete sessions revoked, or idle past the remember-me lifetime, more than 30 days ago; how many went."""
+    now = utcnow()
+    return db.session.execute(delete(UserSession).where(
+        (UserSession.revoked_at < now - ENDED_KEPT)
+        | (UserSession.last_seen_at < now - _max_idle() - ENDED_KEPT))).rowcount

@@ -189,3 +189,19 @@ def test_each_request_checks_its_session_with_one_query(app, db, siti, count_que
     assert len(statements) == 1 and "user_sessions" in statements[0]
     client.post("/logout")
     assert sessions.signed_in_user(user_id, session_id) is None
+
+
+def test_the_sweep_deletes_sessions_ended_more_than_thirty_days_ago_and_keeps_the_rest(app, db, siti):
+    from babyowl.services.sessions import prune_ended_sessions
+
+    browser(app, PHONE), browser(app)  # two more devices signed in
+    laptop = browser(app, LAPTOP)
+    laptop.post("/account/sessions/sign-out-others")  # phone and tablet revoked today: kept for the list/export
+    assert prune_ended_sessions() == 0
+    db.session.execute(update(UserSession).where(UserSession.user_agent.contains("Android"))
+                       .values(revoked_at=utcnow() - timedelta(days=31)))
+    db.session.commit()
+    assert prune_ended_sessions() == 1
+    db.session.expire_all()
+    assert len(db.session.scalars(select(UserSession)).all()) == 2
+    assert laptop.get("/dashboard").status_code == 200  # the live session is untouched
