@@ -321,6 +321,10 @@ def run_benchmark(app, seeded: dict, renders: int, taps: int) -> tuple[list[tupl
         with unit_of_work("bench sign-in"):
             start_session(instructor, user_agent="bench", ip="127.0.0.1")
         login_id = instructor.get_id()
+        admin = db.session.scalars(sa.select(User).where(User.role == "super_admin")).first()
+        with unit_of_work("bench sign-in"):
+            start_session(admin, user_agent="bench", ip="127.0.0.1")
+        staff_login_id = admin.get_id()
         roster = db.session.execute(
             sa.select(ClassEnrollment.id, User.full_name).join(User, User.id == ClassEnrollment.student_id)
             .where(ClassEnrollment.class_id == class_id, ClassEnrollment.status == "active")
@@ -386,10 +390,31 @@ def run_benchmark(app, seeded: dict, renders: int, taps: int) -> tuple[list[tupl
     timed_taps = [tap_number(warm_taps + i) for i in range(taps)]
     full_grid = [get_grid() for _ in range(renders)]
 
+    # The staff report page, as staff open it: the whole school (no preview until filtered), then one class.
+    staff = app.test_client()
+    with staff.session_transaction() as session:
+        session["_user_id"] = staff_login_id
+        session["_fresh"] = True
+
+    def get_page(url: str) -> tuple[float, int]:
+        before = counter.count
+        started = time.perf_counter()
+        response = _isolated(staff.get, url)
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            fail(f"GET {url} answered {response.status_code}: {response.get_data(as_text=True)[:300]!r}")
+        return elapsed, counter.count - before
+
+    report_urls = {"staff /reports, no filter": "/reports", "staff /reports?class_id=… (count + 20-row preview)":
+                   f"/reports?class_id={class_id}"}
+    for url in report_urls.values():
+        get_page(url)
+    reports = {label: [get_page(url) for _ in range(renders)] for label, url in report_urls.items()}
+
     rows = []
     for label, samples in ((f"grid render, meeting {BENCH_MEETING} partly marked", empty_grid),
                            (f"grid render, meeting {BENCH_MEETING} all marked", full_grid),
-                           ("tap save (one mark)", timed_taps)):
+                           ("tap save (one mark)", timed_taps), *reports.items()):
         rows.append((label, summary([ms for ms, _ in samples]), _statements_label([q for _, q in samples])))
 
     checks: list[str] = []

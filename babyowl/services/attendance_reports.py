@@ -68,9 +68,56 @@ class ExportRow:
     note: str | None
 
 
+class _Aliases:
+    """The four parts users play in a row of the export, aliased once per query."""
+
+    def __init__(self) -> None:
+        self.student, self.instructor, self.marker, self.changer = (aliased(User) for _ in range(4))
+
+
+def _filtered(query, filters: ExportFilter, student):
+    """The filters on a query that joins the mark's class and its student as `student`."""
+    if filters.class_id:
+        query = query.where(ClassAttendance.class_id == filters.class_id)
+    if filters.instructor_id:
+        query = query.where(SchoolClass.instructor_id == filters.instructor_id)
+    if filters.student.strip():
+        query = query.where(text_matches(filters.student, student.full_name, student.email))
+    if filters.date_from:
+        query = query.where(ClassAttendance.meeting_date >= filters.date_from)
+    if filters.date_to:
+        query = query.where(ClassAttendance.meeting_date <= filters.date_to)
+    return query
+
+
+def _adjusted_by_then():
+    return (select(func.coalesce(func.sum(CreditAdjustment.adjustment), 0))
+            .where(CreditAdjustment.enrollment_id == ClassAttendance.enrollment_id,
+                   CreditAdjustment.adjusted_at <= ClassAttendance.marked_at)
+            .correlate(ClassAttendance).scalar_subquery())
+
+
+def _rows_query(filters: ExportFilter, used_through, a: _Aliases):
+    remaining = (ClassEnrollment.meeting_credits - used_through + _adjusted_by_then()).cast(Integer)
+    query = (select(ClassAttendance.id, SchoolClass.id, SchoolClass.name, Course.title, a.instructor.full_name,
+                    ClassAttendance.meeting_number, ClassAttendance.meeting_date, a.student.id, a.student.full_name,
+                    a.student.email, ClassAttendance.status, ClassAttendance.credit_deducted, remaining,
+                    a.marker.full_name, ClassAttendance.marked_at, a.changer.full_name, ClassAttendance.updated_at,
+                    ClassAttendance.notes)
+             .join(SchoolClass, SchoolClass.id == ClassAttendance.class_id)
+             .join(Course, Course.id == SchoolClass.course_id)
+             .join(ClassEnrollment, ClassEnrollment.id == ClassAttendance.enrollment_id)
+             .join(a.student, a.student.id == ClassEnrollment.student_id)
+             .outerjoin(a.instructor, a.instructor.id == SchoolClass.instructor_id)
+             .outerjoin(a.marker, a.marker.id == ClassAttendance.marked_by)
+             .outerjoin(a.changer, a.changer.id == ClassAttendance.updated_by))
+    return _filtered(query, filters, a.student).order_by(
+        SchoolClass.name, SchoolClass.id, ClassAttendance.meeting_number, func.lower(a.student.full_name), a.student.id)
+
+
 def _export_query(filters: ExportFilter):
-    student, instructor = aliased(User), aliased(User)
-    marker, changer = aliased(User), aliased(User)
+    """Every matching row; credits used so far counted once for all rows by a window over each enrollment."""
+    a = _Aliases()
     # The running count covers every meeting of the enrollment, whatever the
     # date range, so "credits remaining after" is the same in every export.
     running = (select(ClassAttendance.id.label("attendance_id"),
@@ -79,52 +126,48 @@ def _export_query(filters: ExportFilter):
                       .label("used_through"))
                .join(SchoolClass, SchoolClass.id == ClassAttendance.class_id)
                .join(ClassEnrollment, ClassEnrollment.id == ClassAttendance.enrollment_id)
-               .join(student, student.id == ClassEnrollment.student_id))
-    if filters.class_id:
-        running = running.where(ClassAttendance.class_id == filters.class_id)
-    if filters.instructor_id:
-        running = running.where(SchoolClass.instructor_id == filters.instructor_id)
-    if filters.student.strip():
-        running = running.where(text_matches(filters.student, student.full_name, student.email))
-    running = running.subquery()
-    adjusted = (select(func.coalesce(func.sum(CreditAdjustment.adjustment), 0))
-                .where(CreditAdjustment.enrollment_id == ClassAttendance.enrollment_id,
-                       CreditAdjustment.adjusted_at <= ClassAttendance.marked_at)
-                .correlate(ClassAttendance).scalar_subquery())
-    remaining = (ClassEnrollment.meeting_credits - running.c.used_through + adjusted).cast(Integer)
-    query = (select(ClassAttendance.id, SchoolClass.id, SchoolClass.name, Course.title, instructor.full_name,
-                    ClassAttendance.meeting_number, ClassAttendance.meeting_date, student.id, student.full_name,
-                    student.email, ClassAttendance.status, ClassAttendance.credit_deducted, remaining,
-                    marker.full_name, ClassAttendance.marked_at, changer.full_name, ClassAttendance.updated_at,
-                    ClassAttendance.notes)
-             .join(running, running.c.attendance_id == ClassAttendance.id)
-             .join(SchoolClass, SchoolClass.id == ClassAttendance.class_id)
-             .join(Course, Course.id == SchoolClass.course_id)
-             .join(ClassEnrollment, ClassEnrollment.id == ClassAttendance.enrollment_id)
-             .join(student, student.id == ClassEnrollment.student_id)
-             .outerjoin(instructor, instructor.id == SchoolClass.instructor_id)
-             .outerjoin(marker, marker.id == ClassAttendance.marked_by)
-             .outerjoin(changer, changer.id == ClassAttendance.updated_by))
-    if filters.date_from:
-        query = query.where(ClassAttendance.meeting_date >= filters.date_from)
-    if filters.date_to:
-        query = query.where(ClassAttendance.meeting_date <= filters.date_to)
-    return query.order_by(SchoolClass.name, SchoolClass.id, ClassAttendance.meeting_number,
-                          func.lower(student.full_name), student.id)
+               .join(a.student, a.student.id == ClassEnrollment.student_id))
+    running = _filtered(running, ExportFilter(class_id=filters.class_id, instructor_id=filters.instructor_id,
+                                              student=filters.student), a.student).subquery()
+    return _rows_query(filters, running.c.used_through, a).join(
+        running, running.c.attendance_id == ClassAttendance.id)
 
 
-def export_rows(filters: ExportFilter, limit: int | None = None) -> Iterator[ExportRow]:
+def _preview_query(filters: ExportFilter):
+    """The same rows, but credits used so far counted per row: PostgreSQL computes it only for the rows shown."""
+    earlier = aliased(ClassAttendance)
+    used_through = (select(func.count()).select_from(earlier)
+                    .where(earlier.enrollment_id == ClassAttendance.enrollment_id,
+                           earlier.meeting_number <= ClassAttendance.meeting_number,
+                           earlier.credit_deducted.is_(True))
+                    .correlate(ClassAttendance).scalar_subquery())
+    return _rows_query(filters, used_through, _Aliases())
+
+
+def export_rows(filters: ExportFilter) -> Iterator[ExportRow]:
     """The long-format rows in a stable order (class, meeting, student), fetched in batches."""
-    query = _export_query(filters)
-    if limit is not None:
-        query = query.limit(limit)
-    result = db.session.execute(query.execution_options(yield_per=BATCH))
+    result = db.session.execute(_export_query(filters).execution_options(yield_per=BATCH))
     for values in result:
         yield ExportRow(*values)
 
 
+def preview_rows(filters: ExportFilter, limit: int) -> list[ExportRow]:
+    """The first `limit` rows of the export, as the export has them."""
+    return [ExportRow(*values) for values in db.session.execute(_preview_query(filters).limit(limit))]
+
+
+def is_unfiltered(filters: ExportFilter) -> bool:
+    """The whole school's history: counted and previewed only on demand (it grows with every meeting held)."""
+    return filters == ExportFilter()
+
+
 def export_count(filters: ExportFilter) -> int:
-    return db.session.scalar(select(func.count()).select_from(_export_query(filters).order_by(None).subquery()))
+    student = aliased(User)
+    query = (select(func.count()).select_from(ClassAttendance)
+             .join(SchoolClass, SchoolClass.id == ClassAttendance.class_id)
+             .join(ClassEnrollment, ClassEnrollment.id == ClassAttendance.enrollment_id)
+             .join(student, student.id == ClassEnrollment.student_id))
+    return db.session.scalar(_filtered(query, filters, student))
 
 
 @dataclass
@@ -213,8 +256,8 @@ def matrix(school_class: SchoolClass) -> Matrix:
 
 def filter_choices() -> tuple[list[SchoolClass], list[User]]:
     """Classes that have marks, and the instructors of any class, for the staff report's filters."""
-    with_marks = select(ClassAttendance.class_id).distinct()
-    school_classes = db.session.scalars(select(SchoolClass).where(SchoolClass.id.in_(with_marks))
+    # meetings_completed is recounted from the marks with every change: no scan of the school's history here.
+    school_classes = db.session.scalars(select(SchoolClass).where(SchoolClass.meetings_completed > 0)
                                         .order_by(SchoolClass.name, SchoolClass.id)).all()
     instructors = db.session.scalars(select(User).where(User.id.in_(select(SchoolClass.instructor_id)))
                                      .order_by(User.full_name)).all()

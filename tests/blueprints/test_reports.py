@@ -162,6 +162,17 @@ def test_reports_page_previews_and_links_the_downloads(staff_client, school):
     assert "3 rows match." in text(fragment) and 'id="report-results"' in text(fragment)
 
 
+def test_the_unfiltered_reports_page_counts_and_previews_nothing_until_asked(staff_client, school, count_queries):
+    with count_queries() as statements:
+        response = staff_client.get("/reports")
+    assert response.status_code == 200
+    page = text(response)
+    assert "Choose a class, an instructor, a student or dates" in page and "rows match." not in page
+    assert 'id="report-preview"' not in page and "/reports/attendance.csv?" in page
+    # No statement reads the marks: the page costs the same whatever the school's history.
+    assert not [s for s in statements if "class_attendance" in s]
+
+
 def test_reconciliation_page(staff_client, school, db):
     response = staff_client.get("/reports/reconciliation")
     assert "Every enrollment adds up" in text(response)

@@ -53,6 +53,15 @@ def test_filters_select_the_rows_and_keep_their_numbers(db, school, filters, exp
     assert attendance_reports.export_count(chosen) == len(rows)
 
 
+@pytest.mark.parametrize("filters", [lambda s: ExportFilter(), lambda s: ExportFilter(student="andi"),
+                                     lambda s: ExportFilter(date_from=date(2026, 10, 10))])
+def test_the_preview_is_the_start_of_the_export_with_the_same_numbers(db, school, filters):
+    chosen = filters(school)
+    export = list(attendance_reports.export_rows(chosen))
+    assert attendance_reports.preview_rows(chosen, 4) == export[:4]
+    assert attendance_reports.preview_rows(chosen, 100) == export
+
+
 def test_the_matrix_counts_and_rates(db, school):
     matrix = attendance_reports.matrix(school.class_a)
     assert matrix.meetings == [1, 2, 3]

@@ -30,9 +30,11 @@ def _filter_form() -> ReportFilterForm:
 def _report_page(form: ReportFilterForm):
     valid = form.validate()
     filters = form.filters() if valid else None
+    # The whole school's history is counted and previewed by no one who has not asked: it only grows.
+    shown = valid and not attendance_reports.is_unfiltered(filters)
     return render("reports/index.html", block="results", status=200 if valid else 422, form=form,
-                  count=attendance_reports.export_count(filters) if valid else 0,
-                  preview=list(attendance_reports.export_rows(filters, limit=PREVIEW_ROWS)) if valid else [],
+                  count=attendance_reports.export_count(filters) if shown else None,
+                  preview=attendance_reports.preview_rows(filters, PREVIEW_ROWS) if shown else [],
                   query=request.query_string.decode())
 
 
