@@ -1,4 +1,4 @@
-"""Report writers: CSV (streamed), xlsx (openpyxl write-only) and the printable PDF matrix (reportlab).
+"""Report writers: CSV (streamed), xlsx (XlsxWriter, constant memory) and the printable PDF matrix (reportlab).
 
 They format the plain rows that `services.attendance_reports` produces and
 know nothing of the database.
@@ -65,28 +65,40 @@ def csv_chunks(rows: Iterable[ExportRow], separator: str) -> Iterator[str]:
 
 
 def xlsx_file(rows: Iterable[ExportRow]) -> str:
-    """The same rows as a workbook on disk (write-only mode keeps memory flat); the caller removes it."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
+    """The same rows as a workbook on disk; the caller removes it.
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("attendance")
-    sheet.append(COLUMNS)
-    for row in rows:
+    XlsxWriter's constant-memory mode writes each row as it comes (memory stays
+    flat) and about twice as fast as openpyxl's write-only mode (issue 22:
+    19.6 s against 44 s for 102,000 rows).
+    """
+    import xlsxwriter
+
+    handle, path = tempfile.mkstemp(prefix="babyowl-", suffix=".xlsx")
+    os.close(handle)
+    # strings_to_formulas off: a cell typed "=1+1" stays the text it was, never a formula Excel would run.
+    workbook = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False,
+                                          "strings_to_urls": False})
+    sheet = workbook.add_worksheet("attendance")
+    date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    time_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    sheet.write_row(0, 0, COLUMNS)
+    for number, row in enumerate(rows, start=1):
         cells = _cells(row)
         # Real dates and times for Excel (local, since Excel has no time zones).
         cells[MEETING_DATE] = row.meeting_date
         cells[MARKED_AT] = _local(row.marked_at).replace(tzinfo=None)
         cells[CHANGED_AT] = _local(row.changed_at).replace(tzinfo=None) if row.changed_at else None
         for index, value in enumerate(cells):
-            if isinstance(value, str) and value.startswith("'="):
-                text = WriteOnlyCell(sheet, value=value[1:])
-                text.data_type = "s"  # openpyxl would store it as a formula
-                cells[index] = text
-        sheet.append(cells)
-    handle, path = tempfile.mkstemp(prefix="babyowl-", suffix=".xlsx")
-    os.close(handle)
-    workbook.save(path)
+            if index == MEETING_DATE:
+                sheet.write_datetime(number, index, value, date_format)
+            elif index in (MARKED_AT, CHANGED_AT) and value is not None:
+                sheet.write_datetime(number, index, value, time_format)
+            elif isinstance(value, str):
+                # The CSV's neutralising quote is for CSV readers; here the cell is plain text.
+                sheet.write_string(number, index, value[1:] if value.startswith("'=") else value)
+            elif value is not None:
+                sheet.write(number, index, value)
+    workbook.close()
     return path
 
 
