@@ -342,19 +342,24 @@ def run_benchmark(app, seeded: dict, renders: int, taps: int) -> tuple[list[tupl
     mark_url = f"/classes/{class_id}/attendance/mark"
     htmx = {"HX-Request": "true"}
 
-    def get_grid(check_roster: bool = False) -> tuple[float, int]:
+    def timed_get(browser, url: str):
+        """(milliseconds, SQL statements, response) of one GET that must answer 200."""
         before = counter.count
         started = time.perf_counter()
-        response = _isolated(client.get, grid_url)
+        response = _isolated(browser.get, url)
         elapsed = (time.perf_counter() - started) * 1000
         if response.status_code != 200:
-            fail(f"GET {grid_url} answered {response.status_code}: {response.get_data(as_text=True)[:300]!r}")
+            fail(f"GET {url} answered {response.status_code}: {response.get_data(as_text=True)[:300]!r}")
+        return elapsed, counter.count - before, response
+
+    def get_grid(check_roster: bool = False) -> tuple[float, int]:
+        elapsed, statements, response = timed_get(client, grid_url)
         if check_roster:  # the page measured is the real grid, not a sign-in page or an empty shell
             page = response.get_data(as_text=True)
             missing = [name for _, name in roster if name not in page]
             if missing:
                 fail(f"GET {grid_url} does not show {len(missing)} of the class's students, e.g. {missing[:3]}")
-        return elapsed, counter.count - before
+        return elapsed, statements
 
     def tap(enrollment_id, status: str, key: uuid.UUID) -> tuple[float, int]:
         form = {"enrollment_id": str(enrollment_id), "meeting_number": str(BENCH_MEETING), "meeting_date": "",
@@ -397,13 +402,8 @@ def run_benchmark(app, seeded: dict, renders: int, taps: int) -> tuple[list[tupl
         session["_fresh"] = True
 
     def get_page(url: str) -> tuple[float, int]:
-        before = counter.count
-        started = time.perf_counter()
-        response = _isolated(staff.get, url)
-        elapsed = (time.perf_counter() - started) * 1000
-        if response.status_code != 200:
-            fail(f"GET {url} answered {response.status_code}: {response.get_data(as_text=True)[:300]!r}")
-        return elapsed, counter.count - before
+        elapsed, statements, _response = timed_get(staff, url)
+        return elapsed, statements
 
     report_urls = {"staff /reports, no filter": "/reports", "staff /reports?class_id=… (count + 20-row preview)":
                    f"/reports?class_id={class_id}"}

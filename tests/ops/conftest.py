@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 PROJECT = Path(__file__).parents[2]
 
@@ -111,3 +113,14 @@ def deadline_loop(seconds: float, what: str):
         time.sleep(pause)
 
     yield tick
+
+
+def fresh_database(database_url: str, name: str) -> str:
+    """A new, empty PostgreSQL database `name` beside the one of `database_url` (dropped first if it exists)."""
+    url = make_url(database_url).set(database=name)
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.render_as_string(hide_password=False)

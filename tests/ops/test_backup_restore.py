@@ -13,26 +13,16 @@ from pathlib import Path
 import boto3
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from babyowl import create_app
 from babyowl.extensions import db as _db
 from tests.conftest import BASE_TEST_CONFIG
+from tests.ops.conftest import fresh_database as _fresh_database
 
 PROJECT = Path(__file__).parents[2]
 BUCKET, REGION = "babyowl-backups", "ap-southeast-3"
 # Bytes no text conversion would leave alone: a NUL, a CR LF, high bytes.
 FILE_BYTES = bytes(range(256)) * 40 + b"\r\n\x00end"
-
-
-def _fresh_database(database_url: str, name: str) -> str:
-    url = make_url(database_url).set(database=name)
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.render_as_string(hide_password=False)
 
 
 def _env(database_url: str, storage_dir: Path, **extra: str) -> dict:

@@ -7,19 +7,9 @@ import sys
 
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import make_url
 
 from tests.ops.conftest import PROJECT
-
-
-def _fresh_database(database_url: str, name: str) -> str:
-    url = make_url(database_url).set(database=name)
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.render_as_string(hide_password=False)
+from tests.ops.conftest import fresh_database as _fresh_database
 
 
 def test_two_app_servers_migrating_at_once_both_succeed_and_the_schema_is_at_head(database_url):
