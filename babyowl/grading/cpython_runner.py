@@ -65,8 +65,8 @@ def _refuse_new_processes():
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
         raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS")
-    # The pointer as a pointer: a bare int would be passed as a 32-bit C int.
-    if libc.prctl(22, 2, ctypes.c_void_p(ctypes.addressof(fprog_buffer)), 0, 0) != 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+    # PR_SET_SECCOMP, SECCOMP_MODE_FILTER; the pointer as a pointer (a bare int is passed as a 32-bit C int).
+    if libc.prctl(22, 2, ctypes.c_void_p(ctypes.addressof(fprog_buffer)), 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "PR_SET_SECCOMP")
     return True
 
@@ -116,7 +116,7 @@ def child(outcome_fd):
     job = json.loads(sys.stdin.buffer.read().decode("utf-8"))
     paths, missing = _package_paths(job.get("packages") or [])
     if missing:
-        outcome.write(json.dumps({"package_missing": missing}))
+        outcome.write("\n" + json.dumps({"package_missing": missing}) + "\n")
         outcome.flush()
         os._exit(0)
     sys.path[1:1] = paths
@@ -127,8 +127,10 @@ def child(outcome_fd):
     sys.argv = ["main.py"]
     result = prelude._babyowl_run(job.get("code", ""), job.get("stdin", ""), job.get("testCode", ""))
     try:
-        outcome.write(json.dumps({"exit_code": int(result["exit_code"]),
-                                  "error": None if result["error"] is None else str(result["error"])}))
+        # On a line of its own, last: whatever the program wrote on this descriptor came before it.
+        outcome.write("\n" + json.dumps({"exit_code": int(result["exit_code"]),
+                                         "error": None if result["error"] is None else str(result["error"])})
+                      + "\n")
         outcome.flush()
     except Exception:
         pass
@@ -191,7 +193,8 @@ def main(event_fd):
     if len(stdout) > limit:
         truncated, stdout = True, stdout[:limit]
     try:
-        outcome = json.loads(bytes(streams[outcome_read]).decode("utf-8"))
+        # The runner's own line is the last one: a program writing here first can only garble its own test.
+        outcome = json.loads(bytes(streams[outcome_read]).rstrip(b"\n").rsplit(b"\n", 1)[-1].decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
         outcome = None
     usage = os.times()

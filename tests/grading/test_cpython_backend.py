@@ -125,7 +125,8 @@ def test_output_past_the_limit_is_cut_and_os_exit_keeps_what_was_printed(cpython
     cpython_app.config["GRADER_OUTPUT_LIMIT"] = 1000
     exercise = coding_exercise(lesson, [case("flood", stdin="flood\n", expected="x"),
                                         case("quit", stdin="quit\n", expected="sebelum")])
-    code = 'import os\nif input() == "flood":\n    while True:\n        print("x" * 100)\nprint("sebelum")\nos._exit(0)\n'
+    code = ('import os\nif input() == "flood":\n    while True:\n        print("x" * 100)\n'
+            'print("sebelum")\nos._exit(0)\n')
     results = {r["id"]: r for r in graded(student, exercise, code).test_results}
     assert results["flood"]["status"] == "output_limit"
     assert results["quit"]["status"] == "error" and results["quit"]["output"] == "sebelum\n"
