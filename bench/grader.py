@@ -14,7 +14,8 @@ Not a test: it measures and prints. For a 10-test exercise of short tests
 
 Modes: `cold` (no snapshot, each sandbox starts when its test's turn comes),
 `snapshot` (the setup's memory snapshot, same), `pool` (the snapshot plus
-GRADER_PRESTART sandboxes loading ahead of the running test).
+GRADER_PRESTART sandboxes loading ahead of the running test), `cpython` (GRADER_BACKEND=cpython: native CPython
+in the same sandbox, GRADER_PRESTART ahead; its CPU count is the runner's and the program's processes').
 
     cd /work/main && .venv/bin/python bench/grader.py [--help]
 
@@ -44,7 +45,7 @@ from attendance import build_app, drop_database, recreate_database  # noqa: E402
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/babyowl_bench_grader"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
 SOLUTION = "n = int(input())\nprint(n * n)\n"
-MODES = ("cold", "snapshot", "pool")
+MODES = ("cold", "snapshot", "pool", "cpython")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -55,7 +56,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=5, help="sequential submissions per mode (default 5)")
     parser.add_argument("--burst", type=int, default=30, help="submissions in the burst (default 30; 0: none)")
     parser.add_argument("--burst-window", type=float, default=10.0, help="seconds the burst is spread over")
-    parser.add_argument("--burst-modes", default="pool", help="modes that also get the burst (default pool)")
+    parser.add_argument("--burst-modes", default="pool,cpython",
+                        help="modes that also get the burst (default pool,cpython)")
     parser.add_argument("--modes", default=",".join(MODES), help="modes to measure (default all)")
     parser.add_argument("--prestart", type=int, default=2, help="sandboxes loading ahead in the pool mode")
     parser.add_argument("--no-worker", action="store_true", help="measure the sandbox alone")
@@ -73,7 +75,8 @@ def mode_config(mode: str, prestart: int) -> dict:
     from babyowl.grading.snapshot import DEFAULT_DIR
 
     return {"GRADER_SNAPSHOT_DIR": "" if mode == "cold" else str(DEFAULT_DIR),
-            "GRADER_PRESTART": prestart if mode == "pool" else 0}
+            "GRADER_PRESTART": prestart if mode in ("pool", "cpython") else 0,
+            "GRADER_BACKEND": "cpython" if mode == "cpython" else "pyodide"}
 
 
 def bench_sandbox(app, mode: str, tests: int, samples: int, prestart: int) -> tuple[list[float], float]:
@@ -83,7 +86,7 @@ def bench_sandbox(app, mode: str, tests: int, samples: int, prestart: int) -> tu
     app.config.update(mode_config(mode, prestart))
     with app.app_context():
         settings = grading.sandbox_settings()
-    if mode != "cold" and settings.snapshot is None:
+    if mode in ("snapshot", "pool") and settings.snapshot is None:
         raise SystemExit("No usable grader snapshot: run `python -m babyowl.grading.snapshot build` (the setup does).")
     inputs = [TestInput(stdin=f"{i}\n") for i in range(tests)]
     seconds, cpu = [], 0.0
@@ -121,6 +124,7 @@ def seed(app, tests: int) -> tuple[list, object]:
 def start_worker(url: str, redis_url: str, config: dict) -> subprocess.Popen:
     env = dict(os.environ, DATABASE_URL=url, REDIS_URL=redis_url, SECRET_KEY="bench",
                GRADER_SNAPSHOT_DIR=config["GRADER_SNAPSHOT_DIR"], GRADER_PRESTART=str(config["GRADER_PRESTART"]),
+               GRADER_BACKEND=config["GRADER_BACKEND"],
                MAIL_BACKEND="console")
     return subprocess.Popen([sys.executable, str(ROOT / "worker.py"), "grading"], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -61,6 +61,8 @@ class SandboxSettings:
     snapshot: Path | None = None  # the setup's memory snapshot of this Pyodide; a cold start without it
     time_budget: float = 450.0  # seconds for a whole submission, loading included
     prestart: int = 2  # sandboxes loading ahead of the test that runs (0: each starts when its test's turn comes)
+    backend: str = "pyodide"  # or "cpython": native CPython in the same sandbox (cpython.py)
+    python: str = "/usr/bin/python3"  # the cpython backend's interpreter
 
 
 @dataclass
@@ -94,6 +96,10 @@ def _library_dirs() -> list[str]:
 
 
 def command(settings: SandboxSettings, event_fd: int) -> list[str]:
+    if settings.backend == "cpython":
+        from babyowl.grading import cpython
+
+        return cpython.command(settings, event_fd, TMPFS_BYTES)
     node = os.path.realpath(shutil.which(settings.node) or settings.node)
     args = [settings.bwrap, "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
             "--die-with-parent", "--new-session", "--clearenv", "--setenv", "HOME", "/tmp",
@@ -119,6 +125,10 @@ def command(settings: SandboxSettings, event_fd: int) -> list[str]:
 
 
 def check_available(settings: SandboxSettings) -> None:
+    if settings.backend == "cpython":
+        from babyowl.grading import cpython
+
+        return cpython.check_available(settings)
     if not (settings.pyodide_dir / "pyodide.mjs").is_file():
         raise SandboxUnavailable(f"Pyodide is not installed at {settings.pyodide_dir} (run scripts/setup.sh)")
     for program in (settings.bwrap, settings.node):

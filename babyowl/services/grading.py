@@ -63,12 +63,15 @@ def sandbox_settings() -> SandboxSettings:
     packages = config["PYODIDE_PACKAGES_DIR"]
     pyodide_dir = Path(config["GRADER_PYODIDE_DIR"])
     snapshot_dir = config.get("GRADER_SNAPSHOT_DIR")
-    snapshot = usable_snapshot(pyodide_dir, Path(snapshot_dir), config["GRADER_NODE"]) if snapshot_dir else None
+    backend = config.get("GRADER_BACKEND", "pyodide")
+    snapshot = (usable_snapshot(pyodide_dir, Path(snapshot_dir), config["GRADER_NODE"])
+                if snapshot_dir and backend == "pyodide" else None)
     return SandboxSettings(pyodide_dir=pyodide_dir, node=config["GRADER_NODE"],
                            bwrap=config["GRADER_BWRAP"], memory_mb=config["GRADER_MEMORY_MB"],
                            output_limit=config["GRADER_OUTPUT_LIMIT"],
                            packages_dir=Path(packages) if packages else None, snapshot=snapshot,
-                           time_budget=time_budget(), prestart=config.get("GRADER_PRESTART", 2))
+                           time_budget=time_budget(), prestart=config.get("GRADER_PRESTART", 2),
+                           backend=backend, python=config.get("GRADER_PYTHON", "/usr/bin/python3"))
 
 
 @use_case

@@ -14,3 +14,10 @@ def student(db):
 @pytest.fixture
 def lesson(db, student):
     return make_open_lesson(student)
+
+
+@pytest.fixture(params=["pyodide", "cpython"])
+def backend(request, app):
+    """A behaviour test runs against both grader backends (`app` undoes the config change)."""
+    app.config["GRADER_BACKEND"] = request.param
+    return request.param

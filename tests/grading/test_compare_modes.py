@@ -52,7 +52,7 @@ def test_the_author_chooses_the_mode_and_a_wrong_one_is_refused(db):
         coding.validate(content)
 
 
-def test_the_server_grades_each_test_in_its_mode_and_the_student_is_told_how(app, db):
+def test_the_server_grades_each_test_in_its_mode_and_the_student_is_told_how(backend, app, db):
     student = make_user("student")
     lesson = make_open_lesson(student)
     tests = [dict(case("area", stdin="15\n", expected="225"), compare="numbers"),

@@ -54,7 +54,7 @@ def by_id(submission):
     return {r["id"]: r for r in submission.test_results}
 
 
-def test_a_correct_solution_passes_every_test_hidden_ones_included(db, student, lesson):
+def test_a_correct_solution_passes_every_test_hidden_ones_included(backend, db, student, lesson):
     exercise = coding_exercise(lesson, TESTS)
     # Output ends with spaces and a newline ("42  \n"); the expected "42" still matches.
     submission = graded(student, exercise, SOLUTION.replace("print(n * 2)", "print(n * 2, end='  \\n')"))
@@ -65,7 +65,7 @@ def test_a_correct_solution_passes_every_test_hidden_ones_included(db, student, 
     assert submission.attempt_number == 1 and submission.execution_time > 0
 
 
-def test_a_wrong_solution_fails_the_right_cases(db, student, lesson):
+def test_a_wrong_solution_fails_the_right_cases(backend, db, student, lesson):
     exercise = coding_exercise(lesson, TESTS)
     wrong = SOLUTION.replace("return a * b", "return a + b")
     submission = graded(student, exercise, wrong)
@@ -79,7 +79,7 @@ def test_a_wrong_solution_fails_the_right_cases(db, student, lesson):
     assert "secret" in {r["id"] for r in grading.visible_results(submission, staff_view=True)[0]}
 
 
-def test_an_infinite_loop_is_a_time_limit_failure_and_the_other_tests_still_run(db, student, lesson):
+def test_an_infinite_loop_is_a_time_limit_failure_and_the_other_tests_still_run(backend, db, student, lesson):
     exercise = coding_exercise(lesson, [case("a", stdin="a\n", expected="a"), case("loop", stdin="loop\n",
                                                                                    expected="x"),
                                         case("b", stdin="b\n", expected="b")], time_limit=2)
@@ -92,7 +92,7 @@ def test_an_infinite_loop_is_a_time_limit_failure_and_the_other_tests_still_run(
     assert submission.score == 20 and submission.passed is False
 
 
-def test_a_program_allocating_without_end_is_stopped(app, db, student, lesson):
+def test_a_program_allocating_without_end_is_stopped(backend, app, db, student, lesson):
     app.config["GRADER_MEMORY_MB"] = 300
     exercise = coding_exercise(lesson, [case("hog", expected="done")], time_limit=60)
     started = time.monotonic()
@@ -102,7 +102,7 @@ def test_a_program_allocating_without_end_is_stopped(app, db, student, lesson):
     assert time.monotonic() - started < 60
 
 
-def test_errors_show_only_the_students_own_lines(db, student, lesson):
+def test_errors_show_only_the_students_own_lines(backend, db, student, lesson):
     exercise = coding_exercise(lesson, [case("one", stdin="x\n", expected="1")])
     submission = graded(student, exercise, "word = input()\n\nprint(int(word))\n")
     (result,) = submission.test_results
@@ -223,7 +223,7 @@ def test_the_servers_grading_completes_the_exercise_and_never_uncompletes_it(db,
     assert enrollment.exercises_completed == 2
 
 
-def test_a_turtle_program_and_a_package_from_the_schools_pyodide_release(app, db, student, lesson, tmp_path):
+def test_a_turtle_program_and_a_package_from_the_schools_pyodide_release(backend, app, db, student, lesson, tmp_path):
     """PYODIDE_PACKAGES_DIR: a lock file and a pure-Python wheel, as a school's full release would hold."""
     import hashlib
     import json
@@ -258,7 +258,7 @@ def test_a_turtle_program_and_a_package_from_the_schools_pyodide_release(app, db
     assert missing.test_results[0]["status"] == "package_missing" and not missing.passed
 
 
-def test_bundled_pure_python_packages_are_served_by_default(app, db, student, lesson):
+def test_bundled_pure_python_packages_are_served_by_default(backend, app, db, student, lesson):
     from babyowl.grading.packages import served_packages
 
     assert {"sympy", "bs4", "beautifulsoup4", "dateutil"} <= served_packages()

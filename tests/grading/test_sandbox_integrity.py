@@ -39,7 +39,7 @@ print("mine")
 '''
 
 
-def test_a_program_cannot_forge_the_graders_messages(db, student, lesson):
+def test_a_program_cannot_forge_the_graders_messages(backend, db, student, lesson):
     # Every test expects "42": only a forged result could pass the hidden ones.
     exercise = coding_exercise(lesson, [case("shown", stdin="1\n", expected="42"),
                                         case("secret", stdin="2\n", expected="42", hidden=True),
@@ -95,7 +95,7 @@ def kali(a, b):
 '''
 
 
-def test_tests_share_no_state_and_a_hidden_tests_code_never_reaches_a_visible_one(db, student, lesson):
+def test_tests_share_no_state_and_a_hidden_tests_code_never_reaches_a_visible_one(backend, db, student, lesson):
     expected = "runs seen before: 0 spied: False\n15"
     exercise = coding_exercise(lesson, [case("one", code="kali(5, 3)", expected=expected),
                                         case("secret", code="kali(3, 5)  # HIDDEN-TEST-CODE", expected=expected,
@@ -185,7 +185,7 @@ print("wrote it all")
     assert (run.status, run.stdout) == ("ok", "ENOSPC")
 
 
-def test_exiting_at_the_end_of_a_correct_program_ends_the_program_not_the_grading(db, student, lesson):
+def test_exiting_at_the_end_of_a_correct_program_ends_the_program_not_the_grading(backend, db, student, lesson):
     exercise = coding_exercise(lesson, [
         case("sys_exit", stdin="sys\n", expected="21"), case("exit", stdin="exit\n", expected="21"),
         case("raise", stdin="raise\n", expected="21"), case("no_newline", stdin="plain\n", expected="21"),
@@ -203,7 +203,7 @@ def test_exiting_at_the_end_of_a_correct_program_ends_the_program_not_the_gradin
     assert "bad input" in result["error"]
 
 
-def test_a_submission_has_a_time_budget_that_fits_its_job_and_is_always_graded(app, db, student, lesson):
+def test_a_submission_has_a_time_budget_that_fits_its_job_and_is_always_graded(backend, app, db, student, lesson):
     app.config["GRADER_TIME_BUDGET"] = 12
     loops = [case(f"loop{i}", stdin="loop\n", expected="x") for i in range(6)]
     exercise = coding_exercise(lesson, loops, time_limit=2)
