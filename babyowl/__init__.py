@@ -70,6 +70,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
     register_error_handlers(app)
     register_cli(app)
+    from babyowl.observability import init_observability
+
+    init_observability(app)
     app.after_request(add_security_headers)
     serve_static(app)
     if app.config["PROXY_HOPS"]:

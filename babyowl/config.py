@@ -183,6 +183,13 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": redis_timeout, "socket_timeout": redis_timeout},
+        # Observability: errors to Sentry when set (user id only, no personal data).
+        "SENTRY_DSN": os.environ.get("SENTRY_DSN") or None,
+        # /metrics: a bearer token, or client addresses (comma-separated) allowed without one; neither: 404.
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN") or None,
+        "METRICS_ALLOWED_IPS": [a.strip() for a in os.environ.get("METRICS_ALLOWED_IPS", "").split(",") if a.strip()],
+        # "json": one JSON object per log line (time, level, logger, message, request id); anything else: text.
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
     }
     config.update(overrides)
 
