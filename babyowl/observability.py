@@ -6,6 +6,10 @@ answers 404 to anyone without METRICS_TOKEN or an address in METRICS_ALLOWED_IPS
 from __future__ import annotations
 
 import logging
+import time
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 
 log = logging.getLogger(__name__)
 
@@ -62,3 +66,94 @@ def _current_user_id():
 
 def init_observability(app) -> None:
     init_sentry(app)
+    init_metrics(app)
+
+
+# --- Metrics -----------------------------------------------------------------------------------------------------
+# Module-level: prometheus_client's registry is per process, and a metric may be registered only once in it.
+# Under gunicorn each worker has its own registry unless PROMETHEUS_MULTIPROC_DIR is set (README, Observability).
+
+REQUEST_SECONDS = Histogram("babyowl_request_seconds", "Time to answer a request, by Flask endpoint and status class.",
+                            ["endpoint", "status"])
+GRADING_SECONDS = Histogram("babyowl_grading_seconds", "Seconds one coding submission spent in the sandbox.",
+                            buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600))
+EXPORT_SECONDS = Histogram("babyowl_export_seconds", "Time to write an attendance export, by format.", ["format"],
+                           buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120))
+
+
+class QueueCollector:
+    """Queue lengths and failed jobs, read from Redis at scrape time: zeros (never an error) when it is away."""
+
+    def collect(self):
+        from babyowl import jobs
+
+        try:
+            counts = jobs.counts()
+        except jobs.QueueUnavailable:
+            counts = {"default": 0, "grading": 0, "failed": 0}
+        waiting = GaugeMetricFamily("babyowl_queue_jobs", "Jobs waiting on a queue.", labels=["queue"])
+        for queue in ("default", "grading"):
+            waiting.add_metric([queue], counts[queue])
+        yield waiting
+        yield GaugeMetricFamily("babyowl_failed_jobs", "Jobs in RQ's failed registries.", value=counts["failed"])
+
+
+def _process_registry():
+    import os
+
+    from prometheus_client import REGISTRY
+
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    from prometheus_client import multiprocess
+
+    # Every worker writes its samples to files there; the scrape sums them.
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry
+
+
+def metrics_text() -> tuple[bytes, str]:
+    queues = CollectorRegistry(auto_describe=False)
+    queues.register(QueueCollector())
+    return generate_latest(_process_registry()) + generate_latest(queues), CONTENT_TYPE_LATEST
+
+
+def metrics_allowed(request, config) -> bool:
+    """A bearer METRICS_TOKEN, or a client address listed in METRICS_ALLOWED_IPS."""
+    import hmac
+
+    token = config.get("METRICS_TOKEN")
+    header = request.headers.get("Authorization", "")
+    if token and header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), token.encode()):
+        return True
+    return bool(request.remote_addr) and request.remote_addr in (config.get("METRICS_ALLOWED_IPS") or ())
+
+
+def timed_chunks(chunks, export_format: str):
+    """Pass a streamed export through, observing its duration when the last chunk has gone."""
+    start = time.perf_counter()
+    yield from chunks
+    EXPORT_SECONDS.labels(export_format).observe(time.perf_counter() - start)
+
+
+def _start_timer():
+    from flask import g
+
+    g.babyowl_request_start = time.perf_counter()
+
+
+def _observe_request(response):
+    from flask import g, request
+
+    start = g.pop("babyowl_request_start", None)
+    if start is not None:
+        # The endpoint name, never the path: ids in paths would make a series per row.
+        REQUEST_SECONDS.labels(request.endpoint or "unmatched", f"{response.status_code // 100}xx").observe(
+            time.perf_counter() - start)
+    return response
+
+
+def init_metrics(app) -> None:
+    app.before_request(_start_timer)
+    app.after_request(_observe_request)

@@ -102,3 +102,109 @@ def test_without_a_dsn_sentry_is_not_initialised(make_app, monkeypatch):
     assert calls == []
     assert not sentry_sdk.get_client().is_active()
     assert app.config["SENTRY_DSN"] is None
+
+
+# --- /metrics -------------------------------------------------------------------------------------------------------
+
+TOKEN = "scrape-token-for-tests"
+
+
+def _sample(text: str, prefix: str) -> float | None:
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def test_metrics_need_the_token_or_a_listed_address(make_app):
+    app = make_app(METRICS_TOKEN=TOKEN, METRICS_ALLOWED_IPS=["10.9.8.7"])
+    client = app.test_client()
+    assert client.get("/metrics").status_code == 404
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 404
+    assert client.get("/metrics", headers={"Authorization": TOKEN}).status_code == 404
+    assert client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    assert client.get("/metrics", environ_overrides={"REMOTE_ADDR": "10.9.8.7"}).status_code == 200
+    assert client.get("/metrics", environ_overrides={"REMOTE_ADDR": "10.9.8.8"}).status_code == 404
+
+
+def test_without_token_or_addresses_metrics_do_not_exist(make_app):
+    client = make_app().test_client()
+    assert client.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 404
+    assert client.get("/metrics", environ_overrides={"REMOTE_ADDR": "127.0.0.1"}).status_code == 404
+
+
+def test_metrics_are_exempt_from_rate_limits_and_never_touch_the_session(make_app, monkeypatch):
+    app = make_app(METRICS_TOKEN=TOKEN, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
+                   RATELIMIT_APPLICATION="2 per minute")
+    client = app.test_client()
+    # A scraper carrying a session cookie: its user is never looked up (no query, no session row touched).
+    with client.session_transaction() as session:
+        session["_user_id"] = f"{uuid.uuid4()}.fingerprint.{uuid.uuid4()}"
+
+    def no_lookup(*args):
+        raise AssertionError("/metrics loaded the signed-in user")
+
+    monkeypatch.setattr("babyowl.services.sessions.signed_in_user", no_lookup)
+    for _ in range(5):
+        allowed = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        refused = client.get("/metrics")
+        assert allowed.status_code == 200 and refused.status_code == 404
+        for response in (allowed, refused):
+            assert "Set-Cookie" not in response.headers
+    # The limit itself is on: another page is refused after two requests.
+    other = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
+                     RATELIMIT_APPLICATION="2 per minute").test_client()
+    assert [other.get("/login").status_code for _ in range(3)][-1] == 429
+
+
+def test_request_latency_is_labelled_by_endpoint_and_status_class(make_app, db):
+    app = make_app(METRICS_TOKEN=TOKEN)
+    client = app.test_client()
+    client.get("/healthz")
+    client.get("/no/such/page/12345")
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).get_data(as_text=True)
+    assert _sample(text, 'babyowl_request_seconds_count{endpoint="main.healthz",status="2xx"}') >= 1
+    assert _sample(text, 'babyowl_request_seconds_count{endpoint="unmatched",status="4xx"}') >= 1
+    assert "/no/such/page" not in text
+    assert "12345" not in text
+
+
+def test_queue_lengths_and_failed_jobs_are_read_at_scrape_time(make_app, redis_db, redis_url):
+    from rq import Queue
+
+    app = make_app(METRICS_TOKEN=TOKEN, REDIS_URL=redis_url)
+    Queue("default", connection=redis_db).enqueue("babyowl.jobs.nothing", 1)
+    grading = Queue("grading", connection=redis_db)
+    for number in range(3):
+        grading.enqueue("babyowl.jobs.nothing", number)
+    text = app.test_client().get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).get_data(as_text=True)
+    assert _sample(text, 'babyowl_queue_jobs{queue="default"}') == 1
+    assert _sample(text, 'babyowl_queue_jobs{queue="grading"}') == 3
+    assert _sample(text, "babyowl_failed_jobs ") == 0
+
+
+def test_metrics_answer_zero_queues_when_redis_is_down(make_app):
+    from tests.ops.conftest import free_port
+
+    app = make_app(METRICS_TOKEN=TOKEN, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    response = app.test_client().get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert _sample(text, 'babyowl_queue_jobs{queue="default"}') == 0
+    assert _sample(text, 'babyowl_queue_jobs{queue="grading"}') == 0
+    assert _sample(text, "babyowl_failed_jobs ") == 0
+
+
+def test_export_durations_are_observed(app, client, login_as):
+    before_csv, before_xlsx = _sample_count("csv"), _sample_count("xlsx")
+    login_as("staff")
+    assert client.get("/reports/attendance.csv").status_code == 200
+    assert client.get("/reports/attendance.xlsx").status_code == 200
+    assert _sample_count("csv") == before_csv + 1
+    assert _sample_count("xlsx") == before_xlsx + 1
+
+
+def _sample_count(export_format: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("babyowl_export_seconds_count", {"format": export_format}) or 0

@@ -22,6 +22,10 @@ SIGNED_IN = ALL_ROLES
 AUTHORS = ("instructor", "super_admin")
 
 
+# Routes that do not exist for anyone the test signs in, anonymous included (a bare 404, no sign-in page).
+NOT_FOUND_TO_EVERYONE = {"main.metrics"}
+
+
 @dataclass(frozen=True)
 class Route:
     allowed: tuple[str, ...]
@@ -40,6 +44,8 @@ ACCESS: dict[str, Route] = {
     "main.index": Route(EVERYONE, "/"),
     "main.healthz": Route(EVERYONE, "/healthz"),
     "main.readyz": Route(EVERYONE, "/readyz"),
+    # Only a bearer of METRICS_TOKEN or a listed address (none here): 404 to every role (own tests).
+    "main.metrics": Route((), "/metrics"),
     "main.set_language": Route(EVERYONE, "/language", "POST"),
     "main.dashboard": Route(SIGNED_IN, "/dashboard"),
     "auth.login": Route(EVERYONE, "/login"),
@@ -285,5 +291,5 @@ def test_route_access(client, login_as, build_context, endpoint, role):
             assert 200 <= response.status_code < 400
     else:
         assert refused, f"{role} let through on {endpoint}: {response.status_code}"
-        if role == ANONYMOUS:
+        if role == ANONYMOUS and endpoint not in NOT_FOUND_TO_EVERYONE:
             assert _is_login_redirect(response)

@@ -34,7 +34,8 @@ from rq.registry import FailedJobRegistry
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FailedJob", "JobNotFound", "QueueUnavailable", "Retry", "cancel", "enqueue", "enqueue_at", "failed",
+__all__ = ["FailedJob", "JobNotFound", "QueueUnavailable", "Retry", "cancel", "counts", "enqueue", "enqueue_at",
+           "failed",
            "job_status", "queued", "redis_connection", "requeue"]
 
 # What a dead, hung or restarting Redis raises (redis-py wraps most socket errors, not all).
@@ -190,6 +191,24 @@ def failed(functions: Iterable[str] | None = None, limit: int = 200) -> list[Fai
         found = [job for job in Job.fetch_many(ids, connection=registry.connection) if job is not None]
         return [FailedJob(job.id, job.func_name, tuple(job.args or ()), _last_line(job), job.ended_at)
                 for job in found if wanted is None or job.func_name in wanted]
+    except UNREACHABLE as error:
+        raise QueueUnavailable(str(error)) from error
+
+
+def counts() -> dict[str, int]:
+    """Jobs waiting on the default and grading queues, and jobs failed (for /metrics).
+
+    Raises QueueUnavailable without Redis, or when it does not answer.
+    """
+    if not queued():
+        raise QueueUnavailable("REDIS_URL is not set")
+    config = current_app.config
+    try:
+        found = {name: get_queue(config[key]).count for name, key in (("default", "RQ_QUEUE"),
+                                                                    ("grading", "RQ_GRADING_QUEUE"))}
+        found["failed"] = sum(FailedJobRegistry(queue=get_queue(name)).count
+                              for name in {config["RQ_QUEUE"], config["RQ_GRADING_QUEUE"]})
+        return found
     except UNREACHABLE as error:
         raise QueueUnavailable(str(error)) from error
 

@@ -34,6 +34,7 @@ from babyowl.grading.sandbox import SandboxSettings, TestInput, TestRun, run_tes
 from babyowl.grading.snapshot import usable_snapshot
 from babyowl.models import CodingSubmission, Exercise, User
 from babyowl.models.base import utcnow
+from babyowl.observability import GRADING_SECONDS
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from babyowl.transactions import after_commit, use_case
 
@@ -196,6 +197,7 @@ def store(submission_id: uuid.UUID, results: list[dict], seconds: float) -> Codi
     errors = [r["error"] for r in results if r["error"] and not r["hidden"]]
     submission.execution_error = errors[0] if errors else None
     _record_completion(submission, content, results)
+    GRADING_SECONDS.observe(seconds)
     return submission
 
 

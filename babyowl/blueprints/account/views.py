@@ -22,7 +22,8 @@ bp = Blueprint("account", __name__)
 # Pages a new user may open before finishing onboarding.
 ONBOARDING_EXEMPT = {"account.onboarding", "account.avatar", "account.download_data", "account.request_deletion",
                      "auth.logout", "auth.verify_email",
-                     "auth.resend_verification", "main.set_language", "main.healthz", "main.readyz", "static"}
+                     "auth.resend_verification", "main.set_language", "main.healthz", "main.readyz", "main.metrics",
+                     "static"}
 
 
 @bp.before_app_request

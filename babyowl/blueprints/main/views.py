@@ -2,7 +2,7 @@ from flask import Blueprint, current_app, flash, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from babyowl import health
+from babyowl import health, observability
 from babyowl.extensions import limiter
 from babyowl.i18n import LANGUAGE_COOKIE
 from babyowl.rendering import full_redirect, render
@@ -52,3 +52,17 @@ def readyz():
     lines = ["ok" if not down else "down: " + ", ".join(down)] + [f"{name}: {state}" for name, state in states.items()]
     return make_response("\n".join(lines) + "\n", 503 if down else 200,
                          {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"})
+
+
+@bp.route("/metrics")
+@limiter.exempt
+def metrics():
+    """Prometheus metrics, for a bearer of METRICS_TOKEN or an address in METRICS_ALLOWED_IPS.
+
+    Everyone else gets a bare 404 (the page does not exist for them), and no
+    answer here reads the session: a scraper must not start one.
+    """
+    if not observability.metrics_allowed(request, current_app.config):
+        return make_response("Not Found\n", 404, {"Content-Type": "text/plain"})
+    body, content_type = observability.metrics_text()
+    return make_response(body, 200, {"Content-Type": content_type, "Cache-Control": "no-store"})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
 from flask import Blueprint, Response, abort, request, send_file, stream_with_context
@@ -12,6 +13,7 @@ from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, roles_required
 from babyowl.blueprints.reports.forms import ReportFilterForm, SeparatorForm
 from babyowl.models.base import utcnow
 from babyowl.blueprints.reports.files import SEPARATORS, csv_chunks, matrix_pdf, xlsx_file
+from babyowl.observability import EXPORT_SECONDS, timed_chunks
 from babyowl.rendering import render
 from babyowl.services import attendance_reports, classes, credits
 from babyowl.services.attendance_reports import ExportFilter
@@ -39,14 +41,16 @@ def _report_page(form: ReportFilterForm):
 
 
 def _csv(filters: ExportFilter, separator: str, name: str) -> Response:
-    chunks = csv_chunks(attendance_reports.export_rows(filters), SEPARATORS[separator])
+    chunks = timed_chunks(csv_chunks(attendance_reports.export_rows(filters), SEPARATORS[separator]), "csv")
     response = Response(stream_with_context(chunks), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response
 
 
 def _xlsx(filters: ExportFilter, name: str) -> Response:
+    start = time.perf_counter()
     path = xlsx_file(attendance_reports.export_rows(filters))
+    EXPORT_SECONDS.labels("xlsx").observe(time.perf_counter() - start)
     response = send_file(path, mimetype=XLSX_TYPE, as_attachment=True, download_name=f"{name}.xlsx")
     response.call_on_close(lambda: os.remove(path))
     return response
