@@ -208,3 +208,28 @@ def _sample_count(export_format: str) -> float:
     from prometheus_client import REGISTRY
 
     return REGISTRY.get_sample_value("babyowl_export_seconds_count", {"format": export_format}) or 0
+
+
+def test_grading_durations_are_observed_once_per_stored_grading(app, db, monkeypatch):
+    import babyowl.jobs.grading
+    from babyowl.grading.sandbox import TestRun
+    from babyowl.services import grading
+    from prometheus_client import REGISTRY
+    from tests.factories import make_open_lesson
+    from tests.grading.test_grader import SOLUTION, case, coding_exercise
+
+    def graded_count() -> float:
+        return REGISTRY.get_sample_value("babyowl_grading_seconds_count") or 0
+
+    student = make_user("student")
+    exercise = coding_exercise(make_open_lesson(student), [case("double", stdin="4\n", expected="8")])
+    monkeypatch.setattr(babyowl.jobs.grading, "queue_grading", lambda submission_id: None)
+    monkeypatch.setattr(grading, "run_tests", lambda *args, **kwargs: [TestRun(0, "ok", "8\n", "", 0.1)])
+    submission_id = grading.submit(student, exercise, SOLUTION).id
+    before = graded_count()
+    assert grading.grade(submission_id).passed is True
+    assert graded_count() == before + 1
+    # A doubled job stores nothing, so it is not counted again.
+    assert grading.store(submission_id, [{"passed": False, "points": 0, "maxPoints": 10, "output": "",
+                                           "hidden": False, "error": None, "status": "ok"}], 1.0) is None
+    assert graded_count() == before + 1
