@@ -5,8 +5,13 @@ answers 404 to anyone without METRICS_TOKEN or an address in METRICS_ALLOWED_IPS
 """
 from __future__ import annotations
 
+import json
 import logging
+import re
 import time
+import uuid
+from contextvars import ContextVar
+from datetime import datetime, timezone
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -67,6 +72,11 @@ def _current_user_id():
 def init_observability(app) -> None:
     init_sentry(app)
     init_metrics(app)
+    init_logging(app)
+    # First of all before-request hooks: a request refused by an earlier one (NUL bytes) still gets its id.
+    app.before_request_funcs.setdefault(None, []).insert(0, _assign_request_id)
+    app.after_request(_echo_request_id)
+    app.teardown_request(_forget_request_id)
 
 
 # --- Metrics -----------------------------------------------------------------------------------------------------
@@ -157,3 +167,78 @@ def _observe_request(response):
 def init_metrics(app) -> None:
     app.before_request(_start_timer)
     app.after_request(_observe_request)
+
+
+# --- Request ids and JSON logs -----------------------------------------------------------------------------------
+REQUEST_ID_HEADER = "X-Request-ID"
+# A proxy's or a client's id is kept only if it is a plain token: it goes into every log line and a response header.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_request_id: ContextVar[str | None] = ContextVar("babyowl_request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    """This request's id; in an RQ job, the id of the request that queued it (job meta)."""
+    found = _request_id.get()
+    if found:
+        return found
+    try:
+        from rq import get_current_job
+
+        job = get_current_job()
+    except Exception:  # outside a worker, or no Redis: simply no id
+        return None
+    return (job.meta or {}).get("request_id") if job is not None else None
+
+
+def _assign_request_id():
+    from flask import g, request
+
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    g.babyowl_request_id = given if _SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    g.babyowl_request_id_token = _request_id.set(g.babyowl_request_id)
+
+
+def _echo_request_id(response):
+    from flask import g
+
+    if "babyowl_request_id" in g:
+        response.headers[REQUEST_ID_HEADER] = g.babyowl_request_id
+    return response
+
+
+def _forget_request_id(error=None):
+    from flask import g
+
+    token = g.pop("babyowl_request_id_token", None)
+    if token is not None:
+        _request_id.reset(token)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id (and the traceback, if any)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": current_request_id(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def init_logging(app) -> None:
+    """LOG_FORMAT=json: the root logger's console handler writes JSON lines (one is added if there is none)."""
+    if app.config.get("LOG_FORMAT") != "json":
+        return
+    root = logging.getLogger()
+    handlers = [h for h in root.handlers if type(h) is logging.StreamHandler]
+    if not handlers:
+        handler = logging.StreamHandler()
+        root.addHandler(handler)
+        handlers = [handler]
+    for handler in handlers:
+        handler.setFormatter(JsonFormatter())

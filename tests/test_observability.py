@@ -233,3 +233,96 @@ def test_grading_durations_are_observed_once_per_stored_grading(app, db, monkeyp
     assert grading.store(submission_id, [{"passed": False, "points": 0, "maxPoints": 10, "output": "",
                                            "hidden": False, "error": None, "status": "ok"}], 1.0) is None
     assert graded_count() == before + 1
+
+
+# --- Request ids and JSON logs ------------------------------------------------------------------------------------
+
+def log_from_job(text: str) -> None:
+    """A job for the worker: logs one line (the request id comes from the job's meta)."""
+    import logging
+
+    logging.getLogger("babyowl.jobs.test").warning("job says %s", text)
+
+
+@pytest.fixture
+def json_log(make_app):
+    """An app with LOG_FORMAT=json, and the lines its console handler writes; the root logger is restored after."""
+    import io
+    import logging
+
+    from babyowl.observability import JsonFormatter
+
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    stream = io.StringIO()
+
+    def build(**overrides):
+        app = make_app(LOG_FORMAT="json", **overrides)
+        handlers = [h for h in root.handlers if isinstance(h.formatter, JsonFormatter)]
+        assert handlers, "LOG_FORMAT=json installed no JSON handler"
+        for handler in handlers:
+            handler.setStream(stream)
+        return app
+
+    yield build, lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+    for handler in list(root.handlers):
+        if handler not in saved:
+            root.removeHandler(handler)
+    for handler in saved:
+        if isinstance(handler.formatter, JsonFormatter):
+            handler.setFormatter(None)
+
+
+def test_json_logs_carry_the_request_id_into_the_job_that_request_queued(json_log, redis_url, redis_db):
+    from rq import Queue, SimpleWorker
+
+    from babyowl import jobs
+
+    build, lines = json_log
+    app = build(REDIS_URL=redis_url)
+
+    @app.route("/test-only/log")
+    def log_something():
+        import logging
+
+        logging.getLogger("babyowl.test").warning("view says hello")
+        jobs.enqueue(log_from_job, "goodbye")
+        return "ok"
+
+    response = app.test_client().get("/test-only/log", headers={"X-Request-ID": "req-1234.abc"})
+    assert response.headers["X-Request-ID"] == "req-1234.abc"
+    with app.app_context():
+        SimpleWorker([Queue(app.config["RQ_QUEUE"], connection=redis_db)], connection=redis_db).work(burst=True)
+
+    entries = lines()
+    view = next(e for e in entries if e["message"] == "view says hello")
+    assert set(view) >= {"time", "level", "logger", "message", "request_id"}
+    assert (view["level"], view["logger"], view["request_id"]) == ("WARNING", "babyowl.test", "req-1234.abc")
+    job = next(e for e in entries if e["message"] == "job says goodbye")
+    assert (job["level"], job["logger"], job["request_id"]) == ("WARNING", "babyowl.jobs.test", "req-1234.abc")
+
+
+@pytest.mark.parametrize("given", [None, "", "has space", "x" * 129, "semi;colon", "ünïcode"])
+def test_an_insane_or_missing_request_id_is_replaced_by_a_generated_one(make_app, given):
+    import re
+
+    headers = {"X-Request-ID": given} if given is not None else {}
+    client = make_app().test_client()
+    first = client.get("/healthz", headers=headers).headers["X-Request-ID"]
+    second = client.get("/healthz", headers=headers).headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", first) and first != second
+
+
+def test_a_refused_request_still_gets_its_request_id(make_app):
+    response = make_app().test_client().get("/login?next=%00", headers={"X-Request-ID": "abc-123"})
+    assert response.status_code == 422
+    assert response.headers["X-Request-ID"] == "abc-123"
+
+
+def test_text_logs_stay_the_default(make_app):
+    import logging
+
+    from babyowl.observability import JsonFormatter
+
+    make_app()
+    assert not any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger().handlers)

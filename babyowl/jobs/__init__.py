@@ -99,14 +99,22 @@ def _could_not_queue(fn: Callable[..., Any], job_id: str | None, error: Exceptio
                 _name(fn), job_id or "-", error)
 
 
+def _request_meta() -> dict[str, Any]:
+    from babyowl.observability import current_request_id
+
+    request_id = current_request_id()
+    return {"request_id": request_id} if request_id else {}
+
+
 def enqueue(fn: Callable[..., Any], *args: Any, retry: Retry | None = None, job_timeout: int | None = None,
             job_id: str | None = None, on_queue: str | None = None, **kwargs: Any) -> Job | None:
     """Run `fn` in the background (on the queue named `on_queue`, else the default); the RQ job, or None when run
     inline or Redis is unreachable."""
     if queued():
         try:
+            # The request's id goes with the job, so the worker's log lines for it carry the same id.
             return get_queue(on_queue).enqueue(fn, *args, retry=retry, job_timeout=job_timeout, job_id=job_id,
-                                               **kwargs)
+                                               meta=_request_meta(), **kwargs)
         except UNREACHABLE as error:
             _could_not_queue(fn, job_id, error)
             return None
@@ -128,7 +136,7 @@ def enqueue_at(when: datetime, fn: Callable[..., Any], *args: Any, job_id: str |
 
     if queued():
         try:
-            return get_queue().enqueue_at(when, fn, *args, job_id=job_id)
+            return get_queue().enqueue_at(when, fn, *args, job_id=job_id, meta=_request_meta())
         except UNREACHABLE as error:
             _could_not_queue(fn, job_id, error)
             return None
