@@ -181,13 +181,9 @@ def current_request_id() -> str | None:
     found = _request_id.get()
     if found:
         return found
-    try:
-        from rq import get_current_job
+    from babyowl import jobs
 
-        job = get_current_job()
-    except Exception:  # outside a worker, or no Redis: simply no id
-        return None
-    return (job.meta or {}).get("request_id") if job is not None else None
+    return jobs.current_job_meta().get("request_id")
 
 
 def _assign_request_id():

@@ -27,16 +27,15 @@ from redis import Redis
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry as RedisRetry
-from rq import Queue, Retry
+from rq import Queue, Retry, get_current_job
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FailedJob", "JobNotFound", "QueueUnavailable", "Retry", "cancel", "counts", "enqueue", "enqueue_at",
-           "failed",
-           "job_status", "queued", "redis_connection", "requeue"]
+__all__ = ["FailedJob", "JobNotFound", "QueueUnavailable", "Retry", "cancel", "counts", "current_job_meta", "enqueue",
+           "enqueue_at", "failed", "job_status", "queued", "redis_connection", "requeue"]
 
 # What a dead, hung or restarting Redis raises (redis-py wraps most socket errors, not all).
 UNREACHABLE = (RedisError, OSError)
@@ -97,6 +96,15 @@ def _name(fn: Callable[..., Any]) -> str:
 def _could_not_queue(fn: Callable[..., Any], job_id: str | None, error: Exception) -> None:
     log.warning("Could not queue %s (job %s): Redis is unreachable (%s); its sweep will pick the work up",
                 _name(fn), job_id or "-", error)
+
+
+def current_job_meta() -> dict[str, Any]:
+    """The meta of the RQ job running in this process (empty outside a job)."""
+    try:
+        job = get_current_job()
+    except Exception:  # no worker, no connection: simply no job
+        return {}
+    return dict(job.meta or {}) if job is not None else {}
 
 
 def _request_meta() -> dict[str, Any]:
