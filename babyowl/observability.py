@@ -54,7 +54,20 @@ def scrub_event(event: dict, hint: dict | None = None) -> dict:
         event["request"] = {"method": request.get("method"), "url": request.get("url")}
     event.pop("breadcrumbs", None)  # log lines may name people
     event.pop("extra", None)
+    # A database error names the row it refused ("Key (email)=(...) already exists"), a message may quote one.
+    for exception in (event.get("exception") or {}).get("values") or ():
+        if isinstance(exception.get("value"), str):
+            exception["value"] = _EMAIL.sub("[email]", exception["value"])
+    logentry = event.get("logentry") or {}
+    for key in ("message", "formatted"):
+        if isinstance(logentry.get(key), str):
+            logentry[key] = _EMAIL.sub("[email]", logentry[key])
+    if logentry.get("params"):
+        logentry["params"] = [_EMAIL.sub("[email]", str(param)) for param in logentry["params"]]
     return event
+
+
+_EMAIL = re.compile(r"[^\s@()<>,;:\"'=]+@[^\s@()<>,;:\"']+")
 
 
 def _current_user_id():

@@ -66,7 +66,9 @@ def test_an_error_reaches_sentry_with_the_user_id_and_no_personal_data(make_app,
 
     @app.route("/test-only/boom", methods=["GET", "POST"])
     def boom():
-        raise ZeroDivisionError("test-only failure")
+        from flask_login import current_user
+
+        raise ZeroDivisionError(f"test-only failure for {current_user.email}")
 
     # Made up at run time: the event carries source lines around the failing frame, this test's among them.
     local_part, name = uuid.uuid4().hex, "Nama " + uuid.uuid4().hex
