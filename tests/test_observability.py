@@ -328,3 +328,20 @@ def test_text_logs_stay_the_default(make_app):
 
     make_app()
     assert not any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger().handlers)
+
+
+def test_with_a_multiprocess_directory_metrics_add_up_every_process(tmp_path):
+    """PROMETHEUS_MULTIPROC_DIR: two processes observe, a third one's scrape sees both."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    observe = "from babyowl.observability import EXPORT_SECONDS; EXPORT_SECONDS.labels('csv').observe(0.2)"
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", observe], env=env, check=True, timeout=60)
+    scrape = ("from babyowl.observability import _process_registry, generate_latest; "
+              "print(generate_latest(_process_registry()).decode())")
+    text = subprocess.run([sys.executable, "-c", scrape], env=env, check=True, timeout=60, capture_output=True,
+                          text=True).stdout
+    assert _sample(text, 'babyowl_export_seconds_count{format="csv"}') == 2
