@@ -1,4 +1,6 @@
 """Extension objects, created unbound and attached in create_app()."""
+import copy
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
@@ -40,6 +42,11 @@ class SchoolLimiter(Limiter):
         # Attach first, so this runs before the limiter's own check on every request.
         app.before_request(lambda: self._serve(app))
         self._storage_dead = False
+        # Flask-Limiter fills its manager's application and default limits only while they are empty, so the
+        # first app's limits would stay for every later app: each app gets a manager of its own to fill.
+        manager = copy.copy(self.limit_manager)
+        manager._application_limits, manager._default_limits = [], []
+        self.limit_manager = manager
         super().init_app(app)
         app.extensions["babyowl.limiter_state"] = dict(self.__dict__)
         self._owner = app
