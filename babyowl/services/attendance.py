@@ -47,7 +47,7 @@ class GridRow:
     def credits_left_after(self, status: str) -> int:
         """Credits the student has left if this meeting is marked `status` (what a tap will cost, shown before it)."""
         already_used = int(self.record is not None and self.record.credit_deducted)
-        return self.enrollment.credits_remaining + already_used - credit_cost(status)
+        return self.enrollment.credits_remaining + already_used - credits.used_by(status)
 
 
 @dataclass
@@ -61,12 +61,7 @@ class Tally:
     @property
     def credits_used(self) -> int:
         """Credits this meeting uses as marked so far."""
-        return sum(getattr(self, status) * credit_cost(status) for status in ATTENDANCE_STATUSES)
-
-
-def credit_cost(status: str | None) -> int:
-    """Credits one mark uses (the rule is credits'; the sheet shows it before a tap)."""
-    return credits.used_by(status)
+        return sum(getattr(self, status) * credits.used_by(status) for status in ATTENDANCE_STATUSES)
 
 
 def tally(rows: list[GridRow]) -> Tally:
@@ -270,11 +265,6 @@ def mark_all_present(actor: User, school_class: SchoolClass, *, meeting_number: 
             count += apply_mark(actor, school_class, enrollment, meeting_number, the_date, "present", None,
                                 _key_for(key, enrollment.id) if key else None, None)
     return count
-
-
-def out_of_credits() -> list[ClassEnrollment]:
-    """Defined in credits (one definition); kept here for the attendance pages that list them."""
-    return credits.out_of_credits()
 
 
 @use_case

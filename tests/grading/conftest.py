@@ -1,6 +1,10 @@
 """Fixtures of the grader tests: a student with a lesson of theirs open."""
 from __future__ import annotations
 
+import socket
+import threading
+from types import SimpleNamespace
+
 import pytest
 
 from tests.factories import make_open_lesson, make_user
@@ -21,3 +25,26 @@ def backend(request, app):
     """A behaviour test runs against both grader backends (`app` undoes the config change)."""
     app.config["GRADER_BACKEND"] = request.param
     return request.param
+
+
+@pytest.fixture
+def listener():
+    """A socket listening on loopback that records every connection: a sandboxed program must make none."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.settimeout(0.2)
+    found = SimpleNamespace(port=server.getsockname()[1], connections=[])
+
+    def accept():
+        while server.fileno() != -1:
+            try:
+                found.connections.append(server.accept())
+            except OSError:
+                continue
+
+    watcher = threading.Thread(target=accept, daemon=True)
+    watcher.start()
+    yield found
+    server.close()
+    watcher.join()

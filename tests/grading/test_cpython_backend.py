@@ -8,8 +8,6 @@ on get the same verdicts from CPython as from the Pyodide grader.
 from __future__ import annotations
 
 import os
-import socket
-import threading
 
 import pytest
 
@@ -27,23 +25,9 @@ def cpython_app(app):
     return app
 
 
-def test_network_processes_and_writes_outside_tmp_are_refused(cpython_app, db, student, lesson, tmp_path):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    listener.settimeout(0.2)
-    port = listener.getsockname()[1]
-    connections = []
-
-    def accept():
-        while listener.fileno() != -1:
-            try:
-                connections.append(listener.accept())
-            except OSError:
-                continue
-
-    watcher = threading.Thread(target=accept, daemon=True)
-    watcher.start()
+def test_network_processes_and_writes_outside_tmp_are_refused(cpython_app, db, student, lesson, tmp_path,
+                                                               listener):
+    port = listener.port
     target = tmp_path / "escaped.txt"
     code = f'''
 import os, socket, subprocess, threading
@@ -70,12 +54,10 @@ print("own file", open("/tmp/inside.txt").read(), os.getuid())
 '''
     exercise = coding_exercise(lesson, [case("escape", expected="")])
     (result,) = graded(student, exercise, code).test_results
-    listener.close()
-    watcher.join()
     assert result["output"].splitlines() == [
         "net REFUSED", "write REFUSED", "write-runner REFUSED", "write-stdlib REFUSED", "fork REFUSED",
         "spawn REFUSED", "exec REFUSED", "posix_spawn REFUSED", "thread ran", "own file fine 65534"], result
-    assert connections == [] and not target.exists()
+    assert listener.connections == [] and not target.exists()
 
 
 def test_the_sandboxes_tmp_is_small_and_a_huge_file_fails_quickly(cpython_app, db, student, lesson):

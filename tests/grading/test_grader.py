@@ -5,8 +5,6 @@ scenarios are grouped: one grading per behaviour.
 """
 from __future__ import annotations
 
-import socket
-import threading
 import time
 
 import pytest
@@ -111,23 +109,9 @@ def test_errors_show_only_the_students_own_lines(backend, db, student, lesson):
     assert "_pyodide" not in result["error"] and "_babyowl" not in result["error"]
 
 
-def test_network_writes_and_processes_are_refused_and_the_host_is_unchanged(db, student, lesson, tmp_path):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    listener.settimeout(0.2)
-    port = listener.getsockname()[1]
-    connections = []
-
-    def accept():
-        while listener.fileno() != -1:
-            try:
-                connections.append(listener.accept())
-            except OSError:
-                continue
-
-    watcher = threading.Thread(target=accept, daemon=True)
-    watcher.start()
+def test_network_writes_and_processes_are_refused_and_the_host_is_unchanged(db, student, lesson, tmp_path,
+                                                                            listener):
+    port = listener.port
     target = tmp_path / "escaped.txt"
     code = f'''
 import js
@@ -151,14 +135,12 @@ print("own file", open("/tmp/inside.txt").read())
     exercise = coding_exercise(lesson, [case("escape", expected="")])
     submission = graded(student, exercise, code)
     (result,) = submission.test_results
-    listener.close()
-    watcher.join()
     lines = result["output"].splitlines()
     # Python sees no Node at all: `js` holds only timers.
     assert lines[:6] == ["net REFUSED", "fetch REFUSED", "write REFUSED", "write-pyodide REFUSED", "spawn REFUSED",
                          "spawn-binding REFUSED"]
     assert lines[6] == "own file fine"
-    assert connections == [] and not target.exists()
+    assert listener.connections == [] and not target.exists()
     assert not (grading.sandbox_settings().pyodide_dir / "escaped.txt").exists()
 
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from babyowl.models import AttendanceChange, ClassAttendance, ClassEnrollment, SchoolClass
-from babyowl.services import attendance
+from babyowl.services import attendance, credits
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from tests.factories import make_class, make_enrollment, make_user
 from tests.helpers import reload
@@ -81,7 +81,7 @@ def test_no_credits_left_can_still_be_marked(db, teacher, school_class):
     enrollment = make_enrollment(school_class, meeting_credits=1, credits_used=1)
     tap(teacher, school_class, enrollment, "late")
     assert reload(db, enrollment).credits_remaining == -1
-    assert [e.id for e in attendance.out_of_credits()] == [enrollment.id]
+    assert [e.id for e in credits.out_of_credits()] == [enrollment.id]
 
 
 def test_mark_all_present_never_overwrites_a_mark(db, teacher, school_class):
@@ -113,7 +113,7 @@ def test_students_at_exactly_zero_credits_are_out_of_credits(db, teacher, school
     at_zero = make_enrollment(school_class, meeting_credits=2, credits_used=2)
     below = make_enrollment(school_class, meeting_credits=2, credits_used=3)
     make_enrollment(school_class, meeting_credits=2, credits_used=1)
-    assert {e.id for e in attendance.out_of_credits()} == {at_zero.id, below.id}
+    assert {e.id for e in credits.out_of_credits()} == {at_zero.id, below.id}
 
 
 def test_the_sheet_knows_what_each_choice_costs_and_the_tally(db, teacher, school_class):

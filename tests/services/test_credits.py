@@ -267,7 +267,7 @@ def test_out_of_credits_is_defined_once_and_includes_exactly_zero(db, teacher, s
     tap(teacher, school_class, one_left, "present")
     assert [e.id for e in credits.out_of_credits()] == [below.id, at_zero.id]
     assert [credits.is_out_of_credits(reload(db, e)) for e in (at_zero, below, one_left)] == [True, True, False]
-    assert [e.id for e in attendance.out_of_credits()] == [below.id, at_zero.id]
+    assert [e.id for e in credits.out_of_credits()] == [below.id, at_zero.id]
 
 
 def test_a_mark_asks_credits_what_it_uses(db, teacher, school_class, enrollment):

@@ -15,7 +15,7 @@ from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, roles_required
 from babyowl.errors import error_response, on_refusal
 from babyowl.extensions import limiter
 from babyowl.rendering import is_htmx, redirect_to, render
-from babyowl.services import attendance, classes
+from babyowl.services import attendance, classes, credits
 from babyowl.services.errors import InvalidInput
 from babyowl.services.school_time import school_today
 
@@ -147,4 +147,4 @@ def save_sheet(class_id: uuid.UUID):
 @bp.route("/attendance/out-of-credits")
 @roles_required(*STAFF_ROLES)
 def out_of_credits():
-    return render("attendance/out_of_credits.html", enrollments=attendance.out_of_credits())
+    return render("attendance/out_of_credits.html", enrollments=credits.out_of_credits())
