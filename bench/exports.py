@@ -39,7 +39,7 @@ sys.path.insert(0, str(HERE))
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-import attendance as school_seeder  # noqa: E402  (bench/attendance.py: database and seeding helpers)
+import school as school_seeder  # noqa: E402  (bench/school.py: the seeded school)
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/babyowl_bench_exports"
 ROWS_PER_CLASS = school_seeder.CLASS_SIZE * school_seeder.PAST_MEETINGS

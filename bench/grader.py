@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import sqlalchemy as sa  # noqa: E402
 
-from attendance import build_app, drop_database, recreate_database  # noqa: E402
+from school import build_app, drop_database, recreate_database  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/babyowl_bench_grader"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
