@@ -50,3 +50,41 @@ def register_cli(app: Flask) -> None:
         done = sweep()
         click.echo(f"{done['announcements']} announcements sent, {done['emails'] + done['account_emails']} emails "
                    "re-queued.")
+
+    @app.cli.command("xp-rebuild")
+    def xp_rebuild_command() -> None:
+        """Recompute every user_levels.total_xp from the XP ledger (safe to run at any time)."""
+        from babyowl.services.xp import rebuild_levels_use_case
+
+        click.echo(f"{rebuild_levels_use_case()} levels corrected from the ledger.")
+
+    @app.cli.command("leaderboards-rebuild")
+    def leaderboards_rebuild_command() -> None:
+        """Rebuild every class leaderboard in Redis from the XP ledger."""
+        from babyowl.services.leaderboards import rebuild_all
+
+        click.echo(f"{rebuild_all()} class leaderboards rebuilt.")
+
+    @app.cli.command("streak-repair")
+    @click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+    @click.option("--reason", required=True, help="Why the day is repaired (e.g. the outage).")
+    def streak_repair_command(day, reason: str) -> None:
+        """Count DAY (YYYY-MM-DD, school time) as active in every student's streak, e.g. after an outage."""
+        from babyowl.services.streaks import repair_day
+
+        repair_day(day.date(), reason)
+        click.echo(f"Streaks repaired for {day.date().isoformat()}.")
+
+    @app.cli.command("badges-seed")
+    def badges_seed_command() -> None:
+        """Create or update the school's badge catalog (safe to run again)."""
+        from babyowl.services.badges import seed_catalog
+
+        click.echo(f"{seed_catalog()} badges in the catalog.")
+
+    @app.cli.command("badges-backfill")
+    def badges_backfill_command() -> None:
+        """Award every badge (and streak milestone) students have earned but not yet received."""
+        from babyowl.services.badges import backfill
+
+        click.echo(f"{backfill()} badges awarded.")

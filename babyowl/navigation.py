@@ -55,6 +55,8 @@ NAV_ITEMS = (
     NavItem("reports.index", _l("Reports"), STAFF_ROLES),
     NavItem("notifications.failed_mail_index", _l("Failed emails"), STAFF_ROLES),
     NavItem("community.feed", _l("Community"), EVERYONE),
+    NavItem("gamification.leaderboard", _l("Leaderboard"), EVERYONE),
+    NavItem("gamification.badge_list", _l("Badges"), EVERYONE),
 )
 
 

@@ -171,7 +171,46 @@ ACCESS: dict[str, Route] = {
     "notifications.unsubscribe": Route(EVERYONE, lambda c: f"/unsubscribe/{_unsubscribe_token(c)}"),
     "notifications.failed_mail_index": Route(STAFF_ROLES, "/admin/failed-mail"),
     "notifications.resend_mail": Route(STAFF_ROLES, "/admin/failed-mail/some-job/resend", "POST"),
+    # Gamification: boards of one's own classes (others 404), badges for everyone signed in, Open Badges
+    # documents public (an unshared assertion is a 404 to everyone: own tests), bonus XP for staff.
+    "gamification.leaderboard": Route(SIGNED_IN, "/leaderboard"),
+    "gamification.class_leaderboard": Route(("student", "instructor", *STAFF_ROLES),
+                                            lambda c: f"/leaderboard/{c['class'].id}"),
+    "gamification.leaderboard_settings": Route(("instructor", *STAFF_ROLES),
+                                               lambda c: f"/leaderboard/{c['class'].id}/settings", "POST"),
+    "gamification.preferences": Route(("student",), "/leaderboard/preferences", "POST"),
+    "gamification.badge_list": Route(SIGNED_IN, "/badges"),
+    "gamification.badge": Route(SIGNED_IN, lambda c: f"/badges/{_badge(c).id}"),
+    "gamification.share_badge": Route(("student", *STAFF_ROLES), lambda c: f"/my-badges/{_held_badge(c).id}/share",
+                                      "POST"),
+    "gamification.ob_issuer": Route(EVERYONE, "/ob/issuer"),
+    "gamification.ob_badge": Route(EVERYONE, lambda c: f"/ob/badges/{_badge(c).id}"),
+    "gamification.ob_assertion": Route(EVERYONE, lambda c: f"/ob/assertions/{_held_badge(c, shared=True).id}"),
+    "gamification.give_bonus": Route(STAFF_ROLES, lambda c: f"/users/{c['other_student'].id}/xp", "POST"),
 }
+
+
+def _badge(ctx):
+    from babyowl.extensions import db
+    from babyowl.models import Badge
+
+    badge = Badge(slug=f"b-{ctx['class'].id.hex[:8]}", name="Badge", rarity="common", criteria={"type": "never"})
+    db.session.add(badge)
+    db.session.commit()
+    return badge
+
+
+def _held_badge(ctx, shared=False):
+    """A badge held by the signed-in user when a student (else by a student of the class)."""
+    from babyowl.extensions import db
+    from babyowl.models import UserBadge
+    from babyowl.models.base import utcnow
+
+    held = UserBadge(user_id=ctx["enrollment"].student_id, badge_id=_badge(ctx).id,
+                     shared_at=utcnow() if shared else None, recipient_salt="s" if shared else None)
+    db.session.add(held)
+    db.session.commit()
+    return held
 
 
 def _exercise_url(c, name, action):

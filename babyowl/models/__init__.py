@@ -110,7 +110,10 @@ from .community import (
     CommunityPostLike,
 )
 from .courses import COURSE_LEVELS, COURSE_STATUSES, EXERCISE_TYPES, Course, Exercise, Lesson, Section
-from .gamification import BADGE_RARITIES, Badge, UserBadge, UserLevel, XPTransaction
+from .gamification import (
+    BADGE_RARITIES, LEADERBOARD_MODES, XP_REASONS, Badge, ClassLeaderboard, StreakRepair, UserBadge, UserLevel,
+    XPTransaction,
+)
 from .messaging import Conversation, Message
 from .notifications import EMAIL_STATUSES, Notification, NotificationPreference
 from .payments import PAYMENT_STATUSES, Payment
@@ -150,6 +153,8 @@ __all__ = [
     "UserLevel",
     "Badge",
     "UserBadge",
+    "ClassLeaderboard",
+    "StreakRepair",
     "Payment",
     "Notification",
     "NotificationPreference",
@@ -179,6 +184,8 @@ __all__ = [
     "SUBMISSION_TYPES",
     "SUBMISSION_STATUSES",
     "BADGE_RARITIES",
+    "XP_REASONS",
+    "LEADERBOARD_MODES",
     "GROUP_MEMBER_ROLES",
     "RSVP_STATUSES",
     "EMAIL_STATUSES",

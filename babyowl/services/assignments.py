@@ -30,6 +30,7 @@ from babyowl.models.base import utcnow
 from babyowl.services.classes import ClassNotFound
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from babyowl.services.learning import Place
+from babyowl.services import xp
 from babyowl.services.uploads import use_case_owning_files
 from babyowl.transactions import use_case
 from babyowl.services.progress import locked_progress, refresh_counters, set_completed
@@ -319,7 +320,10 @@ def grade(actor: User, submission: AssignmentSubmission, *, status: str, grade_v
     submission.status, submission.grade, submission.max_grade = status, grade_value, max_grade
     submission.feedback, submission.graded_by, submission.graded_at = feedback, actor.id, utcnow()
     set_completed(progress, AssignmentType.completed_by_submission(status))
-    refresh_counters(submission.student_id, submission.exercise.lesson)
+    class_id = xp.class_for_work(submission.student_id, submission.exercise.lesson)
+    if status == "graded":  # the best grade so far minus what was already earned, never negative
+        xp.for_grade(submission.student_id, submission.exercise_id, grade_value, max_grade, class_id)
+    refresh_counters(submission.student_id, submission.exercise.lesson, class_id=class_id)
     _tell_student(submission)
     return submission
 

@@ -27,12 +27,14 @@ from babyowl.models import (
 )
 from babyowl.models.base import utcnow
 from babyowl.services import credits  # how a mark moves credits is decided there
+from babyowl.services import xp
 from babyowl.services.classes import can_teach, locked_class
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from babyowl.services.school_time import school_today
 from babyowl.transactions import use_case
 
 MAX_NOTE = 500
+XP_STATUSES = ("present", "late")  # marks that earn attendance XP
 
 
 @dataclass
@@ -164,6 +166,8 @@ def apply_mark(actor: User, school_class: SchoolClass, enrollment: ClassEnrollme
         record.notes = note or None
     credit_change = credits.charge_mark(enrollment, old_status, status)
     db.session.flush()
+    if status in XP_STATUSES and old_status not in XP_STATUSES:  # one award per mark (services/xp.py)
+        xp.for_attendance(enrollment.student_id, record.id, status, school_class.id)
     if old_status != status:
         db.session.add(AttendanceChange(attendance_id=record.id, enrollment_id=enrollment.id,
                                         meeting_number=meeting_number, old_status=old_status, new_status=status,

@@ -225,9 +225,16 @@ def _record_completion(submission: CodingSubmission, content: dict, results: lis
         done = submission.passed
     if not done:
         return
+    from babyowl.services import xp
+
     row = progress.locked_progress(submission.user_id, submission.exercise_id)
+    class_id = xp.class_for_work(submission.user_id, submission.exercise.lesson)
+    if _coding().completed_when_ran(content):
+        xp.for_exercise(submission.user_id, submission.exercise_id, class_id)
+    else:  # first passed: the ledger's key is the exercise, so later passes earn nothing more
+        xp.for_coding(submission.user_id, submission.exercise_id, class_id)
     progress.set_completed(row, True)
-    progress.refresh_counters(submission.user_id, submission.exercise.lesson)
+    progress.refresh_counters(submission.user_id, submission.exercise.lesson, class_id=class_id)
 
 
 def visible_results(submission: CodingSubmission, viewer: User | None = None, *,

@@ -23,7 +23,7 @@ from babyowl.models import (
     ClassEnrollment, Exercise, ExerciseProgress, Lesson, QuizAttempt, SchoolClass, User,
 )
 from babyowl.models.base import utcnow
-from babyowl.services import classes
+from babyowl.services import classes, xp
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from babyowl.services.progress import locked_progress, refresh_counters, set_completed, student_work
 from babyowl.transactions import use_case
@@ -179,8 +179,10 @@ def mark_done(student: User, place: Place) -> ExerciseProgress:
     if not place.kind.manual_completion_allowed(place.exercise.content):
         raise CannotComplete(place.kind.why_not_marked_done(place.exercise.content))
     progress = locked_progress(student.id, place.exercise.id)
+    if not progress.completed:
+        xp.for_exercise(student.id, place.exercise.id, place.school_class.id)
     set_completed(progress, True)
-    refresh_counters(student.id, place.lesson)
+    refresh_counters(student.id, place.lesson, class_id=place.school_class.id)
     return progress
 
 
@@ -193,10 +195,12 @@ def record_progress(student: User, place: Place, *, seconds: int | None = None,
     kind.apply_report(exercise.content, progress, seconds=seconds, scroll_depth=scroll_depth, now=utcnow())
     if kind.completed_by_progress(exercise.content, watched_seconds=progress.watched_seconds,
                                   scroll_depth=progress.scroll_depth):
+        if not progress.completed:
+            xp.for_exercise(student.id, exercise.id, place.school_class.id)
         set_completed(progress, True)
     # A report that changes nothing still moves updated_at: the next report is measured from now.
     progress.updated_at = utcnow()
-    refresh_counters(student.id, place.lesson)
+    refresh_counters(student.id, place.lesson, class_id=place.school_class.id)
     return progress
 
 
@@ -227,8 +231,10 @@ def submit_quiz(student: User, place: Place, answers: dict[str, list[str]]) -> t
     except IntegrityError as exc:  # the numbering is the database's last guard; the use case rolls back
         raise AttemptConflict(_("This attempt was already sent from another tab. Reload the page.")) from exc
     if result.passed:
+        # Once per quiz (the ledger's key): a later, better attempt earns nothing more.
+        xp.for_quiz(student.id, place.exercise.id, result.score, result.max_score, place.school_class.id)
         set_completed(progress, True)
-    refresh_counters(student.id, place.lesson)
+    refresh_counters(student.id, place.lesson, class_id=place.school_class.id)
     return attempt, quiz.review(content, result.answers)
 
 

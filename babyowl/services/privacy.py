@@ -110,6 +110,8 @@ PERSONAL_DATA: dict[tuple[str, str], Handling] = {
     ("xp_transactions", "user_id"): Handling("xp_transactions", DELETE),
     ("user_levels", "user_id"): Handling("level", DELETE),
     ("user_badges", "user_id"): Handling("badges", DELETE),
+    # A bonus given or removed by this person (staff) to a student: the student's ledger, kept.
+    ("xp_transactions", "awarded_by"): Handling(None, KEEP),
     ("notifications", "user_id"): Handling("notifications", DELETE),
     ("notification_preferences", "user_id"): Handling("notification_email_choices", DELETE),
     ("announcement_reads", "user_id"): Handling("announcements_read", DELETE),
@@ -180,6 +182,12 @@ def _safe_file_name(name: str | None, key: str) -> str:
 def _avatar_path(key: str) -> str:
     extension = posixpath.splitext(key)[1]
     return "files/avatar" + (extension if re.fullmatch(r"\.[A-Za-z0-9]{1,10}", extension) else "")
+
+
+def _level_of(total_xp: int) -> int:
+    from babyowl.services.xp import level_info
+
+    return level_info(total_xp).level
 
 
 def export_user_data(user: User) -> bytes:
@@ -302,13 +310,15 @@ def export_user_data(user: User) -> bytes:
         } for c in coding],
         "assignment_submissions": [],  # filled below, with the file's place in the archive
         "xp_transactions": [
-            {"amount": x.amount, "reason": x.reason, "created_at": x.created_at} for x in xp
+            {"amount": x.amount, "reason": x.reason, "reference_id": x.reference_id, "class_id": x.class_id,
+             "note": x.note, "created_at": x.created_at} for x in xp
         ],
         "level": level and {
-            "current_level": level.current_level, "total_xp": level.total_xp,
-            "current_streak": level.current_streak, "last_activity_date": level.last_activity_date,
+            "total_xp": level.total_xp, "level": _level_of(level.total_xp),
+            "leaderboard_opt_out": level.leaderboard_opt_out, "time_zone": level.time_zone,
         },
-        "badges": [{"name": b.badge.name, "earned_at": b.earned_at} for b in badges],
+        "badges": [{"name": b.badge.name, "slug": b.badge.slug, "earned_at": b.earned_at,
+                    "shared_at": b.shared_at} for b in badges],
         "lesson_progress": [{
             "lesson": p.lesson.title, "completed": p.completed, "exercises_completed": p.exercises_completed,
             "total_exercises": p.total_exercises, "completed_at": p.completed_at,
@@ -506,9 +516,16 @@ def erase_user(actor: User, user: User) -> None:
 
     # Only after the commit: had the transaction failed, the rows would still name these files.
     after_commit(_delete_files, uid, stored_keys)
+    after_commit(_forget_in_leaderboards, uid)
     # The person asked to be told; the address is gone from the account, so the
     # outbox row is linked to nobody (the message is the last thing sent there).
     emails.send(emails.account_erased(to=old_email, name=old_name, language=old_language))
+
+
+def _forget_in_leaderboards(uid) -> None:
+    from babyowl.services import leaderboards
+
+    leaderboards.forget_user(uid)
 
 
 def _delete_files(uid, keys: list[str]) -> None:

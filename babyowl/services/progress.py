@@ -59,7 +59,7 @@ def set_completed(progress: ExerciseProgress, completed: bool) -> None:
         progress.completed, progress.completed_at = False, None
 
 
-def refresh_counters(user_id: uuid.UUID, lesson: Lesson) -> LessonProgress:
+def refresh_counters(user_id: uuid.UUID, lesson: Lesson, class_id: uuid.UUID | None = None) -> LessonProgress:
     """Make the lesson's progress row and the student's enrollment counters true again (no commit).
 
     Rows are locked before they are counted (lesson row, then enrollments), so two
@@ -78,6 +78,7 @@ def refresh_counters(user_id: uuid.UUID, lesson: Lesson) -> LessonProgress:
         ExerciseProgress.exercise_id.in_(exercise_ids)))
     complete = total > 0 and done >= total
     row.exercises_completed, row.total_exercises = done, total
+    newly_completed = complete and not row.completed
     if complete and not row.completed:
         row.completed, row.completed_at = True, utcnow()
     elif not complete:
@@ -99,6 +100,11 @@ def refresh_counters(user_id: uuid.UUID, lesson: Lesson) -> LessonProgress:
         Exercise.lesson_id.in_(course_lessons)))
     for enrollment in enrollments:
         enrollment.lessons_completed, enrollment.exercises_completed = lessons_done, exercises_done
+    if newly_completed:  # XP once per lesson (the ledger's key), counted in the class the work was done in
+        from babyowl.services import xp
+
+        active = [e.class_id for e in enrollments if e.status == "active"]
+        xp.for_lesson(user_id, lesson.id, class_id if class_id in active or not active else active[0])
     return row
 
 

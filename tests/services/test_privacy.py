@@ -97,7 +97,7 @@ def make_school(db):
     storage.save("submissions/siti-essay.pdf", b"%PDF siti", "application/pdf")
     storage.save("submissions/rudi.pdf", b"%PDF rudi", "application/pdf")
 
-    badge = Badge(name="Langkah Pertama", rarity="common")
+    badge = Badge(slug="langkah-pertama", name="Langkah Pertama", rarity="common", criteria={"type": "never"})
     announcement = Announcement(instructor_id=instructor.id, class_id=school_class.id, title="Libur",
                                 content="Tidak ada kelas minggu depan")
 
@@ -118,8 +118,8 @@ def make_school(db):
         QuizAttempt(user_id=rudi.id, exercise_id=quiz.id, score=5, max_score=10, answers={"q1": "a"}),
         CodingSubmission(user_id=siti.id, exercise_id=code.id, code="print('halo')", score=3, max_score=3,
                          passed=True),
-        XPTransaction(user_id=siti.id, amount=50, reason="quiz_complete"),
-        XPTransaction(user_id=rudi.id, amount=20, reason="quiz_complete"),
+        XPTransaction(user_id=siti.id, amount=50, reason="quiz_passed", reference_id=quiz.id),
+        XPTransaction(user_id=rudi.id, amount=20, reason="quiz_passed", reference_id=quiz.id),
         UserLevel(user_id=siti.id, total_xp=50),
         UserBadge(user_id=siti.id, badge_id=badge.id),
         LessonProgress(user_id=siti.id, lesson_id=lesson.id, completed=True),

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user
 
-from babyowl.authz import can_erase_accounts
+from babyowl.authz import can_erase_accounts, is_staff
 from babyowl.blueprints.account.forms import ChangePasswordForm, DeleteAccountForm, ProfileForm
 from babyowl.blueprints.params import form_status, uploaded_file
 from babyowl.errors import on_refusal
@@ -134,10 +134,18 @@ def avatar(key: str):
 @bp.route("/users/<uuid:user_id>")
 @login_required
 def user_profile(user_id: uuid.UUID):
+    from babyowl.blueprints.gamification.forms import BonusForm
+    from babyowl.services import profiles
+
+    if not is_staff(current_user) and current_user.id != user_id:  # classmates and instructors: achievements only
+        with on_refusal():
+            student = profiles.student_profile(current_user, user_id)
+        return render("gamification/profile.html", user=student, panel=profiles.panel_for(current_user, student))
     with on_refusal():
         user = users.profile_for(current_user, user_id)
     return render("account/user_profile.html", user=user, history=classes.class_history(user),
-                  can_erase=can_erase_accounts(current_user))
+                  can_erase=can_erase_accounts(current_user),
+                  panel=profiles.panel_for(current_user, user, BonusForm(formdata=None)))
 
 
 @bp.route("/account/data")

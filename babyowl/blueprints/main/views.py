@@ -7,6 +7,7 @@ from babyowl.extensions import limiter
 from babyowl.i18n import LANGUAGE_COOKIE
 from babyowl.rendering import full_redirect, render
 from babyowl.security import safe_next_url
+from babyowl.services import student_home
 from babyowl.services.dashboard import summary_for as dashboard_summary_for
 
 bp = Blueprint("main", __name__)
@@ -22,6 +23,8 @@ def index():
 @bp.route("/dashboard")
 @login_required
 def dashboard():
+    if current_user.role == "student":  # the student's home: services/student_home.py
+        return render("gamification/home.html", home=student_home.home_for(current_user))
     return render("main/dashboard.html", **dashboard_summary_for(current_user))
 
 

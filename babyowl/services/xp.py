@@ -1,0 +1,276 @@
+"""XP: an append-only ledger that a refresh, a second tab, a resubmission or a regrade cannot farm.
+
+Rules
+-----
+- XP is written by `award()`, an inner function that never commits: the use
+  case that completes the thing calls it in its own transaction, so the work
+  and its XP are saved together or not at all. One row per (user, reason,
+  reference): `INSERT ... ON CONFLICT DO NOTHING` on that UNIQUE key, so the
+  same completion sent twice (or by ten tabs at once) gives one row. Then, only
+  if a row went in, `user_levels.total_xp` (a cache of the ledger's sum) is
+  upserted in the same transaction: two statements, no SELECT.
+- What earns XP (amounts in settings, `XP_POINTS`): a material or video
+  completed (its exercise), a lesson completed, a quiz passed (once; the
+  first passing attempt's score scales the amount), a coding exercise first
+  passed on the server, an assignment graded, attendance marked present or
+  late, a streak milestone, a badge (its own `xp`), and staff bonuses.
+- Graded work earns the best grade so far minus what it already earned, never
+  negative: each increase of the best gets its own row keyed
+  uuid5(exercise, "best:<grade>") (with `source_id` = the exercise), so a
+  regrade 40 → 25 → 60 writes 40, nothing, 20, and a doubled grading of 60
+  hits the UNIQUE key. The grading use case holds the student's progress row
+  lock, so two graders take turns.
+- Attendance: one award per mark (keyed by the attendance row), given when the
+  mark becomes present or late. A mark later corrected to absent keeps its XP:
+  a child is never penalised for the staff's correction, and marking present
+  again cannot earn twice (same key). Staff remove XP given in error with a
+  bonus removal.
+- Staff bonus: `give_bonus()` adds or removes XP with a reason (`note`) and who
+  did it (`awarded_by`): the audit is the ledger itself. A removal can never
+  take a student below 0 XP.
+- Levels are derived from total XP and the curve in settings (`babyowl.levels`),
+  never stored. Streaks are computed from the ledger when read
+  (`services/streaks.py`). After the commit, the class leaderboards in Redis
+  are updated and an achievements job (badges, streak milestones) is queued.
+- The cache can always be rebuilt from the ledger (`flask xp-rebuild`).
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from babyowl.authz import is_staff
+from babyowl.extensions import db
+from babyowl.levels import LevelInfo, level_for
+from babyowl.models import ClassEnrollment, Lesson, SchoolClass, Section, User, UserLevel, XPTransaction
+from babyowl.models.base import utcnow
+from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from babyowl.transactions import after_commit, use_case
+
+MAX_BONUS = 1000
+MAX_NOTE = 500
+# The reasons that are something the student did that day (streaks count them).
+ACTIVITY_REASONS = ("exercise_completed", "lesson_completed", "quiz_passed", "coding_passed", "attendance")
+# Awards that may earn a badge or a streak milestone (a badge's own XP does not start another check).
+_CHECKED_AFTER = set(ACTIVITY_REASONS) | {"assignment_graded", "bonus"}
+_USE_CASE_STATE = "babyowl.use_case"  # babyowl.transactions' per-use-case state, to queue one check per user
+
+
+class StudentNotFound(DomainError):
+    status_code = 404
+
+
+def _insert(model):
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(model)
+
+
+def points(name: str) -> int:
+    return int(current_app.config["XP_POINTS"].get(name, 0))
+
+
+def level_info(total_xp: int) -> LevelInfo:
+    config = current_app.config
+    return level_for(total_xp, config["XP_LEVEL_BASE"], config["XP_LEVEL_COEF"])
+
+
+# ---------------------------------------------------------------------------
+# The one way XP is written (inside the caller's use case)
+
+def award(user_id: uuid.UUID, reason: str, reference_id: uuid.UUID, amount: int, *,
+          class_id: uuid.UUID | None = None, source_id: uuid.UUID | None = None,
+          awarded_by: uuid.UUID | None = None, note: str | None = None) -> bool:
+    """Write one ledger row unless (user, reason, reference) already has one; True when it went in.
+
+    Does not commit. Two statements when it awards (the INSERT, the cache
+    upsert), one when it does not; the leaderboard and the achievements job
+    follow after the caller's commit.
+    """
+    amount = int(amount)
+    if amount == 0:
+        return False
+    now = utcnow()
+    inserted = db.session.scalar(
+        _insert(XPTransaction).values(
+            id=uuid.uuid4(), user_id=user_id, amount=amount, reason=reason, reference_id=reference_id,
+            class_id=class_id, source_id=source_id, awarded_by=awarded_by, note=note, created_at=now)
+        .on_conflict_do_nothing(index_elements=["user_id", "reason", "reference_id"])
+        .returning(XPTransaction.id))
+    if inserted is None:
+        return False
+    db.session.execute(
+        _insert(UserLevel).values(id=uuid.uuid4(), user_id=user_id, total_xp=amount, updated_at=now)
+        .on_conflict_do_update(index_elements=["user_id"],
+                               set_={"total_xp": UserLevel.total_xp + amount, "updated_at": now}))
+    from babyowl.services import leaderboards
+
+    after_commit(leaderboards.record, user_id, class_id, amount, now)
+    if reason in _CHECKED_AFTER:
+        _check_achievements_after_commit(user_id)
+    return True
+
+
+def _check_achievements_after_commit(user_id: uuid.UUID) -> None:
+    state = db.session.info.get(_USE_CASE_STATE)
+    queued = state.setdefault("xp_checks", set()) if state is not None else set()
+    if user_id in queued:
+        return
+    queued.add(user_id)
+    from babyowl.jobs.gamification import queue_achievements
+
+    after_commit(queue_achievements, user_id)
+
+
+def class_for_work(student_id: uuid.UUID, lesson: Lesson) -> uuid.UUID | None:
+    """The class whose leaderboard counts work on `lesson`: the student's latest active class on its course."""
+    return db.session.scalar(
+        select(ClassEnrollment.class_id).join(SchoolClass, SchoolClass.id == ClassEnrollment.class_id)
+        .join(Section, Section.course_id == SchoolClass.course_id)
+        .where(ClassEnrollment.student_id == student_id, ClassEnrollment.status == "active",
+               Section.id == lesson.section_id)
+        .order_by(ClassEnrollment.enrolled_at.desc()).limit(1))
+
+
+# --- the awards of each kind of work ---------------------------------------
+
+def for_exercise(user_id: uuid.UUID, exercise_id: uuid.UUID, class_id: uuid.UUID | None) -> bool:
+    return award(user_id, "exercise_completed", exercise_id, points("exercise_completed"), class_id=class_id)
+
+
+def for_lesson(user_id: uuid.UUID, lesson_id: uuid.UUID, class_id: uuid.UUID | None) -> bool:
+    return award(user_id, "lesson_completed", lesson_id, points("lesson_completed"), class_id=class_id)
+
+
+def for_quiz(user_id: uuid.UUID, exercise_id: uuid.UUID, score: int, max_score: int,
+             class_id: uuid.UUID | None) -> bool:
+    """A passed quiz, once: the first passing attempt's score scales the amount (at least 1 XP)."""
+    full = points("quiz_passed")
+    amount = max(1, round(full * score / max_score)) if max_score else full
+    return award(user_id, "quiz_passed", exercise_id, amount, class_id=class_id)
+
+
+def for_coding(user_id: uuid.UUID, exercise_id: uuid.UUID, class_id: uuid.UUID | None) -> bool:
+    return award(user_id, "coding_passed", exercise_id, points("coding_passed"), class_id=class_id)
+
+
+def for_attendance(user_id: uuid.UUID, attendance_id: uuid.UUID, status: str, class_id: uuid.UUID) -> bool:
+    return award(user_id, "attendance", attendance_id, points(f"attendance_{status}"), class_id=class_id)
+
+
+def grade_increment_key(exercise_id: uuid.UUID, best: int) -> uuid.UUID:
+    return uuid.uuid5(exercise_id, f"best:{best}")
+
+
+def for_grade(user_id: uuid.UUID, exercise_id: uuid.UUID, grade: int, max_grade: int,
+              class_id: uuid.UUID | None) -> int:
+    """Award the best grade so far minus what this assignment already earned; returns the XP written (>= 0).
+
+    The caller holds the student's progress row for the exercise (the grading
+    use case does), so "already earned" cannot change underneath.
+    """
+    best = round(points("assignment_graded") * grade / max_grade) if max_grade else 0
+    already = db.session.scalar(select(func.coalesce(func.sum(XPTransaction.amount), 0)).where(
+        XPTransaction.user_id == user_id, XPTransaction.reason == "assignment_graded",
+        XPTransaction.source_id == exercise_id)) or 0
+    increase = best - already
+    if increase <= 0:
+        return 0
+    written = award(user_id, "assignment_graded", grade_increment_key(exercise_id, best), increase,
+                    class_id=class_id, source_id=exercise_id)
+    return increase if written else 0
+
+
+# ---------------------------------------------------------------------------
+# Staff: bonus XP (the spec's "earn XP"), audited in the ledger
+
+def student_for_bonus(actor: User, student_id: uuid.UUID) -> User:
+    if not is_staff(actor):
+        raise NotAllowed(_("Only staff give or remove bonus XP."))
+    student = db.session.get(User, student_id)
+    if student is None or student.role != "student" or student.erased_at is not None:
+        raise StudentNotFound(_("This student does not exist."))
+    return student
+
+
+@use_case
+def give_bonus(actor: User, student_id: uuid.UUID, amount: int, note: str,
+               class_id: uuid.UUID | None = None) -> XPTransaction:
+    """Add (amount > 0) or remove (amount < 0) XP with a reason; a removal never goes below 0 XP."""
+    student = student_for_bonus(actor, student_id)
+    note = (note or "").strip()
+    if not isinstance(amount, int) or amount == 0 or abs(amount) > MAX_BONUS:
+        raise InvalidInput(_("Give an amount from -%(max)d to %(max)d, not 0.", max=MAX_BONUS))
+    if not note:
+        raise InvalidInput(_("Say why (the student sees it in their history)."))
+    if len(note) > MAX_NOTE:
+        raise InvalidInput(_("Keep the reason under %(max)d characters.", max=MAX_NOTE))
+    if class_id is not None and not db.session.scalar(select(func.count()).select_from(ClassEnrollment).where(
+            ClassEnrollment.class_id == class_id, ClassEnrollment.student_id == student.id)):
+        raise InvalidInput(_("The student is not in this class."))
+    if amount < 0:
+        level = db.session.scalars(select(UserLevel).where(UserLevel.user_id == student.id)
+                                   .with_for_update().execution_options(populate_existing=True)).first()
+        have = level.total_xp if level else 0
+        if have + amount < 0:
+            raise InvalidInput(_("The student has only %(n)d XP to remove.", n=have))
+    reference = uuid.uuid4()
+    award(student.id, "bonus", reference, amount, class_id=class_id, awarded_by=actor.id, note=note)
+    return db.session.scalars(select(XPTransaction).where(
+        XPTransaction.user_id == student.id, XPTransaction.reason == "bonus",
+        XPTransaction.reference_id == reference)).one()
+
+
+# ---------------------------------------------------------------------------
+# Reading
+
+@dataclass
+class Standing:
+    user_id: uuid.UUID
+    total_xp: int
+    info: LevelInfo
+    opted_out: bool = False
+    time_zone: str | None = None
+
+
+def standing(user_id: uuid.UUID) -> Standing:
+    row = db.session.scalar(select(UserLevel).where(UserLevel.user_id == user_id))
+    total = row.total_xp if row else 0
+    return Standing(user_id, total, level_info(total), bool(row and row.leaderboard_opt_out),
+                    row.time_zone if row else None)
+
+
+def history(user_id: uuid.UUID, limit: int = 50) -> list[XPTransaction]:
+    return list(db.session.scalars(select(XPTransaction).where(XPTransaction.user_id == user_id)
+                                   .order_by(XPTransaction.created_at.desc(), XPTransaction.id).limit(limit)))
+
+
+# ---------------------------------------------------------------------------
+# The cache, rebuilt from the ledger
+
+def rebuild_levels() -> int:
+    """Make every user_levels.total_xp equal its ledger sum (creating missing rows); returns rows changed."""
+    sums = dict(db.session.execute(select(XPTransaction.user_id, func.sum(XPTransaction.amount))
+                                   .group_by(XPTransaction.user_id)).all())
+    changed = 0
+    levels = {row.user_id: row for row in db.session.scalars(select(UserLevel).with_for_update())}
+    for user_id, row in levels.items():
+        want = max(0, int(sums.get(user_id, 0)))
+        if row.total_xp != want:
+            row.total_xp = want
+            changed += 1
+    for user_id, total in sums.items():
+        if user_id not in levels:
+            db.session.add(UserLevel(user_id=user_id, total_xp=max(0, int(total))))
+            changed += 1
+    return changed
+
+
+@use_case
+def rebuild_levels_use_case() -> int:
+    return rebuild_levels()
+
