@@ -104,7 +104,8 @@ def award(user_id: uuid.UUID, reason: str, reference_id: uuid.UUID, amount: int,
     if inserted is None:
         return False
     db.session.execute(
-        _insert(UserLevel).values(id=uuid.uuid4(), user_id=user_id, total_xp=amount, updated_at=now)
+        # The VALUES row is checked even when it conflicts: a removal proposes 0, then updates the sum.
+        _insert(UserLevel).values(id=uuid.uuid4(), user_id=user_id, total_xp=max(amount, 0), updated_at=now)
         .on_conflict_do_update(index_elements=["user_id"],
                                set_={"total_xp": UserLevel.total_xp + amount, "updated_at": now}))
     from babyowl.services import leaderboards
