@@ -164,5 +164,5 @@ def give_bonus(user_id: uuid.UUID):
             flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
             return redirect_to(back)
         row = xp.give_bonus(current_user, user_id, form.amount.data, form.note.data)
-    flash(_("%(n)+d XP recorded.", n=row.amount), "success")
+    flash(_("XP recorded: %(n)s.", n=f"{row.amount:+d}"), "success")
     return redirect_to(back)
