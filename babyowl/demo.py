@@ -250,4 +250,46 @@ def seed_demo() -> list[DemoLogin]:
                     ["present", "present", "present", "late"]],
                    today - timedelta(days=21), budi)
     _hold_meetings(private, [private_enrollment], [["present"], ["present"]], today - timedelta(days=7), rina)
+    _seed_gamification(group, group_enrollments + [private_enrollment], users["staff@babyowl.example"])
     return list(DEMO_USERS)
+
+
+def _seed_gamification(group: SchoolClass, enrollments: list[ClassEnrollment], staff: User) -> None:
+    """XP, levels, streaks and badges for the demo students, and an anonymous leaderboard for the group class.
+
+    Attendance XP for the marks already held, the first lesson's exercises done
+    by Andi (three days in a row: a streak) and Dewi, a bonus from staff, then
+    every badge earned so far. Every award has its ledger key, so a second run
+    adds nothing.
+    """
+    from babyowl.exercise_types import get_type
+    from babyowl.models import ClassLeaderboard
+    from babyowl.services import badges, xp
+    from babyowl.services.progress import locked_progress, refresh_counters, set_completed
+
+    badges.ensure_catalog()
+    for record in db.session.scalars(select(ClassAttendance).where(
+            ClassAttendance.enrollment_id.in_([e.id for e in enrollments]),
+            ClassAttendance.status.in_(("present", "late")))):
+        xp.for_attendance(record.enrollment.student_id, record.id, record.status, record.class_id)
+    now = utcnow()
+    first_lesson = db.session.scalars(select(Lesson).join(Section).where(Section.course_id == group.course_id)
+                                      .order_by(Section.order_index, Lesson.order_index).limit(1)).one()
+    for enrollment, how_many in zip(enrollments[:2], (3, 1)):
+        student_id = enrollment.student_id
+        doable = [e for e in first_lesson.exercises if get_type(e.type).manual_completion_allowed(e.content)
+                  or e.type in ("material", "video")][:how_many]
+        for days_ago, exercise in zip(range(how_many - 1, -1, -1), doable):
+            progress = locked_progress(student_id, exercise.id)
+            if not progress.completed:
+                xp.award(student_id, "exercise_completed", exercise.id, xp.points("exercise_completed"),
+                         class_id=group.id, at=now - timedelta(days=days_ago))
+                set_completed(progress, True)
+            refresh_counters(student_id, first_lesson, class_id=group.id)
+    xp.award(enrollments[0].student_id, "bonus", uuid.uuid5(group.id, "demo-bonus"), 50, class_id=group.id,
+             awarded_by=staff.id, note="Membantu teman sekelas")
+    if db.session.get(ClassLeaderboard, group.id) is None:
+        db.session.add(ClassLeaderboard(class_id=group.id, mode="anonymous", neighbours=2))
+    db.session.flush()
+    for enrollment in enrollments:
+        badges.check_for(enrollment.student_id)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -84,7 +85,7 @@ def level_info(total_xp: int) -> LevelInfo:
 
 def award(user_id: uuid.UUID, reason: str, reference_id: uuid.UUID, amount: int, *,
           class_id: uuid.UUID | None = None, source_id: uuid.UUID | None = None,
-          awarded_by: uuid.UUID | None = None, note: str | None = None) -> bool:
+          awarded_by: uuid.UUID | None = None, note: str | None = None, at: datetime | None = None) -> bool:
     """Write one ledger row unless (user, reason, reference) already has one; True when it went in.
 
     Does not commit. Two statements when it awards (the INSERT, the cache
@@ -94,7 +95,7 @@ def award(user_id: uuid.UUID, reason: str, reference_id: uuid.UUID, amount: int,
     amount = int(amount)
     if amount == 0:
         return False
-    now = utcnow()
+    now = at or utcnow()  # `at`: the demo and the benchmark write history
     inserted = db.session.scalar(
         _insert(XPTransaction).values(
             id=uuid.uuid4(), user_id=user_id, amount=amount, reason=reason, reference_id=reference_id,
