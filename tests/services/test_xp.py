@@ -260,3 +260,36 @@ def test_a_repair_day_is_recorded_once(app, db):
 
     assert [r.day for r in _db.session.scalars(select(StreakRepair))] == [date(2026, 11, 30)]
 
+
+
+# --- privacy: XP, level, badges and leaderboard choices go with the person --------------
+
+def test_the_export_holds_xp_level_badges_and_leaderboard_choices(db):
+    from babyowl.services import badges, leaderboards, privacy
+    from tests.services.test_privacy import read_export
+
+    staff, student = make_user("staff"), make_user("student")
+    badges.seed_catalog()
+    xp.give_bonus(staff, student.id, 130, "Juara lomba")
+    leaderboards.set_preferences(student, opt_out=True, time_zone="Asia/Makassar")
+    data, _bundle = read_export(privacy.export_user_data(student))
+    assert data["level"] == {"total_xp": 130, "level": 2, "leaderboard_opt_out": True, "time_zone": "Asia/Makassar"}
+    assert [x["note"] for x in data["xp_transactions"]] == ["Juara lomba"]
+    assert data["badges"] == []  # a bonus earns no badge here: none of the criteria is met
+
+
+def test_erasure_removes_the_ledger_and_the_redis_boards(make_app, db, redis_url, redis_db):
+    from babyowl.services import leaderboards, privacy
+    from tests.factories import make_class, make_enrollment
+
+    app = make_app(LEADERBOARD_REDIS_URL=redis_url)
+    with app.app_context():
+        school_class = make_class()
+        staff, admin = make_user("staff"), make_user("super_admin")
+        enrollment = make_enrollment(school_class)
+        leaderboards.scores(school_class.id)  # built
+        xp.give_bonus(staff, enrollment.student_id, 40, "Aktif", class_id=school_class.id)
+        assert redis_db.zscore(f"lb:{school_class.id}:all", str(enrollment.student_id)) == 40
+        privacy.erase_user(admin, _db.session.get(type(staff), enrollment.student_id))
+        assert redis_db.zscore(f"lb:{school_class.id}:all", str(enrollment.student_id)) is None
+        assert ledger(enrollment.student_id) == [] and total(enrollment.student_id) == 0
