@@ -91,6 +91,17 @@ Sessions and the email outbox (migration 0008, see models/sessions.py):
 13. user_sessions (one row per signed-in device, checked on every request;
     signing out revokes it) and outbound_emails (account emails written in
     the use case that sends them, sent once by a job, re-queued by a sweep).
+
+Gamification (migration 0016, see models/gamification.py and services/xp.py):
+
+14. xp_transactions: reason and reference_id NOT NULL, UNIQUE (user_id, reason,
+    reference_id), CHECKs on the reasons and amounts; class_id (the class
+    whose leaderboard counts it), source_id, awarded_by and note (staff
+    bonuses). user_levels keeps total_xp as a cache of the ledger and drops
+    current_level, current_streak and last_activity_date (derived when read);
+    it gains leaderboard_opt_out and time_zone. badges: slug (UNIQUE), xp,
+    rarity and criteria NOT NULL. user_badges: shared_at and recipient_salt
+    (Open Badges). New tables class_leaderboards and streak_repairs.
 """
 from .announcements import Announcement, AnnouncementRead
 from .attendance import (

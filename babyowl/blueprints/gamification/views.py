@@ -88,6 +88,7 @@ def preferences():
     form = PreferencesForm()
     class_id = parse_uuid(request.form.get("class_id"))
     if not form.validate():
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
         return redirect_to(url_for("gamification.leaderboard"))
     with on_refusal(redirect_to_url=url_for("gamification.leaderboard")):
         leaderboards.set_preferences(current_user, opt_out=form.opt_out.data, time_zone=form.time_zone.data)
