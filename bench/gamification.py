@@ -225,6 +225,9 @@ def main(argv=None) -> None:
             result, statements = time_pages(app, login, url, args.renders, name)
             print(f"{f'leaderboard page ({period}), {label}':<58} {result['median']:>10.2f} {result['p95']:>8.2f} "
                   f"{statements:>11}")
+    result, statements = time_pages(sql_app, login, "/notifications", args.renders, name)
+    print(f"{'for comparison: GET /notifications (a plain page)':<58} {result['median']:>10.2f} "
+          f"{result['p95']:>8.2f} {statements:>11}")
     for label, app in (("no Redis", sql_app), ("+ Redis ZINCRBY after commit", redis_app)):
         for what, (result, statements) in time_awards(app, student_id, class_id, args.awards).items():
             print(f"{f'{what}, {label}':<58} {result['median']:>10.2f} {result['p95']:>8.2f} {statements:>11}")
