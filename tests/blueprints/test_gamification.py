@@ -259,3 +259,67 @@ def test_the_students_home_shows_next_lesson_level_streak_badges_and_credits(app
     assert "Level 1" in page and "60 XP" in page and "60 XP to level 2" in page
     assert "First Step" in page and "Credits remaining: 10" in page
     assert "No streak yet" in page
+
+
+def test_the_chooser_and_a_student_with_one_class_goes_straight_to_its_board(app, school):
+    _set_mode(school, "anonymous")
+    page = text(signed_in_client(app, school["students"][0]).get("/leaderboard"))
+    assert "Python Sabtu" in page and "Student 2" in page
+    other = make_class(name="Kelas Lain", instructor=school["teacher"])
+    chooser = text(signed_in_client(app, school["teacher"]).get("/leaderboard"))
+    assert "Python Sabtu" in chooser and "Kelas Lain" in chooser and "Ayu Lestari" not in chooser
+    assert other.name not in text(signed_in_client(app, school["students"][0]).get("/leaderboard"))
+
+
+def test_the_settings_form_answers_htmx_with_the_board_block(app, school):
+    client = signed_in_client(app, school["teacher"])
+    response = client.post(f"/leaderboard/{school['class'].id}/settings", data={"mode": "full", "neighbours": "2"},
+                           headers={"HX-Request": "true"})
+    page = text(response)
+    assert response.status_code == 200 and "<html" not in page and "Ayu Lestari" in page
+    bad = client.post(f"/leaderboard/{school['class'].id}/settings", data={"mode": "full", "neighbours": "99"},
+                      headers={"HX-Request": "true"})
+    assert bad.status_code == 422 and "Enter a whole number from 1 to 10." in text(bad)
+
+
+def test_the_badge_email_is_sent_in_the_students_language(make_app, db, tmp_path):
+    from tests.helpers import mails
+
+    app = make_app(MAIL_BACKEND="file", MAIL_FILE_DIR=str(tmp_path / "out"))
+    with app.app_context():
+        badges.seed_catalog()
+        staff, student = make_user("staff"), make_user("student", language="id")
+        _db.session.add(XPTransaction(user_id=student.id, amount=10, reason="exercise_completed",
+                                      reference_id=uuid.uuid4()))
+        _db.session.commit()
+        xp.give_bonus(staff, student.id, 5, "Semangat")  # any award queues the check (inline without Redis)
+        address = student.email
+    sent = mails(tmp_path / "out")
+    assert len(sent) == 1 and sent[0]["To"] == address
+    assert "Lencana baru: Langkah Pertama" in sent[0]["Subject"]
+
+
+def test_the_students_home_runs_the_same_statements_with_more_badges(app, school, count_queries):
+    badges.seed_catalog()
+    ayu = school["students"][0]
+    client = signed_in_client(app, ayu)
+
+    def statements():
+        _db.session.expire_all()
+        with count_queries() as seen:
+            assert client.get("/dashboard").status_code == 200
+        return len(seen)
+
+    before = statements()
+    for badge in _db.session.scalars(select(Badge).limit(5)):
+        _db.session.add(UserBadge(user_id=ayu.id, badge_id=badge.id))
+    second = make_class(course=make_course(lessons=3), name="Kelas Dua")
+    make_enrollment(second, ayu)
+    _db.session.commit()
+    assert statements() == before
+
+
+def test_the_cli_seeds_badges_and_rebuilds_boards(app, db):
+    runner = app.test_cli_runner()
+    assert "13 badges in the catalog." in runner.invoke(args=["badges-seed"]).output
+    assert "0 class leaderboards rebuilt." in runner.invoke(args=["leaderboards-rebuild"]).output  # no Redis here
