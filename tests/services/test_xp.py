@@ -293,3 +293,50 @@ def test_erasure_removes_the_ledger_and_the_redis_boards(make_app, db, redis_url
         privacy.erase_user(admin, _db.session.get(type(staff), enrollment.student_id))
         assert redis_db.zscore(f"lb:{school_class.id}:all", str(enrollment.student_id)) is None
         assert ledger(enrollment.student_id) == [] and total(enrollment.student_id) == 0
+
+
+def _in_parallel(app, n, work):
+    barrier, errors = threading.Barrier(n), []
+
+    def run(index):
+        with app.app_context():
+            barrier.wait()
+            try:
+                work(index)
+            except Exception as exc:  # a refused duplicate is fine; record anything else
+                errors.append(exc)
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_ten_parallel_gradings_of_passing_code_write_one_row(app, db, setup):
+    coding = coding_exercise(setup.lessons[0], [case("double", stdin="4\n", expected="8")])
+    ids = [grading.submit(setup.student, coding, "print(8)").id for _ in range(10)]
+    errors = _in_parallel(app, 10, lambda i: grading.store(ids[i], _passing_results(), 0.1))
+    assert errors == []
+    assert ledger(setup.student.id, "coding_passed") == [25]
+
+
+def test_ten_parallel_grades_of_60_write_one_row(app, db, setup):
+    task = exercise(setup.lessons[0], "assignment", {"instructionsSource": "Tulis.", "submissionTypes": ["text"],
+                                                     "allowedFileTypes": [], "maxFileSizeMb": 1, "maxGrade": 100,
+                                                     "dueOffsetDays": None})
+    place = learning.place_for(setup.student, setup.school_class.id, task.id)
+    submission_id = assignments.submit(setup.student, place, kind="text", text="x").id
+    teacher_id = setup.teacher.id
+
+    def grade(_index):
+        from babyowl.models import User
+
+        assignments.grade(_db.session.get(User, teacher_id), _db.session.get(AssignmentSubmission, submission_id),
+                          status="graded", grade_value=60, feedback=None)
+
+    assert _in_parallel(app, 10, grade) == []
+    assert ledger(setup.student.id, "assignment_graded") == [60]
