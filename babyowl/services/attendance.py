@@ -166,14 +166,15 @@ def apply_mark(actor: User, school_class: SchoolClass, enrollment: ClassEnrollme
         record.notes = note or None
     credit_change = credits.charge_mark(enrollment, old_status, status)
     db.session.flush()
-    if status in XP_STATUSES and old_status not in XP_STATUSES:  # one award per mark (services/xp.py)
-        xp.for_attendance(enrollment.student_id, record.id, status, school_class.id)
     if old_status != status:
         db.session.add(AttendanceChange(attendance_id=record.id, enrollment_id=enrollment.id,
                                         meeting_number=meeting_number, old_status=old_status, new_status=status,
                                         credit_change=credit_change, changed_by=actor.id, reason=reason,
                                         idempotency_key=key))
     _refresh_counts(school_class, enrollment)
+    # Last, so nothing after it can roll the caller's savepoint back once its Redis update is registered.
+    if status in XP_STATUSES and old_status not in XP_STATUSES:  # one award per mark (services/xp.py)
+        xp.for_attendance(enrollment.student_id, record.id, status, school_class.id)
     return True
 
 

@@ -90,7 +90,8 @@ def award(user_id: uuid.UUID, reason: str, reference_id: uuid.UUID, amount: int,
 
     Does not commit. Two statements when it awards (the INSERT, the cache
     upsert), one when it does not; the leaderboard and the achievements job
-    follow after the caller's commit.
+    follow after the caller's commit. Inside a savepoint, call it last: a
+    savepoint rolled back after it would drop the row but not the Redis update.
     """
     amount = int(amount)
     if amount == 0:
