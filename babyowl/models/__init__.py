@@ -91,6 +91,14 @@ Sessions and the email outbox (migration 0008, see models/sessions.py):
 13. user_sessions (one row per signed-in device, checked on every request;
     signing out revokes it) and outbound_emails (account emails written in
     the use case that sends them, sent once by a job, re-queued by a sweep).
+
+Messaging (migration 0017, see models/messaging.py):
+
+14. conversations.participant_1/participant_2 and messages.read_at/attachments
+    are replaced by conversation_members (read pointer, muted, left_at),
+    conversations.kind/class_id/direct_key, message_attachments,
+    message_reports, user_blocks and conversation_read_audits; messages gain
+    content_html and a soft delete (deleted_at/by, deletion_reason).
 """
 from .announcements import Announcement, AnnouncementRead
 from .attendance import (
@@ -111,7 +119,10 @@ from .community import (
 )
 from .courses import COURSE_LEVELS, COURSE_STATUSES, EXERCISE_TYPES, Course, Exercise, Lesson, Section
 from .gamification import BADGE_RARITIES, Badge, UserBadge, UserLevel, XPTransaction
-from .messaging import Conversation, Message
+from .messaging import (
+    CONVERSATION_KINDS, REPORT_STATUSES, Conversation, ConversationMember, ConversationReadAudit, Message,
+    MessageAttachment, MessageReport, UserBlock,
+)
 from .notifications import EMAIL_STATUSES, Notification, NotificationPreference
 from .payments import PAYMENT_STATUSES, Payment
 from .progress import (
@@ -162,6 +173,11 @@ __all__ = [
     "CommunityEventRSVP",
     "Conversation",
     "Message",
+    "ConversationMember",
+    "MessageAttachment",
+    "MessageReport",
+    "UserBlock",
+    "ConversationReadAudit",
     "Announcement",
     "AnnouncementRead",
     # allowed values of CHECKed columns
@@ -183,5 +199,7 @@ __all__ = [
     "RSVP_STATUSES",
     "EMAIL_STATUSES",
     "OUTBOUND_EMAIL_STATUSES",
+    "CONVERSATION_KINDS",
+    "REPORT_STATUSES",
     "Base",
 ]
