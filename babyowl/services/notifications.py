@@ -32,6 +32,7 @@ from babyowl.transactions import after_commit, use_case
 KINDS = {
     "announcement": _l("Class announcements"),
     "lesson_unlocked": _l("A new lesson is open"),
+    "message_digest": _l("Unread messages (one summary email)"),
 }
 UNSUBSCRIBE_SALT = "babyowl-unsubscribe"
 
