@@ -389,14 +389,14 @@ def send_message(actor: User, conversation_id: uuid.UUID | None, text: str, uplo
     from babyowl.services.uploads import use_case_owning_files
 
     with use_case_owning_files("send_message") as new_files:
+        view = _view(actor, conversation_id)
+        if not view.can_write:
+            raise CannotMessage(view.refusal)
         text = (text or "").strip()
         if len(text) > MAX_TEXT:
             raise InvalidInput(_("A message can be at most %(n)d characters.", n=MAX_TEXT))
         if not text and upload is None:
             raise InvalidInput(_("Write a message or attach a file."))
-        view = _view(actor, conversation_id)
-        if not view.can_write:
-            raise CannotMessage(view.refusal)
         if view.member is None:  # staff writing in a class conversation join it
             _add_member(view.id, actor.id)
             view.member = db.session.scalar(select(ConversationMember).where(
