@@ -774,6 +774,34 @@ def attachment_for(actor: User, attachment_id: uuid.UUID | None) -> MessageAttac
     return attachment
 
 
+# --- the demo school (no rules to ask: the seed writes what the rules would allow) --------------------------
+
+def demo_direct_conversation(a: User, b: User) -> uuid.UUID:
+    key = direct_key(a.id, b.id)
+    db.session.execute(_insert(Conversation).values(id=uuid.uuid4(), kind="direct", direct_key=key,
+                                                    created_at=utcnow())
+                       .on_conflict_do_nothing(index_elements=["direct_key"]))
+    conversation_id = db.session.scalar(select(Conversation.id).where(Conversation.direct_key == key))
+    for user in (a, b):
+        _add_member(conversation_id, user.id)
+    return conversation_id
+
+
+def demo_message(conversation_id: uuid.UUID, sender: User, text: str, when: datetime) -> None:
+    message = Message(id=uuid.uuid4(), conversation_id=conversation_id, sender_id=sender.id, content=text,
+                      content_html=message_html(text), created_at=when)
+    db.session.add(message)
+    db.session.flush()
+    db.session.execute(update(Conversation).where(Conversation.id == conversation_id).values(last_message_at=when))
+    # The members were there before the message (so it is unread for the others); the sender has read it.
+    db.session.execute(update(ConversationMember).where(
+        ConversationMember.conversation_id == conversation_id, ConversationMember.joined_at > when)
+        .values(joined_at=when - timedelta(minutes=1)))
+    db.session.execute(update(ConversationMember).where(
+        ConversationMember.conversation_id == conversation_id, ConversationMember.user_id == sender.id)
+        .values(last_read_message_id=message.id))
+
+
 # --- the digest email ----------------------------------------------------------------------------------------
 
 def digest_after() -> timedelta:
