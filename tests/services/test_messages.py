@@ -406,3 +406,40 @@ def test_the_digest_is_sent_once_when_two_jobs_run_in_parallel(app, db, school):
     assert errors == []
     assert sorted(results) in ([0, 2], [1, 1])  # however the two runs shared the people: one email each
     assert db.session.scalar(select(func.count()).select_from(OutboundEmail)) == 2
+
+
+# --- privacy ------------------------------------------------------------------------------------------------------
+
+def test_export_holds_a_persons_messages_and_files_and_erasure_keeps_them_for_the_others_anonymously(db, school):
+    import io
+    import json
+    import zipfile
+
+    from werkzeug.datastructures import FileStorage
+
+    from babyowl.models import MessageAttachment
+    from babyowl.services import privacy
+    from babyowl.storage import get_storage
+
+    conversation = class_conversation(db, school.python)
+    pdf = FileStorage(io.BytesIO(b"%PDF-1.4 tugas siti"), filename="tugas.pdf")
+    sent = messages.send_message(school.siti, conversation.id, "Ini tugas saya", pdf)
+    messages.send_message(school.andi, conversation.id, "Bagus!")
+    key = db.session.scalar(select(MessageAttachment.storage_key))
+
+    archive = zipfile.ZipFile(io.BytesIO(privacy.export_user_data(school.siti)))
+    data = json.loads(archive.read("data.json"))
+    [exported] = data["messages"]
+    assert exported["content"] == "Ini tugas saya" and exported["attachments"][0]["file_name"] == "tugas.pdf"
+    assert archive.read(exported["attachments"][0]["file"]) == b"%PDF-1.4 tugas siti"
+    assert [c["class"] for c in data["conversations"]] == ["Python Sabtu"]
+    assert "Bagus!" not in json.dumps(data)
+
+    privacy.erase_user(school.admin, school.siti)
+    kept = db.session.get(Message, sent.id)
+    assert kept is not None and kept.sender_id is None and kept.content == "Ini tugas saya"
+    assert db.session.scalar(select(func.count()).select_from(MessageAttachment)) == 0
+    assert not get_storage().exists(key)
+    assert school.siti.id not in members(db, conversation.id)
+    assert [m.content for m in messages.new_messages(school.andi, conversation.id, None)] == [
+        "Ini tugas saya", "Bagus!"]
