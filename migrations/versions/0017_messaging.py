@@ -112,18 +112,6 @@ def upgrade():
         text = html.escape(content or "").replace("\n", "<br>")
         bind.execute(messages.update().where(messages.c.id == message_id).values(content_html=f"<p>{text}</p>"))
 
-    # Every existing class gets its conversation: its active students and its instructor.
-    for class_id, instructor_id in bind.execute(sa.select(classes.c.id, classes.c.instructor_id)).all():
-        cid = uuid.uuid4()
-        bind.execute(conversations.insert().values(id=cid, kind='class', class_id=class_id, created_at=_now()))
-        people = [student for (student,) in bind.execute(sa.select(enrollments.c.student_id).where(
-            enrollments.c.class_id == class_id, enrollments.c.status == 'active'))]
-        if instructor_id is not None:
-            people.append(instructor_id)
-        for user_id in dict.fromkeys(people):
-            bind.execute(members.insert().values(id=uuid.uuid4(), conversation_id=cid, user_id=user_id,
-                                                 muted=False, joined_at=_now()))
-
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_index('idx_conversations_participants')
         batch_op.drop_constraint(op.f('uq_conversations_participant_1_participant_2'), type_='unique')
@@ -142,6 +130,19 @@ def upgrade():
             "(kind = 'direct' AND direct_key IS NOT NULL AND class_id IS NULL) OR "
             "(kind = 'class' AND class_id IS NOT NULL AND direct_key IS NULL)")
         batch_op.create_index('idx_conversations_last_message', ['last_message_at'], unique=False)
+
+    # Every existing class gets its conversation (now that a row needs no pair): its active students and its
+    # instructor.
+    for class_id, instructor_id in bind.execute(sa.select(classes.c.id, classes.c.instructor_id)).all():
+        cid = uuid.uuid4()
+        bind.execute(conversations.insert().values(id=cid, kind='class', class_id=class_id, created_at=_now()))
+        people = [student for (student,) in bind.execute(sa.select(enrollments.c.student_id).where(
+            enrollments.c.class_id == class_id, enrollments.c.status == 'active'))]
+        if instructor_id is not None:
+            people.append(instructor_id)
+        for user_id in dict.fromkeys(people):
+            bind.execute(members.insert().values(id=uuid.uuid4(), conversation_id=cid, user_id=user_id,
+                                                 muted=False, joined_at=_now()))
 
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index('idx_messages_conversation')
