@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from babyowl.authz import STAFF_ROLES, roles_required
 from babyowl.blueprints.params import page_number, parse_uuid, uploaded_file
 from babyowl.errors import on_refusal
+from babyowl.extensions import limiter
 from babyowl.rendering import is_htmx, redirect_to, render
 from babyowl.services import messages
 from babyowl.storage import serve_file
@@ -57,6 +58,7 @@ def index():
 
 @bp.route("/messages/badge")
 @login_required
+@limiter.exempt  # asked by a timer on every page (one indexed query): never the reason a person is slowed down
 def badge():
     return _no_store(render("messages/_badge.html", unread=messages.unread_total(current_user)))
 
@@ -101,6 +103,7 @@ def show(conversation_id: uuid.UUID):
 
 @bp.route("/messages/<uuid:conversation_id>/new")
 @login_required
+@limiter.exempt  # every 3 s while a conversation is open (one indexed query), in every open tab
 def poll(conversation_id: uuid.UUID):
     """The messages after `after`: one indexed query; 204 when there is nothing new."""
     after = parse_uuid(request.args.get("after"))
