@@ -192,3 +192,12 @@ def test_a_sender_deletes_their_message_with_htmx(client, db, school):
     assert response.status_code == 200 and "Message deleted" in text(response)
     other = messages.send_message(school.andi, school.class_conversation, "Punya Andi")
     assert client.post(f"/messages/m/{other.id}/delete").status_code == 403
+
+
+def test_polling_and_the_badge_are_never_rate_limited_but_pages_are(make_app, db, school):
+    limited = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", RATELIMIT_APPLICATION="3 per minute")
+    browser = signed_in_client(limited, school.andi)
+    poll = f"/messages/{school.class_conversation}/new"
+    assert {browser.get(poll, headers=HX).status_code for _ in range(6)} == {204}
+    assert {browser.get("/messages/badge").status_code for _ in range(6)} == {200}
+    assert 429 in {browser.get("/messages").status_code for _ in range(6)}

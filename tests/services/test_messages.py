@@ -351,6 +351,8 @@ def test_one_digest_per_person_then_none_until_new_messages(app, db, school):
 
     from babyowl.jobs.messages import send_digests
 
+    school.andi.language = "id"  # Budi reads the school's default language of the tests (English)
+    db.session.commit()
     conversation = class_conversation(db, school.python)
     for n in range(3):
         messages.send_message(school.siti, conversation.id, f"Pesan {n}")
@@ -363,6 +365,9 @@ def test_one_digest_per_person_then_none_until_new_messages(app, db, school):
     sent = mails(Path(app.config["MAIL_FILE_DIR"]))
     assert sorted(m["To"] for m in sent) == sorted([school.andi.email, school.budi.email])
     assert all("Python Sabtu: 3" in m.get_content() for m in sent)
+    subjects = {m["To"]: m["Subject"] for m in sent}
+    assert subjects == {school.andi.email: "Kamu punya 3 pesan belum dibaca",
+                        school.budi.email: "You have 3 unread messages"}
     assert send_digests() == 0
 
 
