@@ -122,6 +122,10 @@ def test_the_conversation_page_shows_the_newest_and_loads_older_pages(client, db
     older_url = re.search(r'hx-get="([^"]*before=[^"]*)"', page).group(1)
     older = text(client.get(older_url, headers=HX))
     assert "pesan-00" in older and "pesan-14" in older and "pesan-15" not in older and "Older messages" not in older
+    # Without htmx the link opens the older page whole, without a poller (nothing to wait for there).
+    plain = text(client.get(older_url))
+    assert "pesan-00" in plain and "pesan-15" not in plain and 'id="poller"' not in plain
+    assert 'id="poller"' in page
 
 
 def test_the_page_costs_the_same_number_of_queries_however_many_messages(client, db, school, count_queries):
@@ -201,3 +205,44 @@ def test_polling_and_the_badge_are_never_rate_limited_but_pages_are(make_app, db
     assert {browser.get(poll, headers=HX).status_code for _ in range(6)} == {204}
     assert {browser.get("/messages/badge").status_code for _ in range(6)} == {200}
     assert 429 in {browser.get("/messages").status_code for _ in range(6)}
+
+
+def test_starting_the_same_conversation_in_parallel_makes_one(app, db, school):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from babyowl.models import Conversation, ConversationMember
+
+    browsers = [signed_in_client(app, school.siti), signed_in_client(app, school.budi)] * 3
+    other = {school.siti.id: school.budi.id, school.budi.id: school.siti.id}
+    people = [school.siti.id, school.budi.id] * 3
+
+    def start(n):
+        return browsers[n].post("/messages/new", data={"user_id": str(other[people[n]])})
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(start, range(6)))
+    assert {r.status_code for r in responses} == {303} and len({r.headers["Location"] for r in responses}) == 1
+    direct = db.session.scalars(select(Conversation).where(Conversation.kind == "direct")).all()
+    assert len(direct) == 1
+    assert db.session.scalar(select(func.count()).select_from(ConversationMember).where(
+        ConversationMember.conversation_id == direct[0].id)) == 2
+
+
+def test_two_tabs_marking_read_in_parallel_leave_the_pointer_at_the_newest(app, db, school):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from babyowl.models import ConversationMember
+
+    sent = [messages.send_message(school.siti, school.class_conversation, f"m{n}").id for n in range(8)]
+    tabs = [signed_in_client(app, school.andi) for _ in range(4)]
+
+    def mark(n):
+        return tabs[n % 4].post(f"/messages/{school.class_conversation}/read?message_id={sent[n]}",
+                                headers=HX).status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert set(pool.map(mark, [7, 0, 3, 6, 1, 5, 2, 4])) == {204}
+    db.session.expire_all()
+    pointer = db.session.scalar(select(ConversationMember.last_read_message_id).where(
+        ConversationMember.conversation_id == school.class_conversation, ConversationMember.user_id == school.andi.id))
+    assert pointer == sent[7] and messages.unread_total(school.andi) == 0

@@ -82,7 +82,8 @@ def _conversation_page(view, *, block=None, status=200, error=None, text=""):
                   seen=messages.is_seen(view, rows[-1] if rows else None), error=error, text=text,
                   conversation_id=view.id,
                   blocked=messages.has_blocked(current_user, view.other),
-                  poll_seconds=_poll_seconds(), last_id=rows[-1].id if rows and before is None else None)
+                  poll_seconds=_poll_seconds(), live=before is None,
+                  last_id=rows[-1].id if rows and before is None else None)
 
 
 def _poll_seconds():
