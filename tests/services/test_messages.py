@@ -448,3 +448,20 @@ def test_export_holds_a_persons_messages_and_files_and_erasure_keeps_them_for_th
     assert school.siti.id not in members(db, conversation.id)
     assert [m.content for m in messages.new_messages(school.andi, conversation.id, None)] == [
         "Ini tugas saya", "Bagus!"]
+
+
+def test_the_demo_school_has_a_class_conversation_and_a_direct_one(app, db):
+    from babyowl.models import Conversation, User
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0  # twice: nothing doubled
+    andi = db.session.scalar(select(User).where(User.email == "andi@babyowl.example"))
+    budi = db.session.scalar(select(User).where(User.email == "budi@babyowl.example"))
+    rows = {row.kind: row for row in messages.my_conversations(andi)}
+    assert rows["class"].title == "Python Dasar — Grup Sabtu Pagi" and rows["direct"].title == "Budi Santoso"
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 5
+    assert db.session.scalar(select(func.count()).select_from(Conversation).where(Conversation.kind == "direct")) == 1
+    # Each has read up to their own last message: Budi has Andi's and Dewi's to read, Andi Budi's reply and Dewi's.
+    assert messages.unread_counts(budi) == {rows["class"].conversation.id: 2}
+    assert messages.unread_counts(andi) == {rows["direct"].conversation.id: 1, rows["class"].conversation.id: 1}
