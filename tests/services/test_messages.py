@@ -465,3 +465,32 @@ def test_the_demo_school_has_a_class_conversation_and_a_direct_one(app, db):
     # Each has read up to their own last message: Budi has Andi's and Dewi's to read, Andi Budi's reply and Dewi's.
     assert messages.unread_counts(budi) == {rows["class"].conversation.id: 2}
     assert messages.unread_counts(andi) == {rows["direct"].conversation.id: 1, rows["class"].conversation.id: 1}
+
+
+def test_staff_join_a_class_conversation_then_write_and_read_it_unlogged(db, school):
+    conversation = class_conversation(db, school.python)
+    with pytest.raises(NotAllowed):
+        messages.join_class_conversation(school.budi, conversation.id)
+    messages.join_class_conversation(school.staff, conversation.id)
+    messages.send_message(school.staff, conversation.id, "Pengumuman dari TU")
+    view = messages.open_conversation(school.staff, conversation.id)
+    assert view.is_member and view.can_write
+    assert db.session.scalar(select(func.count()).select_from(ConversationReadAudit)) == 0
+    # A change of the class's students keeps the staff member who joined.
+    messages.sync_class_conversation(school.python)
+    db.session.commit()
+    assert school.staff.id in members(db, conversation.id)
+
+
+def test_a_student_who_comes_back_is_a_member_again_with_old_messages_read(db, school):
+    conversation = class_conversation(db, school.python)
+    [enrollment] = db.session.scalars(select(ClassEnrollment).where(ClassEnrollment.student_id == school.andi.id))
+    school.python.status = "enrollment_open"  # enrolling needs an open class
+    db.session.commit()
+    classes.withdraw(school.staff, enrollment)
+    messages.send_message(school.siti, conversation.id, "Saat Andi tidak ada")
+    classes.enroll(school.staff, school.python, school.andi)
+    assert school.andi.id in members(db, conversation.id)
+    assert messages.unread_total(school.andi) == 0
+    messages.send_message(school.siti, conversation.id, "Selamat datang kembali")
+    assert messages.unread_total(school.andi) == 1
