@@ -199,6 +199,13 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "METRICS_ALLOWED_IPS": [a.strip() for a in os.environ.get("METRICS_ALLOWED_IPS", "").split(",") if a.strip()],
         # "json": one JSON object per log line (time, level, logger, message, request id); anything else: text.
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
+        # Messages: "strict" (students write only to their instructors and staff; with each other only in
+        # their class conversation) or "open" (anyone to anyone); see services/messages.py.
+        "MESSAGING_POLICY": os.environ.get("MESSAGING_POLICY", "strict"),
+        "MESSAGE_DELETE_MINUTES": _int("MESSAGE_DELETE_MINUTES", 5),
+        "MESSAGE_DIGEST_AFTER_MINUTES": _int("MESSAGE_DIGEST_AFTER_MINUTES", 15),
+        "MESSAGE_ATTACHMENT_MAX_MB": _int("MESSAGE_ATTACHMENT_MAX_MB", 5),
+        "MESSAGE_POLL_SECONDS": _int("MESSAGE_POLL_SECONDS", 3),
     }
     config.update(overrides)
 
@@ -209,6 +216,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         config["SECRET_KEY"] = "dev-only-insecure-key"
     if config["MAIL_BACKEND"] not in {"console", "file", "smtp"}:
         raise ConfigError(f"MAIL_BACKEND must be console, file or smtp, not {config['MAIL_BACKEND']!r}.")
+    if config["MESSAGING_POLICY"] not in {"strict", "open"}:
+        raise ConfigError(f"MESSAGING_POLICY must be strict or open, not {config['MESSAGING_POLICY']!r}.")
     if config["STORAGE_BACKEND"] not in {"local", "s3"}:
         raise ConfigError(f"STORAGE_BACKEND must be local or s3, not {config['STORAGE_BACKEND']!r}.")
     if config["STORAGE_BACKEND"] == "s3" and not config["S3_BUCKET"]:

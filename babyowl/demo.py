@@ -251,6 +251,7 @@ def seed_demo() -> list[DemoLogin]:
                    today - timedelta(days=21), budi)
     _hold_meetings(private, [private_enrollment], [["present"], ["present"]], today - timedelta(days=7), rina)
     _seed_gamification(group, group_enrollments + [private_enrollment], users["staff@babyowl.example"])
+    _seed_messages(users, [group, private], today)
     return list(DEMO_USERS)
 
 
@@ -293,3 +294,26 @@ def _seed_gamification(group: SchoolClass, enrollments: list[ClassEnrollment], s
     db.session.flush()
     for enrollment in enrollments:
         badges.check_for(enrollment.student_id)
+
+
+def _seed_messages(users: dict[str, User], classes: list[SchoolClass], today: date) -> None:
+    """The group's class conversation with a few messages, and Andi asking his instructor Budi directly."""
+    from babyowl.models import Message
+    from babyowl.services import messages
+
+    conversation_ids = [messages.sync_class_conversation(school_class) for school_class in classes]
+    budi, andi, dewi = (users[f"{name}@babyowl.example"] for name in ("budi", "andi", "dewi"))
+    direct_id = messages.demo_direct_conversation(andi, budi)
+    when = datetime.combine(today - timedelta(days=1), time(12, 0), tzinfo=timezone.utc)
+    threads = {
+        conversation_ids[0]: [(budi, "Selamat pagi semua! Jangan lupa kerjakan latihan **perulangan** ya."),
+                              (andi, "Siap, Pak!"),
+                              (dewi, "Pak, boleh kita bahas `for` lagi di pertemuan berikutnya?")],
+        direct_id: [(andi, "Pak, minggu depan saya izin karena ada acara keluarga."),
+                    (budi, "Baik, Andi. Materinya bisa kamu baca di pelajaran yang sudah dibuka.")],
+    }
+    for conversation_id, lines in threads.items():
+        if db.session.scalar(select(Message.id).where(Message.conversation_id == conversation_id).limit(1)):
+            continue  # seeded before
+        for n, (sender, text) in enumerate(lines):
+            messages.demo_message(conversation_id, sender, text, when + timedelta(minutes=5 * n))

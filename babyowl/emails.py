@@ -93,6 +93,20 @@ def notification(*, to: str, name: str, title: str, message: str, kind_name: str
                      headers={"List-Unsubscribe": f"<{unsubscribe_url}>"})
 
 
+def message_digest(*, to: str, name: str, conversations: list[tuple[str, int]], link: str, unsubscribe_url: str,
+                   language: str | None = None) -> Email:
+    """One email about every conversation with unread messages (never one email per message)."""
+    total = sum(count for _title, count in conversations)
+    context = {"name": name, "conversations": conversations, "total": total, "link": link,
+               "unsubscribe_url": unsubscribe_url}
+    with _in_language(language):
+        from flask_babel import ngettext
+
+        return Email(to, ngettext("You have %(num)d unread message", "You have %(num)d unread messages", total),
+                     _text("email/message_digest.txt", **context),
+                     headers={"List-Unsubscribe": f"<{unsubscribe_url}>"})
+
+
 def send(email: Email, *, user_id: uuid.UUID | None = None) -> None:
     """Write `email` to the outbox in the current use case; its job is queued after the commit."""
     from babyowl.jobs.email import add_to_outbox

@@ -57,6 +57,8 @@ NAV_ITEMS = (
     NavItem("community.feed", _l("Community"), EVERYONE),
     NavItem("gamification.leaderboard", _l("Leaderboard"), EVERYONE),
     NavItem("gamification.badge_list", _l("Badges"), EVERYONE),
+    NavItem("messages.index", _l("Messages"), EVERYONE),
+    NavItem("messages.reports", _l("Reported messages"), STAFF_ROLES),
 )
 
 

@@ -187,6 +187,27 @@ ACCESS: dict[str, Route] = {
     "gamification.ob_badge": Route(EVERYONE, lambda c: f"/ob/badges/{_badge(c).id}"),
     "gamification.ob_assertion": Route(EVERYONE, lambda c: f"/ob/assertions/{_held_badge(c, shared=True).id}"),
     "gamification.give_bonus": Route(STAFF_ROLES, lambda c: f"/users/{c['other_student'].id}/xp", "POST"),
+    # Messages: the class conversation's members (its student and instructor here) and staff, who read any
+    # conversation (logged); marking read and muting are a member's. Rules by role and person: own tests.
+    "messages.index": Route(SIGNED_IN, "/messages"),
+    "messages.badge": Route(SIGNED_IN, "/messages/badge"),
+    "messages.start": Route(SIGNED_IN, "/messages/new", "POST"),
+    "messages.show": Route(SIGNED_IN, lambda c: f"/messages/{_conversation(c)}"),
+    "messages.poll": Route(SIGNED_IN, lambda c: f"/messages/{_conversation(c)}/new"),
+    "messages.send": Route(SIGNED_IN, lambda c: f"/messages/{_conversation(c)}", "POST"),
+    "messages.mark_read": Route(("student", "instructor"), lambda c: f"/messages/{_conversation(c)}/read", "POST"),
+    "messages.mute": Route(("student", "instructor"), lambda c: f"/messages/{_conversation(c)}/mute", "POST"),
+    "messages.join": Route(STAFF_ROLES, lambda c: f"/messages/{_conversation(c)}/join", "POST"),
+    "messages.delete": Route(("student",), lambda c: f"/messages/m/{_message(c).id}/delete", "POST"),
+    "messages.remove": Route(STAFF_ROLES, lambda c: f"/messages/m/{_message(c).id}/remove", "POST"),
+    "messages.report": Route(SIGNED_IN, lambda c: f"/messages/m/{_message(c).id}/report"),
+    "messages.attachment": Route(SIGNED_IN, lambda c: f"/messages/files/{_attachment(c).id}"),
+    "messages.block": Route(SIGNED_IN, lambda c: f"/messages/block/{c['other_student'].id}", "POST"),
+    "messages.unblock": Route(SIGNED_IN, lambda c: f"/messages/unblock/{c['other_student'].id}", "POST"),
+    "messages.all_conversations": Route(STAFF_ROLES, "/messages/all"),
+    "messages.reports": Route(STAFF_ROLES, "/messages/reports"),
+    "messages.resolve": Route(STAFF_ROLES, lambda c: f"/messages/reports/{_report(c).id}/resolve", "POST"),
+    "messages.audit": Route(("super_admin",), "/messages/audit"),
 }
 
 
@@ -211,6 +232,53 @@ def _held_badge(ctx, shared=False):
     db.session.add(held)
     db.session.commit()
     return held
+
+
+def _conversation(ctx):
+    """The class's conversation: its student and instructor are members (the signed-in one among them)."""
+    from babyowl.extensions import db
+    from babyowl.services.messages import sync_class_conversation
+
+    conversation_id = sync_class_conversation(ctx["class"])
+    db.session.commit()
+    return conversation_id
+
+
+def _message(ctx):
+    """A message of the class's student in the class conversation."""
+    from babyowl.extensions import db
+    from babyowl.models import Message
+
+    message = Message(conversation_id=_conversation(ctx), sender_id=ctx["enrollment"].student_id, content="Halo",
+                      content_html="<p>Halo</p>")
+    db.session.add(message)
+    db.session.commit()
+    return message
+
+
+def _attachment(ctx):
+    from babyowl.extensions import db
+    from babyowl.models import MessageAttachment
+    from babyowl.storage import get_storage
+
+    message = _message(ctx)
+    key = f"messages/{message.conversation_id.hex}/0123456789abcdef0123456789abcdef.pdf"
+    get_storage().save(key, b"%PDF-1.4", "application/pdf")
+    attachment = MessageAttachment(message_id=message.id, storage_key=key, file_name="tugas.pdf",
+                                   content_type="application/pdf", size_bytes=8)
+    db.session.add(attachment)
+    db.session.commit()
+    return attachment
+
+
+def _report(ctx):
+    from babyowl.extensions import db
+    from babyowl.models import MessageReport
+
+    report = MessageReport(message_id=_message(ctx).id, reporter_id=ctx["other_student"].id, reason="Kasar")
+    db.session.add(report)
+    db.session.commit()
+    return report
 
 
 def _exercise_url(c, name, action):

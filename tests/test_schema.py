@@ -27,14 +27,20 @@ def test_migrated_database_has_every_spec_table(db):
     # and email choices per kind of notification (babyowl/models/notifications.py), signed-in sessions and
     # the email outbox (babyowl/models/sessions.py).
     assert tables - SPEC_TABLES == {"alembic_version", "attendance_changes", "notification_preferences",
-                                    "user_sessions", "outbound_emails", "class_leaderboards", "streak_repairs"}
+                                    "user_sessions", "outbound_emails",
+                                    # gamification (babyowl/models/gamification.py)
+                                    "class_leaderboards", "streak_repairs",
+                                    # messaging (babyowl/models/messaging.py)
+                                    "conversation_members", "message_attachments", "message_reports",
+                                    "user_blocks", "conversation_read_audits",
+                                    }
 
 
 def test_spec_indexes_exist_with_their_names(db):
     inspector = sa.inspect(db.engine)
     names = {ix["name"] for table in SPEC_TABLES for ix in inspector.get_indexes(table)}
     for expected in ("idx_users_email", "idx_users_role", "idx_class_enrollments_class", "idx_class_attendance_date",
-                     "idx_credit_adjustments_enrollment", "idx_messages_created", "idx_conversations_participants"):
+                     "idx_credit_adjustments_enrollment", "idx_messages_created"):
         assert expected in names
 
 
@@ -101,22 +107,37 @@ def test_deleting_a_course_deletes_its_sections_lessons_and_exercises(db):
 
 
 def test_deleting_a_sender_keeps_the_message_without_sender(db):
+    from babyowl.models import ConversationMember
+    from babyowl.models.messaging import direct_key
+
     a, b = make_user(), make_user()
-    conversation = Conversation(participant_1=a.id, participant_2=b.id)
+    conversation = Conversation(kind="direct", direct_key=direct_key(a.id, b.id))
     db.session.add(conversation)
     db.session.flush()
-    db.session.add(Message(conversation_id=conversation.id, sender_id=a.id, content="Halo"))
+    db.session.add_all([ConversationMember(conversation_id=conversation.id, user_id=a.id),
+                        ConversationMember(conversation_id=conversation.id, user_id=b.id),
+                        Message(conversation_id=conversation.id, sender_id=a.id, content="Halo")])
     db.session.commit()
     db.session.execute(sa.delete(User).where(User.id == a.id))
     db.session.commit()
-    # Deleting participant a also deletes the conversation (ON DELETE CASCADE), and its messages with it.
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Message)) == 0
+    # b keeps the conversation and the message, which no longer names a sender; a's membership is gone.
+    assert db.session.scalar(sa.select(Message.sender_id)) is None
+    assert db.session.scalars(sa.select(ConversationMember.user_id)).all() == [b.id]
 
 
-def test_a_student_cannot_message_themself(db):
-    a = make_user()
-    db.session.add(Conversation(participant_1=a.id, participant_2=a.id))
-    with pytest.raises(IntegrityError, match="ck_conversations_"):
+def test_a_direct_pair_has_one_conversation_and_a_class_one(db):
+    from babyowl.models.messaging import direct_key
+
+    a, b = make_user(), make_user()
+    assert direct_key(a.id, b.id) == direct_key(b.id, a.id)
+    db.session.add(Conversation(kind="direct", direct_key=direct_key(a.id, b.id)))
+    db.session.commit()
+    db.session.add(Conversation(kind="direct", direct_key=direct_key(b.id, a.id)))
+    with pytest.raises(IntegrityError, match="uq_conversations_direct_key"):
+        db.session.commit()
+    db.session.rollback()
+    db.session.add(Conversation(kind="class", direct_key=direct_key(a.id, b.id)))
+    with pytest.raises(IntegrityError, match="ck_conversations_kind_key"):
         db.session.commit()
 
 

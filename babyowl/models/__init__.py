@@ -102,6 +102,13 @@ Gamification (migration 0016, see models/gamification.py and services/xp.py):
     it gains leaderboard_opt_out and time_zone. badges: slug (UNIQUE), xp,
     rarity and criteria NOT NULL. user_badges: shared_at and recipient_salt
     (Open Badges). New tables class_leaderboards and streak_repairs.
+Messaging (migration 0017, see models/messaging.py):
+
+15. conversations.participant_1/participant_2 and messages.read_at/attachments
+    are replaced by conversation_members (read pointer, muted, left_at),
+    conversations.kind/class_id/direct_key, message_attachments,
+    message_reports, user_blocks and conversation_read_audits; messages gain
+    content_html and a soft delete (deleted_at/by, deletion_reason).
 """
 from .announcements import Announcement, AnnouncementRead
 from .attendance import (
@@ -125,7 +132,10 @@ from .gamification import (
     BADGE_RARITIES, LEADERBOARD_MODES, XP_REASONS, Badge, ClassLeaderboard, StreakRepair, UserBadge, UserLevel,
     XPTransaction,
 )
-from .messaging import Conversation, Message
+from .messaging import (
+    CONVERSATION_KINDS, REPORT_STATUSES, Conversation, ConversationMember, ConversationReadAudit, Message,
+    MessageAttachment, MessageReport, UserBlock,
+)
 from .notifications import EMAIL_STATUSES, Notification, NotificationPreference
 from .payments import PAYMENT_STATUSES, Payment
 from .progress import (
@@ -178,6 +188,11 @@ __all__ = [
     "CommunityEventRSVP",
     "Conversation",
     "Message",
+    "ConversationMember",
+    "MessageAttachment",
+    "MessageReport",
+    "UserBlock",
+    "ConversationReadAudit",
     "Announcement",
     "AnnouncementRead",
     # allowed values of CHECKed columns
@@ -201,5 +216,7 @@ __all__ = [
     "RSVP_STATUSES",
     "EMAIL_STATUSES",
     "OUTBOUND_EMAIL_STATUSES",
+    "CONVERSATION_KINDS",
+    "REPORT_STATUSES",
     "Base",
 ]

@@ -153,7 +153,15 @@ def _create_class(actor: User, details: ClassDetails, continued_from: SchoolClas
                                continued_from_class_id=continued_from.id if continued_from else None)
     db.session.add(school_class)
     db.session.flush()
+    _follow_in_class_conversation(school_class)
     return school_class
+
+
+def _follow_in_class_conversation(school_class: SchoolClass) -> None:
+    """The class conversation's members follow the class (its active students and instructor)."""
+    from babyowl.services import messages  # messages builds on classes
+
+    messages.sync_class_conversation(school_class)
 
 
 @use_case
@@ -176,6 +184,8 @@ def update_class(actor: User, school_class: SchoolClass, details: ClassDetails) 
                             n=school_class.current_capacity))
     for name, value in values.items():
         setattr(school_class, name, value)
+    db.session.flush()
+    _follow_in_class_conversation(school_class)
     if added:
         from babyowl.services import credits  # credits builds on classes and attendance
 
@@ -254,6 +264,7 @@ def _enroll(actor: User, school_class: SchoolClass, student: User, *, payment_st
     except IntegrityError as exc:  # the unique (class, student) pair: a doubled request (rolled back by the use case)
         raise AlreadyEnrolled(_("%(name)s is already enrolled in this class.", name=student.full_name)) from exc
     school_class.current_capacity = _count_active(school_class.id)
+    _follow_in_class_conversation(school_class)
     return enrollment
 
 
@@ -310,6 +321,7 @@ def withdraw(actor: User, enrollment: ClassEnrollment) -> None:
     enrollment.status = "withdrawn"
     db.session.flush()
     school_class.current_capacity = _count_active(school_class.id)
+    _follow_in_class_conversation(school_class)
 
 
 def course_lessons(course_id: uuid.UUID) -> list[Lesson]:

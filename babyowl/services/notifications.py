@@ -33,6 +33,7 @@ KINDS = {
     "announcement": _l("Class announcements"),
     "lesson_unlocked": _l("A new lesson is open"),
     "badge_earned": _l("A badge earned"),
+    "message_digest": _l("Unread messages (one summary email)"),
 }
 UNSUBSCRIBE_SALT = "babyowl-unsubscribe"
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from babyowl import emails
 from babyowl.authz import can_erase_accounts
@@ -43,7 +43,11 @@ from babyowl.models import (
     CreditAdjustment,
     ExerciseProgress,
     LessonProgress,
+    Conversation,
+    ConversationMember,
     Message,
+    MessageAttachment,
+    MessageReport,
     Notification,
     NotificationPreference,
     OutboundEmail,
@@ -52,6 +56,7 @@ from babyowl.models import (
     SchoolClass,
     User,
     UserBadge,
+    UserBlock,
     UserLevel,
     UserSession,
     XPTransaction,
@@ -79,6 +84,9 @@ class CannotEraseSelf(DomainError):
 # --- every column that points at a person -------------------------------------
 
 DELETE, KEEP = "delete", "keep"
+# Set the column to NULL: the row stays for the others it belongs to, no longer naming the person
+# (a message in someone else's conversation, a report staff acted on).
+ANONYMISE = "anonymise"
 
 
 @dataclass(frozen=True)
@@ -88,7 +96,8 @@ class Handling:
     `export`: the key of data.json that holds them, or None for a record of
     something the person did as staff or instructor to other people's rows
     (who marked, graded, verified): the school's record, not data about them.
-    `erase`: DELETE the rows, or KEEP them pointing at the anonymous row.
+    `erase`: DELETE the rows, KEEP them pointing at the anonymous row, or ANONYMISE them (the column set
+    to NULL).
     """
 
     export: str | None
@@ -120,9 +129,13 @@ PERSONAL_DATA: dict[tuple[str, str], Handling] = {
     ("community_post_likes", "user_id"): Handling("community_post_likes", DELETE),
     ("community_group_members", "user_id"): Handling("community_groups", DELETE),
     ("community_event_rsvps", "user_id"): Handling("community_event_rsvps", DELETE),
-    ("messages", "sender_id"): Handling("messages", DELETE),
-    ("conversations", "participant_1"): Handling("messages", DELETE),
-    ("conversations", "participant_2"): Handling("messages", DELETE),
+    # Messages stay in the others' conversations without a sender; their attachments (files) are deleted.
+    ("messages", "sender_id"): Handling("messages", ANONYMISE),
+    ("conversation_members", "user_id"): Handling("conversations", DELETE),
+    ("message_reports", "reporter_id"): Handling("message_reports", ANONYMISE),
+    ("user_blocks", "blocker_id"): Handling("blocked_people", DELETE),
+    # Someone else's choice not to hear from the person: theirs, not the person's data; gone with the person.
+    ("user_blocks", "blocked_id"): Handling(None, DELETE),
     # Records of what the person did to others' rows, kept for the school.
     ("class_attendance", "marked_by"): Handling(None, KEEP),
     ("class_attendance", "updated_by"): Handling(None, KEEP),
@@ -136,6 +149,9 @@ PERSONAL_DATA: dict[tuple[str, str], Handling] = {
     ("announcements", "instructor_id"): Handling(None, KEEP),
     ("community_groups", "created_by"): Handling(None, KEEP),
     ("community_events", "created_by"): Handling(None, KEEP),
+    ("messages", "deleted_by"): Handling(None, KEEP),
+    ("message_reports", "resolved_by"): Handling(None, KEEP),
+    ("conversation_read_audits", "reader_id"): Handling(None, KEEP),
 }
 
 
@@ -261,7 +277,21 @@ def export_user_data(user: User) -> bytes:
         select(CommunityEventRSVP).where(CommunityEventRSVP.user_id == uid)
         .options(joinedload(CommunityEventRSVP.event)).order_by(CommunityEventRSVP.created_at)
     ).all()
-    messages = scalars(select(Message).where(Message.sender_id == uid).order_by(Message.created_at)).all()
+    messages = scalars(
+        select(Message).where(Message.sender_id == uid).options(selectinload(Message.attachments))
+        .order_by(Message.created_at, Message.id)
+    ).all()
+    conversations = scalars(
+        select(ConversationMember).where(ConversationMember.user_id == uid)
+        .options(joinedload(ConversationMember.conversation).joinedload(Conversation.school_class))
+        .order_by(ConversationMember.joined_at)
+    ).all()
+    message_reports = scalars(
+        select(MessageReport).where(MessageReport.reporter_id == uid).order_by(MessageReport.created_at)
+    ).all()
+    blocked_people = scalars(
+        select(UserBlock).where(UserBlock.blocker_id == uid).order_by(UserBlock.created_at)
+    ).all()
     login_sessions = scalars(
         select(UserSession).where(UserSession.user_id == uid).order_by(UserSession.created_at)
     ).all()
@@ -345,7 +375,17 @@ def export_user_data(user: User) -> bytes:
         "community_event_rsvps": [{
             "event": r.event.title, "event_date": r.event.event_date, "status": r.status, "created_at": r.created_at,
         } for r in rsvps],
-        "messages": [{"content": m.content, "created_at": m.created_at} for m in messages],
+        "messages": [],  # filled below, with the places of their attachments in the archive
+        "conversations": [{
+            "conversation_id": c.conversation_id, "kind": c.conversation.kind,
+            "class": c.conversation.school_class.name if c.conversation.school_class else None,
+            "joined_at": c.joined_at, "left_at": c.left_at, "muted": c.muted,
+        } for c in conversations],
+        "message_reports": [{
+            "message_id": r.message_id, "reason": r.reason, "status": r.status, "created_at": r.created_at,
+        } for r in message_reports],
+        # Only that a block exists and when: who was blocked is another person's identity, by id.
+        "blocked_people": [{"user_id": b.blocked_id, "created_at": b.created_at} for b in blocked_people],
         "payments": [{
             "student_name": p.student_name, "student_email": p.student_email, "student_phone": p.student_phone,
             "course": p.course.title if p.course else None, "package_type": p.package_type, "amount": p.amount,
@@ -380,6 +420,15 @@ def export_user_data(user: User) -> bytes:
             "status": s.status, "grade": s.grade, "max_grade": s.max_grade, "feedback": s.feedback,
             "submitted_at": s.submitted_at,
         })
+
+    for m in messages:
+        files = []
+        for attachment in m.attachments:
+            path = f"files/messages/{attachment.id}-{_safe_file_name(attachment.file_name, attachment.storage_key)}"
+            wanted.append((path, attachment.storage_key))
+            files.append({"file_name": attachment.file_name, "file": path})
+        data["messages"].append({"conversation_id": m.conversation_id, "content": m.content,
+                                 "created_at": m.created_at, "deleted_at": m.deleted_at, "attachments": files})
 
     storage = get_storage()
     buffer = io.BytesIO()
@@ -475,6 +524,11 @@ def erase_user(actor: User, user: User) -> None:
         select(AssignmentSubmission.file_url)
         .where(AssignmentSubmission.student_id == uid, AssignmentSubmission.file_url.is_not(None))
     ).all()
+    attachment_keys = db.session.scalars(
+        select(MessageAttachment.storage_key).join(MessageAttachment.message).where(Message.sender_id == uid)
+    ).all()
+    stored_keys += attachment_keys
+    db.session.execute(delete(MessageAttachment).where(MessageAttachment.storage_key.in_(attachment_keys)))
     post_ids = db.session.scalars(
         select(CommunityPostLike.post_id).where(CommunityPostLike.user_id == uid)
         .union(select(CommunityComment.post_id).where(CommunityComment.author_id == uid))
@@ -486,13 +540,15 @@ def erase_user(actor: User, user: User) -> None:
         select(CommunityEventRSVP.event_id).where(CommunityEventRSVP.user_id == uid)
     ).all()
 
-    # Children before parents: comments before posts, messages before their
-    # threads (a thread goes whole, with the other side's messages, by ON DELETE
-    # CASCADE: with one side erased it would still tell who said what to whom).
+    # Children before parents: comments before posts. The person's messages stay
+    # in the others' conversations with no sender; the files attached to them go.
     for table in reversed(Base.metadata.sorted_tables):
         for column in _user_columns(table):
-            if PERSONAL_DATA[(table.name, column.name)].erase == DELETE:
+            erase = PERSONAL_DATA[(table.name, column.name)].erase
+            if erase == DELETE:
                 db.session.execute(delete(table).where(column == uid))
+            elif erase == ANONYMISE:
+                db.session.execute(update(table).where(column == uid).values({column.name: None}))
     _recount_counters(post_ids, group_ids, event_ids)
 
     # The payment stays for the accounts; who paid now points at the

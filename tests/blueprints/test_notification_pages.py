@@ -150,8 +150,8 @@ def test_email_settings(student_client, db, student, headers):
         assert response.status_code == 204 and response.headers["HX-Location"] == "/notifications/preferences"
     else:
         assert response.status_code == 303
-    assert notifications.email_choices(student) == {
-        "announcement": False, "lesson_unlocked": True, "badge_earned": False}
+    assert notifications.email_choices(student) == {"announcement": False, "lesson_unlocked": True,
+                                                    "badge_earned": False, "message_digest": False}
     assert reload(db, student).language == "en"
 
 
@@ -177,8 +177,8 @@ def test_unsubscribe_asks_on_get_and_acts_on_post(app, db, student):
     after = anonymous.get(link)
     assert flashes(after) == ["Done: you will no longer get emails about “Class announcements”."]
     assert "no longer gets emails" in text(after)
-    assert notifications.email_choices(student) == {
-        "announcement": False, "lesson_unlocked": True, "badge_earned": True}
+    assert notifications.email_choices(student) == {"announcement": False, "lesson_unlocked": True,
+                                                    "badge_earned": True, "message_digest": True}
 
 
 def test_a_bad_unsubscribe_link_says_so(app, db):

@@ -32,6 +32,7 @@ from babyowl.models import (
     ExerciseProgress,
     LessonProgress,
     Message,
+    ConversationMember,
     Notification,
     Payment,
     QuizAttempt,
@@ -44,6 +45,7 @@ from babyowl.models.base import Base, utcnow
 from babyowl.services import accounts, privacy
 from babyowl.services.errors import NotAllowed
 from babyowl.storage import get_storage
+from babyowl.models.messaging import direct_key
 from tests.factories import PASSWORD, make_class, make_course, make_enrollment, make_user
 
 
@@ -108,7 +110,7 @@ def make_school(db):
     group = CommunityGroup(name="Pythonista", members_count=3)
     event = CommunityEvent(title="Ngoding bareng", event_date=date(2025, 4, 1), start_time=time(19),
                            end_time=time(21), attendees_count=2)
-    conversation = Conversation(participant_1=siti.id, participant_2=rudi.id)
+    conversation = Conversation(kind="direct", direct_key=direct_key(siti.id, rudi.id))
     db.session.add_all([attendance, rudi_attendance, adjustment, siti_file, siti_lost_file, rudi_file, badge,
                         announcement, siti_post, rudi_post, group, event, conversation])
     db.session.flush()
@@ -139,6 +141,8 @@ def make_school(db):
         CommunityEventRSVP(event_id=event.id, user_id=siti.id, status="attending"),
         CommunityEventRSVP(event_id=event.id, user_id=rudi.id, status="attending"),
         Message(conversation_id=conversation.id, sender_id=siti.id, content="Rahasia Siti"),
+        ConversationMember(conversation_id=conversation.id, user_id=siti.id),
+        ConversationMember(conversation_id=conversation.id, user_id=rudi.id),
         Message(conversation_id=conversation.id, sender_id=rudi.id, content="Balasan Rudi"),
         # Staff typed the address in another case, with a stray space.
         Payment(student_name="Siti Rahma", student_email=" SITI@Example.com", student_phone="0812-1111",
@@ -370,7 +374,10 @@ def test_erasing_keeps_the_school_records_and_forgets_the_person(db):
                           (CommunityGroupMember, CommunityGroupMember.user_id),
                           (CommunityEventRSVP, CommunityEventRSVP.user_id), (Message, Message.sender_id)):
         assert count(db, model, column == siti_id) == 0, model.__name__
-    assert count(db, Conversation) == 0 and count(db, Message) == 0
+    # The conversation stays Rudi's: Siti's message is still in it, with no sender; her membership is gone.
+    assert count(db, Conversation) == 1 and count(db, Message) == 2
+    assert count(db, Message, Message.sender_id.is_(None)) == 1
+    assert db.session.scalars(select(ConversationMember.user_id)).all() == [rudi_id]
     for model, column in ((QuizAttempt, QuizAttempt.user_id), (Notification, Notification.user_id),
                           (XPTransaction, XPTransaction.user_id),
                           (AssignmentSubmission, AssignmentSubmission.student_id)):
