@@ -27,7 +27,11 @@ def test_migrated_database_has_every_spec_table(db):
     # and email choices per kind of notification (babyowl/models/notifications.py), signed-in sessions and
     # the email outbox (babyowl/models/sessions.py).
     assert tables - SPEC_TABLES == {"alembic_version", "attendance_changes", "notification_preferences",
-                                    "user_sessions", "outbound_emails"}
+                                    "user_sessions", "outbound_emails",
+                                    # Community (babyowl/models/community.py): post pictures, group
+                                    # invitations, reports to moderators, the school's community settings.
+                                    "community_post_images", "community_group_invitations", "community_reports",
+                                    "community_settings"}
 
 
 def test_spec_indexes_exist_with_their_names(db):
