@@ -32,6 +32,10 @@ from babyowl.transactions import after_commit, use_case
 KINDS = {
     "announcement": _l("Class announcements"),
     "lesson_unlocked": _l("A new lesson is open"),
+    "community_comment": _l("A comment on your community post"),
+    "community_likes": _l("Likes on your community posts (a summary)"),
+    "event_reminder": _l("Reminders of events you are going to"),
+    "group_invitation": _l("Invitations to study groups"),
 }
 UNSUBSCRIBE_SALT = "babyowl-unsubscribe"
 
