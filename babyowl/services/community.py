@@ -442,7 +442,7 @@ def send_like_digests() -> int:
 @use_case
 def _digest_post_likes(post_id: uuid.UUID, now: datetime) -> int:
     post = db.session.scalars(select(CommunityPost).where(CommunityPost.id == post_id).with_for_update(
-        skip_locked=True).options(joinedload(CommunityPost.author))).first()
+        skip_locked=True)).first()
     if post is None or post.status != "published":
         return 0
     since = post.likes_notified_at or post.created_at
