@@ -444,3 +444,19 @@ def test_export_has_the_persons_community_data_and_erasure_removes_it(app, db):
     theirs, group, event = reload(db, theirs), reload(db, group), reload(db, event)
     assert (theirs.likes_count, theirs.comments_count) == (0, 0)
     assert group.members_count == 1 and event.attendees_count == 0
+
+
+def test_the_demo_school_has_posts_a_group_and_an_upcoming_event(app, db):
+    from babyowl.demo import seed_demo
+    from babyowl.models import CommunityEvent, CommunityGroup, User
+
+    seed_demo()
+    seed_demo()  # idempotent
+    andi = db.session.scalar(select(User).where(User.email == "andi@babyowl.example"))
+    page = community.feed(andi)
+    assert len(page.posts) == 3 and sum(p.likes_count for p in page.posts) == 6
+    assert count(db, CommunityGroup) == 1 and count(db, CommunityEvent) == 1
+    event = db.session.scalar(select(CommunityEvent))
+    assert event.attendees_count == 2 and event.event_date > school_today()
+    outsider = [p.scope for p in community.feed(make_user("student")).posts]
+    assert outsider == ["school"]  # neither in the class nor in the group
