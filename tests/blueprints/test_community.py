@@ -242,3 +242,32 @@ def test_muted_words_and_approval_are_set_by_staff_on_the_moderation_page(app, c
     waiting = student.post("/community/posts", data={"content": "Halo semua", "where": "school"})
     assert "waits for approval" in flashes(student.get(waiting.headers["Location"]))[0]
     assert "Halo semua" in text(client.get("/community/moderation"))
+
+
+def test_without_javascript_a_comment_and_an_rsvp_answer_with_303_and_a_flash(client, db, login_as):
+    post = community.create_post(make_user("student"), content="Tanpa JS")
+    event = community_events.create_event(make_user("instructor"), title="Temu kangen", description=None,
+                                          event_date=school_today() + timedelta(days=2), start_time=time(10),
+                                          end_time=time(11), online=True, location=None, capacity=None)
+    login_as("student")
+    comment = client.post(f"/community/posts/{post.id}/comments", data={"content": "Halo juga"})
+    assert comment.status_code == 303 and comment.headers["Location"].endswith("#comments")
+    page = client.get(comment.headers["Location"])
+    assert "Comment added." in flashes(page) and "Halo juga" in text(page)
+    answer = client.post(f"/community/events/{event.id}/rsvp", data={"status": "maybe"})
+    assert answer.status_code == 303
+    shown = client.get(answer.headers["Location"])
+    assert "Your answer is saved." in flashes(shown) and "Your answer: Maybe" in re.sub(r"\s+", " ", text(shown)
+                                                                                        .replace("<strong>", "")
+                                                                                        .replace("</strong>", ""))
+    bad = client.post(f"/community/events/{event.id}/rsvp", data={"status": "perhaps"}, headers=HX)
+    assert bad.status_code == 422 and "Choose going, maybe or not going." in text(bad)
+
+
+def test_a_post_of_someone_else_cannot_be_deleted_and_a_hidden_post_cannot_be_liked(app, client, db, login_as):
+    post = community.create_post(make_user("student"), content="Bukan punyamu")
+    login_as("student")
+    assert client.post(f"/community/posts/{post.id}/delete").status_code == 403
+    community.moderate_post(make_user("staff"), post.id, "remove", "Spam")
+    assert client.post(f"/community/posts/{post.id}/like", headers=HX).status_code == 404
+    assert reload(db, post).likes_count == 0
