@@ -202,6 +202,10 @@ ACCESS: dict[str, Route] = {
     "community.leave_group": Route(SIGNED_IN, lambda c: f"/community/groups/{_community(c)['group'].id}/leave",
                                    "POST"),
     "community.invite": Route(STAFF_ROLES, lambda c: f"/community/groups/{_community(c)['group'].id}/invite", "POST"),
+    # The group's creator and staff (here: staff; the creator's own test).
+    "community.set_member_role": Route(
+        STAFF_ROLES, lambda c: f"/community/groups/{_community(c)['group'].id}/members/{c['other_student'].id}/role",
+        "POST"),
     "community.review_group": Route(STAFF_ROLES, lambda c: f"/community/groups/{_community(c)['group'].id}/review",
                                     "POST"),
     "community.events": Route(SIGNED_IN, "/community/events"),
@@ -271,7 +275,7 @@ def _community(ctx):
     image_key = "community/0123456789abcdef0123456789abcdef.jpg"
     get_storage().save(image_key, b"\xff\xd8\xff", "image/jpeg")
     creator = make_user("instructor")
-    group = CommunityGroup(name="Klub Python", created_by=creator.id, members_count=1)
+    group = CommunityGroup(name="Klub Python", created_by=creator.id, members_count=2)
     db.session.add(group)
     db.session.flush()
     comment = CommunityComment(post_id=post.id, author_id=other.id, content="Keren", content_html="<p>Keren</p>")
@@ -280,7 +284,8 @@ def _community(ctx):
                            end_time=time(11), location="Online", online=True, created_by=creator.id)
     db.session.add_all([comment, own_comment, event, CommunityPostImage(post_id=post.id, position=0,
                                                                         storage_key=image_key),
-                        CommunityGroupMember(group_id=group.id, user_id=creator.id, role="creator")])
+                        CommunityGroupMember(group_id=group.id, user_id=creator.id, role="creator"),
+                        CommunityGroupMember(group_id=group.id, user_id=other.id, role="member")])
     db.session.commit()
     ctx["community"] = {"post": post, "own_post": own_post, "comment": comment, "own_comment": own_comment,
                         "group": group, "event": event, "image_key": image_key}

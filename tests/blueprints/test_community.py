@@ -271,3 +271,21 @@ def test_a_post_of_someone_else_cannot_be_deleted_and_a_hidden_post_cannot_be_li
     community.moderate_post(make_user("staff"), post.id, "remove", "Spam")
     assert client.post(f"/community/posts/{post.id}/like", headers=HX).status_code == 404
     assert reload(db, post).likes_count == 0
+
+
+def test_the_creator_makes_a_member_admin_and_an_admin_may_then_invite(app, client, db, login_as):
+    creator = login_as("instructor")
+    group = community_groups.create_group(creator, name="Tim robot", join_policy="invitation")
+    helper, newcomer = make_user("student"), make_user("student")
+    community_groups.invite(creator, group.id, helper.email)
+    community_groups.join(helper, group.id)
+    helper_browser = signed_in_client(app, helper)
+    refused = helper_browser.post(f"/community/groups/{group.id}/invite", data={"email": newcomer.email})
+    assert refused.status_code == 403
+    made = client.post(f"/community/groups/{group.id}/members/{helper.id}/role", data={"role": "admin"})
+    assert made.status_code == 303 and community_groups.role_in(helper, group) == "admin"
+    invited = helper_browser.post(f"/community/groups/{group.id}/invite", data={"email": newcomer.email})
+    assert invited.status_code == 303
+    assert "The invitation is sent." in flashes(helper_browser.get(invited.headers["Location"]))
+    assert helper_browser.post(f"/community/groups/{group.id}/members/{creator.id}/role",
+                               data={"role": "member"}).status_code == 403

@@ -296,6 +296,7 @@ def create_group():
 def _group_page(group, form=None, error=None, status=200, block=None):
     role = community_groups.role_in(current_user, group)
     return render("community/group.html", block=block, status=status, group=group, role=role,
+                  assigns_roles=role == "creator" or is_staff(current_user),
                   managing=community_groups.may_manage(current_user, group), staff=is_staff(current_user),
                   members=community_groups.members(group),
                   page=community.feed(current_user, group_id=group.id, cursor=request.args.get("cursor")),
@@ -340,6 +341,14 @@ def invite(group_id: uuid.UUID):
         community_groups.invite(current_user, group_id, form.email.data if form.validate_on_submit() else "")
 
     return _group_action(group_id, send, _("The invitation is sent."))
+
+
+@bp.route("/groups/<uuid:group_id>/members/<uuid:user_id>/role", methods=["POST"])
+@login_required
+def set_member_role(group_id: uuid.UUID, user_id: uuid.UUID):
+    role = request.form.get("role", "")
+    return _group_action(group_id, lambda: community_groups.set_role(current_user, group_id, user_id, role),
+                         _("The role is changed."))
 
 
 @bp.route("/groups/<uuid:group_id>/review", methods=["POST"])
