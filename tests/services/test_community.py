@@ -21,6 +21,7 @@ from babyowl.services.community import NotFound, PostRefused
 from babyowl.services.community_events import EventFull, EventOver
 from babyowl.services.community_groups import GroupRefused
 from babyowl.services.errors import InvalidInput, NotAllowed
+from babyowl.storage import get_storage
 from babyowl.services.school_time import in_school_time, school_today
 from tests.factories import make_class, make_course, make_enrollment, make_user
 from tests.helpers import reload
@@ -437,7 +438,10 @@ def test_export_has_the_persons_community_data_and_erasure_removes_it(app, db):
     assert data["community_event_rsvps"][0]["status"] == "attending"
     assert data["community_reports"][0]["reason"] == "Tes"
 
+    picture_key = reload(db, own).images[0].storage_key
+    assert get_storage().exists(picture_key)
     privacy.erase_user(admin, student)
+    assert not get_storage().exists(picture_key)  # the file goes after the commit
     assert count(db, CommunityPost, CommunityPost.author_id == student.id) == 0
     assert count(db, CommunityComment, CommunityComment.author_id == student.id) == 0  # removed, not anonymised
     assert count(db, CommunityPostImage) == 0
