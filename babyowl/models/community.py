@@ -81,6 +81,8 @@ class CommunityPost(UUIDPrimaryKey, Timestamps, Base):
     # The author's own coding submission shown with the post (code read-only).
     coding_submission_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("coding_submissions.id", ondelete="SET NULL"))
+    # The turtle drawing of the shared program, as the coding page recorded it (validated, drawn as SVG).
+    drawing: Mapped[dict | None] = mapped_column(JSONType)
     # Likes up to this moment were told to the author in a digest (never one notification per like).
     likes_notified_at: Mapped[datetime | None]
     media_urls: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default="[]")

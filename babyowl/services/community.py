@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -302,6 +303,67 @@ def postable_classes(user: User) -> list[SchoolClass]:
     return list(db.session.scalars(statement.order_by(SchoolClass.name)))
 
 
+# --- turtle drawings -----------------------------------------------------------------
+
+MAX_DRAWING_ITEMS = 5000
+MAX_DRAWING_BYTES = 600_000
+_COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}|[a-zA-Z]{1,30}|rgb\(\d{1,3}, ?\d{1,3}, ?\d{1,3}\)")
+_ALIGNS = ("left", "center", "right")
+
+
+def _number(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) > 1e6:
+        raise ValueError("not a coordinate")
+    return round(float(value), 2)
+
+
+def _colour(value) -> str:
+    return value if isinstance(value, str) and _COLOUR.fullmatch(value) else "black"
+
+
+def clean_drawing(raw: str | None) -> dict | None:
+    """The turtle's record as the coding page sends it, rebuilt from numbers and checked colours only.
+
+    Shapes: lines [x1, y1, x2, y2, colour, width], dots [x, y, size, colour],
+    fills [[[x, y], ...], colour], texts [x, y, words, colour, align, size]
+    (see static/coding/turtle.py). Anything else is refused: the drawing is
+    drawn as SVG on other people's screens.
+    """
+    if not raw:
+        return None
+    if len(raw) > MAX_DRAWING_BYTES:
+        raise InvalidInput(_("This drawing is too big to share."))
+    try:
+        data = json.loads(raw)
+        lines = [[*(_number(v) for v in item[:4]), _colour(item[4]), max(0.5, min(_number(item[5]), 50))]
+                 for item in data.get("lines", [])]
+        dots = [[_number(item[0]), _number(item[1]), max(1, min(_number(item[2]), 500)), _colour(item[3])]
+                for item in data.get("dots", [])]
+        fills = [[[[_number(p[0]), _number(p[1])] for p in item[0]], _colour(item[1])]
+                 for item in data.get("fills", [])]
+        texts = [[_number(item[0]), _number(item[1]), str(item[2])[:200], _colour(item[3]),
+                  item[4] if item[4] in _ALIGNS else "left", max(1, min(_number(item[5]), 100))]
+                 for item in data.get("texts", [])]
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError) as error:
+        raise InvalidInput(_("This drawing cannot be read.")) from error
+    if not (lines or dots or fills or texts):
+        return None
+    if len(lines) + len(dots) + len(fills) + len(texts) > MAX_DRAWING_ITEMS:
+        raise InvalidInput(_("This drawing is too big to share."))
+    return {"lines": lines, "dots": dots, "fills": fills, "texts": texts, "bg": _colour(data.get("bg", "white"))}
+
+
+def drawing_box(drawing: dict) -> str:
+    """The SVG viewBox around everything drawn (the page's rule: y grows upwards, 20 units of margin)."""
+    points = [(x, y) for line in drawing["lines"] for x, y in ((line[0], line[1]), (line[2], line[3]))]
+    points += [(d[0], d[1]) for d in drawing["dots"]] + [(t[0], t[1]) for t in drawing["texts"]]
+    points += [tuple(p) for fill in drawing["fills"] for p in fill[0]]
+    xs, ys = [p[0] for p in points] or [0], [-p[1] for p in points] or [0]
+    pad = 20
+    left, top = min(xs) - pad, min(ys) - pad
+    return f"{left:g} {top:g} {max(max(xs) - left + pad, 1):g} {max(max(ys) - top + pad, 1):g}"
+
+
 # --- posts ------------------------------------------------------------------------
 
 def _check_scope(who: Reader, scope: str, target_id: uuid.UUID | None) -> tuple[uuid.UUID | None, uuid.UUID | None]:
@@ -333,8 +395,11 @@ def _text(text: str, limit: int, muted: list[str]) -> str:
 
 
 def create_post(author: User, *, content: str, scope: str = "school", target_id: uuid.UUID | None = None,
-                images=(), coding_submission_id: uuid.UUID | None = None) -> CommunityPost:
-    """Publish a post (or hold it for approval); its pictures are stored first and deleted if it is refused."""
+                images=(), coding_submission_id: uuid.UUID | None = None, drawing: str | None = None) -> CommunityPost:
+    """Publish a post (or hold it for approval); its pictures are stored first and deleted if it is refused.
+
+    A turtle `drawing` comes with the shared program it was drawn by (the coding page sends both).
+    """
     with use_case_owning_files("community.create_post") as stored:
         images = [image for image in images if image is not None]
         if len(images) > MAX_POST_IMAGES:
@@ -349,12 +414,15 @@ def create_post(author: User, *, content: str, scope: str = "school", target_id:
             if submission is None or submission.user_id != author.id:
                 raise NotFound(_("You can only share your own programs."))
             submission_id = submission.id
+        cleaned = clean_drawing(drawing)
+        if cleaned is not None and submission_id is None:
+            raise InvalidInput(_("A drawing is shared with the program that drew it."))
         for image in images:
             stored.append(store_image(image, "community", IMAGE_SIZE))
         pending = current.posts_need_approval and author.role == "student"
         post = CommunityPost(author_id=author.id, content=text, content_html=render_markdown(text), scope=scope,
                              class_id=class_id, group_id=group_id, coding_submission_id=submission_id,
-                             status="pending" if pending else "published")
+                             drawing=cleaned, status="pending" if pending else "published")
         post.images = [CommunityPostImage(position=i, storage_key=key) for i, key in enumerate(stored)]
         db.session.add(post)
         db.session.flush()

@@ -354,6 +354,7 @@ def export_user_data(user: User) -> bytes:
             "id": p.id, "content": p.content, "media_urls": p.media_urls, "likes_count": p.likes_count,
             "comments_count": p.comments_count, "created_at": p.created_at, "scope": p.scope, "status": p.status,
             "moderation_reason": p.moderation_reason, "coding_submission_id": p.coding_submission_id,
+            "drawing": p.drawing,
             "images": [f"files/community/{_safe_file_name(None, i.storage_key)}" for i in p.images],
         } for p in posts],
         "community_comments": [{

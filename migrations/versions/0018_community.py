@@ -61,6 +61,8 @@ def upgrade():
         batch_op.add_column(sa.Column('approved_by', sa.Uuid(), nullable=True))
         batch_op.add_column(sa.Column('coding_submission_id', sa.Uuid(), nullable=True))
         batch_op.add_column(sa.Column('likes_notified_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('drawing', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()),
+                                                                        'postgresql'), nullable=True))
         batch_op.create_foreign_key(op.f('fk_community_posts_class_id_classes'), 'classes', ['class_id'], ['id'],
                                     ondelete='CASCADE')
         batch_op.create_foreign_key(op.f('fk_community_posts_group_id_community_groups'), 'community_groups',
@@ -214,7 +216,8 @@ def downgrade():
         for fk in ('coding_submission_id_coding_submissions', 'approved_by_users', 'moderated_by_users',
                    'group_id_community_groups', 'class_id_classes'):
             batch_op.drop_constraint(op.f(f'fk_community_posts_{fk}'), type_='foreignkey')
-        for column in ('likes_notified_at', 'coding_submission_id', 'approved_by', 'group_id', 'class_id', 'scope',
+        for column in ('drawing', 'likes_notified_at', 'coding_submission_id', 'approved_by', 'group_id', 'class_id',
+                       'scope',
                        'moderation_reason', 'moderated_at', 'moderated_by', 'status', 'content_html'):
             batch_op.drop_column(column)
 

@@ -289,3 +289,22 @@ def test_the_creator_makes_a_member_admin_and_an_admin_may_then_invite(app, clie
     assert "The invitation is sent." in flashes(helper_browser.get(invited.headers["Location"]))
     assert helper_browser.post(f"/community/groups/{group.id}/members/{creator.id}/role",
                                data={"role": "member"}).status_code == 403
+
+
+def test_a_shared_drawing_is_drawn_as_svg_with_its_text_escaped(client, db, login_as):
+    from babyowl.models import CodingSubmission
+    from tests.factories import make_course
+
+    author = login_as("student")
+    exercise = make_course(lessons=1).sections[0].lessons[0].exercises[0]
+    program = CodingSubmission(user_id=author.id, exercise_id=exercise.id, code="import turtle", passed=True)
+    db.session.add(program)
+    db.session.commit()
+    drawing = '{"lines": [[0, 0, 50, 50, "red", 3]], "dots": [], "fills": [], "bg": "white", ' \
+              '"texts": [[0, 0, "<script>alert(1)</script>", "blue", "left", 8]]}'
+    response = client.post("/community/posts", data={"content": "Lihat", "where": "school",
+                                                     "submission": str(program.id), "drawing": drawing})
+    assert response.status_code == 303
+    page = client.get("/community").get_data(as_text=True)
+    assert '<line x1="0.0" y1="-0.0" x2="50.0" y2="-50.0" stroke="red"' in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;</text>" in page

@@ -464,3 +464,26 @@ def test_the_demo_school_has_posts_a_group_and_an_upcoming_event(app, db):
     assert event.attendees_count == 2 and event.event_date > school_today()
     outsider = [p.scope for p in community.feed(make_user("student")).posts]
     assert outsider == ["school"]  # neither in the class nor in the group
+
+
+def test_a_turtle_drawing_is_rebuilt_from_numbers_and_checked_colours_and_needs_its_program(db):
+    author = make_user("student")
+    exercise = make_course(lessons=1).sections[0].lessons[0].exercises[0]
+    program = CodingSubmission(user_id=author.id, exercise_id=exercise.id, code="import turtle", passed=True)
+    db.session.add(program)
+    db.session.commit()
+    record = json.dumps({"lines": [[0, 0, 100, 0, "red", 2], [100, 0, 100, 100, "url(javascript:alert(1))", 2]],
+                         "dots": [[0, 0, 8, "#00ff00"]], "fills": [[[[0, 0], [10, 0], [0, 10]], "rgb(1, 2, 3)"]],
+                         "texts": [[5, 5, "<script>alert(1)</script>", "blue", "center", 8]], "bg": "white"})
+    with pytest.raises(InvalidInput, match="with the program"):
+        community.create_post(author, content="Tanpa program", drawing=record)
+    post = community.create_post(author, content="Gambarku", coding_submission_id=program.id, drawing=record)
+    drawing = reload(db, post).drawing
+    assert drawing["lines"][0] == [0, 0, 100, 0, "red", 2]
+    assert drawing["lines"][1][4] == "black"  # not a colour: replaced, never passed on
+    assert drawing["fills"][0][1] == "rgb(1, 2, 3)" and drawing["texts"][0][2] == "<script>alert(1)</script>"
+    assert community.drawing_box(drawing) == "-20 -120 140 140"
+    for bad in ('{"lines": [["x", 0, 1, 1, "red", 1]]}', "not json", '{"lines": [[1e9, 0, 1, 1, "red", 1]]}',
+                json.dumps({"lines": [[0, 0, 1, 1, "red", 1]] * (community.MAX_DRAWING_ITEMS + 1)})):
+        with pytest.raises(InvalidInput):
+            community.create_post(author, content="x", coding_submission_id=program.id, drawing=bad)

@@ -16,6 +16,8 @@ class PostForm(FlaskForm):
     where = choice(_l("Who sees it"), [("school", _l("The whole school"))], default="school")
     images = MultipleFileField(_l("Pictures"), description=_l("Up to 4 pictures: JPEG, PNG, GIF or WebP, 5 MB each."))
     submission = choice(_l("Share one of your programs"), [("", _l("No program"))], default="")
+    # The turtle's record, filled in by the coding page's "Share this drawing" form.
+    drawing = HiddenField()
 
 
 class CommentForm(FlaskForm):

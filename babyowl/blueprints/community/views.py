@@ -25,7 +25,7 @@ bp = Blueprint("community", __name__, url_prefix="/community")
 
 @bp.app_context_processor
 def community_helpers():
-    return {"community_events": community_events}
+    return {"community_events": community_events, "drawing_box": community.drawing_box}
 
 
 def _back(fallback: str) -> str:
@@ -96,7 +96,8 @@ def create_post():
     images = [uploaded_file(f) for f in request.files.getlist(form.images.name)]
     with on_refusal(lambda refused: again(refused.message, refused.status_code)):
         post = community.create_post(current_user, content=form.content.data, scope=scope, target_id=target,
-                                     images=images, coding_submission_id=parse_uuid(form.submission.data))
+                                     images=images, coding_submission_id=parse_uuid(form.submission.data),
+                                     drawing=form.drawing.data or None)
     message = _("Your post waits for approval by staff.") if post.status == "pending" else _("Posted.")
     flash(message, "success")
     return redirect_to(back)
