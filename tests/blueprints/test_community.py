@@ -308,3 +308,31 @@ def test_a_shared_drawing_is_drawn_as_svg_with_its_text_escaped(client, db, logi
     page = client.get("/community").get_data(as_text=True)
     assert '<line x1="0.0" y1="-0.0" x2="50.0" y2="-50.0" stroke="red"' in page
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;</text>" in page
+
+
+@pytest.mark.parametrize("url, form", [
+    ("/community/posts", {"content": "x", "where": "group:not-a-uuid"}),
+    ("/community/posts", {"content": "x", "where": "class:00000000-0000-0000-0000-000000000000"}),
+    ("/community/posts", {"content": "x", "where": "school", "submission": "nope"}),
+    ("/community/posts", {"content": "x", "where": "school", "drawing": "{\"lines\": 5}"}),
+    ("/community/posts", {"content": "x" * 6000, "where": "school"}),
+    ("/community/groups", {"name": "", "join_policy": "closed"}),
+    ("/community/events", {"title": "x", "event_date": "2026-13-45", "start_time": "25:00", "end_time": "x"}),
+    ("/community/moderation/settings", {"muted_words": "x" * 100000}),
+])
+def test_bad_input_is_refused_and_never_a_500(client, db, login_as, url, form):
+    login_as("staff")
+    response = client.post(url, data=form, headers=HX)
+    assert 400 <= response.status_code < 500, response.get_data(as_text=True)[:300]
+    assert count(db, CommunityPost) == 0
+
+
+def test_bad_ids_and_cursors_are_404_or_the_first_page(client, db, login_as):
+    login_as("student")
+    assert client.get("/community?cursor=%%%&show=nonsense").status_code == 200
+    assert client.get("/community/posts/00000000-0000-0000-0000-000000000000").status_code == 404
+    assert client.get("/community/groups/00000000-0000-0000-0000-000000000000").status_code == 404
+    assert client.get("/community/events/00000000-0000-0000-0000-000000000000.ics").status_code == 404
+    assert client.get("/community/calendar/forged.ics").status_code == 404
+    assert client.get("/community/images/../../etc/passwd").status_code == 404
+    assert client.get("/community/posts/00000000-0000-0000-0000-000000000000?page=x").status_code == 404

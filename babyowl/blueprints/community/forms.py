@@ -37,7 +37,7 @@ class ModerationForm(FlaskForm):
 class SettingsForm(FlaskForm):
     posts_need_approval = BooleanField(_l("Students' posts need approval before others see them"))
     muted_words = TextAreaField(
-        _l("Muted words"), filters=[strip],
+        _l("Muted words"), filters=[strip], validators=[Optional(), max_length(20000)],
         description=_l("One word or phrase per line; posts and comments with them are refused."))
 
 
