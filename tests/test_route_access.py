@@ -206,6 +206,12 @@ ACCESS: dict[str, Route] = {
     "community.set_member_role": Route(
         STAFF_ROLES, lambda c: f"/community/groups/{_community(c)['group'].id}/members/{c['other_student'].id}/role",
         "POST"),
+    # Asking to join an open group is refused with a message (409 → back to the group), not hidden.
+    "community.request_to_join": Route(SIGNED_IN, lambda c: f"/community/groups/{_community(c)['group'].id}/request",
+                                       "POST"),
+    "community.answer_request": Route(
+        STAFF_ROLES, lambda c: f"/community/groups/{_community(c)['group'].id}/requests/{c['other_student'].id}",
+        "POST"),
     "community.review_group": Route(STAFF_ROLES, lambda c: f"/community/groups/{_community(c)['group'].id}/review",
                                     "POST"),
     "community.events": Route(SIGNED_IN, "/community/events"),
@@ -258,8 +264,8 @@ def _community(ctx):
 
     from babyowl.extensions import db
     from babyowl.models import (
-        CommunityComment, CommunityEvent, CommunityGroup, CommunityGroupMember, CommunityPost, CommunityPostImage,
-        User,
+        CommunityComment, CommunityEvent, CommunityGroup, CommunityGroupInvitation, CommunityGroupMember,
+        CommunityPost, CommunityPostImage, User,
     )
     from babyowl.services.school_time import school_today
     from babyowl.storage import get_storage
@@ -285,7 +291,8 @@ def _community(ctx):
     db.session.add_all([comment, own_comment, event, CommunityPostImage(post_id=post.id, position=0,
                                                                         storage_key=image_key),
                         CommunityGroupMember(group_id=group.id, user_id=creator.id, role="creator"),
-                        CommunityGroupMember(group_id=group.id, user_id=other.id, role="member")])
+                        CommunityGroupMember(group_id=group.id, user_id=other.id, role="member"),
+                        CommunityGroupInvitation(group_id=group.id, user_id=other.id, kind="request")])
     db.session.commit()
     ctx["community"] = {"post": post, "own_post": own_post, "comment": comment, "own_comment": own_comment,
                         "group": group, "event": event, "image_key": image_key}

@@ -31,6 +31,8 @@ MAX_POST_IMAGES = 4
 GROUP_STATUSES = ("requested", "active", "rejected")
 GROUP_JOIN_POLICIES = ("open", "invitation")
 INVITATION_STATUSES = ("pending", "accepted", "declined")
+# invitation: an admin invited the person; request: the person asked to join an invitation-only group.
+INVITATION_KINDS = ("invitation", "request")
 REPORT_STATUSES = ("open", "resolved", "dismissed")
 
 
@@ -206,18 +208,20 @@ class CommunityGroupMember(UUIDPrimaryKey, Base):
 
 
 class CommunityGroupInvitation(UUIDPrimaryKey, CreatedAt, Base):
-    """Beyond the spec: an invitation to a group (one per person and group)."""
+    """Beyond the spec: an invitation to a group, or a person's request to join one (one per person and group)."""
 
     __tablename__ = "community_group_invitations"
     __table_args__ = (
         UniqueConstraint("group_id", "user_id"),
         CheckConstraint(in_check("status", INVITATION_STATUSES), name="status"),
+        CheckConstraint(in_check("kind", INVITATION_KINDS), name="kind"),
         Index("idx_group_invitations_user", "user_id"),
     )
 
     group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("community_groups.id", ondelete="CASCADE"))
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     invited_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(20), default="invitation", server_default="invitation")
     status: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending")
     answered_at: Mapped[datetime | None]
 

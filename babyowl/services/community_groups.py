@@ -7,8 +7,8 @@ Rules:
 - Roles: creator, admin, member. The creator and admins invite; staff may do
   everything an admin may.
 - An open group is joined by anyone of the school; an invitation group only by
-  a person invited to it (accepting the invitation joins). Anyone but the
-  creator may leave.
+  a person invited to it (accepting the invitation joins), or whose request to
+  join its creator, an admin or staff accepted. Anyone but the creator may leave.
 - One membership per person and group (UNIQUE); `members_count` is recounted
   from the rows in the same transaction, with the group row locked first, so
   parallel joins count exactly.
@@ -151,6 +151,7 @@ def join(user: User, group_id: uuid.UUID) -> CommunityGroup:
     if group.join_policy != "open":
         invitation = db.session.scalar(select(CommunityGroupInvitation).where(
             CommunityGroupInvitation.group_id == group.id, CommunityGroupInvitation.user_id == user.id,
+            CommunityGroupInvitation.kind == "invitation",
             CommunityGroupInvitation.status.in_(("pending", "accepted"))))
         if invitation is None:
             raise NotAllowed(_("This group is by invitation only."))
@@ -184,15 +185,59 @@ def invite(actor: User, group_id: uuid.UUID, email: str) -> CommunityGroupInvita
     if role_in(invitee, group) is not None:
         raise GroupRefused(_("%(name)s is already a member.", name=invitee.full_name))
     invitation_id = db.session.scalar(_insert(CommunityGroupInvitation).values(
-        id=uuid.uuid4(), group_id=group.id, user_id=invitee.id, invited_by=actor.id, status="pending",
-        created_at=utcnow()).on_conflict_do_update(
-        index_elements=["group_id", "user_id"], set_={"status": "pending", "invited_by": actor.id})
+        id=uuid.uuid4(), group_id=group.id, user_id=invitee.id, invited_by=actor.id, kind="invitation",
+        status="pending", created_at=utcnow()).on_conflict_do_update(
+        index_elements=["group_id", "user_id"],
+        set_={"status": "pending", "invited_by": actor.id, "kind": "invitation"})
         .returning(CommunityGroupInvitation.id))
     notify([invitee], kind="group_invitation", title=_l("Invitation to a study group"),
            message=_l("%(name)s invited you to the group “%(group)s”.", name=actor.full_name, group=group.name),
            reference_id=group.id, link=path_for("community.show_group", group_id=group.id),
            event_key=f"group-invitation:{invitation_id}:{utcnow().date().isoformat()}")
     return db.session.get(CommunityGroupInvitation, invitation_id)
+
+
+@use_case
+def request_to_join(user: User, group_id: uuid.UUID) -> None:
+    """Ask to join an invitation-only group; its creator, admins or staff decide. Asking again changes nothing."""
+    group = group_for(user, group_id, lock=True)
+    if group.status != "active" or group.join_policy != "invitation":
+        raise GroupRefused(_("This group is open: join it directly."))
+    if role_in(user, group) is not None:
+        raise GroupRefused(_("You are already a member."))
+    db.session.execute(_insert(CommunityGroupInvitation).values(
+        id=uuid.uuid4(), group_id=group.id, user_id=user.id, kind="request", status="pending", created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["group_id", "user_id"]))
+
+
+def join_requests(group: CommunityGroup) -> list[CommunityGroupInvitation]:
+    from sqlalchemy.orm import joinedload
+
+    return list(db.session.scalars(select(CommunityGroupInvitation).where(
+        CommunityGroupInvitation.group_id == group.id, CommunityGroupInvitation.kind == "request",
+        CommunityGroupInvitation.status == "pending").options(joinedload(CommunityGroupInvitation.user))
+        .order_by(CommunityGroupInvitation.created_at)))
+
+
+def has_asked(user: User, group: CommunityGroup) -> bool:
+    return db.session.scalar(select(CommunityGroupInvitation.id).where(
+        CommunityGroupInvitation.group_id == group.id, CommunityGroupInvitation.user_id == user.id,
+        CommunityGroupInvitation.kind == "request", CommunityGroupInvitation.status == "pending")) is not None
+
+
+@use_case
+def answer_request(actor: User, group_id: uuid.UUID, user_id: uuid.UUID, accept: bool) -> None:
+    group = group_for(actor, group_id, lock=True)
+    if not may_manage(actor, group):
+        raise NotAllowed(_("Only the group's creator, its admins and staff decide who joins."))
+    request = db.session.scalar(select(CommunityGroupInvitation).where(
+        CommunityGroupInvitation.group_id == group.id, CommunityGroupInvitation.user_id == user_id,
+        CommunityGroupInvitation.kind == "request", CommunityGroupInvitation.status == "pending"))
+    if request is None:
+        raise NotFound(_("This request does not exist."))
+    request.status, request.answered_at = ("accepted" if accept else "declined"), utcnow()
+    if accept:
+        _add_member(group, user_id)
 
 
 @use_case

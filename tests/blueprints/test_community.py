@@ -336,3 +336,21 @@ def test_bad_ids_and_cursors_are_404_or_the_first_page(client, db, login_as):
     assert client.get("/community/calendar/forged.ics").status_code == 404
     assert client.get("/community/images/../../etc/passwd").status_code == 404
     assert client.get("/community/posts/00000000-0000-0000-0000-000000000000?page=x").status_code == 404
+
+
+def test_asking_to_join_through_the_pages(app, client, db, login_as):
+    creator = login_as("instructor")
+    group = community_groups.create_group(creator, name="Tim lomba", join_policy="invitation")
+    asker = make_user("student", full_name="Eko Saputra")
+    browser = signed_in_client(app, asker)
+    asked = browser.post(f"/community/groups/{group.id}/request")
+    assert asked.status_code == 303
+    page = browser.get(asked.headers["Location"])
+    assert "Your request is sent to the group's admins." in flashes(page)
+    assert "You asked to join" in text(page)
+    assert "Eko Saputra" in text(client.get(f"/community/groups/{group.id}"))
+    accepted = client.post(f"/community/groups/{group.id}/requests/{asker.id}", data={"decision": "accept"})
+    assert accepted.status_code == 303
+    assert community_groups.role_in(asker, group) == "member"
+    assert browser.post(f"/community/groups/{group.id}/requests/{asker.id}",
+                        data={"decision": "accept"}).status_code == 403

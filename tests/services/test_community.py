@@ -487,3 +487,22 @@ def test_a_turtle_drawing_is_rebuilt_from_numbers_and_checked_colours_and_needs_
                 json.dumps({"lines": [[0, 0, 1, 1, "red", 1]] * (community.MAX_DRAWING_ITEMS + 1)})):
         with pytest.raises(InvalidInput):
             community.create_post(author, content="x", coding_submission_id=program.id, drawing=bad)
+
+
+def test_a_student_asks_to_join_an_invitation_group_and_an_admin_decides(db):
+    teacher = make_user("instructor")
+    group = community_groups.create_group(teacher, name="Tim olimpiade", join_policy="invitation")
+    asker, other = make_user("student"), make_user("student")
+    community_groups.request_to_join(asker, group.id)
+    community_groups.request_to_join(asker, group.id)  # asking twice: one request
+    with pytest.raises(NotAllowed, match="invitation only"):
+        community_groups.join(asker, group.id)  # a request is not an invitation
+    with pytest.raises(NotAllowed):
+        community_groups.answer_request(other, group.id, asker.id, True)
+    assert [r.user_id for r in community_groups.join_requests(group)] == [asker.id]
+    community_groups.answer_request(teacher, group.id, asker.id, True)
+    assert community_groups.role_in(asker, group) == "member" and reload(db, group).members_count == 2
+    with pytest.raises(NotFound):
+        community_groups.answer_request(teacher, group.id, asker.id, True)  # already decided
+    with pytest.raises(GroupRefused, match="open"):
+        community_groups.request_to_join(other, community_groups.create_group(teacher, name="Terbuka").id)

@@ -296,9 +296,12 @@ def create_group():
 
 def _group_page(group, form=None, error=None, status=200, block=None):
     role = community_groups.role_in(current_user, group)
+    managing = community_groups.may_manage(current_user, group)
     return render("community/group.html", block=block, status=status, group=group, role=role,
+                  requests=community_groups.join_requests(group) if managing else [],
+                  asked=role is None and community_groups.has_asked(current_user, group),
                   assigns_roles=role == "creator" or is_staff(current_user),
-                  managing=community_groups.may_manage(current_user, group), staff=is_staff(current_user),
+                  managing=managing, staff=is_staff(current_user),
                   members=community_groups.members(group),
                   page=community.feed(current_user, group_id=group.id, cursor=request.args.get("cursor")),
                   form=form or _post_form(group), error=error, invite_form=InviteForm(),
@@ -342,6 +345,21 @@ def invite(group_id: uuid.UUID):
         community_groups.invite(current_user, group_id, form.email.data if form.validate_on_submit() else "")
 
     return _group_action(group_id, send, _("The invitation is sent."))
+
+
+@bp.route("/groups/<uuid:group_id>/request", methods=["POST"])
+@login_required
+def request_to_join(group_id: uuid.UUID):
+    return _group_action(group_id, lambda: community_groups.request_to_join(current_user, group_id),
+                         _("Your request is sent to the group's admins."))
+
+
+@bp.route("/groups/<uuid:group_id>/requests/<uuid:user_id>", methods=["POST"])
+@login_required
+def answer_request(group_id: uuid.UUID, user_id: uuid.UUID):
+    accept = request.form.get("decision") == "accept"
+    return _group_action(group_id, lambda: community_groups.answer_request(current_user, group_id, user_id, accept),
+                         _("The request is accepted.") if accept else _("The request is declined."))
 
 
 @bp.route("/groups/<uuid:group_id>/members/<uuid:user_id>/role", methods=["POST"])
