@@ -219,10 +219,11 @@ def join_requests(group: CommunityGroup) -> list[CommunityGroupInvitation]:
         .order_by(CommunityGroupInvitation.created_at)))
 
 
-def has_asked(user: User, group: CommunityGroup) -> bool:
-    return db.session.scalar(select(CommunityGroupInvitation.id).where(
+def pending_kind(user: User, group: CommunityGroup) -> str | None:
+    """"invitation" when the person is invited, "request" when they asked, else None."""
+    return db.session.scalar(select(CommunityGroupInvitation.kind).where(
         CommunityGroupInvitation.group_id == group.id, CommunityGroupInvitation.user_id == user.id,
-        CommunityGroupInvitation.kind == "request", CommunityGroupInvitation.status == "pending")) is not None
+        CommunityGroupInvitation.status == "pending"))
 
 
 @use_case

@@ -354,3 +354,14 @@ def test_asking_to_join_through_the_pages(app, client, db, login_as):
     assert community_groups.role_in(asker, group) == "member"
     assert browser.post(f"/community/groups/{group.id}/requests/{asker.id}",
                         data={"decision": "accept"}).status_code == 403
+
+
+def test_an_invited_person_sees_accept_others_see_ask(app, client, db, login_as):
+    creator = login_as("instructor")
+    group = community_groups.create_group(creator, name="Undangan", join_policy="invitation")
+    invited, stranger = make_user("student"), make_user("student")
+    community_groups.invite(creator, group.id, invited.email)
+    invited_page = text(signed_in_client(app, invited).get(f"/community/groups/{group.id}"))
+    stranger_page = text(signed_in_client(app, stranger).get(f"/community/groups/{group.id}"))
+    assert "Accept my invitation" in invited_page and "Ask to join" not in invited_page
+    assert "Ask to join" in stranger_page and "Accept my invitation" not in stranger_page

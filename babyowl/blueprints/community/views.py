@@ -299,7 +299,7 @@ def _group_page(group, form=None, error=None, status=200, block=None):
     managing = community_groups.may_manage(current_user, group)
     return render("community/group.html", block=block, status=status, group=group, role=role,
                   requests=community_groups.join_requests(group) if managing else [],
-                  asked=role is None and community_groups.has_asked(current_user, group),
+                  pending=community_groups.pending_kind(current_user, group) if role is None else None,
                   assigns_roles=role == "creator" or is_staff(current_user),
                   managing=managing, staff=is_staff(current_user),
                   members=community_groups.members(group),
