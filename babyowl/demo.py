@@ -218,6 +218,54 @@ def _hold_meetings(school_class: SchoolClass, enrollments: list[ClassEnrollment]
     school_class.lessons_unlocked = held
 
 
+def _seed_community(users: dict[str, User], school_class: SchoolClass, today: date) -> None:
+    """A few posts with likes and comments, a study group and an upcoming event with answers (once)."""
+    from babyowl.exercise_types.richtext import render_markdown
+    from babyowl.models import (
+        CommunityComment, CommunityEvent, CommunityEventRSVP, CommunityGroup, CommunityGroupMember, CommunityPost,
+        CommunityPostLike,
+    )
+
+    if db.session.scalar(select(CommunityGroup).where(CommunityGroup.name == "Klub Turtle Sabtu")) is not None:
+        return
+    person = {key.split("@")[0]: user for key, user in users.items()}
+    group = CommunityGroup(name="Klub Turtle Sabtu", description="Menggambar dengan turtle bersama, tiap Sabtu.",
+                           created_by=person["budi"].id, join_policy="open", members_count=3)
+    db.session.add(group)
+    db.session.flush()
+    for name, role in (("budi", "creator"), ("andi", "member"), ("dewi", "member")):
+        db.session.add(CommunityGroupMember(group_id=group.id, user_id=person[name].id, role=role))
+    base = datetime.combine(today - timedelta(days=2), time(3), tzinfo=timezone.utc)
+    posts = [
+        ("budi", "school", "Selamat datang di **komunitas Baby Owl**! Bagikan karyamu di sini.", ["andi", "dewi"],
+         [("andi", "Siap, Pak!")]),
+        ("andi", "class", "Aku berhasil menggambar bintang dengan `turtle`!", ["dewi", "eko", "budi"],
+         [("dewi", "Keren! Bagaimana caranya?"), ("andi", "Pakai perulangan `for` lima kali.")]),
+        ("dewi", "group", "Sabtu ini kita coba menggambar spiral, ya.", ["andi"], []),
+    ]
+    for n, (author, scope, content, likers, comments) in enumerate(posts):
+        post = CommunityPost(author_id=person[author].id, content=content, content_html=render_markdown(content),
+                             scope=scope, class_id=school_class.id if scope == "class" else None,
+                             group_id=group.id if scope == "group" else None, likes_count=len(likers),
+                             comments_count=len(comments), created_at=base + timedelta(hours=n * 5))
+        db.session.add(post)
+        db.session.flush()
+        for liker in likers:
+            db.session.add(CommunityPostLike(post_id=post.id, user_id=person[liker].id))
+        for i, (commenter, text) in enumerate(comments):
+            db.session.add(CommunityComment(post_id=post.id, author_id=person[commenter].id, content=text,
+                                            content_html=render_markdown(text),
+                                            created_at=post.created_at + timedelta(minutes=30 * (i + 1))))
+    event = CommunityEvent(title="Workshop: game kecil dengan Python", description="Bawa laptop dan semangat.",
+                           event_date=today + timedelta(days=10), start_time=time(9), end_time=time(12),
+                           location="Aula Baby Owl, Jakarta", online=False, capacity=20,
+                           created_by=person["rina"].id, attendees_count=2)
+    db.session.add(event)
+    db.session.flush()
+    for name, status in (("andi", "attending"), ("fitri", "attending"), ("eko", "maybe")):
+        db.session.add(CommunityEventRSVP(event_id=event.id, user_id=person[name].id, status=status))
+
+
 @use_case
 def seed_demo() -> list[DemoLogin]:
     users = {login.email: _user(login) for login in DEMO_USERS}
@@ -252,6 +300,7 @@ def seed_demo() -> list[DemoLogin]:
     _hold_meetings(private, [private_enrollment], [["present"], ["present"]], today - timedelta(days=7), rina)
     _seed_gamification(group, group_enrollments + [private_enrollment], users["staff@babyowl.example"])
     _seed_messages(users, [group, private], today)
+    _seed_community(users, group, today)
     return list(DEMO_USERS)
 
 

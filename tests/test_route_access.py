@@ -208,6 +208,56 @@ ACCESS: dict[str, Route] = {
     "messages.reports": Route(STAFF_ROLES, "/messages/reports"),
     "messages.resolve": Route(STAFF_ROLES, lambda c: f"/messages/reports/{_report(c).id}/resolve", "POST"),
     "messages.audit": Route(("super_admin",), "/messages/audit"),
+    # Community: every signed-in person of the school, never anonymous; moderation is staff's. A post or comment
+    # of someone else deleted, a group managed by a non-admin: own tests (403/404).
+    "community.feed": Route(SIGNED_IN, "/community"),
+    "community.create_post": Route(SIGNED_IN, "/community/posts", "POST"),
+    "community.show_post": Route(SIGNED_IN, lambda c: f"/community/posts/{_community(c)['post'].id}"),
+    "community.like": Route(SIGNED_IN, lambda c: f"/community/posts/{_community(c)['post'].id}/like", "POST"),
+    "community.unlike": Route(SIGNED_IN, lambda c: f"/community/posts/{_community(c)['post'].id}/unlike", "POST"),
+    "community.add_comment": Route(SIGNED_IN, lambda c: f"/community/posts/{_community(c)['post'].id}/comments",
+                                   "POST"),
+    "community.delete_post": Route(SIGNED_IN, lambda c: f"/community/posts/{_community(c)['own_post'].id}/delete",
+                                   "POST"),
+    "community.delete_comment": Route(
+        SIGNED_IN, lambda c: f"/community/comments/{_community(c)['own_comment'].id}/delete", "POST"),
+    "community.report_post": Route(SIGNED_IN, lambda c: f"/community/posts/{_community(c)['post'].id}/report",
+                                   "POST"),
+    "community.report_comment": Route(
+        SIGNED_IN, lambda c: f"/community/comments/{_community(c)['comment'].id}/report", "POST"),
+    "community.image": Route(SIGNED_IN, lambda c: f"/community/images/{_community(c)['image_key']}"),
+    "community.moderation": Route(STAFF_ROLES, "/community/moderation"),
+    "community.moderate_post": Route(STAFF_ROLES, lambda c: f"/community/moderation/posts/{_community(c)['post'].id}",
+                                     "POST"),
+    "community.moderate_comment": Route(
+        STAFF_ROLES, lambda c: f"/community/moderation/comments/{_community(c)['comment'].id}", "POST"),
+    "community.save_settings": Route(STAFF_ROLES, "/community/moderation/settings", "POST"),
+    "community.groups": Route(SIGNED_IN, "/community/groups"),
+    "community.create_group": Route(SIGNED_IN, "/community/groups", "POST"),
+    "community.show_group": Route(SIGNED_IN, lambda c: f"/community/groups/{_community(c)['group'].id}"),
+    "community.join_group": Route(SIGNED_IN, lambda c: f"/community/groups/{_community(c)['group'].id}/join", "POST"),
+    "community.leave_group": Route(SIGNED_IN, lambda c: f"/community/groups/{_community(c)['group'].id}/leave",
+                                   "POST"),
+    "community.invite": Route(STAFF_ROLES, lambda c: f"/community/groups/{_community(c)['group'].id}/invite", "POST"),
+    # The group's creator and staff (here: staff; the creator's own test).
+    "community.set_member_role": Route(
+        STAFF_ROLES, lambda c: f"/community/groups/{_community(c)['group'].id}/members/{c['other_student'].id}/role",
+        "POST"),
+    # Asking to join an open group is refused with a message (409 → back to the group), not hidden.
+    "community.request_to_join": Route(SIGNED_IN, lambda c: f"/community/groups/{_community(c)['group'].id}/request",
+                                       "POST"),
+    "community.answer_request": Route(
+        STAFF_ROLES, lambda c: f"/community/groups/{_community(c)['group'].id}/requests/{c['other_student'].id}",
+        "POST"),
+    "community.review_group": Route(STAFF_ROLES, lambda c: f"/community/groups/{_community(c)['group'].id}/review",
+                                    "POST"),
+    "community.events": Route(SIGNED_IN, "/community/events"),
+    "community.create_event": Route(TEACHING_ROLES, "/community/events", "POST"),
+    "community.show_event": Route(SIGNED_IN, lambda c: f"/community/events/{_community(c)['event'].id}"),
+    "community.rsvp": Route(SIGNED_IN, lambda c: f"/community/events/{_community(c)['event'].id}/rsvp", "POST"),
+    "community.event_ics": Route(SIGNED_IN, lambda c: f"/community/events/{_community(c)['event'].id}.ics"),
+    # For calendar apps, which cannot sign in: the signed link is the key.
+    "community.calendar": Route(EVERYONE, lambda c: f"/community/calendar/{_calendar_token(c)}.ics"),
 }
 
 
@@ -310,6 +360,56 @@ def _own_notification(ctx):
     db.session.add(notification)
     db.session.commit()
     return notification
+
+
+def _community(ctx):
+    """A school post with a comment and a picture by another student, the signed-in person's own post and
+    comment, an open group made by an instructor, and an event next week."""
+    from datetime import time, timedelta
+
+    from sqlalchemy import select
+
+    from babyowl.extensions import db
+    from babyowl.models import (
+        CommunityComment, CommunityEvent, CommunityGroup, CommunityGroupInvitation, CommunityGroupMember,
+        CommunityPost, CommunityPostImage, User,
+    )
+    from babyowl.services.school_time import school_today
+    from babyowl.storage import get_storage
+
+    if "community" in ctx:
+        return ctx["community"]
+    me = db.session.scalars(select(User).order_by(User.created_at, User.id)).first()
+    other = ctx["other_student"]
+    post = CommunityPost(author_id=other.id, content="Halo", content_html="<p>Halo</p>")
+    own_post = CommunityPost(author_id=me.id, content="Punyaku", content_html="<p>Punyaku</p>")
+    db.session.add_all([post, own_post])
+    db.session.flush()
+    image_key = "community/0123456789abcdef0123456789abcdef.jpg"
+    get_storage().save(image_key, b"\xff\xd8\xff", "image/jpeg")
+    creator = make_user("instructor")
+    group = CommunityGroup(name="Klub Python", created_by=creator.id, members_count=2)
+    db.session.add(group)
+    db.session.flush()
+    comment = CommunityComment(post_id=post.id, author_id=other.id, content="Keren", content_html="<p>Keren</p>")
+    own_comment = CommunityComment(post_id=post.id, author_id=me.id, content="Ya", content_html="<p>Ya</p>")
+    event = CommunityEvent(title="Workshop", event_date=school_today() + timedelta(days=7), start_time=time(9),
+                           end_time=time(11), location="Online", online=True, created_by=creator.id)
+    db.session.add_all([comment, own_comment, event, CommunityPostImage(post_id=post.id, position=0,
+                                                                        storage_key=image_key),
+                        CommunityGroupMember(group_id=group.id, user_id=creator.id, role="creator"),
+                        CommunityGroupMember(group_id=group.id, user_id=other.id, role="member"),
+                        CommunityGroupInvitation(group_id=group.id, user_id=other.id, kind="request")])
+    db.session.commit()
+    ctx["community"] = {"post": post, "own_post": own_post, "comment": comment, "own_comment": own_comment,
+                        "group": group, "event": event, "image_key": image_key}
+    return ctx["community"]
+
+
+def _calendar_token(ctx):
+    from babyowl.services.community_events import calendar_token
+
+    return calendar_token(ctx["other_student"])
 
 
 def _unsubscribe_token(ctx):

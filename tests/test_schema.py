@@ -33,6 +33,10 @@ def test_migrated_database_has_every_spec_table(db):
                                     # messaging (babyowl/models/messaging.py)
                                     "conversation_members", "message_attachments", "message_reports",
                                     "user_blocks", "conversation_read_audits",
+                                    # Community (babyowl/models/community.py): post pictures, group
+                                    # invitations, reports to moderators, the school's community settings.
+                                    "community_post_images", "community_group_invitations", "community_reports",
+                                    "community_settings",
                                     }
 
 

@@ -126,6 +126,10 @@ from .community import (
     CommunityGroupMember,
     CommunityPost,
     CommunityPostLike,
+    CommunityGroupInvitation,
+    CommunityPostImage,
+    CommunityReport,
+    CommunitySettings,
 )
 from .courses import COURSE_LEVELS, COURSE_STATUSES, EXERCISE_TYPES, Course, Exercise, Lesson, Section
 from .gamification import (
@@ -152,6 +156,10 @@ from .users import ROLES, USER_STATUSES, User
 
 __all__ = [
     # models
+    "CommunityGroupInvitation",
+    "CommunityPostImage",
+    "CommunityReport",
+    "CommunitySettings",
     "User",
     "UserSession",
     "OutboundEmail",

@@ -34,6 +34,10 @@ KINDS = {
     "lesson_unlocked": _l("A new lesson is open"),
     "badge_earned": _l("A badge earned"),
     "message_digest": _l("Unread messages (one summary email)"),
+    "community_comment": _l("A comment on your community post"),
+    "community_likes": _l("Likes on your community posts (a summary)"),
+    "event_reminder": _l("Reminders of events you are going to"),
+    "group_invitation": _l("Invitations to study groups"),
 }
 UNSUBSCRIBE_SALT = "babyowl-unsubscribe"
 

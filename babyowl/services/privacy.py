@@ -5,6 +5,13 @@ records (a student's credits_used must still reconcile with their marks after
 they leave), so the users row stays as an anonymous anchor for them, and
 everything that only describes the person (progress, posts, messages, XP,
 notifications) is deleted.
+
+Community: the person's posts go (with their pictures, and the likes and
+comments others left on them), and their comments on other people's posts are
+removed, not anonymised: a child's own words can identify them even without a
+name, and "Erased user said …" would keep exactly what they asked to be
+forgotten. The counters of the posts, groups and events they touched are
+recounted.
 """
 from __future__ import annotations
 
@@ -37,9 +44,12 @@ from babyowl.models import (
     CommunityEvent,
     CommunityEventRSVP,
     CommunityGroup,
+    CommunityGroupInvitation,
     CommunityGroupMember,
     CommunityPost,
+    CommunityPostImage,
     CommunityPostLike,
+    CommunityReport,
     CreditAdjustment,
     ExerciseProgress,
     LessonProgress,
@@ -152,6 +162,17 @@ PERSONAL_DATA: dict[tuple[str, str], Handling] = {
     ("messages", "deleted_by"): Handling(None, KEEP),
     ("message_reports", "resolved_by"): Handling(None, KEEP),
     ("conversation_read_audits", "reader_id"): Handling(None, KEEP),
+    # Community beyond the spec: invitations a person got and reports they made go with them; what they did
+    # as a moderator or group admin stays as the school's record.
+    ("community_group_invitations", "user_id"): Handling("community_group_invitations", DELETE),
+    ("community_reports", "reporter_id"): Handling("community_reports", DELETE),
+    ("community_posts", "moderated_by"): Handling(None, KEEP),
+    ("community_posts", "approved_by"): Handling(None, KEEP),
+    ("community_comments", "moderated_by"): Handling(None, KEEP),
+    ("community_groups", "reviewed_by"): Handling(None, KEEP),
+    ("community_group_invitations", "invited_by"): Handling(None, KEEP),
+    ("community_reports", "resolved_by"): Handling(None, KEEP),
+    ("community_settings", "updated_by"): Handling(None, KEEP),
 }
 
 
@@ -261,7 +282,15 @@ def export_user_data(user: User) -> bytes:
         .order_by(NotificationPreference.kind)
     ).all()
     posts = scalars(
-        select(CommunityPost).where(CommunityPost.author_id == uid).order_by(CommunityPost.created_at)
+        select(CommunityPost).where(CommunityPost.author_id == uid).options(selectinload(CommunityPost.images))
+        .order_by(CommunityPost.created_at)
+    ).all()
+    invitations = scalars(
+        select(CommunityGroupInvitation).where(CommunityGroupInvitation.user_id == uid)
+        .options(joinedload(CommunityGroupInvitation.group)).order_by(CommunityGroupInvitation.created_at)
+    ).all()
+    reports = scalars(
+        select(CommunityReport).where(CommunityReport.reporter_id == uid).order_by(CommunityReport.created_at)
     ).all()
     comments = scalars(
         select(CommunityComment).where(CommunityComment.author_id == uid).order_by(CommunityComment.created_at)
@@ -363,11 +392,21 @@ def export_user_data(user: User) -> bytes:
         "notification_email_choices": [{"kind": p.kind, "email": p.email} for p in preferences],
         "community_posts": [{
             "id": p.id, "content": p.content, "media_urls": p.media_urls, "likes_count": p.likes_count,
-            "comments_count": p.comments_count, "created_at": p.created_at,
+            "comments_count": p.comments_count, "created_at": p.created_at, "scope": p.scope, "status": p.status,
+            "moderation_reason": p.moderation_reason, "coding_submission_id": p.coding_submission_id,
+            "drawing": p.drawing,
+            "images": [f"files/community/{_safe_file_name(None, i.storage_key)}" for i in p.images],
         } for p in posts],
-        "community_comments": [
-            {"post_id": c.post_id, "content": c.content, "created_at": c.created_at} for c in comments
-        ],
+        "community_comments": [{
+            "post_id": c.post_id, "content": c.content, "created_at": c.created_at, "status": c.status,
+        } for c in comments],
+        "community_group_invitations": [{
+            "group": i.group.name, "status": i.status, "created_at": i.created_at,
+        } for i in invitations],
+        "community_reports": [{
+            "post_id": r.post_id, "comment_id": r.comment_id, "reason": r.reason, "status": r.status,
+            "created_at": r.created_at,
+        } for r in reports],
         "community_post_likes": [{"post_id": li.post_id, "created_at": li.created_at} for li in likes],
         "community_groups": [
             {"name": m.group.name, "role": m.role, "joined_at": m.joined_at} for m in memberships
@@ -409,6 +448,9 @@ def export_user_data(user: User) -> bytes:
     wanted: list[tuple[str, str]] = []  # (path in the archive, storage key)
     if user.avatar:
         wanted.append((_avatar_path(user.avatar), user.avatar))
+    for post in posts:
+        for image in post.images:
+            wanted.append((f"files/community/{_safe_file_name(None, image.storage_key)}", image.storage_key))
     for s in assignments:
         path = None
         if s.file_url:
@@ -475,7 +517,8 @@ def _recount_counters(post_ids, group_ids, event_ids) -> None:
     # is not an edit of their content.
     if post_ids:
         likes = select(func.count()).where(CommunityPostLike.post_id == CommunityPost.id).scalar_subquery()
-        comments = select(func.count()).where(CommunityComment.post_id == CommunityPost.id).scalar_subquery()
+        comments = select(func.count()).where(CommunityComment.post_id == CommunityPost.id,
+                                              CommunityComment.status == "published").scalar_subquery()
         db.session.execute(
             update(CommunityPost).where(CommunityPost.id.in_(post_ids))
             .values(likes_count=likes, comments_count=comments, updated_at=CommunityPost.updated_at)
@@ -529,6 +572,10 @@ def erase_user(actor: User, user: User) -> None:
     ).all()
     stored_keys += attachment_keys
     db.session.execute(delete(MessageAttachment).where(MessageAttachment.storage_key.in_(attachment_keys)))
+    # The pictures of their posts go with the posts (rows by ON DELETE CASCADE, files after the commit).
+    stored_keys += db.session.scalars(
+        select(CommunityPostImage.storage_key).join(CommunityPost).where(CommunityPost.author_id == uid)
+    ).all()
     post_ids = db.session.scalars(
         select(CommunityPostLike.post_id).where(CommunityPostLike.user_id == uid)
         .union(select(CommunityComment.post_id).where(CommunityComment.author_id == uid))

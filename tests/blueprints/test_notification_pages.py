@@ -143,15 +143,14 @@ def test_a_lesson_unlock_notification_links_to_the_lesson(app, db, student, stud
 @pytest.mark.parametrize("headers", [{}, HTMX])
 def test_email_settings(student_client, db, student, headers):
     page = student_client.get("/notifications/preferences")
-    assert page.status_code == 200 and page.get_data(as_text=True).count("checked") == 3
+    assert page.status_code == 200 and page.get_data(as_text=True).count("checked") == len(notifications.KINDS)
     response = student_client.post("/notifications/preferences", data={"emails": ["lesson_unlocked"],
                                                                          "language": "en"}, headers=headers)
     if headers:
         assert response.status_code == 204 and response.headers["HX-Location"] == "/notifications/preferences"
     else:
         assert response.status_code == 303
-    assert notifications.email_choices(student) == {"announcement": False, "lesson_unlocked": True,
-                                                    "badge_earned": False, "message_digest": False}
+    assert notifications.email_choices(student) == {kind: kind == "lesson_unlocked" for kind in notifications.KINDS}
     assert reload(db, student).language == "en"
 
 
@@ -177,8 +176,7 @@ def test_unsubscribe_asks_on_get_and_acts_on_post(app, db, student):
     after = anonymous.get(link)
     assert flashes(after) == ["Done: you will no longer get emails about “Class announcements”."]
     assert "no longer gets emails" in text(after)
-    assert notifications.email_choices(student) == {"announcement": False, "lesson_unlocked": True,
-                                                    "badge_earned": True, "message_digest": True}
+    assert notifications.email_choices(student) == {kind: kind != "announcement" for kind in notifications.KINDS}
 
 
 def test_a_bad_unsubscribe_link_says_so(app, db):

@@ -64,11 +64,9 @@ def test_marking_read_one_and_all(db):
 
 def test_email_choices_and_language_are_saved(db):
     student = make_user("student")
-    assert notifications.email_choices(student) == {"announcement": True, "lesson_unlocked": True,
-                                                    "badge_earned": True, "message_digest": True}
+    assert notifications.email_choices(student) == dict.fromkeys(notifications.KINDS, True)
     notifications.save_preferences(student, emails_for=["lesson_unlocked"], language="en")
-    assert notifications.email_choices(student) == {"announcement": False, "lesson_unlocked": True,
-                                                    "badge_earned": False, "message_digest": False}
+    assert notifications.email_choices(student) == {kind: kind == "lesson_unlocked" for kind in notifications.KINDS}
     assert reload(db, student).language == "en"
     assert not notifications.wants_email(student.id, "announcement")
     with pytest.raises(InvalidInput):
@@ -83,8 +81,7 @@ def test_an_unsubscribe_link_turns_off_one_kind_and_only_that(db):
     assert notifications.read_unsubscribe_token(token) == (student, "announcement")
     notifications.unsubscribe(token)
     notifications.unsubscribe(token)  # a second click changes nothing
-    assert notifications.email_choices(student) == {"announcement": False, "lesson_unlocked": True,
-                                                    "badge_earned": True, "message_digest": True}
+    assert notifications.email_choices(student) == {kind: kind != "announcement" for kind in notifications.KINDS}
     for bad in ("nonsense", token[:-2] + "xx"):
         with pytest.raises(notifications.InvalidUnsubscribeLink):
             notifications.read_unsubscribe_token(bad)
@@ -115,5 +112,4 @@ def test_the_email_is_in_the_recipients_language_with_a_working_unsubscribe_link
     assert client.get(path).status_code == 200
     assert client.post(path).status_code == 303
     with app.app_context():
-        assert notifications.email_choices(john) == {"announcement": False, "lesson_unlocked": True,
-                                                     "badge_earned": True, "message_digest": True}
+        assert notifications.email_choices(john) == {kind: kind != "announcement" for kind in notifications.KINDS}

@@ -206,7 +206,11 @@
       say(text.finished);
     }
     // outputType "console" shows text only; "visual" and "auto" show a drawing when there is one.
-    if (message.drawing && data.outputType !== "console") draw(JSON.parse(message.drawing));
+    if (message.drawing && data.outputType !== "console") {
+      draw(JSON.parse(message.drawing));
+      const share = document.getElementById("share-drawing-form");  // only after a passed submission
+      if (share) { share.elements.drawing.value = message.drawing; share.hidden = false; }
+    }
     if (message.figures && data.outputType !== "console") showFigures(JSON.parse(message.figures));
     if (!result.error && data.tests.length) start("tests");
     if (!result.error && data.mode === "playground" && data.runOnce && !submittedPlayground) {
