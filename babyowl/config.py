@@ -105,7 +105,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "XP_LEVEL_BASE": _int("XP_LEVEL_BASE", 120),
         "XP_LEVEL_COEF": float(os.environ.get("XP_LEVEL_COEF") or 1.3),
         "XP_POINTS": {"exercise_completed": 10, "lesson_completed": 30, "quiz_passed": 20, "coding_passed": 25,
-                      "assignment_graded": 100, "attendance_present": 10, "attendance_late": 5},
+                      "assignment_graded": 100, "attendance_present": 10, "attendance_late": 5,
+                      "community_post": 15},
         "XP_STREAK_MILESTONES": {3: 15, 7: 30, 14: 60, 30: 120},
         "LEADERBOARD_REDIS_URL": os.environ.get("LEADERBOARD_REDIS_URL") or None,
         # Grading coding exercises: Pyodide under Node in a bubblewrap sandbox (the files the browser gets).

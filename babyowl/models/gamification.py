@@ -27,6 +27,7 @@ XP_REASONS = (
     "streak_milestone",     # uuid5(user id, "streak:<days>:<first day>")
     "badge",                # badge id
     "bonus",                # a fresh uuid: staff's award or removal, with a note
+    "community_post",       # the author's own user id: a first published community post, once
 )
 LEADERBOARD_MODES = ("off", "anonymous", "neighbours", "full")
 

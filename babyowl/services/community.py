@@ -61,6 +61,7 @@ from babyowl.models import (
 )
 from babyowl.models.base import utcnow
 from babyowl.models.community import MAX_POST_IMAGES
+from babyowl.services import xp
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from babyowl.services.images import delete_stored, store_image
 from babyowl.services.notifications import _insert, notify, path_for
@@ -88,17 +89,16 @@ class PostRefused(DomainError):
 # --- the XP hook ----------------------------------------------------------------
 
 def _community_activity(user_id: uuid.UUID, kind: str, reference_id: uuid.UUID) -> None:
-    """THE place where community activity earns XP: the lead wires it to the XP ledger at merge.
+    """Where community activity earns XP, inside the use case that did the thing.
 
-    Called inside the use case that did the thing (same transaction), with
-    `kind` one of "first_post" (the person's first published post),
-    "comment_received" and "like_received" (for the post's author) and the id of
-    the post, comment or like as `reference_id`. The ledger's UNIQUE
-    (user_id, reason, reference_id) makes a repeated call earn nothing; an unlike
-    and like again gives a new like id, so the ledger should cap like XP per post.
-    Today it does nothing: the XP ledger (services/xp.py) is built elsewhere.
+    A first published post earns `community_post` XP once in a person's life:
+    the ledger's key is the author's own id, so a second post, a re-approval or
+    a retried request finds the row already there. Likes and comments received
+    earn nothing on purpose: XP for popularity would rank children by how liked
+    they are and reward asking friends to like-farm (unlike/like again).
     """
-    return None
+    if kind == "first_post":
+        xp.award(user_id, "community_post", user_id, xp.points("community_post"))
 
 
 # --- settings --------------------------------------------------------------------
@@ -432,10 +432,7 @@ def create_post(author: User, *, content: str, scope: str = "school", target_id:
 
 
 def _first_post_hook(author_id: uuid.UUID, post_id: uuid.UUID) -> None:
-    published = db.session.scalar(select(func.count()).where(
-        CommunityPost.author_id == author_id, CommunityPost.status == "published"))
-    if published == 1:
-        _community_activity(author_id, "first_post", post_id)
+    _community_activity(author_id, "first_post", post_id)
 
 
 def _take_away(row, status: str, actor: User, reason: str | None) -> None:

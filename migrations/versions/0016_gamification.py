@@ -26,7 +26,7 @@ branch_labels = None
 depends_on = None
 
 REASONS = ("'exercise_completed', 'lesson_completed', 'quiz_passed', 'coding_passed', 'assignment_graded', "
-           "'attendance', 'streak_milestone', 'badge', 'bonus'")
+           "'attendance', 'streak_milestone', 'badge', 'bonus', 'community_post'")
 
 
 def upgrade():

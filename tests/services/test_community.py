@@ -15,6 +15,7 @@ from babyowl.models import (
     CodingSubmission, CommunityComment, CommunityEventRSVP, CommunityGroupMember, CommunityPost, CommunityPostImage,
     CommunityReport, Notification,
 )
+from babyowl.models import XPTransaction
 from babyowl.models.base import utcnow
 from babyowl.services import community, community_events, community_groups, privacy
 from babyowl.services.community import NotFound, PostRefused
@@ -264,6 +265,25 @@ def test_students_posts_wait_for_approval_when_the_school_says_so(db):
         community.add_comment(staff, post.id, "x")
     community.moderate_post(staff, post.id, "approve")
     assert post.id in ids(community.feed(make_user("student")))
+
+
+def test_a_first_published_post_earns_xp_once_and_likes_and_comments_earn_nothing(db):
+    staff, author, friend = make_user("staff"), make_user("student"), make_user("student")
+    community.save_settings(staff, posts_need_approval=True, muted_words=[])
+    waiting = community.create_post(author, content="Karya pertamaku")
+    assert xp_rows(db, author) == []  # not seen by anyone yet
+    community.moderate_post(staff, waiting.id, "approve")
+    assert xp_rows(db, author) == [("community_post", 15)]
+    community.save_settings(staff, posts_need_approval=False, muted_words=[])
+    second = community.create_post(author, content="Karya kedua")
+    community.like(friend, second.id)
+    community.add_comment(friend, second.id, "Keren!")
+    assert xp_rows(db, author) == [("community_post", 15)]
+
+
+def xp_rows(db, user):
+    return [tuple(row) for row in db.session.execute(
+        select(XPTransaction.reason, XPTransaction.amount).where(XPTransaction.user_id == user.id))]
 
 
 def test_muted_words_are_refused_in_posts_and_comments(db):

@@ -25,6 +25,7 @@ XP_REASON_NAMES = {
     "quiz_passed": _l("Quiz passed"), "coding_passed": _l("Coding exercise passed"),
     "assignment_graded": _l("Assignment graded"), "attendance": _l("Attended a meeting"),
     "streak_milestone": _l("Streak milestone"), "badge": _l("Badge earned"), "bonus": _l("Bonus from staff"),
+    "community_post": _l("First community post"),
 }
 
 
