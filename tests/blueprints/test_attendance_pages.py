@@ -168,3 +168,25 @@ def test_staff_see_students_at_exactly_zero_credits(client, db, login_as, school
     login_as("staff")
     html = text(client.get("/attendance/out-of-credits"))
     assert "Eka Nol" in html and "0 / 2" in html
+
+
+def test_a_tap_runs_at_most_seven_statements_and_answers_the_row_it_saved(signed_in, db, school_class,
+                                                                          count_queries):
+    # Issue 22: a tap re-read the same user, class and enrollment rows three times (20-22 statements).
+    # Now: the signed-in user, the class, the class locked, one read of everything the tap needs (the
+    # enrollment locked), and the writes (record, history row, enrollment).
+    first, second = make_enrollment(school_class), make_enrollment(school_class)
+    tap(signed_in, school_class, first, "present")
+    assert second.id and school_class.id  # the test's own objects loaded before counting
+    with count_queries() as new_mark:
+        response = tap(signed_in, school_class, second, "late", note="Macet")
+    assert response.status_code == 200 and "✓ Saved" in text(response) and "Credits left: 9" in text(response)
+    with count_queries() as changed_mark:
+        response = tap(signed_in, school_class, second, "absent")
+    assert response.status_code == 200 and "Credits left: 10" in text(response) and 'value="Macet"' in text(response)
+    assert len(new_mark) == 7 and len(changed_mark) == 7, (new_mark, changed_mark)
+    assert sum(s.lstrip().startswith(("INSERT", "UPDATE")) for s in changed_mark) == 3
+    reloaded = reload(db, second)
+    assert (reloaded.credits_used, reloaded.attendance_rate) == (0, 0)
+    assert reload(db, school_class).meetings_completed == 1
+
