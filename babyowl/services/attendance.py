@@ -224,7 +224,8 @@ def apply_mark(actor: User, school_class: SchoolClass, enrollment: ClassEnrollme
         return False
     if record is None:
         record = ClassAttendance(id=uuid.uuid4(), class_id=school_class.id, enrollment_id=enrollment.id,
-                                 meeting_number=meeting_number, meeting_date=meeting_date, status=status, marked_by=actor.id, marked_at=utcnow())
+                                 meeting_number=meeting_number, meeting_date=meeting_date, status=status,
+                                 marked_by=actor.id, marked_at=utcnow())
         db.session.add(record)
         if known is not None:
             set_committed_value(record, "enrollment", enrollment)
