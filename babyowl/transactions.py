@@ -25,6 +25,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
 from babyowl.extensions import db
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 _KEY = "babyowl.use_case"
+_KEPT = "babyowl.kept"
 
 
 class NestedUseCase(RuntimeError):
@@ -59,7 +63,7 @@ def unit_of_work(name: str = "use case", *, keep_loaded: bool = False) -> Iterat
     if _KEY in session.info:
         raise NestedUseCase(f"{name} was started inside {session.info[_KEY]['name']}; "
                             "compose use cases through their inner, non-committing functions")
-    state: dict[str, Any] = {"name": name, "callbacks": []}
+    state: dict[str, Any] = {"name": name, "callbacks": [], "keep_loaded": keep_loaded, "held": []}
     session.info[_KEY] = state
     try:
         yield
@@ -70,6 +74,8 @@ def unit_of_work(name: str = "use case", *, keep_loaded: bool = False) -> Iterat
                 real.commit()
             finally:
                 real.expire_on_commit = expiring
+            # Held for the rest of the request: the identity map keeps a row only while something refers to it.
+            real.info[_KEPT] = [*state["held"], *real.identity_map.values()]
         else:
             session.commit()
     except BaseException:
@@ -100,6 +106,18 @@ def use_case(fn: Callable[P, R] | None = None, *, keep_loaded: bool = False):
         return wrapper
 
     return decorate(fn) if fn is not None else decorate
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+def _hold_loaded_row(session, instance) -> None:
+    state = session.info.get(_KEY)
+    if state is not None and state["keep_loaded"]:
+        state["held"].append(instance)
+
+
+def kept_rows(model: type) -> list:
+    """The rows of `model` that a `keep_loaded` use case of this request held when it committed."""
+    return [row for row in db.session.info.get(_KEPT) or () if isinstance(row, model)]
 
 
 def after_commit(callback: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
