@@ -13,6 +13,7 @@ from werkzeug.utils import secure_filename
 from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, roles_required
 from babyowl.blueprints.reports.forms import ReportFilterForm, SeparatorForm
 from babyowl.models.base import utcnow
+from babyowl.blueprints.reports.export_job import build_attendance_export
 from babyowl.blueprints.reports.files import SEPARATORS, csv_chunks, matrix_pdf, xlsx_file
 from babyowl.observability import EXPORT_SECONDS, timed_chunks
 from babyowl.errors import error_response, on_refusal
@@ -108,7 +109,7 @@ def request_export():
         return _report_page(form)
     with on_refusal(redirect_to_url=back):
         attendance_reports.request_export(current_user, form.filters(), request.form.get("format", ""),
-                                          form.separator.data, _name())
+                                          form.separator.data, _name(), build=build_attendance_export)
     flash(_("The export is being prepared. You will get a notification with a download link when it is ready."),
           "success")
     return redirect_to(back)

@@ -1,5 +1,9 @@
 """Building a large attendance export in the background (the `default` queue).
 
+It lives beside the report writers it uses (the reports blueprint owns them;
+nothing outside the blueprints imports a blueprint), and is queued through the
+jobs facade by `attendance_reports.request_export`.
+
 An export above `EXPORT_JOB_ROWS` rows would hold a web worker for many
 seconds (issue 22: 44 s for the school's xlsx), so the person asks for it with
 a POST and this job writes the file (the reports blueprint's writers), stores
@@ -15,13 +19,13 @@ import tempfile
 import time
 import uuid
 
+from babyowl.blueprints.reports.files import SEPARATORS, csv_chunks, xlsx_file
 from babyowl.jobs.context import with_app_context
 
 
 @with_app_context
 def build_attendance_export(request_id: str, user_id: str, filters: dict, file_format: str,
                             separator: str, name: str) -> str:
-    from babyowl.blueprints.reports.files import SEPARATORS, csv_chunks, xlsx_file
     from babyowl.extensions import db
     from babyowl.observability import EXPORT_SECONDS
     from babyowl.services import attendance_reports
