@@ -27,7 +27,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Integer, case, func, select, text
+from sqlalchemy import Integer, case, func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from babyowl.extensions import db
@@ -154,10 +154,6 @@ def _preview_query(filters: ExportFilter):
 
 def export_rows(filters: ExportFilter) -> Iterator[ExportRow]:
     """The long-format rows in a stable order (class, meeting, student), fetched in batches."""
-    if db.engine.dialect.name == "postgresql":
-        # A server-side cursor makes PostgreSQL plan for the first 10 % of the rows (cursor_tuple_fraction),
-        # a plan ~3x slower for the whole export than the one COPY gets (issue 22); every row is read here.
-        db.session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
     result = db.session.execute(_export_query(filters).execution_options(yield_per=BATCH))
     for values in result:
         yield ExportRow(*values)
