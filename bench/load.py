@@ -385,6 +385,9 @@ def main(argv=None) -> int:
             print(line("all requests", samples, seconds))
             for label in sorted({s.label for s in samples}):
                 print(line(f"  {label}", [s for s in samples if s.label == label], seconds))
+            failures = sorted({s.status for s in samples if not 200 <= s.status < 400})
+            if failures:  # 0: no answer (the connection refused, dropped or timed out)
+                print(f"  failures answered {', '.join(map(str, failures))}")
     finally:
         for server in servers:
             stop_server(server)
