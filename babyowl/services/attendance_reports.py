@@ -27,7 +27,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Integer, String, case, cast, func, select
+from sqlalchemy import Integer, String, case, cast, func, select, text
 from sqlalchemy.orm import aliased, joinedload
 
 from babyowl.extensions import db
@@ -161,6 +161,11 @@ def _preview_query(filters: ExportFilter):
 
 def export_rows(filters: ExportFilter) -> Iterator[ExportRow]:
     """The long-format rows in a stable order (class, meeting, student), fetched in batches."""
+    if db.engine.dialect.name == "postgresql":
+        # A server-side cursor makes PostgreSQL plan for the first 10 % of the rows (cursor_tuple_fraction); the
+        # export's window and sort need every row before the first anyway, so that plan only made the whole slower
+        # (100,050 rows at load ~12: first byte 3.45 s / 15.5 s in all planned for every row, 4.93 s / 20.4 s not).
+        db.session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
     # Plain tuples from a server-side cursor (Core, not the ORM's result machinery), ids already text.
     result = db.session.connection().execution_options(stream_results=True, max_row_buffer=BATCH).execute(
         _export_query(filters))
