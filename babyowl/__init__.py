@@ -19,7 +19,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from babyowl.cli import register_cli
     from babyowl.config import load_config
     from babyowl.errors import register_error_handlers
-    from babyowl.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from babyowl.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
     from babyowl.i18n import LANGUAGE_NAMES, register_filters, select_locale, select_timezone
     from flask_babel import get_locale
 
@@ -37,6 +37,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)
+    # First registered, so its after-request step runs last and sees every Vary the others add.
+    compress.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)

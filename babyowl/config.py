@@ -150,6 +150,14 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # How often the worker sweeps for announcements due and emails whose job was lost (seconds).
         "SWEEP_INTERVAL": _int("SWEEP_INTERVAL", 60),
         "MAIL_RETRY_INTERVALS": [int(s) for s in os.environ.get("MAIL_RETRY_INTERVALS", "60,300,1800").split(",") if s],
+        # Compressed pages (flask-compress): brotli or gzip, never a streamed response (CSV exports, SSE).
+        "COMPRESS_REGISTER": _bool("COMPRESS_HTML", True),
+        "COMPRESS_MIMETYPES": ["text/html", "application/json"],
+        "COMPRESS_ALGORITHM": ["br", "gzip"],
+        "COMPRESS_STREAMS": False,
+        # Exports above this many rows are built by a job and fetched through a link valid EXPORT_LINK_SECONDS.
+        "EXPORT_JOB_ROWS": _int("EXPORT_JOB_ROWS", 20000),
+        "EXPORT_LINK_SECONDS": _int("EXPORT_LINK_SECONDS", 24 * 3600),
         # Storage: "local" keeps files under STORAGE_DIR, "s3" uses boto3.
         "STORAGE_BACKEND": os.environ.get("STORAGE_BACKEND", "local"),
         "STORAGE_DIR": os.environ.get("STORAGE_DIR", str(Path(instance_path) / "uploads")),

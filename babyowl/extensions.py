@@ -2,6 +2,7 @@
 import copy
 
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -17,6 +18,9 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Pages (HTML, JSON) compressed when the app runs alone (`make run`, one gunicorn): WhiteNoise serves static files
+# precompressed but cannot compress what the app renders; behind nginx, nginx does it (COMPRESS_HTML=0).
+compress = Compress()
 
 
 def _user_or_address() -> str:

@@ -25,6 +25,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
 from babyowl.extensions import db
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 _KEY = "babyowl.use_case"
+_KEPT = "babyowl.kept"
 
 
 class NestedUseCase(RuntimeError):
@@ -47,16 +51,33 @@ def in_use_case() -> bool:
 
 
 @contextmanager
-def unit_of_work(name: str = "use case") -> Iterator[None]:
+def unit_of_work(name: str = "use case", *, keep_loaded: bool = False) -> Iterator[None]:
+    """One transaction. `keep_loaded`: the rows loaded (and locked) inside stay loaded after the commit.
+
+    By default the commit expires every loaded row, so the page drawn afterwards
+    reads each one again (the signed-in user, the class, the enrollment: a tap
+    re-read 7 rows it had just written, issue 22). A use case whose caller only
+    shows what it wrote, read under its own locks, may keep them instead.
+    """
     session = db.session
     if _KEY in session.info:
         raise NestedUseCase(f"{name} was started inside {session.info[_KEY]['name']}; "
                             "compose use cases through their inner, non-committing functions")
-    state: dict[str, Any] = {"name": name, "callbacks": []}
+    state: dict[str, Any] = {"name": name, "callbacks": [], "keep_loaded": keep_loaded, "held": []}
     session.info[_KEY] = state
     try:
         yield
-        session.commit()
+        if keep_loaded:
+            real = session()
+            expiring, real.expire_on_commit = real.expire_on_commit, False
+            try:
+                real.commit()
+            finally:
+                real.expire_on_commit = expiring
+            # Held for the rest of the request: the identity map keeps a row only while something refers to it.
+            real.info[_KEPT] = [*state["held"], *real.identity_map.values()]
+        else:
+            session.commit()
     except BaseException:
         session.rollback()
         raise
@@ -70,15 +91,33 @@ def unit_of_work(name: str = "use case") -> Iterator[None]:
                           getattr(callback, "__name__", callback), name)
 
 
-def use_case(fn: Callable[P, R]) -> Callable[P, R]:
-    """Run `fn` as one transaction: commit at the end, roll back on any error, then the after-commit steps."""
+def use_case(fn: Callable[P, R] | None = None, *, keep_loaded: bool = False):
+    """Run `fn` as one transaction: commit at the end, roll back on any error, then the after-commit steps.
 
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with unit_of_work(fn.__qualname__):
-            return fn(*args, **kwargs)
+    `@use_case` or `@use_case(keep_loaded=True)` (see `unit_of_work`).
+    """
 
-    return wrapper
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(fn)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            with unit_of_work(fn.__qualname__, keep_loaded=keep_loaded):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate(fn) if fn is not None else decorate
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+def _hold_loaded_row(session, instance) -> None:
+    state = session.info.get(_KEY)
+    if state is not None and state["keep_loaded"]:
+        state["held"].append(instance)
+
+
+def kept_rows(model: type) -> list:
+    """The rows of `model` that a `keep_loaded` use case of this request held when it committed."""
+    return [row for row in db.session.info.get(_KEPT) or () if isinstance(row, model)]
 
 
 def after_commit(callback: Callable[..., Any], *args: Any, **kwargs: Any) -> None:

@@ -138,6 +138,8 @@ ACCESS: dict[str, Route] = {
     "reports.attendance_csv": Route(STAFF_ROLES, "/reports/attendance.csv"),
     "reports.attendance_xlsx": Route(STAFF_ROLES, "/reports/attendance.xlsx"),
     "reports.reconciliation": Route(STAFF_ROLES, "/reports/reconciliation"),
+    "reports.request_export": Route(STAFF_ROLES, "/reports/exports", "POST"),
+    "reports.exported": Route(STAFF_ROLES, lambda c: _export_link(c)),
     "reports.class_report": Route(TEACHING_ROLES, lambda c: f"/classes/{c['class'].id}/attendance/report"),
     "reports.class_csv": Route(TEACHING_ROLES, lambda c: f"/classes/{c['class'].id}/attendance/report.csv"),
     "reports.class_xlsx": Route(TEACHING_ROLES, lambda c: f"/classes/{c['class'].id}/attendance/report.xlsx"),
@@ -418,6 +420,18 @@ def _unsubscribe_token(ctx):
     return unsubscribe_token(ctx["other_student"], "announcement")
 
 
+def _export_link(ctx):
+    """A download link of a large export, signed for the signed-in person (each link is its owner's only)."""
+    import uuid
+
+    from babyowl.services.attendance_reports import export_token
+    from babyowl.storage import get_storage
+
+    get_storage().save("exports/route-access.csv", b"a,b\r\n", "text/csv")
+    owner = ctx["user"].id if ctx["user"] is not None else uuid.uuid4()
+    return f"/reports/exports/{export_token(owner, 'exports/route-access.csv', 'attendance.csv')}"
+
+
 def test_every_route_is_in_the_table(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()} - {"static"}
     assert sorted(endpoints - ACCESS.keys()) == [], "add these routes to ACCESS"
@@ -470,7 +484,7 @@ def build_context(app, db, tmp_path):
                 "avatar_key": keys["avatars"], "cover_key": keys["covers"],
                 "video_key": keys["videos"], "published": make_course(status="published"), "course": course,
                 "section": section, "lesson": lesson, "exercise": lesson.exercises[0],
-                "coding_submission": coding_submission, "coding": coding}
+                "coding_submission": coding_submission, "coding": coding, "user": user}
 
     return build
 

@@ -81,3 +81,29 @@ def test_a_failing_side_effect_is_logged_and_does_not_undo_the_commit(db, caplog
 
 def _redis_is_down():
     raise ConnectionError("Redis is down")
+
+
+def test_a_use_case_may_keep_what_it_loaded_after_the_commit(db, count_queries):
+    @use_case(keep_loaded=True)
+    def rename_kept(user_id, name):
+        user = db.session.get(User, user_id)
+        user.full_name = name
+        return user
+
+    @use_case
+    def rename_expired(user_id, name):
+        user = db.session.get(User, user_id)
+        user.full_name = name
+        return user
+
+    user_id = make_user().id
+    db.session.expire_all()
+    kept = rename_kept(user_id, "Rina Wati")
+    with count_queries() as reads:
+        assert kept.full_name == "Rina Wati"
+    assert reads == [] and users_named(db, "Rina Wati") == 1
+    expired = rename_expired(user_id, "Rina Sari")
+    with count_queries() as reads:
+        assert expired.full_name == "Rina Sari"
+    assert len(reads) == 1  # the default: every row is read again after the commit
+    assert db.session().expire_on_commit is True

@@ -79,6 +79,7 @@ class AssignmentForm(ExerciseForm):
 
 class AssignmentType(ExerciseType):
     name = "assignment"
+    work_needed = ("submissions",)
     label = _l("Assignment")
     form_class = AssignmentForm
     fields_template = "exercise_types/assignment_fields.html"

@@ -148,6 +148,9 @@ class ExerciseType:
     player_template: ClassVar[str | None] = None
     # Which list of a student's progress page shows this type's graded work ("quizzes", "assignments"), if any.
     progress_section: ClassVar[str | None] = None
+    # The parts of `StudentWork` this type's player panel reads ("quiz_attempts", "submissions"): the player
+    # loads only those (a quiz answered after a submit needs no hand-ins read).
+    work_needed: ClassVar[tuple[str, ...]] = ()
 
     def validate(self, content: dict) -> dict:
         """The normalised content, or InvalidContent with one message per problem.

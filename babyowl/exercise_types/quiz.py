@@ -110,6 +110,7 @@ def _question_is_blank(entry) -> bool:
 
 class QuizType(ExerciseType):
     name = "quiz"
+    work_needed = ("quiz_attempts",)
     label = _l("Quiz")
     form_class = QuizForm
     fields_template = "exercise_types/quiz_fields.html"

@@ -16,9 +16,10 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import distinct, func, select
+from sqlalchemy import and_, distinct, exists, false, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from babyowl.authz import is_staff
 from babyowl.extensions import db
@@ -118,12 +119,18 @@ def grid(school_class: SchoolClass, meeting_number: int) -> list[GridRow]:
     return sorted(rows, key=lambda row: row.enrollment.student.full_name.lower())
 
 
-def _check_meeting(school_class: SchoolClass, meeting_number: int, meeting_date: date | None) -> date:
+_UNREAD = object()
+
+
+def _check_meeting(school_class: SchoolClass, meeting_number: int, meeting_date: date | None,
+                   existing=_UNREAD) -> date:
+    """The meeting's date; `existing` is the date its first mark fixed, when the caller read it already."""
     if school_class.status != "active":
         raise DomainError(_("Attendance is taken while the class is active."))
     if not isinstance(meeting_number, int) or not 1 <= meeting_number <= school_class.total_meetings:
         raise InvalidInput(_("Choose a meeting from 1 to %(n)d.", n=school_class.total_meetings))
-    existing = meeting_date_of(school_class, meeting_number)
+    if existing is _UNREAD:
+        existing = meeting_date_of(school_class, meeting_number)
     if existing is not None:
         return existing  # one meeting, one date: the first mark fixed it
     if meeting_date is None:
@@ -138,40 +145,115 @@ def _refresh_counts(school_class: SchoolClass, enrollment: ClassEnrollment) -> N
     total, attended = db.session.execute(
         select(func.count(), func.count().filter(ClassAttendance.status.in_(credits.USES_CREDIT)))
         .where(ClassAttendance.enrollment_id == enrollment.id)).one()
-    enrollment.attendance_rate = (Decimal(attended * 100) / total).quantize(Decimal("0.01")) if total else None
-    school_class.meetings_completed = db.session.scalar(
+    _set_counts(school_class, enrollment, total, attended, db.session.scalar(
         select(func.count(distinct(ClassAttendance.meeting_number))).where(
-            ClassAttendance.class_id == school_class.id))
+            ClassAttendance.class_id == school_class.id)))
+
+
+def _set_counts(school_class: SchoolClass, enrollment: ClassEnrollment, total: int, attended: int,
+                meetings: int) -> None:
+    enrollment.attendance_rate = (Decimal(attended * 100) / total).quantize(Decimal("0.01")) if total else None
+    school_class.meetings_completed = meetings
+
+
+@dataclass
+class TapState:
+    """What one tap needs to know, read in one statement once the class is locked (`_tap_state`).
+
+    Every count leaves out the meeting being marked, so the numbers after the
+    mark follow without reading again: the enrollment's marks and attended
+    marks, and the class's meetings held, each plus this meeting's record.
+    """
+    enrollment: ClassEnrollment
+    record: ClassAttendance | None
+    key_seen: bool
+    meeting_date: date | None
+    other_marks: int
+    other_attended: int
+    other_meetings: int
+
+
+def _tap_state(enrollment_id: uuid.UUID, class_id: uuid.UUID, meeting_number: int,
+               key: uuid.UUID | None) -> TapState | None:
+    """The enrollment of this class locked and read afresh (with its student), its mark for the meeting, whether
+    the tap's key was already used, the meeting's date and the counts: one statement instead of seven.
+
+    It runs after the class row is locked, and every change of a mark locks the class first, so the counts
+    are those no other tap can change before this one commits.
+    """
+    record = aliased(ClassAttendance)
+    others = ClassAttendance.meeting_number != meeting_number
+    of_enrollment = ClassAttendance.enrollment_id == enrollment_id
+    row = db.session.execute(
+        select(ClassEnrollment, record,
+               exists().where(AttendanceChange.idempotency_key == key) if key is not None else false(),
+               select(ClassAttendance.meeting_date).where(ClassAttendance.class_id == class_id,
+                                                          ClassAttendance.meeting_number == meeting_number)
+               .limit(1).scalar_subquery(),
+               select(func.count()).where(of_enrollment, others).scalar_subquery(),
+               select(func.count()).where(of_enrollment, others, ClassAttendance.status.in_(credits.USES_CREDIT))
+               .scalar_subquery(),
+               select(func.count(distinct(ClassAttendance.meeting_number)))
+               .where(ClassAttendance.class_id == class_id, others).scalar_subquery())
+        .outerjoin(record, and_(record.enrollment_id == ClassEnrollment.id, record.meeting_number == meeting_number))
+        .options(joinedload(ClassEnrollment.student))
+        .where(ClassEnrollment.id == enrollment_id, ClassEnrollment.class_id == class_id)
+        .with_for_update(of=ClassEnrollment).execution_options(populate_existing=True)).first()
+    if row is None:
+        return None
+    state = TapState(*row)
+    if state.record is not None:  # the sheet's row reads record.enrollment: the one just locked, not a reload
+        set_committed_value(state.record, "enrollment", state.enrollment)
+    return state
 
 
 def apply_mark(actor: User, school_class: SchoolClass, enrollment: ClassEnrollment, meeting_number: int,
-           meeting_date: date, status: str, note: str | None, key: uuid.UUID | None, reason: str | None) -> bool:
-    """Set one mark inside the caller's transaction; True when something changed."""
-    record = db.session.scalars(select(ClassAttendance).where(
-        ClassAttendance.enrollment_id == enrollment.id, ClassAttendance.meeting_number == meeting_number)
-        .with_for_update()).first()
+               meeting_date: date, status: str, note: str | None, key: uuid.UUID | None, reason: str | None,
+               known: TapState | None = None) -> bool:
+    """Set one mark inside the caller's transaction; True when something changed.
+
+    `known`: what `_tap_state` read for a tap (the record and the counts), so nothing is read again here.
+    """
+    if known is None:
+        record = db.session.scalars(select(ClassAttendance).where(
+            ClassAttendance.enrollment_id == enrollment.id, ClassAttendance.meeting_number == meeting_number)
+            .with_for_update()).first()
+    else:
+        record = known.record
     old_status = record.status if record else None
     note_changed = note is not None and (record.notes if record else None) != (note or None)
     if old_status == status and not note_changed:
         return False
     if record is None:
-        record = ClassAttendance(class_id=school_class.id, enrollment_id=enrollment.id, meeting_number=meeting_number,
-                                 meeting_date=meeting_date, status=status, marked_by=actor.id, marked_at=utcnow())
+        record = ClassAttendance(id=uuid.uuid4(), class_id=school_class.id, enrollment_id=enrollment.id,
+                                 meeting_number=meeting_number, meeting_date=meeting_date, status=status,
+                                 marked_by=actor.id, marked_at=utcnow())
         db.session.add(record)
+        if known is not None:
+            set_committed_value(record, "enrollment", enrollment)
     else:
         record.status = status
         record.updated_by, record.updated_at = actor.id, utcnow()
+    if known is not None:
+        known.record = record
     record.credit_deducted = bool(credits.used_by(status))
     if note is not None:
         record.notes = note or None
+    if known is not None and old_status is None:
+        db.session.flush()  # the new record before its history row (the foreign key); still one INSERT
     credit_change = credits.charge_mark(enrollment, old_status, status)
-    db.session.flush()
+    if known is None:
+        db.session.flush()
     if old_status != status:
         db.session.add(AttendanceChange(attendance_id=record.id, enrollment_id=enrollment.id,
                                         meeting_number=meeting_number, old_status=old_status, new_status=status,
                                         credit_change=credit_change, changed_by=actor.id, reason=reason,
                                         idempotency_key=key))
-    _refresh_counts(school_class, enrollment)
+    if known is None:
+        _refresh_counts(school_class, enrollment)
+    else:
+        _set_counts(school_class, enrollment, known.other_marks + 1,
+                    known.other_attended + credits.used_by(status), known.other_meetings + 1)
     # Last, so nothing after it can roll the caller's savepoint back once its Redis update is registered.
     if status in XP_STATUSES and old_status not in XP_STATUSES:  # one award per mark (services/xp.py)
         xp.for_attendance(enrollment.student_id, record.id, status, school_class.id)
@@ -192,26 +274,49 @@ def _clean(status: str, note: str | None) -> str | None:
     return note
 
 
-@use_case
+class TapAlreadySaved(DomainError):
+    status_code = 409
+
+
+@use_case(keep_loaded=True)  # the row drawn after the tap is the one it wrote, under its locks
 def mark(actor: User, school_class: SchoolClass, *, enrollment_id: uuid.UUID, meeting_number: int, status: str,
          meeting_date: date | None = None, note: str | None = None, key: uuid.UUID | None = None,
-         reason: str | None = None) -> ClassAttendance:
-    """Mark one student for one meeting (a tap). Safe to repeat: a known key changes nothing."""
+         reason: str | None = None) -> ClassAttendance | None:
+    """Mark one student for one meeting (a tap). Safe to repeat: a known key changes nothing.
+
+    Locks the class, then reads and locks the enrollment with everything else the
+    tap needs in one statement (`_tap_state`); the writes go out in one flush.
+    """
     require_taker(actor, school_class)
     note = _clean(status, note)
     school_class = locked_class(school_class.id)
-    if key is not None and db.session.scalar(select(func.count()).where(AttendanceChange.idempotency_key == key)):
-        return record_for(enrollment_id, meeting_number)
-    the_date = _check_meeting(school_class, meeting_number, meeting_date)
-    enrollment = locked_enrollment(enrollment_id, school_class.id)
-    if enrollment is None or enrollment.status != "active":
+    state = _tap_state(enrollment_id, school_class.id, meeting_number, key) if isinstance(meeting_number, int) \
+        else None
+    if state is None:  # not an enrollment of this class (or no meeting number): refused below, as before
+        if key is not None and db.session.scalar(select(func.count()).where(
+                AttendanceChange.idempotency_key == key)):
+            return record_for(enrollment_id, meeting_number)
+        _check_meeting(school_class, meeting_number, meeting_date)
         raise InvalidInput(_("This student is not active in the class."))
+    if state.key_seen:
+        return state.record
+    the_date = _check_meeting(school_class, meeting_number, meeting_date, existing=state.meeting_date)
+    enrollment = state.enrollment
+    if enrollment.status != "active":
+        raise InvalidInput(_("This student is not active in the class."))
+    apply_mark(actor, school_class, enrollment, meeting_number, the_date, status, note, key, reason, known=state)
     try:
-        with db.session.begin_nested():
-            apply_mark(actor, school_class, enrollment, meeting_number, the_date, status, note, key, reason)
-    except IntegrityError:  # the same key raced in through another connection: that tap already counted
-        pass
-    return record_for(enrollment_id, meeting_number)
+        db.session.flush()
+    except IntegrityError as exc:
+        # The key is UNIQUE: a tap re-sent while the first was being saved found the class locked and then
+        # its key (above). Only the same key used for another class ends here; nothing is changed.
+        raise TapAlreadySaved(_("This tap was already saved. Reload the page to see the sheet.")) from exc
+    return state.record
+
+
+def saved_row(record: ClassAttendance) -> GridRow:
+    """The sheet's row of the mark a tap returned, as the tap left it (nothing read again)."""
+    return GridRow(record.enrollment, record)
 
 
 def locked_enrollment(enrollment_id: uuid.UUID, class_id: uuid.UUID) -> ClassEnrollment | None:

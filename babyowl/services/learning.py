@@ -12,21 +12,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, false, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from babyowl.exercise_types import ExerciseType, InvalidContent, get_type
 from babyowl.exercise_types.video import is_video_key
 from babyowl.authz import is_staff
 from babyowl.extensions import db
 from babyowl.models import (
-    ClassEnrollment, Exercise, ExerciseProgress, Lesson, QuizAttempt, SchoolClass, User,
+    ClassEnrollment, Exercise, ExerciseProgress, Lesson, LessonProgress, LessonUnlock, QuizAttempt, SchoolClass,
+    Section, User,
 )
 from babyowl.models.base import utcnow
 from babyowl.services import classes, xp
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from babyowl.services.progress import locked_progress, refresh_counters, set_completed, student_work
-from babyowl.transactions import use_case
+from babyowl.transactions import kept_rows, use_case
 
 class CannotComplete(DomainError):
     pass
@@ -50,6 +53,7 @@ class Place:
     enrollment: ClassEnrollment
     lesson: Lesson
     exercise: Exercise
+    number: int | None = None  # the exercise's number in the lesson, when already known
 
     @property
     def kind(self) -> ExerciseType:
@@ -63,16 +67,34 @@ def active_enrollment(student: User, school_class: SchoolClass) -> ClassEnrollme
 
 
 def place_for(student: User, class_id: uuid.UUID, exercise_id: uuid.UUID) -> Place:
-    """Where a student records work: 404 for an unknown class or exercise, 403 when not enrolled or locked."""
-    school_class = db.session.get(SchoolClass, class_id)
-    exercise = db.session.get(Exercise, exercise_id)
-    if school_class is None or exercise is None:
+    """Where a student records work: 404 for an unknown class or exercise, 403 when not enrolled or locked.
+
+    One statement: the exercise with its lesson and section, the class, the student's active enrollment in it,
+    whether the class unlocked the lesson, and the exercise's number in the lesson (issue 22: it was six).
+    """
+    enrolled = and_(ClassEnrollment.class_id == SchoolClass.id, ClassEnrollment.student_id == student.id,
+                    ClassEnrollment.status == "active")
+    unlocked = exists().where(LessonUnlock.class_id == class_id, LessonUnlock.lesson_id == Lesson.id)
+    earlier = aliased(Exercise)
+    number = (select(func.count()).select_from(earlier)
+              .where(earlier.lesson_id == Exercise.lesson_id, earlier.order_index < Exercise.order_index)
+              .scalar_subquery())
+    row = db.session.execute(
+        select(Exercise, Lesson, Section, SchoolClass, ClassEnrollment, unlocked, number)
+        .join(Lesson, Lesson.id == Exercise.lesson_id).join(Section, Section.id == Lesson.section_id)
+        .outerjoin(SchoolClass, SchoolClass.id == class_id)
+        .outerjoin(ClassEnrollment, enrolled if student.role == "student" else false())
+        .where(Exercise.id == exercise_id)).first()
+    if row is None or row.SchoolClass is None:
         raise classes.ClassNotFound(_("This exercise is not part of the class."))
-    enrollment = active_enrollment(student, school_class) if student.role == "student" else None
+    exercise, lesson, section, school_class, enrollment, is_unlocked, before = row
     if enrollment is None:
         raise NotAllowed(_("Only the students of this class can do its exercises."))
-    lesson = classes.lesson_for_class(student, school_class, exercise.lesson_id)
-    return Place(school_class, enrollment, lesson, exercise)
+    set_committed_value(lesson, "section", section)
+    if section.course_id != school_class.course_id or not is_unlocked:
+        # Not of this course (404), locked (403), or covered by the class this one continues: the full rule.
+        lesson = classes.lesson_for_class(student, school_class, exercise.lesson_id)
+    return Place(school_class, enrollment, lesson, exercise, number=before + 1)
 
 
 # ---------------------------------------------------------------------------
@@ -125,13 +147,16 @@ class LessonPage:
 
 
 def _items(student: User, exercises: list[Exercise], numbers: dict | None = None,
-           review_attempt: uuid.UUID | None = None) -> list[Item]:
+           review_attempt: uuid.UUID | None = None, progress: ExerciseProgress | None = None) -> list[Item]:
     ids = [e.id for e in exercises]
     if not ids:
         return []
-    progress = {p.exercise_id: p for p in db.session.scalars(select(ExerciseProgress).where(
-        ExerciseProgress.user_id == student.id, ExerciseProgress.exercise_id.in_(ids)))}
-    work = student_work(student.id, ids)
+    if progress is not None:  # one exercise's row, already held
+        progress = {progress.exercise_id: progress}
+    else:
+        progress = {p.exercise_id: p for p in db.session.scalars(select(ExerciseProgress).where(
+            ExerciseProgress.user_id == student.id, ExerciseProgress.exercise_id.in_(ids)))}
+    work = student_work(student.id, ids, needed={part for e in exercises for part in get_type(e.type).work_needed})
     return [Item(exercise, (numbers or {}).get(exercise.id, index), progress.get(exercise.id),
                  get_type(exercise.type).player_panel(exercise, work, review_attempt))
             for index, exercise in enumerate(exercises, start=1)]
@@ -156,13 +181,26 @@ def lesson_page(student: User, class_id: uuid.UUID, lesson_id: uuid.UUID,
 
 def item_for(student: User, place: Place, review_attempt: uuid.UUID | None = None) -> Item:
     """One exercise's part of the player, after an action (numbered as on the page)."""
-    number = 1 + db.session.scalar(select(func.count()).select_from(Exercise).where(
+    number = place.number or 1 + db.session.scalar(select(func.count()).select_from(Exercise).where(
         Exercise.lesson_id == place.lesson.id, Exercise.order_index < place.exercise.order_index))
-    return _items(student, [place.exercise], {place.exercise.id: number}, review_attempt)[0]
+    held = _held(ExerciseProgress, user_id=student.id, exercise_id=place.exercise.id)
+    return _items(student, [place.exercise], {place.exercise.id: number}, review_attempt, progress=held)[0]
+
+
+def _held(model, **key):
+    """The row of `model` with these values that this request's action locked, wrote and kept (see
+    `use_case(keep_loaded=True)`), or None: what an action just saved is shown without reading it again."""
+    for row in kept_rows(model):
+        if not db.session.is_modified(row) and all(row.__dict__.get(name) == value for name, value in key.items()):
+            return row
+    return None
 
 
 def lesson_counts(student: User, lesson: Lesson) -> tuple[int, int]:
     """(completed, total) exercises of the lesson for the student: the progress bar."""
+    held = _held(LessonProgress, user_id=student.id, lesson_id=lesson.id)
+    if held is not None and "exercises_completed" in held.__dict__ and "total_exercises" in held.__dict__:
+        return held.exercises_completed, held.total_exercises  # counted by the action that just ran
     total = db.session.scalar(select(func.count()).select_from(Exercise).where(Exercise.lesson_id == lesson.id))
     done = db.session.scalar(select(func.count()).select_from(ExerciseProgress).join(Exercise).where(
         Exercise.lesson_id == lesson.id, ExerciseProgress.user_id == student.id,
@@ -173,7 +211,7 @@ def lesson_counts(student: User, lesson: Lesson) -> tuple[int, int]:
 # ---------------------------------------------------------------------------
 # Recording work
 
-@use_case
+@use_case(keep_loaded=True)  # the block drawn after it shows the rows it wrote
 def mark_done(student: User, place: Place) -> ExerciseProgress:
     """The "Mark as done" button: materials always, videos when the instructor allows it."""
     if not place.kind.manual_completion_allowed(place.exercise.content):
@@ -186,7 +224,7 @@ def mark_done(student: User, place: Place) -> ExerciseProgress:
     return progress
 
 
-@use_case
+@use_case(keep_loaded=True)  # the block drawn after it shows the rows it wrote
 def record_progress(student: User, place: Place, *, seconds: int | None = None,
                     scroll_depth: int | None = None) -> ExerciseProgress:
     """Seconds of a video watched since the last report, or how far down a material the student read."""
@@ -204,7 +242,7 @@ def record_progress(student: User, place: Place, *, seconds: int | None = None,
     return progress
 
 
-@use_case
+@use_case(keep_loaded=True)  # the block drawn after it shows the rows it wrote
 def submit_quiz(student: User, place: Place, answers: dict[str, list[str]]) -> tuple[QuizAttempt, list[dict]]:
     """Score the answers on the server, record the attempt; the quiz completes once an attempt passes."""
     quiz = get_type("quiz")
@@ -252,7 +290,7 @@ def may_watch_video(actor: User, key: str) -> bool:
     Staff and super_admin, the course's author, the instructors of its
     classes, and students of a class that has unlocked the lesson.
     """
-    from babyowl.models import Course, Section
+    from babyowl.models import Course
 
     rows = db.session.execute(
         select(Lesson, Course).join(Exercise, Exercise.lesson_id == Lesson.id).join(Section)

@@ -12,7 +12,8 @@ import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from babyowl.extensions import db
@@ -28,17 +29,18 @@ from babyowl.models.base import utcnow
 def _locked_or_new(query, make):
     """The row `query` finds, created with `make()` if missing, locked until the commit.
 
-    A parallel request inserting the same row waits on the unique index and then
-    fails inside the savepoint; it then locks the row the other one made.
+    A missing row is inserted with ON CONFLICT DO NOTHING: a parallel request
+    inserting the same row waits on the unique index, inserts nothing, and then
+    locks the row the other one made (three statements, where a savepoint made five).
     """
     query = query.with_for_update().execution_options(populate_existing=True)
     row = db.session.scalars(query).first()
     if row is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(make())
-        except IntegrityError:
-            pass
+        new = make()
+        values = {column.key: getattr(new, column.key) for column in sa_inspect(type(new)).column_attrs
+                  if getattr(new, column.key) is not None}
+        dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+        db.session.execute(dialect.insert(type(new)).values(**values).on_conflict_do_nothing())
         row = db.session.scalars(query).one()
     return row
 
@@ -71,11 +73,26 @@ def refresh_counters(user_id: uuid.UUID, lesson: Lesson, class_id: uuid.UUID | N
         select(LessonProgress).where(LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson.id),
         lambda: LessonProgress(user_id=user_id, lesson_id=lesson.id, completed=False, exercises_completed=0,
                                total_exercises=0))
+    # The lesson's counts ride on the statement that locks the enrollments: it starts after the lesson row
+    # above is locked, so it sees every exercise of the lesson finished before (issue 22: 7 reads became 3).
     exercise_ids = select(Exercise.id).where(Exercise.lesson_id == lesson.id)
-    total = db.session.scalar(select(func.count()).select_from(Exercise).where(Exercise.lesson_id == lesson.id))
-    done = db.session.scalar(select(func.count()).select_from(ExerciseProgress).where(
+    total_of_lesson = select(func.count()).select_from(Exercise).where(Exercise.lesson_id == lesson.id)
+    done_in_lesson = select(func.count()).select_from(ExerciseProgress).where(
         ExerciseProgress.user_id == user_id, ExerciseProgress.completed.is_(True),
-        ExerciseProgress.exercise_id.in_(exercise_ids)))
+        ExerciseProgress.exercise_id.in_(exercise_ids))
+    course_id = lesson.section.course_id
+    locked = db.session.execute(
+        select(ClassEnrollment, total_of_lesson.scalar_subquery(), done_in_lesson.scalar_subquery())
+        .join(SchoolClass).where(
+            ClassEnrollment.student_id == user_id, ClassEnrollment.status != "withdrawn",
+            SchoolClass.course_id == course_id)
+        .with_for_update(of=ClassEnrollment).execution_options(populate_existing=True)).all()
+    enrollments = [enrollment for enrollment, _total, _done in locked]
+    if locked:
+        total, done = locked[0][1], locked[0][2]
+    else:  # no enrollment in the course left to count for: the lesson's own numbers still hold
+        total, done = db.session.execute(select(total_of_lesson.scalar_subquery(),
+                                                done_in_lesson.scalar_subquery())).one()
     complete = total > 0 and done >= total
     row.exercises_completed, row.total_exercises = done, total
     newly_completed = complete and not row.completed
@@ -85,19 +102,14 @@ def refresh_counters(user_id: uuid.UUID, lesson: Lesson, class_id: uuid.UUID | N
         row.completed, row.completed_at = False, None
     db.session.flush()
 
-    course_id = db.session.scalar(select(Section.course_id).where(Section.id == lesson.section_id))
-    enrollments = list(db.session.scalars(
-        select(ClassEnrollment).join(SchoolClass).where(
-            ClassEnrollment.student_id == user_id, ClassEnrollment.status != "withdrawn",
-            SchoolClass.course_id == course_id)
-        .with_for_update(of=ClassEnrollment).execution_options(populate_existing=True)))
     course_lessons = select(Lesson.id).join(Section).where(Section.course_id == course_id)
-    lessons_done = db.session.scalar(select(func.count()).select_from(LessonProgress).where(
-        LessonProgress.user_id == user_id, LessonProgress.completed.is_(True),
-        LessonProgress.lesson_id.in_(course_lessons)))
-    exercises_done = db.session.scalar(select(func.count()).select_from(ExerciseProgress).join(Exercise).where(
-        ExerciseProgress.user_id == user_id, ExerciseProgress.completed.is_(True),
-        Exercise.lesson_id.in_(course_lessons)))
+    lessons_done, exercises_done = db.session.execute(select(
+        select(func.count()).select_from(LessonProgress).where(
+            LessonProgress.user_id == user_id, LessonProgress.completed.is_(True),
+            LessonProgress.lesson_id.in_(course_lessons)).scalar_subquery(),
+        select(func.count()).select_from(ExerciseProgress).join(Exercise).where(
+            ExerciseProgress.user_id == user_id, ExerciseProgress.completed.is_(True),
+            Exercise.lesson_id.in_(course_lessons)).scalar_subquery())).one()
     for enrollment in enrollments:
         enrollment.lessons_completed, enrollment.exercises_completed = lessons_done, exercises_done
     if newly_completed:  # XP once per lesson (the ledger's key), counted in the class the work was done in
@@ -211,20 +223,24 @@ class MyClassProgress:
         return next((c.lesson for c in self.lessons if c.unlocked and not c.completed), None)
 
 
-def student_work(student_id: uuid.UUID, exercise_ids: list[uuid.UUID] | None = None) -> StudentWork:
+def student_work(student_id: uuid.UUID, exercise_ids: list[uuid.UUID] | None = None,
+                 needed: set[str] | None = None) -> StudentWork:
     """The student's quiz attempts (oldest first) and hand-ins (newest first) by exercise, in two queries;
-    each exercise type takes its own part. All of them, or only those on `exercise_ids`."""
+    each exercise type takes its own part. All of them, or only those on `exercise_ids`; `needed`: only
+    these parts (the types' `work_needed`), the others left empty."""
     attempts_query = select(QuizAttempt).where(QuizAttempt.user_id == student_id)
     submissions_query = select(AssignmentSubmission).where(AssignmentSubmission.student_id == student_id)
     if exercise_ids is not None:
         attempts_query = attempts_query.where(QuizAttempt.exercise_id.in_(exercise_ids))
         submissions_query = submissions_query.where(AssignmentSubmission.exercise_id.in_(exercise_ids))
     attempts: dict[uuid.UUID, list[QuizAttempt]] = {}
-    for attempt in db.session.scalars(attempts_query.order_by(QuizAttempt.attempt_number)):
-        attempts.setdefault(attempt.exercise_id, []).append(attempt)
+    if needed is None or "quiz_attempts" in needed:
+        for attempt in db.session.scalars(attempts_query.order_by(QuizAttempt.attempt_number)):
+            attempts.setdefault(attempt.exercise_id, []).append(attempt)
     submissions: dict[uuid.UUID, list[AssignmentSubmission]] = {}
-    for submission in db.session.scalars(submissions_query.order_by(AssignmentSubmission.version.desc())):
-        submissions.setdefault(submission.exercise_id, []).append(submission)
+    if needed is None or "submissions" in needed:
+        for submission in db.session.scalars(submissions_query.order_by(AssignmentSubmission.version.desc())):
+            submissions.setdefault(submission.exercise_id, []).append(submission)
     return StudentWork(student_id, attempts, submissions)
 
 

@@ -201,3 +201,15 @@ def test_the_database_keeps_scores_and_grades_within_their_maximum(db, setup, qu
     with pytest.raises(sqlalchemy.exc.IntegrityError):
         db.session.flush()
     db.session.rollback()
+
+
+def test_a_quiz_submit_runs_at_most_nine_statements(student, db, setup, quiz, count_queries):
+    # Issue 22: a submit ran 26-28 statements (the place read in six, the counters in seven, and the block
+    # drawn afterwards read again every row the submit had just written).
+    student.post(setup.url(quiz, "quiz"), data=ONE_RIGHT, headers=HX)  # the progress rows now exist
+    url = setup.url(quiz, "quiz")
+    with count_queries() as statements:
+        response = student.post(url, data=ONE_RIGHT, headers=HX)
+    assert response.status_code == 200 and "2 of 2 used" in text(response), text(response)[:500]
+    assert len(statements) <= 9, statements
+    assert [a.attempt_number for a in attempts(db)] == [1, 2]

@@ -90,16 +90,18 @@ def mark(class_id: uuid.UUID):
                     redirect_to_url=back):
         if enrollment_id is None:
             raise InvalidInput(_("This student is not active in the class."))
-        attendance.mark(current_user, school_class, enrollment_id=enrollment_id, meeting_number=meeting,
-                        status=request.form.get("status", ""), meeting_date=_date(request.form.get("meeting_date")),
-                        note=request.form.get("note"), key=parse_uuid(request.form.get("key")))
+        record = attendance.mark(current_user, school_class, enrollment_id=enrollment_id, meeting_number=meeting,
+                                 status=request.form.get("status", ""),
+                                 meeting_date=_date(request.form.get("meeting_date")),
+                                 note=request.form.get("note"), key=parse_uuid(request.form.get("key")))
     if is_htmx():
-        return _row(school_class, meeting, enrollment_id)
+        # The row as the tap left it; a re-sent tap whose record is gone is read afresh.
+        return _row(school_class, meeting, enrollment_id, saved=attendance.saved_row(record) if record else None)
     return redirect_to(back)
 
 
-def _row(school_class, meeting: int, enrollment_id, error: str | None = None):
-    row = attendance.grid_row(school_class, enrollment_id, meeting)
+def _row(school_class, meeting: int, enrollment_id, error: str | None = None, saved=None):
+    row = saved or attendance.grid_row(school_class, enrollment_id, meeting)
     if row is None:
         if error:  # no row to show the refusal on (an id that is not of this class)
             return error_response(422, error)

@@ -36,12 +36,17 @@ def _text(value: str | None) -> str:
     return value or ""
 
 
-def _local(value: datetime | None) -> datetime | None:
-    return value.astimezone(ZoneInfo(current_app.config["SCHOOL_TIMEZONE"])) if value else None
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["SCHOOL_TIMEZONE"])
 
 
-def _cells(row: ExportRow) -> list:
-    marked_at, changed_at = _local(row.marked_at), _local(row.changed_at)
+def _local(value: datetime | None, zone: ZoneInfo | None = None) -> datetime | None:
+    return value.astimezone(zone or _zone()) if value else None
+
+
+def _cells(row: ExportRow, zone: ZoneInfo | None = None) -> list:
+    zone = zone or _zone()  # looked up once per export by the writers, not once per row
+    marked_at, changed_at = _local(row.marked_at, zone), _local(row.changed_at, zone)
     return [str(row.attendance_id), str(row.class_id), _text(row.class_name), _text(row.course),
             _text(row.instructor), row.meeting_number, row.meeting_date.isoformat(), str(row.student_id),
             _text(row.student_name), _text(row.student_email), row.status, int(row.credit_deducted),
@@ -55,8 +60,9 @@ def csv_chunks(rows: Iterable[ExportRow], separator: str) -> Iterator[str]:
     writer = csv.writer(buffer, delimiter=separator, lineterminator="\r\n")
     buffer.write("\ufeff")
     writer.writerow(COLUMNS)
+    zone = _zone()
     for row in rows:
-        writer.writerow(_cells(row))
+        writer.writerow(_cells(row, zone))
         if buffer.tell() >= FLUSH_AT:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -82,12 +88,13 @@ def xlsx_file(rows: Iterable[ExportRow]) -> str:
     date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
     time_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
     sheet.write_row(0, 0, COLUMNS)
+    zone = _zone()
     for number, row in enumerate(rows, start=1):
-        cells = _cells(row)
+        cells = _cells(row, zone)
         # Real dates and times for Excel (local, since Excel has no time zones).
         cells[MEETING_DATE] = row.meeting_date
-        cells[MARKED_AT] = _local(row.marked_at).replace(tzinfo=None)
-        cells[CHANGED_AT] = _local(row.changed_at).replace(tzinfo=None) if row.changed_at else None
+        cells[MARKED_AT] = _local(row.marked_at, zone).replace(tzinfo=None)
+        cells[CHANGED_AT] = _local(row.changed_at, zone).replace(tzinfo=None) if row.changed_at else None
         for index, value in enumerate(cells):
             if index == MEETING_DATE:
                 sheet.write_datetime(number, index, value, date_format)

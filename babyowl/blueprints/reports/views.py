@@ -5,16 +5,20 @@ import os
 import time
 import uuid
 
-from flask import Blueprint, Response, abort, request, send_file, stream_with_context
+from flask import Blueprint, Response, abort, flash, request, send_file, stream_with_context, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
 from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, roles_required
 from babyowl.blueprints.reports.forms import ReportFilterForm, SeparatorForm
 from babyowl.models.base import utcnow
+from babyowl.blueprints.reports.export_job import build_attendance_export
 from babyowl.blueprints.reports.files import SEPARATORS, csv_chunks, matrix_pdf, xlsx_file
 from babyowl.observability import EXPORT_SECONDS, timed_chunks
-from babyowl.rendering import render
+from babyowl.errors import error_response, on_refusal
+from babyowl.rendering import redirect_to, render
+from babyowl.storage import serve_file
 from babyowl.services import attendance_reports, classes, credits
 from babyowl.services.attendance_reports import ExportFilter
 from babyowl.services.school_time import school_today
@@ -66,12 +70,20 @@ def index():
     return _report_page(_filter_form())
 
 
+def _too_big(form: ReportFilterForm, file_format: str):
+    """An export above EXPORT_JOB_ROWS rows: a page that offers to build it in the background (a POST)."""
+    return render("reports/export_job.html", form=form, file_format=file_format,
+                  count=attendance_reports.export_count(form.filters()))
+
+
 @bp.route("/reports/attendance.csv")
 @roles_required(*STAFF_ROLES)
 def attendance_csv():
     form = _filter_form()
     if not form.validate():
         return _report_page(form)
+    if attendance_reports.needs_job(form.filters()):
+        return _too_big(form, "csv")
     return _csv(form.filters(), form.separator.data, _name())
 
 
@@ -81,7 +93,36 @@ def attendance_xlsx():
     form = _filter_form()
     if not form.validate():
         return _report_page(form)
+    if attendance_reports.needs_job(form.filters()):
+        return _too_big(form, "xlsx")
     return _xlsx(form.filters(), _name())
+
+
+@bp.route("/reports/exports", methods=["POST"])
+@roles_required(*STAFF_ROLES)
+def request_export():
+    """Build a large export in the background; the person is notified with a download link."""
+    school_classes, instructors = attendance_reports.filter_choices()
+    form = ReportFilterForm(request.form, classes=school_classes, instructors=instructors)
+    back = url_for("reports.index", **{k: v for k, v in request.form.items() if k in form.data and v})
+    if not form.validate():
+        return _report_page(form)
+    with on_refusal(redirect_to_url=back):
+        attendance_reports.request_export(current_user, form.filters(), request.form.get("format", ""),
+                                          form.separator.data, _name(), build=build_attendance_export)
+    flash(_("The export is being prepared. You will get a notification with a download link when it is ready."),
+          "success")
+    return redirect_to(back)
+
+
+@bp.route("/reports/exports/<token>")
+@roles_required(*STAFF_ROLES)
+def exported(token: str):
+    """The file of a notification's link: signed for this person, valid EXPORT_LINK_SECONDS (S3: a short-lived
+    signed URL; local storage: streamed)."""
+    with on_refusal(lambda refused: error_response(refused.status_code, refused.message)):
+        key, filename = attendance_reports.exported_file(current_user, token)
+    return serve_file(key, download_name=filename, cache_control="private, no-store")
 
 
 @bp.route("/reports/reconciliation")

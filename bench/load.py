@@ -1,0 +1,403 @@
+"""Benchmark: Baby Owl under load, through gunicorn (deploy/gunicorn.conf.py) on PostgreSQL + Redis.
+
+Not a test: it measures and prints. It builds a fresh database (DROP + CREATE +
+migrations), seeds the 3,000-student school (bench/school.py) plus a quiz in
+every course's first lesson, starts gunicorn with the deploy configuration
+(gthread, WEB_WORKERS x WEB_THREADS, default 2 x 4 on 2 cores) and, beside it,
+the floor app (bench/floor_app.py: Flask + SQLAlchemy + Jinja, one indexed
+query, a small page, a session cookie) with the same settings, then drives both
+from an asyncio client (httpx), in the same run:
+
+  1. Capacity (no think time, --capacity-clients at once, --capacity-seconds
+     each): req/s of the floor page, the student dashboard and an attendance
+     tap, and their ratios to the floor.
+  2. Steps of N concurrent users (default 100, 300, 500) with think time 2-5 s,
+     a realistic mix: 80 % students (dashboard, lesson, quiz submit), 15 %
+     instructors (attendance grid, taps), 5 % staff (/reports filtered by a
+     class, the user list). Per step: p50/p95/p99 (ms), req/s and failures.
+
+Every user is signed in as a browser is (a live session row, a signed session
+cookie, a CSRF token), without going through the sign-in form. The load
+generator runs on the same machine and takes CPU from the server: say so with
+the figures, with the load average it prints (other work shares the cores).
+
+    cd /work/main && .venv/bin/python bench/load.py [--help]
+
+The database named in --database-url is dropped and re-created: never point it
+at a database you want to keep.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import math
+import os
+import platform
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+import sqlalchemy as sa  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+import school  # noqa: E402
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/babyowl_bench_load"
+SECRET = "bench-load-secret"
+QUIZ = {"passingScore": 60, "attemptsAllowed": None, "shuffle": False, "questions": [
+    {"id": "q1", "type": "single_choice", "text": "What is 2 + 3?", "points": 1,
+     "options": [{"id": "a", "text": "Five"}, {"id": "b", "text": "Twenty-three"}], "correct": ["a"],
+     "explanation": ""},
+    {"id": "q2", "type": "true_false", "text": "Lists are immutable.", "points": 1, "correct": [False],
+     "explanation": ""}]}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=DEFAULT_URL,
+                        help=f"PostgreSQL database to DROP, re-create and seed (default: {DEFAULT_URL})")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7", help="Redis for rate limits and jobs")
+    parser.add_argument("--students", type=int, default=3000)
+    parser.add_argument("--classes", type=int, default=100)
+    parser.add_argument("--steps", default="100,300,500", help="concurrent users per step (default 100,300,500)")
+    parser.add_argument("--step-seconds", type=float, default=60, help="measured seconds per step (default 60)")
+    parser.add_argument("--capacity-seconds", type=float, default=15, help="seconds per capacity run (default 15)")
+    parser.add_argument("--capacity-clients", type=int, default=8, help="clients at once in capacity runs")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn WEB_WORKERS (default 2)")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn WEB_THREADS (default 4)")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    return parser.parse_args(argv)
+
+
+# ---------------------------------------------------------------- seeding the people and their cookies
+
+@dataclass
+class Person:
+    role: str
+    cookie: str
+    csrf: str
+    class_id: str = ""
+    lesson_id: str = ""
+    quiz_id: str = ""
+    enrollment_ids: list[str] = field(default_factory=list)
+
+
+def signed_in_people(app, seeded: dict) -> dict[str, list[Person]]:
+    """A live session and a signed cookie (with a CSRF token) for every student, instructor and the admin."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    from babyowl.extensions import db
+    from babyowl.models import (
+        ClassEnrollment, Exercise, Lesson, LessonUnlock, SchoolClass, Section, User, UserSession,
+    )
+    from babyowl.models.base import utcnow
+
+    people: dict[str, list[Person]] = {"student": [], "instructor": [], "staff": []}
+    with app.app_context():
+        session = db.session
+        now = utcnow()
+        # A quiz (unlimited attempts) in every course's first lesson, which every class has unlocked.
+        first_lessons = dict(session.execute(
+            sa.select(Section.course_id, Lesson.id).join(Lesson, Lesson.section_id == Section.id)
+            .where(Section.order_index == 0, Lesson.order_index == 0)).all())
+        quizzes = {course_id: uuid.uuid4() for course_id in first_lessons}
+        session.execute(sa.insert(Exercise), [
+            {"id": quizzes[course_id], "lesson_id": lesson_id, "title": "Kuis", "type": "quiz", "order_index": 1,
+             "estimated_duration": 5, "content": QUIZ, "created_at": now, "updated_at": now}
+            for course_id, lesson_id in first_lessons.items()])
+        session.commit()
+        unlocked = {class_id for (class_id,) in session.execute(sa.select(LessonUnlock.class_id).distinct())}
+        classes = {c.id: c for c in session.scalars(sa.select(SchoolClass))}
+        serializer = app.session_interface.get_signing_serializer(app)
+        signer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token")
+        rows = []
+
+        def person(user: User, role: str, **extra) -> Person:
+            session_id = uuid.uuid4()
+            rows.append({"id": session_id, "user_id": user.id, "user_agent": "bench", "ip": "127.0.0.1",
+                         "last_seen_at": now})
+            raw = hashlib.sha1(os.urandom(64)).hexdigest()
+            cookie = serializer.dumps({"_user_id": f"{user.id}.{user.password_fingerprint}.{session_id}",
+                                       "_fresh": True, "csrf_token": raw})
+            return Person(role, cookie, signer.dumps(raw), **extra)
+
+        enrollments = session.execute(
+            sa.select(ClassEnrollment.student_id, ClassEnrollment.class_id, ClassEnrollment.id)
+            .where(ClassEnrollment.status == "active").order_by(ClassEnrollment.id)).all()
+        first_class = {}
+        by_class: dict = {}
+        for student_id, class_id, enrollment_id in enrollments:
+            first_class.setdefault(student_id, class_id)
+            by_class.setdefault(class_id, []).append(str(enrollment_id))
+        for user in session.scalars(sa.select(User).where(User.id.in_(list(first_class)))):
+            class_id = first_class[user.id]
+            course_id = classes[class_id].course_id
+            if class_id in unlocked:
+                people["student"].append(person(user, "student", class_id=str(class_id),
+                                                lesson_id=str(first_lessons[course_id]),
+                                                quiz_id=str(quizzes[course_id])))
+        teaching: dict = {}
+        for school_class in classes.values():
+            teaching.setdefault(school_class.instructor_id, []).append(school_class.id)
+        for user in session.scalars(sa.select(User).where(User.id.in_(list(teaching)))):
+            for class_id in teaching[user.id]:
+                people["instructor"].append(person(user, "instructor", class_id=str(class_id),
+                                                   enrollment_ids=by_class.get(class_id, [])))
+        admin = session.get(User, seeded["admin_id"])
+        for class_id in list(classes)[:20]:
+            people["staff"].append(person(admin, "staff", class_id=str(class_id)))
+        session.execute(sa.insert(UserSession), rows)
+        session.commit()
+        session.remove()
+    return people
+
+
+# ---------------------------------------------------------------- servers
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(app_spec: str, port: int, args, database_url: str, chdir: Path = ROOT) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": make_url(database_url).render_as_string(hide_password=False),
+           "REDIS_URL": args.redis_url, "SECRET_KEY": SECRET, "WEB_BIND": f"127.0.0.1:{port}",
+           "WEB_WORKERS": str(args.workers), "WEB_THREADS": str(args.threads), "BABYOWL_ENV": "development",
+           "DEFAULT_LOCALE": "en", "LOG_FORMAT": "text", "BCRYPT_ROUNDS": "4",
+           # Hundreds of users share one address here; a school's users do not.
+           "RATELIMIT_ENABLED": "false"}
+    process = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "deploy/gunicorn.conf.py"), "--chdir", str(chdir),
+         "--access-logfile", "/dev/null", app_spec],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{app_spec} did not start: {process.stderr.read().decode()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"{app_spec} did not listen on {port} within 60 s")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+# ---------------------------------------------------------------- the client
+
+@dataclass
+class Sample:
+    label: str
+    ms: float
+    status: int
+    at: float
+
+
+def request_for(person: Person, kind: str, rng: random.Random) -> tuple[str, str, str, dict | None]:
+    """(label, method, path, form) of one request `person` makes."""
+    if kind == "floor":
+        return "floor page", "GET", "/", None
+    if person.role == "student":
+        choice = kind if kind != "mix" else rng.choices(("dashboard", "lesson", "quiz"), (40, 40, 20))[0]
+        if choice == "dashboard":
+            return "student dashboard", "GET", "/dashboard", None
+        if choice == "lesson":
+            return "student lesson", "GET", f"/learn/classes/{person.class_id}/lessons/{person.lesson_id}", None
+        answers = {"q-q1": rng.choice("ab"), "q-q2": rng.choice(("true", "false"))}
+        return "quiz submit", "POST", f"/learn/classes/{person.class_id}/exercises/{person.quiz_id}/quiz", answers
+    if person.role == "instructor":
+        choice = kind if kind != "mix" else rng.choices(("grid", "tap"), (30, 70))[0]
+        if choice == "grid" or not person.enrollment_ids:
+            return "attendance grid", "GET", f"/classes/{person.class_id}/attendance?meeting=6", None
+        return "attendance tap", "POST", f"/classes/{person.class_id}/attendance/mark", {
+            "enrollment_id": rng.choice(person.enrollment_ids), "meeting_number": "6", "meeting_date": "",
+            "status": rng.choice(school.STATUSES), "key": str(uuid.uuid4())}
+    if rng.random() < 0.5:
+        return "staff reports (one class)", "GET", f"/reports?class_id={person.class_id}", None
+    return "staff user list", "GET", "/admin/users", None
+
+
+async def visit(client, person: Person, kind: str, rng: random.Random, samples: list[Sample]) -> None:
+    label, method, path, form = request_for(person, kind, rng)
+    headers = {"HX-Request": "true", "X-CSRFToken": person.csrf} if method == "POST" else {}
+    started = time.perf_counter()
+    try:
+        response = await client.request(method, path, data=form, headers=headers)
+        status = response.status_code
+    except Exception:  # noqa: BLE001 - a refused or dropped connection is a failure, counted
+        status = 0
+    samples.append(Sample(label, (time.perf_counter() - started) * 1000, status, time.perf_counter()))
+
+
+def new_client(base: str, person: Person, floor: bool):
+    import httpx
+
+    cookies = {} if floor else {"session": person.cookie}
+    return httpx.AsyncClient(base_url=base, cookies=cookies, timeout=60, follow_redirects=False,
+                             headers={"Accept-Encoding": "gzip, br", "User-Agent": "bench"},
+                             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
+
+
+async def capacity(base: str, people: list[Person], kind: str, clients: int, seconds: float,
+                   floor_uids: list[str]) -> tuple[float, list[Sample]]:
+    """Requests per second with `clients` looping without think time."""
+    samples: list[Sample] = []
+    stop_at = time.perf_counter() + seconds
+
+    async def loop(index: int):
+        rng = random.Random(index)
+        person = people[index % len(people)]
+        async with new_client(base, person, kind == "floor") as client:
+            if kind == "floor":
+                await client.get(f"/?uid={floor_uids[index % len(floor_uids)]}")
+            while time.perf_counter() < stop_at:
+                await visit(client, person, kind, rng, samples)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(loop(i) for i in range(clients)))
+    return len(samples) / (time.perf_counter() - started), samples
+
+
+async def step(base: str, people: dict[str, list[Person]], users: int, seconds: float,
+               seed: int) -> tuple[list[Sample], float]:
+    """`users` people at once, each thinking 2-5 s between requests; samples from the measured window."""
+    rng = random.Random(seed)
+    roles = ["student"] * round(users * 0.80) + ["instructor"] * round(users * 0.15)
+    roles += ["staff"] * (users - len(roles))
+    chosen = [people[role][rng.randrange(len(people[role]))] for role in roles]
+    samples: list[Sample] = []
+    warm = 5.0  # users arrive over the first think time; the window starts after it
+    start = time.perf_counter()
+    window_start, stop_at = start + warm, start + warm + seconds
+
+    async def user(index: int, person: Person):
+        local = random.Random(seed * 1000 + index)
+        await asyncio.sleep(local.uniform(0, warm))
+        async with new_client(base, person, False) as client:
+            while time.perf_counter() < stop_at:
+                await visit(client, person, "mix", local, samples)
+                await asyncio.sleep(local.uniform(2, 5))
+
+    await asyncio.gather(*(user(i, p) for i, p in enumerate(chosen)))
+    measured = [s for s in samples if window_start <= s.at <= stop_at]
+    return measured, seconds
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] if ordered else float("nan")
+
+
+def line(label: str, samples: list[Sample], seconds: float) -> str:
+    ms = [s.ms for s in samples]
+    failed = sum(1 for s in samples if not 200 <= s.status < 400)
+    return (f"{label:<30}{len(samples):>7}{statistics.median(ms) if ms else float('nan'):>9.0f}"
+            f"{percentile(ms, 95):>9.0f}{percentile(ms, 99):>9.0f}{len(samples) / seconds:>9.1f}{failed:>8}")
+
+
+HEADER = f"{'':<30}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>9}{'failed':>8}"
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    url = args.database_url
+    began = time.perf_counter()
+    print(f"Baby Owl load benchmark on {make_url(url).render_as_string(hide_password=True)}, "
+          f"gunicorn {args.workers} workers x {args.threads} threads (deploy/gunicorn.conf.py)")
+    print(f"  load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
+    school.recreate_database(url)
+    app = school.build_app(url)
+    app.config["SECRET_KEY"] = SECRET
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        from babyowl.extensions import db
+
+        upgrade()
+        import logging
+
+        logging.getLogger().setLevel(logging.WARNING)
+        server_version = db.session.execute(sa.text("SHOW server_version")).scalar()
+        db.session.remove()
+    seeded = school.seed(app, args.students, args.classes)
+    people = signed_in_people(app, seeded)
+    floor_uids = [str(u) for u in seeded["student_ids"][:200]]
+    with app.app_context():
+        from babyowl.extensions import db
+
+        db.engine.dispose()
+    print(f"  seeded: {', '.join(f'{v:,} {k}' for k, v in seeded['counts'].items())}; signed in "
+          f"{len(people['student']):,} students, {len(people['instructor'])} instructor sheets, staff")
+    app_port, floor_port = free_port(), free_port()
+    servers = []
+    try:
+        servers.append(start_server("babyowl:create_app()", app_port, args, url))
+        servers.append(start_server("floor_app:create_app()", floor_port, args, url, chdir=HERE))
+        base, floor = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{floor_port}"
+
+        # Warm both: imports, templates, pools.
+        asyncio.run(capacity(base, people["student"], "dashboard", 4, 3, floor_uids))
+        asyncio.run(capacity(floor, people["student"], "floor", 4, 3, floor_uids))
+
+        print(f"\nCapacity: {args.capacity_clients} clients at once, no think time, "
+              f"{args.capacity_seconds:g} s each")
+        print(HEADER)
+        rates = {}
+        for label, target, group, kind in (("floor page", floor, "student", "floor"),
+                                           ("student dashboard", base, "student", "dashboard"),
+                                           ("attendance tap", base, "instructor", "tap")):
+            rate, samples = asyncio.run(capacity(target, people[group], kind, args.capacity_clients,
+                                                 args.capacity_seconds, floor_uids))
+            rates[label] = rate
+            print(line(label, samples, len(samples) / rate if rate else 1))
+        print(f"  dashboard / floor = {rates['student dashboard'] / rates['floor page']:.2f}, "
+              f"tap / floor = {rates['attendance tap'] / rates['floor page']:.2f}")
+        print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+        for number, users in enumerate(int(s) for s in args.steps.split(",") if s.strip()):
+            samples, seconds = asyncio.run(step(base, people, users, args.step_seconds, number + 1))
+            print(f"\nStep: {users} users, think time 2-5 s, {seconds:g} s measured "
+                  f"(load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
+            print(HEADER)
+            print(line("all requests", samples, seconds))
+            for label in sorted({s.label for s in samples}):
+                print(line(f"  {label}", [s for s in samples if s.label == label], seconds))
+            failures = sorted({s.status for s in samples if not 200 <= s.status < 400})
+            if failures:  # 0: no answer (the connection refused, dropped or timed out)
+                print(f"  failures answered {', '.join(map(str, failures))}")
+    finally:
+        for server in servers:
+            stop_server(server)
+        if not args.keep:
+            school.drop_database(url)
+    print(f"\n  Python {platform.python_version()}, PostgreSQL {server_version}, {os.cpu_count()} CPU cores, "
+          f"{platform.platform()}; the load generator runs on the same machine.")
+    print(f"  total run time {time.perf_counter() - began:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
