@@ -15,10 +15,16 @@ interpreter, `sandbox.py`), which re-runs only those tests:
   with an error, time, memory or output limit, a crash, a package CPython
   cannot load): error messages, limits and the packages differ between the
   two; a clean run whose output is simply wrong stays CPython's verdict;
+- a clean run that took more than 1/SLOWER of its time limit: Pyodide
+  (WebAssembly) ran the same programs up to ~4× slower here, so the browser
+  might stop it on the limit;
 - a test whose program added floats with `sum()` (3.12 made it compensated:
   `sum([0.1, 0.2, 0.3])` is 0.6000000000000001 in 3.11 and 0.6 in 3.14); the
   CPython runner watches for it (`cpython_runner.py`).
-Both runs share the submission's one time budget. Each TestRun says which
+Both runs share the submission's one time budget: CPython may spend at most
+CPYTHON_SHARE of it, so a submission of loops still has time left for Pyodide
+to re-judge them; a test left without a Pyodide run when the budget is spent
+is "not run", never CPython's verdict alone. Each TestRun says which
 backend decided it (`backend`) and why Pyodide was asked (`recheck`); the
 grading stores both in the submission's results, where staff see them.
 
@@ -35,6 +41,9 @@ import time
 from dataclasses import replace
 
 from babyowl.grading.sandbox import SandboxSettings, TestInput, TestRun
+
+SLOWER = 5  # a clean CPython run longer than its time limit / SLOWER is re-judged (Pyodide: up to ~4× slower)
+CPYTHON_SHARE = 0.5  # of the submission's time budget: the rest is kept for Pyodide's re-judging
 
 # Standard-library names newer than Python 3.11 that a student's program may reach, with the version that added
 # them; the browser's Python (Pyodide 314: 3.14) has all of them. Kept small on purpose: a name that is missing
@@ -113,7 +122,7 @@ def run_tests(settings: SandboxSettings, code: str, inputs: list[TestInput], tim
     from babyowl.grading import cpython, sandbox
 
     budget_end = time.monotonic() + settings.time_budget
-    fast = replace(settings, backend="cpython")
+    fast = replace(settings, backend="cpython", time_budget=settings.time_budget * CPYTHON_SHARE)
     authority = replace(settings, backend="pyodide")
     sandbox.check_available(fast)
     sandbox.check_available(authority)
@@ -133,9 +142,11 @@ def run_tests(settings: SandboxSettings, code: str, inputs: list[TestInput], tim
         runs = [None] * len(inputs)
         for index, run in zip(fast_indexes, fast_runs):
             run.index = index
-            if run.status in ("not_run", "budget_spent") or (run.status == "ok" and not run.recheck):
+            if run.status == "ok" and not run.recheck and run.seconds <= time_limit / SLOWER:
                 runs[index] = run
-            else:
+            elif run.status == "ok" and not run.recheck:
+                recheck[index] = "cpython_slow"
+            else:  # an exceptional end, a float sum, or the budget (Pyodide has the rest of it)
                 recheck[index] = run.recheck or f"cpython_{run.status}"
     if recheck:
         order = sorted(recheck)

@@ -28,6 +28,13 @@ def backend(request, app):
 
 
 @pytest.fixture
+def pyodide_backend(app):
+    """A test of the Pyodide runner itself (Node, `js`, its snapshot): the authority behind `auto`, pinned."""
+    app.config["GRADER_BACKEND"] = "pyodide"
+    return "pyodide"
+
+
+@pytest.fixture
 def listener():
     """A socket listening on loopback that records every connection: a sandboxed program must make none."""
     server = socket.socket()

@@ -47,6 +47,8 @@ def judged_by(result: dict) -> str | None:
         why = _("the code uses %(name)s, newer than the server's Python", name=code.removeprefix("newer:"))
     elif code == "float_sum":
         why = _("sum() added decimal numbers, which newer Python adds more precisely")
+    elif code == "cpython_slow":
+        why = _("it ran close to its time limit under CPython, and the browser's Python is slower")
     elif code.startswith("cpython_"):
         status = code.removeprefix("cpython_")
         why = _("under CPython: %(reason)s", reason=REASON_NAMES.get(status, status))
