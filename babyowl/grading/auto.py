@@ -9,7 +9,8 @@ interpreter, `sandbox.py`), which re-runs only those tests:
 - the whole submission, before any CPython run, when the program does not
   compile under the server's Python (3.12+ syntax: nested same-quote
   f-strings, `type X = ...`, `def f[T]()`, `except A, B:`, t-strings, ...) or
-  names something in NEWER below (`itertools.batched`, `math.sumprod`, ...);
+  names something in NEWER below (`itertools.batched`, `math.sumprod`, ...)
+  or in DIFFERENT (`sys.version_info`, `OrderedDict`'s repr, ...);
   a test whose own check code does either goes to Pyodide alone;
 - a test that CPython ends in anything but a clean run (an exception, exit
   with an error, time, memory or output limit, a crash, a package CPython
@@ -71,6 +72,15 @@ NEWER: dict[str, dict[str, tuple[int, int]]] = {
 # Whole modules newer than 3.11.
 NEWER_MODULES: dict[str, tuple[int, int]] = {"annotationlib": (3, 14), "string.templatelib": (3, 14),
                                              "compression": (3, 14)}
+# Names that exist on both but answer differently, found by printing ~170 common expressions under both (most of
+# the standard library beginners use prints the same): the interpreter's own version and platform, and a repr
+# 3.12 changed. "*": any attribute of the module. Any use sends the whole submission to Pyodide.
+DIFFERENT: dict[str, set[str]] = {
+    "sys": {"version", "version_info", "hexversion", "platform", "implementation", "api_version"},
+    "platform": {"*"},
+    "locale": {"getlocale"},
+    "collections": {"OrderedDict"},  # repr: OrderedDict([('a', 1)]) in 3.11, OrderedDict({'a': 1}) from 3.12
+}
 
 
 def newer_names(version: tuple[int, int]) -> dict[str, set[str]]:
@@ -81,7 +91,8 @@ def newer_names(version: tuple[int, int]) -> dict[str, set[str]]:
 def why_browser_python(source: str, version: tuple[int, int]) -> str | None:
     """A reason code when `source` needs the browser's Python to be judged right, or None.
 
-    "syntax": it does not compile here; "newer:<module.name>": it names something newer than `version`.
+    "syntax": it does not compile here; "newer:<module.name>": it names something newer than `version`;
+    "differs:<module.name>": it names something that answers differently there (DIFFERENT).
     Compiled, never run: the worker's own Python parses it (its parser has depth limits; anything odd → Pyodide).
     """
     try:
@@ -93,6 +104,15 @@ def why_browser_python(source: str, version: tuple[int, int]) -> str | None:
         return "syntax"
     newer = newer_names(version)
     modules = {name for name, added in NEWER_MODULES.items() if added > version}
+
+    def watched(module: str, name: str) -> str | None:
+        if name in newer.get(module, ()):
+            return f"newer:{module}.{name}"
+        different = DIFFERENT.get(module, set())  # the platform differs whatever the version
+        if name in different or "*" in different:
+            return f"differs:{module}.{name}"
+        return None
+
     imported: dict[str, str] = {}  # local name → module it names
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -104,13 +124,13 @@ def why_browser_python(source: str, version: tuple[int, int]) -> str | None:
             if node.module in modules or node.module.split(".")[0] in modules:
                 return f"newer:{node.module}"
             for alias in node.names:
-                if alias.name in newer.get(node.module, ()):
-                    return f"newer:{node.module}.{alias.name}"
+                if (reason := watched(node.module, alias.name)) is not None:
+                    return reason
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             module = imported.get(node.value.id)
-            if module and node.attr in newer.get(module, ()):
-                return f"newer:{module}.{node.attr}"
+            if module and (reason := watched(module, node.attr)) is not None:
+                return reason
         elif isinstance(node, ast.Name) and node.id in newer["builtins"]:
             return f"newer:{node.id}"
     return None

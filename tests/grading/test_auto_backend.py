@@ -141,6 +141,14 @@ def test_adding_floats_with_sum_is_judged_by_pyodide(auto_app, db, student, less
     assert result["passed"] and result["backend"] == "cpython", result
 
 
+def test_an_ordered_dicts_repr_is_the_browsers(auto_app, db, student, lesson, sandboxes):
+    exercise = coding_exercise(lesson, [case("repr", expected="OrderedDict({'a': 1})")])
+    (result,) = graded(student, exercise, "from collections import OrderedDict\nprint(OrderedDict(a=1))\n").test_results
+    assert result["passed"], result  # CPython 3.11 prints OrderedDict([('a', 1)])
+    assert (result["backend"], result["recheck"]) == ("pyodide", "differs:collections.OrderedDict")
+    assert sandboxes == ["pyodide"]
+
+
 def test_a_tests_own_code_in_newer_python_sends_that_test_alone(auto_app, db, student, lesson, sandboxes):
     exercise = coding_exercise(lesson, [
         case("plain", stdin="3\n", expected="6"),
@@ -179,8 +187,14 @@ def test_the_static_check_finds_newer_names_however_they_are_imported():
     # Names that merely look alike, and everything 3.11 has, stay with CPython.
     assert auto.why_browser_python("batched = 1\nimport math\nprint(math.prod([2, 3]), batched)\n", old) is None
     assert auto.why_browser_python("import itertools\nprint(list(itertools.pairwise('abc')))\n", old) is None
-    # An interpreter as new as the browser's needs no list.
+    # An interpreter as new as the browser's needs no list of newer names.
     assert auto.why_browser_python("import itertools\nitertools.batched\n", (3, 14)) is None
+    # What answers differently on both: the interpreter's version and platform, a changed repr.
+    assert auto.why_browser_python("import sys\nif sys.version_info >= (3, 12):\n    print(1)\n", old) \
+        == "differs:sys.version_info"
+    assert auto.why_browser_python("import platform as p\nprint(p.system())\n", old) == "differs:platform.system"
+    assert auto.why_browser_python("from collections import OrderedDict\n", old) == "differs:collections.OrderedDict"
+    assert auto.why_browser_python("import sys\nprint(sys.stdin.readline())\nsys.exit(0)\n", old) is None
 
 
 def test_every_listed_name_is_missing_from_the_servers_python_and_present_in_the_browsers(app):

@@ -45,6 +45,9 @@ def judged_by(result: dict) -> str | None:
         why = _("the code does not compile under the server's older Python")
     elif code.startswith("newer:"):
         why = _("the code uses %(name)s, newer than the server's Python", name=code.removeprefix("newer:"))
+    elif code.startswith("differs:"):
+        why = _("the code uses %(name)s, which answers differently in the browser's Python",
+                name=code.removeprefix("differs:"))
     elif code == "float_sum":
         why = _("sum() added decimal numbers, which newer Python adds more precisely")
     elif code == "cpython_slow":
