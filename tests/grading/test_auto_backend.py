@@ -231,8 +231,8 @@ def test_auto_gives_the_agreement_programs_the_browsers_verdicts(app):
 
 
 def test_both_runs_share_one_time_budget(auto_app, db, student, lesson, sandboxes):
-    # Loops of 2 s in a 16 s budget: CPython may spend half (two time limits, then the budget cuts the third and
-    # the fourth never starts); Pyodide re-judges them in order with the other half. Every verdict is Pyodide's,
+    # Loops of 2 s in a 16 s budget: CPython may spend half (time limits until the budget cuts a loop or leaves
+    # the last unstarted); Pyodide re-judges them in order with the other half. Every verdict is Pyodide's,
     # the first a time limit, the last "not run", and the whole stays within the budget.
     auto_app.config["GRADER_TIME_BUDGET"] = 16
     exercise = coding_exercise(lesson, [case(f"loop{i}", expected="x") for i in range(4)], time_limit=2)
@@ -241,8 +241,9 @@ def test_both_runs_share_one_time_budget(auto_app, db, student, lesson, sandboxe
     took = time.monotonic() - started
     results = submission.test_results
     assert [r["backend"] for r in results] == ["pyodide"] * 4, results
-    assert [r["recheck"] for r in results] == ["cpython_time_limit", "cpython_time_limit", "cpython_budget_spent",
-                                               "cpython_not_run"]
+    rechecks = [r["recheck"] for r in results]
+    assert rechecks[0] == "cpython_time_limit" and rechecks[-1] in ("cpython_budget_spent", "cpython_not_run")
+    assert set(rechecks) <= {"cpython_time_limit", "cpython_budget_spent", "cpython_not_run"}, rechecks
     statuses = [r["status"] for r in results]
     assert statuses[0] == "time_limit" and statuses[-1] == "not_run", statuses
     assert set(statuses) <= {"time_limit", "budget_spent", "not_run"}
