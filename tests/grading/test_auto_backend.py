@@ -184,6 +184,7 @@ def test_the_static_check_finds_newer_names_however_they_are_imported():
     assert auto.why_browser_python("try:\n    pass\nexcept ValueError, TypeError:\n    pass\n", old) == "syntax"
     assert auto.why_browser_python("return 5\n", old) == "syntax"  # found after parsing, by the compiler
     assert auto.why_browser_python("((((" * 300 + "1" + "))))" * 300, old) == "syntax"  # too deep for the parser
+    assert auto.why_browser_python("1+" * 24_999 + "1", old) == "syntax"  # too deep for the compiler: no crash
     # Names that merely look alike, and everything 3.11 has, stay with CPython.
     assert auto.why_browser_python("batched = 1\nimport math\nprint(math.prod([2, 3]), batched)\n", old) is None
     assert auto.why_browser_python("import itertools\nprint(list(itertools.pairwise('abc')))\n", old) is None
