@@ -123,8 +123,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
                                               str(Path(__file__).parent.parent / "instance" / "grader-snapshot")),
         # Sandboxes loading ahead of the running test (each is used once): about the number of cores.
         "GRADER_PRESTART": _int("GRADER_PRESTART", 2),
-        # "pyodide" (the browser's Python under Node) or "cpython" (native CPython, same sandbox, much faster).
-        "GRADER_BACKEND": os.environ.get("GRADER_BACKEND", "pyodide"),
+        # "auto": native CPython grades (fast) and every test whose verdict could differ from the browser's is
+        # re-judged by Pyodide (grading/auto.py); "pyodide" (the browser's Python under Node) or "cpython" alone.
+        "GRADER_BACKEND": os.environ.get("GRADER_BACKEND", "auto"),
         # The cpython backend's interpreter (started with -I -S -B; its stdlib is bound read-only).
         "GRADER_PYTHON": os.environ.get("GRADER_PYTHON", "/usr/bin/python3"),
         # Packages for coding exercises: the pure-Python ones bundled by the setup, or a full Pyodide

@@ -40,6 +40,16 @@ def interpreter_dirs(python: str) -> tuple[str, tuple[str, ...]]:
     return executable, tuple(dict.fromkeys(dirs))
 
 
+@lru_cache(maxsize=4)
+def interpreter_version(python: str) -> tuple[int, int]:
+    """(major, minor) of the interpreter the backend runs (GRADER_PYTHON)."""
+    executable = os.path.realpath(shutil.which(python) or python)
+    out = subprocess.run([executable, "-I", "-S", "-c", "import sys; print(*sys.version_info[:2])"],
+                         capture_output=True, text=True, check=True, timeout=30).stdout
+    major, minor = out.split()
+    return int(major), int(minor)
+
+
 def _library_dirs() -> list[str]:
     return [d for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64") if os.path.isdir(d)]
 

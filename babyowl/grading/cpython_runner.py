@@ -93,6 +93,28 @@ def _package_paths(wanted):
     return paths, None
 
 
+class _WatchedSum:
+    """The builtin `sum`, noting whether it added floats or complex numbers: 3.12 made that a compensated sum
+    (`sum([0.1, 0.2, 0.3])` is 0.6000000000000001 in 3.11, 0.6 in the browser's 3.14), so such a test is
+    re-judged by the browser's Python (GRADER_BACKEND=auto). Called and printed, it looks like the builtin."""
+
+    __module__ = "builtins"
+
+    def __init__(self, original):
+        self.original, self.seen = original, False
+        self.__name__ = self.__qualname__ = "sum"
+        self.__doc__ = original.__doc__
+
+    def __call__(self, iterable, /, start=0):
+        result = self.original(iterable, start)
+        if isinstance(result, (float, complex)):
+            self.seen = True
+        return result
+
+    def __repr__(self):
+        return "<built-in function sum>"
+
+
 def child(outcome_fd):
     import _sitebuiltins
     import builtins
@@ -108,6 +130,7 @@ def child(outcome_fd):
     builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")
     builtins.help = _sitebuiltins._Helper()
     builtins.input = prelude._babyowl_input  # the prompt is not output, as in the browser's grader
+    watched_sum = builtins.sum = _WatchedSum(builtins.sum)
     sys.path.insert(0, LIBRARY)
     _refuse_new_processes()
     outcome.write(READY.decode())
@@ -129,7 +152,8 @@ def child(outcome_fd):
     try:
         # On a line of its own, last: whatever the program wrote on this descriptor came before it.
         outcome.write("\n" + json.dumps({"exit_code": int(result["exit_code"]),
-                                         "error": None if result["error"] is None else str(result["error"])})
+                                         "error": None if result["error"] is None else str(result["error"]),
+                                         "float_sum": watched_sum.seen is True})
                       + "\n")
         outcome.flush()
     except Exception:
@@ -212,8 +236,9 @@ def main(event_fd):
         code = process.returncode
         status, error = "error", (f"the program ended Python (exit code {code})" if code >= 0
                                   else f"the program was stopped by signal {-code}")
+    recheck = "float_sum" if isinstance(outcome, dict) and outcome.get("float_sum") is True else None
     emit_with_nonce({"event": "result", "status": status, "stdout": stdout, "stderr": stderr,
-                     "truncated": truncated, "cpuSeconds": cpu, "error": error})
+                     "truncated": truncated, "cpuSeconds": cpu, "error": error, "recheck": recheck})
 
 
 if __name__ == "__main__":

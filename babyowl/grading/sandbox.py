@@ -61,7 +61,9 @@ class SandboxSettings:
     snapshot: Path | None = None  # the setup's memory snapshot of this Pyodide; a cold start without it
     time_budget: float = 450.0  # seconds for a whole submission, loading included
     prestart: int = 2  # sandboxes loading ahead of the test that runs (0: each starts when its test's turn comes)
-    backend: str = "pyodide"  # or "cpython": native CPython in the same sandbox (cpython.py)
+    # "auto": CPython first, Pyodide for any test whose verdict could differ (auto.py); "pyodide" (the browser's
+    # Python under Node); "cpython": native CPython in the same sandbox (cpython.py)
+    backend: str = "auto"
     python: str = "/usr/bin/python3"  # the cpython backend's interpreter
 
 
@@ -77,6 +79,8 @@ class TestRun:
     stderr: str = ""
     seconds: float = 0.0
     cpu_seconds: float = 0.0  # as the runner reported it: for the benchmark, never for a verdict
+    backend: str = ""  # the backend whose run this is: "pyodide" or "cpython"
+    recheck: str | None = None  # why the auto backend asked Pyodide (auto.py), or CPython's flag asking for it
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,11 @@ def command(settings: SandboxSettings, event_fd: int) -> list[str]:
 
 
 def check_available(settings: SandboxSettings) -> None:
+    if settings.backend == "auto":  # both: CPython grades, Pyodide re-judges
+        from dataclasses import replace
+
+        check_available(replace(settings, backend="cpython"))
+        return check_available(replace(settings, backend="pyodide"))
     if settings.backend == "cpython":
         from babyowl.grading import cpython
 
@@ -185,6 +194,8 @@ def parse_event(line: bytes, nonce: str | None) -> dict | None:
                                   or not isinstance(event["cpuSeconds"], (int, float))):
         return None
     if "error" in event and event["error"] is not None and not isinstance(event["error"], str):
+        return None
+    if "recheck" in event and event["recheck"] is not None and not isinstance(event["recheck"], str):
         return None
     return event
 
@@ -281,7 +292,7 @@ class _Sandbox:
                     stderr += error
                 status = "output_limit" if event.get("truncated") else event["status"]
                 return TestRun(index, status, event.get("stdout", ""), stderr, seconds,
-                               float(event.get("cpuSeconds", 0.0)))
+                               float(event.get("cpuSeconds", 0.0)), recheck=event.get("recheck"))
             now = time.monotonic()
             over = self._over_limits()
             if over:
@@ -314,6 +325,10 @@ class _Sandbox:
 def run_tests(settings: SandboxSettings, code: str, inputs: list[TestInput], time_limit: float,
               packages: list[str] | None = None) -> list[TestRun]:
     """Run `code` once per test input, each in a fresh sandbox; one TestRun per input, in order, always."""
+    if settings.backend == "auto":
+        from babyowl.grading import auto
+
+        return auto.run_tests(settings, code, inputs, time_limit, packages)
     check_available(settings)
     budget_end = time.monotonic() + settings.time_budget
     cpu = int(LOAD_SECONDS + time_limit + 5)
@@ -348,4 +363,6 @@ def run_tests(settings: SandboxSettings, code: str, inputs: list[TestInput], tim
     finally:
         for sandbox in warm:
             sandbox.kill()
+    for run in runs:
+        run.backend = settings.backend
     return runs

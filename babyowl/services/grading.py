@@ -64,9 +64,9 @@ def sandbox_settings() -> SandboxSettings:
     packages = config["PYODIDE_PACKAGES_DIR"]
     pyodide_dir = Path(config["GRADER_PYODIDE_DIR"])
     snapshot_dir = config.get("GRADER_SNAPSHOT_DIR")
-    backend = config.get("GRADER_BACKEND", "pyodide")
+    backend = config.get("GRADER_BACKEND", "auto")
     snapshot = (usable_snapshot(pyodide_dir, Path(snapshot_dir), config["GRADER_NODE"])
-                if snapshot_dir and backend == "pyodide" else None)
+                if snapshot_dir and backend in ("pyodide", "auto") else None)
     return SandboxSettings(pyodide_dir=pyodide_dir, node=config["GRADER_NODE"],
                            bwrap=config["GRADER_BWRAP"], memory_mb=config["GRADER_MEMORY_MB"],
                            output_limit=config["GRADER_OUTPUT_LIMIT"],
@@ -153,7 +153,9 @@ def _result(test, run: TestRun) -> dict:
             "hidden": bool(test and test.hidden), "points": points if passed else 0, "maxPoints": points,
             "passed": passed, "status": run.status, "reason": reason, "output": run.stdout[:4000],
             "error": error[:4000] if error else None, "errorLine": line, "seconds": run.seconds,
-            "compare": test.compare if test else "exact"}
+            "compare": test.compare if test else "exact",
+            # Which interpreter's run decided this test, and why the auto backend asked the browser's (staff see it).
+            "backend": run.backend, "recheck": run.recheck}
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,18 @@ def lesson(db, student):
     return make_open_lesson(student)
 
 
-@pytest.fixture(params=["pyodide", "cpython"])
+@pytest.fixture(params=["pyodide", "cpython", "auto"])
 def backend(request, app):
-    """A behaviour test runs against both grader backends (`app` undoes the config change)."""
+    """A behaviour test runs against every grader backend (`app` undoes the config change)."""
     app.config["GRADER_BACKEND"] = request.param
     return request.param
+
+
+@pytest.fixture
+def pyodide_backend(app):
+    """A test of the Pyodide runner itself (Node, `js`, its snapshot): the authority behind `auto`, pinned."""
+    app.config["GRADER_BACKEND"] = "pyodide"
+    return "pyodide"
 
 
 @pytest.fixture

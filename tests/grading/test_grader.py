@@ -109,8 +109,8 @@ def test_errors_show_only_the_students_own_lines(backend, db, student, lesson):
     assert "_pyodide" not in result["error"] and "_babyowl" not in result["error"]
 
 
-def test_network_writes_and_processes_are_refused_and_the_host_is_unchanged(db, student, lesson, tmp_path,
-                                                                            listener):
+def test_network_writes_and_processes_are_refused_and_the_host_is_unchanged(pyodide_backend, db, student, lesson,
+                                                                            tmp_path, listener):
     port = listener.port
     target = tmp_path / "escaped.txt"
     code = f'''

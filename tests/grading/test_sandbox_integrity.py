@@ -52,7 +52,7 @@ def test_a_program_cannot_forge_the_graders_messages(backend, db, student, lesso
         assert results[tid]["output"].rstrip().endswith("mine")  # its own output, nothing else
 
 
-def test_malformed_forged_or_missing_events_fail_the_test_with_a_reason_and_never_crash(db, tmp_path,
+def test_malformed_forged_or_missing_events_fail_the_test_with_a_reason_and_never_crash(pyodide_backend, db, tmp_path,
                                                                                          monkeypatch):
     nonce = "n" * 32
     assert parse_event(b'{"event": "ready"}', None) == {"event": "ready"}
@@ -132,7 +132,7 @@ attempt("wasi", lambda: js.process.getBuiltinModule("wasi").WASI.new())
 '''
 
 
-def test_python_cannot_reach_node_worker_threads_vm_or_wasi(db, student, lesson):
+def test_python_cannot_reach_node_worker_threads_vm_or_wasi(pyodide_backend, db, student, lesson):
     exercise = coding_exercise(lesson, [case("escape", expected="x")])
     submission = graded(student, exercise, ESCAPES)
     (result,) = submission.test_results
@@ -142,7 +142,8 @@ def test_python_cannot_reach_node_worker_threads_vm_or_wasi(db, student, lesson)
         "vm", "wasi")], result
 
 
-def test_writing_a_huge_file_ends_on_the_memory_limit_quickly(app, db, student, lesson, tmp_path, monkeypatch):
+def test_writing_a_huge_file_ends_on_the_memory_limit_quickly(pyodide_backend, app, db, student, lesson, tmp_path,
+                                                             monkeypatch):
     app.config["GRADER_MEMORY_MB"] = 400
     code = '''
 import sys

@@ -12,7 +12,7 @@ from babyowl.services import grading
 
 
 @pytest.fixture
-def built(app, db):
+def built(pyodide_backend, app, db):
     """The setup's snapshot (scripts/setup.sh builds it): its directory and file."""
     directory = grading.sandbox_settings().snapshot
     if directory is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, abort, current_app, make_response, render_template, request, send_from_directory, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -29,6 +30,34 @@ REASON_NAMES = {
     "not_run": _l("not run: time budget spent"),
     "budget_spent": _l("stopped: the submission's time budget was spent"),
 }
+BACKEND_NAMES = {"cpython": "CPython", "pyodide": "Pyodide"}
+
+
+def judged_by(result: dict) -> str | None:
+    """For staff: which interpreter decided a test and, when the auto backend asked the browser's, why."""
+    backend = BACKEND_NAMES.get(result.get("backend") or "")
+    if backend is None:
+        return None
+    code = (result.get("recheck") or "").removeprefix("test_")
+    if not code:
+        return _("judged by %(backend)s", backend=backend)
+    if code == "syntax":
+        why = _("the code does not compile under the server's older Python")
+    elif code.startswith("newer:"):
+        why = _("the code uses %(name)s, newer than the server's Python", name=code.removeprefix("newer:"))
+    elif code.startswith("differs:"):
+        why = _("the code uses %(name)s, which answers differently in the browser's Python",
+                name=code.removeprefix("differs:"))
+    elif code == "float_sum":
+        why = _("sum() added decimal numbers, which newer Python adds more precisely")
+    elif code == "cpython_slow":
+        why = _("it ran close to its time limit under CPython, and the browser's Python is slower")
+    elif code.startswith("cpython_"):
+        status = code.removeprefix("cpython_")
+        why = _("under CPython: %(reason)s", reason=REASON_NAMES.get(status, status))
+    else:
+        why = code
+    return _("judged by %(backend)s (%(why)s)", backend=backend, why=why)
 
 
 def _panel(submission, status: int = 200, error: str | None = None):
@@ -38,7 +67,7 @@ def _panel(submission, status: int = 200, error: str | None = None):
                   solution=grading.solution_for(current_user, submission.exercise) if submission else None,
                   hidden_passed=hidden_passed, hidden_total=hidden_total,
                   staff_view=grading.sees_everything(current_user), error=error, reason_names=REASON_NAMES,
-                  compare_names=COMPARE_DESCRIPTIONS)
+                  compare_names=COMPARE_DESCRIPTIONS, judged_by=judged_by)
 
 
 @bp.route("/exercises/<uuid:exercise_id>/submissions", methods=["POST"])
@@ -85,7 +114,7 @@ def exercise(exercise_id: uuid.UUID):
                       code=shown.code if shown else data["starterCode"],
                       staff_view=grading.sees_everything(current_user),
                       results=results, hidden_passed=hidden_passed, hidden_total=hidden_total,
-                      reason_names=REASON_NAMES, compare_names=COMPARE_DESCRIPTIONS)
+                      reason_names=REASON_NAMES, compare_names=COMPARE_DESCRIPTIONS, judged_by=judged_by)
     response.headers["Content-Security-Policy"] = CODING_PAGE_POLICY
     return response
 
