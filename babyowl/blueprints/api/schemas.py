@@ -1,0 +1,296 @@
+"""Request and response bodies of the JSON API: Pydantic DTOs, built from ORM objects, never the objects themselves."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import EmailStr, Field
+
+from babyowl.blueprints.api.core import ApiModel
+
+Role = Literal["student", "instructor", "staff", "super_admin"]
+MarkStatus = Literal["present", "late", "absent"]
+
+
+# --- Auth ------------------------------------------------------------------------------------------------------
+
+class LoginIn(ApiModel):
+    email: str = Field(min_length=1, max_length=255)
+    password: str = Field(min_length=1, max_length=500)
+
+
+class RegisterIn(ApiModel):
+    email: EmailStr = Field(max_length=255)
+    full_name: str = Field(min_length=1, max_length=255)
+    password: str = Field(min_length=1, max_length=500)
+
+
+class EmailIn(ApiModel):
+    email: str = Field(min_length=1, max_length=255)
+
+
+class ResetPasswordIn(ApiModel):
+    token: str = Field(min_length=1, max_length=1000)
+    new_password: str = Field(min_length=1, max_length=500)
+
+
+class ChangePasswordIn(ApiModel):
+    current_password: str = Field(min_length=1, max_length=500)
+    new_password: str = Field(min_length=1, max_length=500)
+
+
+class UserOut(ApiModel):
+    id: uuid.UUID
+    email: str
+    full_name: str
+    role: Role
+    status: str
+    email_verified: bool
+    language: str | None = None
+
+
+class TokensOut(ApiModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    user: UserOut
+
+
+class Done(ApiModel):
+    done: bool = True
+    message: str | None = None
+
+
+# --- Catalog ---------------------------------------------------------------------------------------------------
+
+class CourseOut(ApiModel):
+    id: uuid.UUID
+    title: str
+    slug: str
+    code: str | None = None
+    description: str
+    category: str | None = None
+    level: str | None = None
+    language: str
+    estimated_duration: int | None = None
+    status: str
+    lesson_count: int | None = None
+
+
+class LessonTitleOut(ApiModel):
+    id: uuid.UUID
+    title: str
+    order_index: int
+
+
+class SectionOut(ApiModel):
+    id: uuid.UUID
+    title: str
+    order_index: int
+    lessons: list[LessonTitleOut]
+
+
+class CourseDetailOut(CourseOut):
+    sections: list[SectionOut]
+
+
+class CatalogQuery(ApiModel):
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=500)
+    q: str = Field("", max_length=200)
+    category: str = Field("", max_length=100)
+    level: str = Field("", max_length=50)
+
+
+# --- Classes ---------------------------------------------------------------------------------------------------
+
+class ClassOut(ApiModel):
+    id: uuid.UUID
+    name: str
+    type: str
+    status: str
+    course_id: uuid.UUID
+    course_title: str | None = None
+    instructor_id: uuid.UUID | None = None
+    instructor_name: str | None = None
+    total_meetings: int
+    meetings_completed: int
+    lessons_unlocked: int
+    max_capacity: int | None = None
+    current_capacity: int
+    start_date: date | None = None
+    end_date: date | None = None
+    enrollment_deadline: date | None = None
+
+
+class ClassesQuery(ApiModel):
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=500)
+    status: Literal["", "draft", "enrollment_open", "active", "completed", "cancelled"] = ""
+    type: Literal["", "group", "private"] = ""
+    instructor_id: uuid.UUID | None = None
+    course_id: uuid.UUID | None = None
+
+
+class EnrollmentOut(ApiModel):
+    id: uuid.UUID
+    class_id: uuid.UUID
+    student_id: uuid.UUID
+    student_name: str | None = None
+    status: str
+    meeting_credits: int
+    credits_used: int
+    credits_remaining: int
+    attendance_rate: Decimal | None = None
+    lessons_completed: int
+    exercises_completed: int
+    payment_status: str
+    enrolled_at: datetime
+
+
+class EnrollIn(ApiModel):
+    student_id: uuid.UUID | None = None
+    full_name: str = Field("", max_length=255)
+    email: str = Field("", max_length=255)
+    payment_status: str = Field("pending", max_length=50)
+    payment_amount: str | None = Field(None, max_length=30, description="Rupiah, e.g. \"1500000\".")
+
+
+class LessonOut(ApiModel):
+    id: uuid.UUID
+    title: str
+    order_index: int
+    section_id: uuid.UUID
+
+
+# --- Attendance and credits ------------------------------------------------------------------------------------
+
+class MarkIn(ApiModel):
+    enrollment_id: uuid.UUID
+    status: MarkStatus
+    note: str | None = Field(None, max_length=500)
+
+
+class TakeAttendanceIn(ApiModel):
+    meeting_number: int = Field(ge=1, le=200)
+    meeting_date: date | None = None
+    marks: list[MarkIn] = Field(min_length=1, max_length=200)
+
+
+class IdempotencyHeaders(ApiModel):
+    idempotency_key: uuid.UUID | None = Field(
+        None, alias="Idempotency-Key",
+        description="A UUID chosen by the client for this request: sent again, the request changes nothing.")
+
+
+class AttendanceOut(ApiModel):
+    id: uuid.UUID
+    enrollment_id: uuid.UUID
+    student_id: uuid.UUID | None = None
+    meeting_number: int
+    meeting_date: date
+    status: MarkStatus
+    credit_deducted: bool
+    notes: str | None = None
+    marked_at: datetime
+    updated_at: datetime | None = None
+
+
+class TakeAttendanceOut(ApiModel):
+    meeting_number: int
+    changed: int
+    replayed: bool
+    marks: list[AttendanceOut]
+
+
+class AttendanceQuery(ApiModel):
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=500)
+    meeting_number: int | None = Field(None, ge=1, le=200)
+
+
+class CorrectMarkIn(ApiModel):
+    enrollment_id: uuid.UUID
+    status: MarkStatus
+    reason: str | None = Field(None, max_length=500)
+
+
+class ReportQuery(ApiModel):
+    format: Literal["csv", "pdf"] = "csv"
+
+
+class CreditsOut(ApiModel):
+    enrollment_id: uuid.UUID
+    meeting_credits: int
+    credits_used: int
+    credits_remaining: int
+    out_of_credits: bool
+    adds_up: bool
+
+
+class AdjustIn(ApiModel):
+    adjustment: int = Field(ge=-200, le=200)
+    reason: str = Field(min_length=1, max_length=100)
+    detail: str | None = Field(None, max_length=500)
+    above_package_confirmed: bool = False
+
+
+class AdjustmentOut(ApiModel):
+    id: uuid.UUID
+    enrollment_id: uuid.UUID
+    adjustment: int
+    credits_before: int
+    credits_after: int
+    reason: str
+    reason_detail: str | None = None
+    adjusted_at: datetime
+
+
+class LedgerEntryOut(ApiModel):
+    at: datetime
+    by_name: str | None = None
+    used_change: int
+    used_after: int
+    meeting_number: int | None = None
+    old_status: str | None = None
+    new_status: str | None = None
+    adjustment: int | None = None
+    reason: str | None = None
+
+
+# --- Progress --------------------------------------------------------------------------------------------------
+
+class LessonProgressOut(ApiModel):
+    lesson_id: uuid.UUID
+    title: str
+    unlocked: bool
+    exercises_done: int
+    exercises_total: int
+    completed: bool
+
+
+class MyClassProgressOut(ApiModel):
+    enrollment_id: uuid.UUID
+    class_id: uuid.UUID
+    class_name: str
+    lessons_completed: int
+    exercises_completed: int
+    exercises_total: int
+    lessons: list[LessonProgressOut]
+
+
+class StudentProgressOut(ApiModel):
+    enrollment_id: uuid.UUID
+    student_id: uuid.UUID
+    student_name: str
+    lessons_completed: int
+    exercises_completed: int
+
+
+class ClassProgressOut(ApiModel):
+    class_id: uuid.UUID
+    lessons: list[LessonTitleOut]
+    students: list[StudentProgressOut]

@@ -1,0 +1,433 @@
+"""The JSON API, `/api/v1`: a second face on the same services as the pages (no rule is written here).
+
+Each view parses (spectree validates the Pydantic body/query), calls one service, and answers a DTO in the
+envelope; a refused use case (`DomainError`) becomes a 403/404/409/422 envelope in `babyowl.errors`.
+"""
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_jwt_extended import get_jwt
+
+from babyowl.authz import STAFF_ROLES, TEACHING_ROLES
+from babyowl.blueprints.api import schemas as s
+from babyowl.blueprints.api.core import (
+    API_PREFIX, ApiModel, answers_file, api_auth_key, api_user, authenticated, decode_cursor, encode_cursor, error,
+    issue_tokens, ok, openapi_document, public, responses, revoke, spec,
+)
+from babyowl.extensions import limiter
+from babyowl.services import accounts, attendance, catalog, classes, credits, progress, tokens
+
+bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
+
+
+def _auth_limit():
+    return limiter.limit(lambda: current_app.config["RATELIMIT_AUTH"], key_func=api_auth_key)
+
+
+def _client():
+    return request.headers.get("User-Agent"), request.remote_addr
+
+
+# --- The document and its page ----------------------------------------------------------------------------------
+
+@bp.route("/openapi.json")
+def openapi():
+    return current_app.response_class(current_app.json.dumps(openapi_document()), mimetype="application/json")
+
+
+@bp.route("/docs")
+def docs():
+    return render_template("api/docs.html", spec_url=url_for("api.openapi"))
+
+
+# --- Auth --------------------------------------------------------------------------------------------------------
+
+def _user_out(user) -> s.UserOut:
+    return s.UserOut.model_validate(user)
+
+
+def _tokens_out(user) -> s.TokensOut:
+    return s.TokensOut(**issue_tokens(user), user=_user_out(user))
+
+
+@bp.post("/auth/login")
+@public
+@_auth_limit()
+@spec.validate(json=s.LoginIn, resp=responses(s.TokensOut), tags=["auth"])
+def login():
+    body: s.LoginIn = request.context.json
+    agent, ip = _client()
+    user = accounts.sign_in(body.email, body.password, user_agent=agent, ip=ip)
+    return ok(_tokens_out(user))
+
+
+@bp.post("/auth/register")
+@public
+@_auth_limit()
+@spec.validate(json=s.RegisterIn, resp=responses(s.TokensOut, 201), tags=["auth"])
+def register():
+    body: s.RegisterIn = request.context.json
+    agent, ip = _client()
+    user = accounts.register_student(email=str(body.email), full_name=body.full_name, password=body.password,
+                                     user_agent=agent, ip=ip)
+    return ok(_tokens_out(user), 201)
+
+
+@bp.post("/auth/refresh")
+@public
+@_auth_limit()
+@authenticated(refresh=True)
+@spec.validate(resp=responses(s.TokensOut), tags=["auth"])
+def refresh():
+    """Send the refresh token as the bearer: a new pair comes back and the old refresh token stops working."""
+    revoke(get_jwt())
+    return ok(_tokens_out(api_user()))
+
+
+@bp.post("/auth/logout")
+@authenticated()
+@spec.validate(resp=responses(s.Done), tags=["auth"])
+def logout():
+    """Revokes this access token; send the refresh token in `X-Refresh-Token` to revoke it too."""
+    revoke(get_jwt())
+    refresh_token = request.headers.get("X-Refresh-Token")
+    if refresh_token:
+        from flask_jwt_extended import decode_token
+
+        try:
+            payload = decode_token(refresh_token)
+        except Exception:  # an invalid or expired refresh token needs no revoking
+            payload = None
+        if payload and payload.get("sub") == get_jwt().get("sub"):
+            revoke(payload)
+    return ok(s.Done(message=_("You have been signed out.")))
+
+
+@bp.get("/auth/me")
+@authenticated()
+@spec.validate(resp=responses(s.UserOut), tags=["auth"])
+def me():
+    return ok(_user_out(api_user()))
+
+
+@bp.post("/auth/forgot-password")
+@public
+@_auth_limit()
+@spec.validate(json=s.EmailIn, resp=responses(s.Done, 202), tags=["auth"])
+def forgot_password():
+    accounts.request_password_reset(request.context.json.email)
+    return ok(s.Done(message=_("If this address has an account, a link to choose a new password is on its way.")),
+              202)
+
+
+@bp.post("/auth/reset-password")
+@public
+@_auth_limit()
+@spec.validate(json=s.ResetPasswordIn, resp=responses(s.TokensOut), tags=["auth"])
+def reset_password():
+    body: s.ResetPasswordIn = request.context.json
+    agent, ip = _client()
+    user = accounts.set_password_from_link(tokens.RESET_PASSWORD, body.token, body.new_password,
+                                           user_agent=agent, ip=ip)
+    return ok(_tokens_out(user))
+
+
+@bp.put("/auth/change-password")
+@_auth_limit()
+@authenticated()
+@spec.validate(json=s.ChangePasswordIn, resp=responses(s.TokensOut), tags=["auth"])
+def change_password():
+    """Every token issued before stops working (this one too); the answer carries a fresh pair."""
+    body: s.ChangePasswordIn = request.context.json
+    user = api_user()
+    accounts.change_password(user, body.current_password, body.new_password)
+    return ok(_tokens_out(user))
+
+
+# --- Catalog -----------------------------------------------------------------------------------------------------
+
+def _page_cursor(cursor: str | None, limit: int) -> tuple[int, int]:
+    """Offset lists keep their page and size inside the opaque cursor."""
+    values = decode_cursor(cursor)
+    if values is None:
+        return 1, limit
+    try:
+        page, size = int(values[0]), int(values[1])
+    except (IndexError, TypeError, ValueError):
+        page, size = 0, 0
+    if page < 1 or not 1 <= size <= 100:
+        from babyowl.services.errors import InvalidInput
+
+        raise InvalidInput(_("This page link is not valid. Start again from the first page."))
+    return page, size
+
+
+def _page_meta(page) -> dict:
+    more = page.page < page.pages and page.total > page.page * page.per_page
+    return {"has_more": more, "next_cursor": encode_cursor([page.page + 1, page.per_page]) if more else None,
+            "total": page.total, "limit": page.per_page}
+
+
+def _course_out(course, lesson_count=None) -> s.CourseOut:
+    return s.CourseOut.model_validate(course).model_copy(update={"lesson_count": lesson_count})
+
+
+@bp.get("/catalog/courses")
+@public
+@spec.validate(query=s.CatalogQuery, resp=responses(s.CourseOut, many=True), tags=["catalog"])
+def catalog_courses():
+    query: s.CatalogQuery = request.context.query
+    page_number, size = _page_cursor(query.cursor, query.limit)
+    page = catalog.search(q=query.q, category=query.category, level=query.level, page=page_number, per_page=size)
+    counts = catalog.lesson_counts(page.items)
+    return ok([_course_out(c, counts.get(c.id, 0)) for c in page.items], **_page_meta(page))
+
+
+@bp.get("/catalog/courses/<slug>")
+@public
+@spec.validate(resp=responses(s.CourseDetailOut), tags=["catalog"])
+def catalog_course(slug: str):
+    course = catalog.published_course(slug)
+    sections = [s.SectionOut(id=sec.id, title=sec.title, order_index=sec.order_index,
+                             lessons=[s.LessonTitleOut.model_validate(lesson) for lesson in sec.lessons])
+                for sec in course.sections]
+    lesson_count = sum(len(sec.lessons) for sec in sections)
+    return ok(s.CourseDetailOut(**_course_out(course, lesson_count).model_dump(), sections=sections))
+
+
+# --- Classes -----------------------------------------------------------------------------------------------------
+
+def _class_out(school_class) -> s.ClassOut:
+    return s.ClassOut.model_validate(school_class).model_copy(update={
+        "course_title": school_class.course.title if school_class.course else None,
+        "instructor_name": school_class.instructor.full_name if school_class.instructor else None})
+
+
+def _enrollment_out(enrollment) -> s.EnrollmentOut:
+    return s.EnrollmentOut.model_validate(enrollment).model_copy(update={
+        "student_name": enrollment.student.full_name if enrollment.student else None})
+
+
+@bp.get("/classes")
+@authenticated()
+@spec.validate(query=s.ClassesQuery, resp=responses(s.ClassOut, many=True), tags=["classes"])
+def list_classes():
+    """Staff: every class; an instructor: theirs; a student: the classes they are in (the filters apply to all)."""
+    query: s.ClassesQuery = request.context.query
+    user = api_user()
+    page_number, size = _page_cursor(query.cursor, query.limit)
+    if user.role == "student":
+        page = classes.my_classes(user, status=query.status, type_=query.type, course_id=query.course_id,
+                                  page=page_number, per_page=size)
+    else:
+        page = classes.search_classes(user, status=query.status, type_=query.type, instructor_id=query.instructor_id,
+                                      course_id=query.course_id, page=page_number, per_page=size)
+    return ok([_class_out(c) for c in page.items], **_page_meta(page))
+
+
+@bp.get("/classes/<uuid:class_id>")
+@authenticated()
+@spec.validate(resp=responses(s.ClassOut), tags=["classes"])
+def get_class(class_id: uuid.UUID):
+    return ok(_class_out(classes.class_for(api_user(), class_id)))
+
+
+@bp.get("/classes/<uuid:class_id>/enrollments")
+@authenticated(*TEACHING_ROLES)
+@spec.validate(resp=responses(s.EnrollmentOut, many=True), tags=["classes"])
+def class_enrollments(class_id: uuid.UUID):
+    school_class = classes.class_for(api_user(), class_id)
+    attendance.require_taker(api_user(), school_class)
+    return ok([_enrollment_out(e) for e in classes.roster(school_class)])
+
+
+@bp.post("/classes/<uuid:class_id>/enrollments")
+@authenticated(*STAFF_ROLES)
+@spec.validate(json=s.EnrollIn, resp=responses(s.EnrollmentOut, 201), tags=["classes"])
+def enroll(class_id: uuid.UUID):
+    body: s.EnrollIn = request.context.json
+    school_class = classes.class_for(api_user(), class_id)
+    enrollment = classes.enroll_student_or_invite(
+        api_user(), school_class, student_id=body.student_id, full_name=body.full_name, email=body.email,
+        payment_status=body.payment_status, payment_amount=body.payment_amount)
+    return ok(_enrollment_out(enrollment), 201)
+
+
+@bp.post("/classes/<uuid:class_id>/unlock-lesson")
+@authenticated(*TEACHING_ROLES)
+@spec.validate(resp=responses(s.LessonOut, 201), tags=["classes"])
+def unlock_lesson(class_id: uuid.UUID):
+    lesson = classes.unlock_next_lesson(api_user(), classes.class_for(api_user(), class_id))
+    return ok(s.LessonOut.model_validate(lesson), 201)
+
+
+# --- Attendance --------------------------------------------------------------------------------------------------
+
+def _attendance_out(record) -> s.AttendanceOut:
+    return s.AttendanceOut.model_validate(record).model_copy(update={
+        "student_id": record.enrollment.student_id if record.enrollment else None})
+
+
+def _taken_class(class_id: uuid.UUID):
+    school_class = classes.class_for(api_user(), class_id)
+    attendance.require_taker(api_user(), school_class)
+    return school_class
+
+
+@bp.post("/classes/<uuid:class_id>/attendance")
+@authenticated(*TEACHING_ROLES)
+@spec.validate(json=s.TakeAttendanceIn, headers=s.IdempotencyHeaders, resp=responses(s.TakeAttendanceOut),
+               tags=["attendance"])
+def take_attendance(class_id: uuid.UUID):
+    """Marks for one meeting in one transaction. With `Idempotency-Key`, a retried request changes nothing."""
+    body: s.TakeAttendanceIn = request.context.json
+    key = request.context.headers.idempotency_key
+    school_class = _taken_class(class_id)
+    marks = {mark.enrollment_id: (mark.status, mark.note) for mark in body.marks}
+    changed = attendance.save_sheet(api_user(), school_class, meeting_number=body.meeting_number,
+                                    meeting_date=body.meeting_date, marks=marks, key=key)
+    records = [attendance.record_for(eid, body.meeting_number) for eid in marks]
+    replayed = key is not None and changed == 0
+    return ok(s.TakeAttendanceOut(meeting_number=body.meeting_number, changed=changed, replayed=replayed,
+                                  marks=[_attendance_out(r) for r in records if r is not None]))
+
+
+@bp.get("/classes/<uuid:class_id>/attendance")
+@authenticated(*TEACHING_ROLES)
+@spec.validate(query=s.AttendanceQuery, resp=responses(s.AttendanceOut, many=True), tags=["attendance"])
+def attendance_history(class_id: uuid.UUID):
+    query: s.AttendanceQuery = request.context.query
+    school_class = _taken_class(class_id)
+    after = decode_cursor(query.cursor)
+    if after is not None:
+        try:
+            after = (int(after[0]), str(uuid.UUID(str(after[1]))))
+        except (IndexError, TypeError, ValueError):
+            return error(422, _("This page link is not valid. Start again from the first page."))
+    records = attendance.class_records(school_class, after=after, limit=query.limit + 1,
+                                       meeting_number=query.meeting_number)
+    more = len(records) > query.limit
+    records = records[:query.limit]
+    cursor = encode_cursor([records[-1].meeting_number, str(records[-1].enrollment_id)]) if more else None
+    return ok([_attendance_out(r) for r in records], has_more=more, next_cursor=cursor, limit=query.limit)
+
+
+@bp.put("/classes/<uuid:class_id>/attendance/<int:meeting_number>")
+@authenticated(*TEACHING_ROLES)
+@spec.validate(json=s.CorrectMarkIn, resp=responses(s.AttendanceOut), tags=["attendance"])
+def correct_mark(class_id: uuid.UUID, meeting_number: int):
+    """Change one student's mark of a meeting already taken, with the reason kept in its history."""
+    body: s.CorrectMarkIn = request.context.json
+    school_class = _taken_class(class_id)
+    enrollment = credits.enrollment_for(api_user(), body.enrollment_id)
+    if enrollment.class_id != school_class.id:
+        return error(404, _("This enrollment does not exist."))
+    credits.correct_mark(api_user(), enrollment, meeting_number=meeting_number, status=body.status,
+                         reason=body.reason)
+    return ok(_attendance_out(attendance.record_for(enrollment.id, meeting_number)))
+
+
+@bp.get("/classes/<uuid:class_id>/attendance/report")
+@answers_file("text/csv", "application/pdf")
+@authenticated(*TEACHING_ROLES)
+@spec.validate(query=s.ReportQuery, resp=responses(None), tags=["attendance"])
+def attendance_report(class_id: uuid.UUID):
+    """The class's attendance as a file: CSV (long format, UTF-8 with BOM) or PDF (the matrix)."""
+    from babyowl.blueprints.reports.files import SEPARATORS, csv_chunks, matrix_pdf
+    from babyowl.models.base import utcnow
+    from babyowl.services import attendance_reports
+    from babyowl.services.attendance_reports import ExportFilter
+
+    query: s.ReportQuery = request.context.query
+    school_class = _taken_class(class_id)
+    name = f"attendance-{school_class.id}"
+    if query.format == "pdf":
+        pdf = matrix_pdf(attendance_reports.matrix(school_class), utcnow())
+        return Response(pdf, mimetype="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'})
+    body = "".join(csv_chunks(attendance_reports.export_rows(ExportFilter(class_id=school_class.id)),
+                              SEPARATORS["comma"]))
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+# --- Credits -----------------------------------------------------------------------------------------------------
+
+def _credits_out(enrollment, history=None) -> s.CreditsOut:
+    history = history or credits.history(enrollment)
+    return s.CreditsOut(enrollment_id=enrollment.id, meeting_credits=enrollment.meeting_credits,
+                        credits_used=enrollment.credits_used, credits_remaining=enrollment.credits_remaining,
+                        out_of_credits=credits.is_out_of_credits(enrollment), adds_up=history.adds_up)
+
+
+@bp.get("/enrollments/<uuid:enrollment_id>/credits")
+@authenticated()
+@spec.validate(resp=responses(s.CreditsOut), tags=["credits"])
+def credit_balance(enrollment_id: uuid.UUID):
+    return ok(_credits_out(credits.enrollment_for(api_user(), enrollment_id)))
+
+
+@bp.post("/enrollments/<uuid:enrollment_id>/credits/adjust")
+@authenticated(*TEACHING_ROLES)
+@spec.validate(json=s.AdjustIn, headers=s.IdempotencyHeaders, resp=responses(s.AdjustmentOut, 201),
+               tags=["credits"])
+def adjust_credits(enrollment_id: uuid.UUID):
+    """Positive gives credits back, negative uses them; with `Idempotency-Key` a retry changes nothing."""
+    body: s.AdjustIn = request.context.json
+    enrollment = credits.enrollment_for(api_user(), enrollment_id)
+    record = credits.adjust(api_user(), enrollment, adjustment=body.adjustment, reason=body.reason,
+                            detail=body.detail, key=request.context.headers.idempotency_key,
+                            above_package_confirmed=body.above_package_confirmed)
+    return ok(s.AdjustmentOut.model_validate(record), 201)
+
+
+@bp.get("/enrollments/<uuid:enrollment_id>/credits/history")
+@authenticated()
+@spec.validate(resp=responses(s.LedgerEntryOut, many=True), tags=["credits"])
+def credit_history(enrollment_id: uuid.UUID):
+    history = credits.history(credits.enrollment_for(api_user(), enrollment_id))
+    return ok([s.LedgerEntryOut(at=e.at, by_name=e.by.full_name if e.by else None, used_change=e.used_change,
+                                used_after=e.used_after, meeting_number=e.meeting_number, old_status=e.old_status,
+                                new_status=e.new_status, reason=e.reason,
+                                adjustment=e.adjustment.adjustment if e.adjustment else None)
+               for e in history.entries], **_credits_meta(history))
+
+
+def _credits_meta(history) -> dict:
+    return {"total": len(history.entries)}
+
+
+# --- Progress ----------------------------------------------------------------------------------------------------
+
+@bp.get("/me/progress")
+@authenticated("student")
+@spec.validate(resp=responses(s.MyClassProgressOut, many=True), tags=["progress"])
+def my_progress():
+    rows = progress.student_progress(api_user())
+    return ok([s.MyClassProgressOut(
+        enrollment_id=row.enrollment.id, class_id=row.enrollment.class_id, class_name=row.enrollment.school_class.name,
+        lessons_completed=row.lessons_completed, exercises_completed=row.exercises_completed,
+        exercises_total=row.exercises_total,
+        lessons=[s.LessonProgressOut(lesson_id=c.lesson.id, title=c.lesson.title, unlocked=c.unlocked,
+                                     exercises_done=c.done, exercises_total=c.total, completed=c.completed)
+                 for c in row.lessons]) for row in rows])
+
+
+@bp.get("/classes/<uuid:class_id>/progress")
+@authenticated(*TEACHING_ROLES)
+@spec.validate(resp=responses(s.ClassProgressOut), tags=["progress"])
+def class_progress(class_id: uuid.UUID):
+    school_class = _taken_class(class_id)
+    report = progress.class_progress(school_class)
+    return ok(s.ClassProgressOut(
+        class_id=school_class.id,
+        lessons=[s.LessonTitleOut.model_validate(lesson) for lesson, _unlocked, _n in report.lessons],
+        students=[s.StudentProgressOut(enrollment_id=row.enrollment.id, student_id=row.enrollment.student_id,
+                                       student_name=row.enrollment.student.full_name,
+                                       lessons_completed=row.lessons_completed,
+                                       exercises_completed=row.exercises_completed) for row in report.rows]))
+
+
+__all__ = ["bp", "ApiModel"]
