@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from flask_babel import gettext as _
 from flask_jwt_extended import get_jwt
 
-from babyowl.authz import STAFF_ROLES, TEACHING_ROLES
+from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, UNLOCKERS
 from babyowl.blueprints.api import schemas as s
 from babyowl.blueprints.api.core import (
     API_PREFIX, ApiModel, answers_file, api_auth_key, api_user, authenticated, decode_cursor, encode_cursor, error,
@@ -257,7 +257,7 @@ def enroll(class_id: uuid.UUID):
 
 
 @bp.post("/classes/<uuid:class_id>/unlock-lesson")
-@authenticated(*TEACHING_ROLES)
+@authenticated(*UNLOCKERS)
 @spec.validate(resp=responses(s.LessonOut, 201), tags=["classes"])
 def unlock_lesson(class_id: uuid.UUID):
     lesson = classes.unlock_next_lesson(api_user(), classes.class_for(api_user(), class_id))

@@ -1,0 +1,111 @@
+"""The JSON API half of the route-access table: every API operation, as anonymous and as every role, with a bearer.
+
+Allowed roles are never refused (401/403/404); anyone else is: anonymous with 401, a signed-in role with 403
+(wrong role) or 404 (a thing they may not know exists). An operation missing from API_ACCESS fails
+`test_every_api_route_is_in_the_table`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pytest
+
+from babyowl.authz import ALL_ROLES, STAFF_ROLES, TEACHING_ROLES, UNLOCKERS
+from tests.factories import make_class, make_course, make_enrollment, make_user
+
+ANONYMOUS = "anonymous"
+EVERYONE = (ANONYMOUS, *ALL_ROLES)
+SIGNED_IN = ALL_ROLES
+
+
+@dataclass(frozen=True)
+class Op:
+    allowed: tuple[str, ...]
+    url: Callable[[dict], str] | str
+    method: str = "GET"
+    json: dict | None = field(default=None)
+    token: str = "access_token"
+
+
+def _cls(path=""):
+    return lambda c: f"/api/v1/classes/{c['class'].id}{path}"
+
+
+def _credits(path=""):
+    return lambda c: f"/api/v1/enrollments/{c['enrollment'].id}/credits{path}"
+
+
+API_ACCESS: dict[str, Op] = {
+    "api.openapi": Op(EVERYONE, "/api/v1/openapi.json"),
+    "api.docs": Op(EVERYONE, "/api/v1/docs"),
+    "api.login": Op(EVERYONE, "/api/v1/auth/login", "POST", {}),
+    "api.register": Op(EVERYONE, "/api/v1/auth/register", "POST", {}),
+    "api.forgot_password": Op(EVERYONE, "/api/v1/auth/forgot-password", "POST", {"email": "x@example.com"}),
+    "api.reset_password": Op(EVERYONE, "/api/v1/auth/reset-password", "POST", {}),
+    "api.refresh": Op(SIGNED_IN, "/api/v1/auth/refresh", "POST", token="refresh_token"),
+    "api.logout": Op(SIGNED_IN, "/api/v1/auth/logout", "POST"),
+    "api.me": Op(SIGNED_IN, "/api/v1/auth/me"),
+    "api.change_password": Op(SIGNED_IN, "/api/v1/auth/change-password", "PUT", {}),
+    "api.catalog_courses": Op(EVERYONE, "/api/v1/catalog/courses"),
+    "api.catalog_course": Op(EVERYONE, lambda c: f"/api/v1/catalog/courses/{c['published'].slug}"),
+    # Classes: staff every class, its instructor, its students; anyone else 404.
+    "api.list_classes": Op(SIGNED_IN, "/api/v1/classes"),
+    "api.get_class": Op(SIGNED_IN, _cls()),
+    "api.class_enrollments": Op(TEACHING_ROLES, _cls("/enrollments")),
+    "api.enroll": Op(STAFF_ROLES, _cls("/enrollments"), "POST", {}),
+    "api.unlock_lesson": Op(UNLOCKERS, _cls("/unlock-lesson"), "POST"),
+    # Attendance: the class's instructor and staff; its students 403.
+    "api.take_attendance": Op(TEACHING_ROLES, _cls("/attendance"), "POST", {}),
+    "api.attendance_history": Op(TEACHING_ROLES, _cls("/attendance")),
+    "api.correct_mark": Op(TEACHING_ROLES, _cls("/attendance/1"), "PUT", {}),
+    "api.attendance_report": Op(TEACHING_ROLES, _cls("/attendance/report")),
+    # Credits: the student reads their own; the class's instructor and staff adjust.
+    "api.credit_balance": Op(SIGNED_IN, _credits()),
+    "api.credit_history": Op(SIGNED_IN, _credits("/history")),
+    "api.adjust_credits": Op(TEACHING_ROLES, _credits("/adjust"), "POST", {}),
+    "api.my_progress": Op(("student",), "/api/v1/me/progress"),
+    "api.class_progress": Op(TEACHING_ROLES, _cls("/progress")),
+}
+
+
+def test_every_api_route_is_in_the_table(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")}
+    assert sorted(endpoints - API_ACCESS.keys()) == [], "add these API routes to API_ACCESS"
+    assert sorted(API_ACCESS.keys() - endpoints) == [], "these API routes no longer exist"
+
+
+@pytest.fixture
+def api_context(db):
+    def build(user):
+        instructor = user if user is not None and user.role == "instructor" else make_user("instructor")
+        school_class = make_class(instructor=instructor)
+        student = user if user is not None and user.role == "student" else make_user("student")
+        return {"class": school_class, "enrollment": make_enrollment(school_class, student),
+                "published": make_course(status="published")}
+
+    return build
+
+
+@pytest.mark.parametrize("role", EVERYONE)
+@pytest.mark.parametrize("endpoint", sorted(API_ACCESS))
+def test_api_access(app, client, db, api_context, endpoint, role):
+    from babyowl.blueprints.api.core import issue_tokens
+
+    op = API_ACCESS[endpoint]
+    user = make_user(role) if role != ANONYMOUS else None
+    context = api_context(user)
+    headers = {}
+    if user is not None:
+        with app.test_request_context():
+            headers["Authorization"] = f"Bearer {issue_tokens(user)[op.token]}"
+    url = op.url(context) if callable(op.url) else op.url
+    response = client.open(url, method=op.method, headers=headers, json=op.json)
+    assert response.status_code < 500, response.get_data(as_text=True)[:500]
+    refused = response.status_code in (401, 403, 404)
+    if role in op.allowed:
+        assert not refused, f"{role} refused on {endpoint}: {response.status_code} {response.get_data(as_text=True)}"
+    else:
+        assert refused, f"{role} let through on {endpoint}: {response.status_code}"
+        if role == ANONYMOUS:
+            assert response.status_code == 401 and response.get_json()["error"]["code"] == "UNAUTHENTICATED"
