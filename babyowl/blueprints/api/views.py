@@ -103,7 +103,7 @@ def logout():
             payload = None
         if payload and payload.get("sub") == get_jwt().get("sub"):
             revoke(payload)
-    return ok(s.Done(message=_("You have been signed out.")))
+    return ok(s.Done(message=_("You have signed out.")))
 
 
 @bp.get("/auth/me")
