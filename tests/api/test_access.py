@@ -66,6 +66,22 @@ API_ACCESS: dict[str, Op] = {
     "api.adjust_credits": Op(TEACHING_ROLES, _credits("/adjust"), "POST", {}),
     "api.my_progress": Op(("student",), "/api/v1/me/progress"),
     "api.class_progress": Op(TEACHING_ROLES, _cls("/progress")),
+    # Quizzes and hand-ins: the class's students; teachers 403 (they do not take quizzes); others 403/404.
+    "api.get_quiz": Op(("student",), lambda c: f"/api/v1/classes/{c['class'].id}/exercises/{c['quiz'].id}/quiz"),
+    "api.quiz_attempts": Op(("student",), lambda c: f"/api/v1/classes/{c['class'].id}/exercises/{c['quiz'].id}"
+                                                    "/quiz/attempts"),
+    "api.submit_quiz": Op(("student",), lambda c: f"/api/v1/classes/{c['class'].id}/exercises/{c['quiz'].id}"
+                                                  "/quiz/attempts", "POST", {"answers": {"q1": ["a"]}}),
+    "api.submit_assignment": Op(("student",), lambda c: f"/api/v1/classes/{c['class'].id}/exercises/"
+                                                        f"{c['assignment'].id}/submissions", "POST", None),
+    # Grading: the student's instructor (and super_admin); staff and students 403; other instructors 404.
+    "api.grade_submission": Op(("instructor", "super_admin"), lambda c: f"/api/v1/submissions/{c['submission'].id}"
+                                                                        "/grade", "POST", {}),
+    # Coding: whoever may open the exercise (students of a class that unlocked it, teachers); submitting: students.
+    "api.coding_exercise": Op(SIGNED_IN, lambda c: f"/api/v1/exercises/{c['coding'].id}/coding"),
+    "api.coding_history": Op(SIGNED_IN, lambda c: f"/api/v1/exercises/{c['coding'].id}/coding/submissions"),
+    "api.submit_code": Op(("student",), lambda c: f"/api/v1/exercises/{c['coding'].id}/coding/submit", "POST", {}),
+    "api.coding_result": Op(SIGNED_IN, lambda c: f"/api/v1/coding/submissions/{c['coding_submission'].id}"),
 }
 
 
@@ -77,20 +93,40 @@ def test_every_api_route_is_in_the_table(app):
 
 @pytest.fixture
 def api_context(db):
+    from babyowl.models import AssignmentSubmission, CodingSubmission, LessonUnlock
+    from tests.grading.test_grader import TESTS, coding_exercise
+    from tests.learning_data import ASSIGNMENT, QUIZ, exercise
+
     def build(user):
         instructor = user if user is not None and user.role == "instructor" else make_user("instructor")
-        school_class = make_class(instructor=instructor)
+        course = make_course(lessons=1)
+        lesson = course.sections[0].lessons[0]
+        school_class = make_class(course=course, instructor=instructor)
         student = user if user is not None and user.role == "student" else make_user("student")
-        return {"class": school_class, "enrollment": make_enrollment(school_class, student),
-                "published": make_course(status="published")}
+        enrollment = make_enrollment(school_class, student)
+        db.session.add(LessonUnlock(class_id=school_class.id, lesson_id=lesson.id))
+        db.session.commit()
+        assignment = exercise(lesson, "assignment", ASSIGNMENT)
+        coding = coding_exercise(lesson, TESTS, order=5)
+        submission = AssignmentSubmission(exercise_id=assignment.id, student_id=student.id, type="text",
+                                          text_content="Jawaban", max_grade=50)
+        coding_submission = CodingSubmission(user_id=student.id, exercise_id=coding.id, code="print(1)")
+        db.session.add_all([submission, coding_submission])
+        db.session.commit()
+        return {"class": school_class, "enrollment": enrollment, "published": make_course(status="published"),
+                "quiz": exercise(lesson, "quiz", QUIZ), "assignment": assignment, "submission": submission,
+                "coding": coding, "coding_submission": coding_submission}
 
     return build
 
 
 @pytest.mark.parametrize("role", EVERYONE)
 @pytest.mark.parametrize("endpoint", sorted(API_ACCESS))
-def test_api_access(app, client, db, api_context, endpoint, role):
+def test_api_access(app, client, db, api_context, endpoint, role, monkeypatch):
+    import babyowl.jobs.grading
     from babyowl.blueprints.api.core import issue_tokens
+
+    monkeypatch.setattr(babyowl.jobs.grading, "queue_grading", lambda submission_id: None)  # no sandbox run here
 
     op = API_ACCESS[endpoint]
     user = make_user(role) if role != ANONYMOUS else None

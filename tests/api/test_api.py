@@ -69,6 +69,11 @@ def test_a_missing_field_is_a_validation_error_naming_the_field(client, db):
     assert "password" in error["details"]
 
 
+def test_a_form_post_to_a_json_operation_is_refused_not_a_500(client, db):
+    error = _refusal(client.post("/api/v1/auth/login", data={"email": "a@example.com", "password": "x"}), 422)
+    assert "JSON" in error["message"]
+
+
 def test_the_session_cookie_alone_gets_401(client, db):
     user = make_user("staff")
     with client.session_transaction() as session:

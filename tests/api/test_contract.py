@@ -38,9 +38,12 @@ OPERATIONS = sorted(name.split(".", 1)[1] for name in API_ACCESS if name not in 
 
 
 @pytest.mark.parametrize("name", OPERATIONS)
-def test_every_operation_keeps_its_contract(app, people, name):
+def test_every_operation_keeps_its_contract(app, people, name, monkeypatch):
     from hypothesis import given
 
+    import babyowl.jobs.grading
+
+    monkeypatch.setattr(babyowl.jobs.grading, "queue_grading", lambda submission_id: None)  # no sandbox run here
     from babyowl.blueprints.api.core import issue_tokens
 
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)

@@ -232,6 +232,25 @@ def openapi_document() -> dict:
     return document
 
 
+def json_body() -> Any:
+    """The validated JSON body; a form-encoded post to a JSON operation is refused, not a 500."""
+    body = getattr(getattr(request, "context", None), "json", None)
+    if body is None:
+        from babyowl.services.errors import InvalidInput
+
+        raise InvalidInput(_("Send the body as JSON (Content-Type: application/json)."))
+    return body
+
+
+def form_body() -> Any:
+    body = getattr(getattr(request, "context", None), "form", None)
+    if body is None:
+        from babyowl.services.errors import InvalidInput
+
+        raise InvalidInput(_("Send the body as multipart/form-data."))
+    return body
+
+
 # --- Pages: limit + opaque cursor ---------------------------------------------------------------------------------
 
 class PageQuery(ApiModel):

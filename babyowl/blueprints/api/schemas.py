@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import EmailStr, Field
 
@@ -294,3 +294,112 @@ class ClassProgressOut(ApiModel):
     class_id: uuid.UUID
     lessons: list[LessonTitleOut]
     students: list[StudentProgressOut]
+
+
+# --- Quizzes, assignments, coding ------------------------------------------------------------------------------
+
+class QuizOptionOut(ApiModel):
+    id: str
+    text: str
+
+
+class QuizQuestionOut(ApiModel):
+    id: str
+    type: str
+    text: str
+    points: int
+    options: list[QuizOptionOut]
+
+
+class QuizOut(ApiModel):
+    exercise_id: uuid.UUID
+    title: str
+    attempts_used: int
+    attempts_allowed: int | None = None
+    passed: bool
+    questions: list[QuizQuestionOut]
+
+
+class QuizAnswersIn(ApiModel):
+    answers: dict[str, list[str]] = Field(
+        description="Question id -> the chosen option ids (or the typed answer as a one-item list).",
+        max_length=200)
+
+
+class QuizAttemptOut(ApiModel):
+    id: uuid.UUID
+    attempt_number: int
+    score: int
+    max_score: int
+    passed: bool | None = None
+
+
+class QuizResultOut(QuizAttemptOut):
+    review: list[dict]
+
+
+class AssignmentForm(ApiModel):
+    kind: Literal["file", "text", "link"]
+    text: str | None = Field(None, max_length=100_000)
+    link: str | None = Field(None, max_length=500)
+    comment: str | None = Field(None, max_length=2000)
+    file: Any = Field(None, json_schema_extra={"type": "string", "format": "binary"},
+                                description="The work itself, when `kind` is `file`.")
+
+
+class AssignmentSubmissionOut(ApiModel):
+    id: uuid.UUID
+    exercise_id: uuid.UUID
+    student_id: uuid.UUID
+    type: str
+    version: int
+    status: str
+    file_name: str | None = None
+    file_size: int | None = None
+    text_content: str | None = None
+    link_url: str | None = None
+    comment: str | None = None
+    grade: int | None = None
+    max_grade: int | None = None
+    feedback: str | None = None
+    submitted_at: datetime
+    graded_at: datetime | None = None
+
+
+class GradeIn(ApiModel):
+    status: Literal["graded", "returned"]
+    grade: int | None = Field(None, ge=0, le=100_000)
+    feedback: str | None = Field(None, max_length=10_000)
+
+
+class CodingExerciseOut(ApiModel):
+    exercise_id: uuid.UUID
+    title: str
+    content: dict = Field(description="What the coding page may know: never the hidden tests nor the solution "
+                                      "(the solution is given to staff and instructors only).")
+    solution: str | None = None
+
+
+class CodeIn(ApiModel):
+    code: str = Field(min_length=1, max_length=100_000)
+
+
+class CodingSubmissionOut(ApiModel):
+    id: uuid.UUID
+    exercise_id: uuid.UUID
+    user_id: uuid.UUID
+    attempt_number: int
+    graded: bool
+    passed: bool
+    score: int | None = None
+    max_score: int | None = None
+    created_at: datetime
+
+
+class CodingResultOut(CodingSubmissionOut):
+    code: str
+    results: list[dict]
+    hidden_passed: int
+    hidden_total: int
+    execution_time: int | None = None
+    execution_error: str | None = None

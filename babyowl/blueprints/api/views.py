@@ -15,7 +15,7 @@ from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, UNLOCKERS
 from babyowl.blueprints.api import schemas as s
 from babyowl.blueprints.api.core import (
     API_PREFIX, ApiModel, answers_file, api_auth_key, api_user, authenticated, decode_cursor, encode_cursor, error,
-    issue_tokens, ok, openapi_document, public, responses, revoke, spec,
+    form_body, issue_tokens, json_body, ok, openapi_document, public, responses, revoke, spec,
 )
 from babyowl.extensions import limiter
 from babyowl.services import accounts, attendance, catalog, classes, credits, progress, tokens
@@ -58,7 +58,7 @@ def _tokens_out(user) -> s.TokensOut:
 @_auth_limit()
 @spec.validate(json=s.LoginIn, resp=responses(s.TokensOut), tags=["auth"])
 def login():
-    body: s.LoginIn = request.context.json
+    body: s.LoginIn = json_body()
     agent, ip = _client()
     user = accounts.sign_in(body.email, body.password, user_agent=agent, ip=ip)
     return ok(_tokens_out(user))
@@ -69,7 +69,7 @@ def login():
 @_auth_limit()
 @spec.validate(json=s.RegisterIn, resp=responses(s.TokensOut, 201), tags=["auth"])
 def register():
-    body: s.RegisterIn = request.context.json
+    body: s.RegisterIn = json_body()
     agent, ip = _client()
     user = accounts.register_student(email=str(body.email), full_name=body.full_name, password=body.password,
                                      user_agent=agent, ip=ip)
@@ -118,7 +118,7 @@ def me():
 @_auth_limit()
 @spec.validate(json=s.EmailIn, resp=responses(s.Done, 202), tags=["auth"])
 def forgot_password():
-    accounts.request_password_reset(request.context.json.email)
+    accounts.request_password_reset(json_body().email)
     return ok(s.Done(message=_("If this address has an account, a link to choose a new password is on its way.")),
               202)
 
@@ -128,7 +128,7 @@ def forgot_password():
 @_auth_limit()
 @spec.validate(json=s.ResetPasswordIn, resp=responses(s.TokensOut), tags=["auth"])
 def reset_password():
-    body: s.ResetPasswordIn = request.context.json
+    body: s.ResetPasswordIn = json_body()
     agent, ip = _client()
     user = accounts.set_password_from_link(tokens.RESET_PASSWORD, body.token, body.new_password,
                                            user_agent=agent, ip=ip)
@@ -141,7 +141,7 @@ def reset_password():
 @spec.validate(json=s.ChangePasswordIn, resp=responses(s.TokensOut), tags=["auth"])
 def change_password():
     """Every token issued before stops working (this one too); the answer carries a fresh pair."""
-    body: s.ChangePasswordIn = request.context.json
+    body: s.ChangePasswordIn = json_body()
     user = api_user()
     accounts.change_password(user, body.current_password, body.new_password)
     return ok(_tokens_out(user))
@@ -248,7 +248,7 @@ def class_enrollments(class_id: uuid.UUID):
 @authenticated(*STAFF_ROLES)
 @spec.validate(json=s.EnrollIn, resp=responses(s.EnrollmentOut, 201), tags=["classes"])
 def enroll(class_id: uuid.UUID):
-    body: s.EnrollIn = request.context.json
+    body: s.EnrollIn = json_body()
     school_class = classes.class_for(api_user(), class_id)
     enrollment = classes.enroll_student_or_invite(
         api_user(), school_class, student_id=body.student_id, full_name=body.full_name, email=body.email,
@@ -283,7 +283,7 @@ def _taken_class(class_id: uuid.UUID):
                tags=["attendance"])
 def take_attendance(class_id: uuid.UUID):
     """Marks for one meeting in one transaction. With `Idempotency-Key`, a retried request changes nothing."""
-    body: s.TakeAttendanceIn = request.context.json
+    body: s.TakeAttendanceIn = json_body()
     key = request.context.headers.idempotency_key
     school_class = _taken_class(class_id)
     marks = {mark.enrollment_id: (mark.status, mark.note) for mark in body.marks}
@@ -320,7 +320,7 @@ def attendance_history(class_id: uuid.UUID):
 @spec.validate(json=s.CorrectMarkIn, resp=responses(s.AttendanceOut), tags=["attendance"])
 def correct_mark(class_id: uuid.UUID, meeting_number: int):
     """Change one student's mark of a meeting already taken, with the reason kept in its history."""
-    body: s.CorrectMarkIn = request.context.json
+    body: s.CorrectMarkIn = json_body()
     school_class = _taken_class(class_id)
     enrollment = credits.enrollment_for(api_user(), body.enrollment_id)
     if enrollment.class_id != school_class.id:
@@ -375,7 +375,7 @@ def credit_balance(enrollment_id: uuid.UUID):
                tags=["credits"])
 def adjust_credits(enrollment_id: uuid.UUID):
     """Positive gives credits back, negative uses them; with `Idempotency-Key` a retry changes nothing."""
-    body: s.AdjustIn = request.context.json
+    body: s.AdjustIn = json_body()
     enrollment = credits.enrollment_for(api_user(), enrollment_id)
     record = credits.adjust(api_user(), enrollment, adjustment=body.adjustment, reason=body.reason,
                             detail=body.detail, key=request.context.headers.idempotency_key,
@@ -431,3 +431,152 @@ def class_progress(class_id: uuid.UUID):
 
 
 __all__ = ["bp", "ApiModel"]
+
+
+# --- Quizzes -----------------------------------------------------------------------------------------------------
+
+def _quiz_place(class_id: uuid.UUID, exercise_id: uuid.UUID):
+    from babyowl.services import learning
+
+    place = learning.place_for(api_user(), class_id, exercise_id)
+    if place.exercise.type != "quiz":
+        return None, error(404, _("This exercise is not a quiz."))
+    return place, None
+
+
+def _attempt_out(attempt, content, model=s.QuizAttemptOut, **extra):
+    from babyowl.exercise_types import get_type
+
+    return model(id=attempt.id, attempt_number=attempt.attempt_number, score=attempt.score,
+                 max_score=attempt.max_score,
+                 passed=get_type("quiz").passed(content, attempt.score, attempt.max_score), **extra)
+
+
+@bp.get("/classes/<uuid:class_id>/exercises/<uuid:exercise_id>/quiz")
+@authenticated("student")
+@spec.validate(resp=responses(s.QuizOut), tags=["quizzes"])
+def get_quiz(class_id: uuid.UUID, exercise_id: uuid.UUID):
+    """The questions as the student sees them: never the correct answers nor the explanations."""
+    from babyowl.services import learning
+
+    place, refused = _quiz_place(class_id, exercise_id)
+    if refused:
+        return refused
+    panel = learning.item_for(api_user(), place).panel
+    return ok(s.QuizOut(exercise_id=place.exercise.id, title=place.exercise.title, attempts_used=len(panel.attempts),
+                        attempts_allowed=panel.allowed, passed=panel.passed,
+                        questions=[s.QuizQuestionOut(**q) for q in panel.questions]))
+
+
+@bp.post("/classes/<uuid:class_id>/exercises/<uuid:exercise_id>/quiz/attempts")
+@authenticated("student")
+@spec.validate(json=s.QuizAnswersIn, resp=responses(s.QuizResultOut, 201), tags=["quizzes"])
+def submit_quiz(class_id: uuid.UUID, exercise_id: uuid.UUID):
+    """Scored on the server against the stored quiz; the answer carries the review (no answers to other attempts)."""
+    from babyowl.services import learning
+
+    place, refused = _quiz_place(class_id, exercise_id)
+    if refused:
+        return refused
+    attempt, review = learning.submit_quiz(api_user(), place, json_body().answers)
+    return ok(_attempt_out(attempt, place.exercise.content, s.QuizResultOut, review=review), 201)
+
+
+@bp.get("/classes/<uuid:class_id>/exercises/<uuid:exercise_id>/quiz/attempts")
+@authenticated("student")
+@spec.validate(resp=responses(s.QuizAttemptOut, many=True), tags=["quizzes"])
+def quiz_attempts(class_id: uuid.UUID, exercise_id: uuid.UUID):
+    from babyowl.services import learning
+
+    place, refused = _quiz_place(class_id, exercise_id)
+    if refused:
+        return refused
+    panel = learning.item_for(api_user(), place).panel
+    return ok([_attempt_out(a, place.exercise.content) for a in panel.attempts])
+
+
+# --- Assignments -------------------------------------------------------------------------------------------------
+
+@bp.post("/classes/<uuid:class_id>/exercises/<uuid:exercise_id>/submissions")
+@authenticated("student")
+@spec.validate(form=s.AssignmentForm, resp=responses(s.AssignmentSubmissionOut, 201), tags=["assignments"])
+def submit_assignment(class_id: uuid.UUID, exercise_id: uuid.UUID):
+    """Hand in a new version: multipart/form-data with `kind` and the `file`, `text` or `link`."""
+    from babyowl.services import assignments, learning
+
+    form: s.AssignmentForm = form_body()
+    place = learning.place_for(api_user(), class_id, exercise_id)
+    upload = request.files.get("file")
+    submission = assignments.submit(
+        api_user(), place, kind=form.kind, text=form.text, link=form.link, comment=form.comment,
+        upload=assignments.Upload(upload.filename or "", upload.stream) if upload else None)
+    return ok(s.AssignmentSubmissionOut.model_validate(submission), 201)
+
+
+@bp.post("/submissions/<uuid:submission_id>/grade")
+@authenticated("instructor", "super_admin")
+@spec.validate(json=s.GradeIn, resp=responses(s.AssignmentSubmissionOut), tags=["assignments"])
+def grade_submission(submission_id: uuid.UUID):
+    from babyowl.services import assignments
+
+    body: s.GradeIn = json_body()
+    submission = assignments.submission_for(api_user(), submission_id)
+    graded = assignments.grade(api_user(), submission, status=body.status, grade_value=body.grade,
+                               feedback=body.feedback)
+    return ok(s.AssignmentSubmissionOut.model_validate(graded))
+
+
+# --- Coding ------------------------------------------------------------------------------------------------------
+
+def _coding_out(submission, model=s.CodingSubmissionOut, **extra):
+    return model(id=submission.id, exercise_id=submission.exercise_id, user_id=submission.user_id,
+                 attempt_number=submission.attempt_number, graded=submission.test_results is not None,
+                 passed=submission.passed, score=submission.score, max_score=submission.max_score,
+                 created_at=submission.created_at, **extra)
+
+
+@bp.get("/exercises/<uuid:exercise_id>/coding")
+@authenticated()
+@spec.validate(resp=responses(s.CodingExerciseOut), tags=["coding"])
+def coding_exercise(exercise_id: uuid.UUID):
+    from babyowl.services import grading
+
+    exercise = grading.exercise_for_coding(api_user(), exercise_id)
+    return ok(s.CodingExerciseOut(exercise_id=exercise.id, title=exercise.title, content=grading.page_data(exercise),
+                                  solution=grading.solution_for(api_user(), exercise)))
+
+
+@bp.post("/exercises/<uuid:exercise_id>/coding/submit")
+@authenticated("student")
+@spec.validate(json=s.CodeIn, resp=responses(s.CodingSubmissionOut, 202), tags=["coding"])
+def submit_code(exercise_id: uuid.UUID):
+    """Stored and queued for grading: poll `GET /coding/submissions/<id>` until `graded`."""
+    from babyowl.services import grading
+
+    submission = grading.submit(api_user(), grading.exercise_to_submit(exercise_id), json_body().code)
+    return ok(_coding_out(submission), 202)
+
+
+@bp.get("/exercises/<uuid:exercise_id>/coding/submissions")
+@authenticated()
+@spec.validate(resp=responses(s.CodingSubmissionOut, many=True), tags=["coding"])
+def coding_history(exercise_id: uuid.UUID):
+    """The student's own submissions; an instructor's students'; every one for staff. Newest first."""
+    from babyowl.services import grading
+
+    exercise = grading.exercise_for_coding(api_user(), exercise_id)
+    return ok([_coding_out(submission) for submission in grading.history(api_user(), exercise)])
+
+
+@bp.get("/coding/submissions/<uuid:submission_id>")
+@authenticated()
+@spec.validate(resp=responses(s.CodingResultOut), tags=["coding"])
+def coding_result(submission_id: uuid.UUID):
+    """Students see their visible tests in full and only a pass count for hidden ones; teachers see everything."""
+    from babyowl.services import grading
+
+    submission = grading.submission_for(api_user(), submission_id)
+    results, hidden_passed, hidden_total = grading.visible_results(submission, api_user())
+    return ok(_coding_out(submission, s.CodingResultOut, code=submission.code, results=results,
+                          hidden_passed=hidden_passed, hidden_total=hidden_total,
+                          execution_time=submission.execution_time, execution_error=submission.execution_error))
