@@ -17,6 +17,7 @@ from tests.factories import make_class, make_course, make_enrollment, make_user
 ANONYMOUS = "anonymous"
 EVERYONE = (ANONYMOUS, *ALL_ROLES)
 SIGNED_IN = ALL_ROLES
+AUTHORS = ("instructor", "super_admin")
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,21 @@ API_ACCESS: dict[str, Op] = {
     "api.coding_history": Op(SIGNED_IN, lambda c: f"/api/v1/exercises/{c['coding'].id}/coding/submissions"),
     "api.submit_code": Op(("student",), lambda c: f"/api/v1/exercises/{c['coding'].id}/coding/submit", "POST", {}),
     "api.coding_result": Op(SIGNED_IN, lambda c: f"/api/v1/coding/submissions/{c['coding_submission'].id}"),
+    # Authoring: the course's author (an instructor) and super_admin; other instructors 403 (own test).
+    "api.authored_courses": Op(AUTHORS, "/api/v1/courses"),
+    "api.create_course": Op(AUTHORS, "/api/v1/courses", "POST", {"title": "Kursus"}),
+    "api.get_course": Op(AUTHORS, lambda c: f"/api/v1/courses/{c['draft'].id}"),
+    "api.update_course": Op(AUTHORS, lambda c: f"/api/v1/courses/{c['draft'].id}", "PUT", {"title": "Baru"}),
+    "api.change_course_status": Op(AUTHORS, lambda c: f"/api/v1/courses/{c['draft'].id}/status", "PUT",
+                                   {"status": "published"}),
+    "api.delete_course": Op(AUTHORS, lambda c: f"/api/v1/courses/{c['draft'].id}", "DELETE"),
+    "api.add_section": Op(AUTHORS, lambda c: f"/api/v1/courses/{c['draft'].id}/sections", "POST", {"title": "Bab"}),
+    "api.add_lesson": Op(AUTHORS, lambda c: f"/api/v1/sections/{c['draft'].sections[0].id}/lessons", "POST",
+                         {"title": "Pelajaran"}),
+    "api.lesson_exercises": Op(AUTHORS, lambda c: f"/api/v1/lessons/{c['draft_lesson'].id}/exercises"),
+    "api.add_exercise": Op(AUTHORS, lambda c: f"/api/v1/lessons/{c['draft_lesson'].id}/exercises", "POST", {}),
+    "api.update_exercise": Op(AUTHORS, lambda c: f"/api/v1/exercises/{c['draft_exercise'].id}", "PUT", {}),
+    "api.delete_exercise": Op(AUTHORS, lambda c: f"/api/v1/exercises/{c['draft_exercise'].id}", "DELETE"),
 }
 
 
@@ -113,7 +129,10 @@ def api_context(db):
         coding_submission = CodingSubmission(user_id=student.id, exercise_id=coding.id, code="print(1)")
         db.session.add_all([submission, coding_submission])
         db.session.commit()
+        draft = make_course(author=instructor, status="draft", lessons=1)
+        draft_lesson = draft.sections[0].lessons[0]
         return {"class": school_class, "enrollment": enrollment, "published": make_course(status="published"),
+                "draft": draft, "draft_lesson": draft_lesson, "draft_exercise": draft_lesson.exercises[0],
                 "quiz": exercise(lesson, "quiz", QUIZ), "assignment": assignment, "submission": submission,
                 "coding": coding, "coding_submission": coding_submission}
 

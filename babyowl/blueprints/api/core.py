@@ -145,7 +145,10 @@ def refusal(exc) -> Any:
     import re
 
     reason = re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).upper()
-    return error(exc.status_code, exc.message, {"reason": reason} if reason != "DOMAIN_ERROR" else None)
+    details: dict[str, Any] = {"reason": reason} if reason != "DOMAIN_ERROR" else {}
+    if getattr(exc, "messages", None):  # exercise content: one message per problem
+        details["problems"] = list(exc.messages)
+    return error(exc.status_code, exc.message, details)
 
 
 def error_for_exception(exc: Exception):

@@ -403,3 +403,81 @@ class CodingResultOut(CodingSubmissionOut):
     hidden_total: int
     execution_time: int | None = None
     execution_error: str | None = None
+
+
+# --- Authoring -------------------------------------------------------------------------------------------------
+
+class CourseIn(ApiModel):
+    title: str = Field(min_length=1, max_length=255)
+    description: str = Field("", max_length=20_000)
+    slug: str | None = Field(None, max_length=255, description="The catalog address; made from the title if empty.")
+    code: str | None = Field(None, max_length=20)
+    category: str | None = Field(None, max_length=100)
+    level: str | None = Field(None, max_length=50, description="beginner, intermediate or advanced.")
+    language: str = Field("indonesian", max_length=50, description="indonesian or english.")
+
+
+class CourseStatusIn(ApiModel):
+    status: str = Field(max_length=50, description="published or archived (from the course's current status).")
+
+
+class TitleIn(ApiModel):
+    title: str = Field(min_length=1, max_length=255)
+
+
+class ExerciseSummaryOut(ApiModel):
+    id: uuid.UUID
+    title: str
+    type: str
+    order_index: int
+    estimated_duration: int | None = None
+
+
+class AuthorLessonOut(ApiModel):
+    id: uuid.UUID
+    title: str
+    order_index: int
+    exercises: list[ExerciseSummaryOut]
+
+
+class AuthorSectionOut(ApiModel):
+    id: uuid.UUID
+    title: str
+    order_index: int
+    lessons: list[AuthorLessonOut]
+
+
+class AuthorCourseOut(CourseOut):
+    sections: list[AuthorSectionOut] = Field(default_factory=list)
+
+
+class SectionCreatedOut(ApiModel):
+    id: uuid.UUID
+    course_id: uuid.UUID
+    title: str
+    order_index: int
+
+
+class LessonCreatedOut(ApiModel):
+    id: uuid.UUID
+    section_id: uuid.UUID
+    title: str
+    order_index: int
+
+
+class ExerciseIn(ApiModel):
+    type: Literal["video", "quiz", "material", "assignment", "coding"]
+    title: str = Field(min_length=1, max_length=255)
+    content: dict = Field(description="The type's content, as the spec defines it for each exercise type.")
+    estimated_duration: int | None = Field(None, ge=0, le=10_000)
+
+
+class ExerciseUpdateIn(ApiModel):
+    title: str = Field(min_length=1, max_length=255)
+    content: dict
+    estimated_duration: int | None = Field(None, ge=0, le=10_000)
+
+
+class ExerciseOut(ExerciseSummaryOut):
+    lesson_id: uuid.UUID
+    content: dict

@@ -580,3 +580,150 @@ def coding_result(submission_id: uuid.UUID):
     return ok(_coding_out(submission, s.CodingResultOut, code=submission.code, results=results,
                           hidden_passed=hidden_passed, hidden_total=hidden_total,
                           execution_time=submission.execution_time, execution_error=submission.execution_error))
+
+
+# --- Authoring (courses, sections, lessons, exercises) -----------------------------------------------------------
+
+def _author_course_out(course) -> s.AuthorCourseOut:
+    from babyowl.services import structure
+
+    outline = structure.course_outline(course.id)
+    sections = [s.AuthorSectionOut(id=sec.id, title=sec.title, order_index=sec.order_index, lessons=[
+        s.AuthorLessonOut(id=lesson.id, title=lesson.title, order_index=lesson.order_index,
+                          exercises=[s.ExerciseSummaryOut.model_validate(e) for e in lesson.exercises])
+        for lesson in sec.lessons]) for sec in outline.sections]
+    return s.AuthorCourseOut(**s.CourseOut.model_validate(outline).model_dump(), sections=sections)
+
+
+@bp.get("/courses")
+@authenticated("instructor", "super_admin")
+@spec.validate(resp=responses(s.CourseOut, many=True), tags=["authoring"])
+def authored_courses():
+    """The courses the caller writes (every course for super_admin)."""
+    from babyowl.services import courses
+
+    return ok([s.CourseOut.model_validate(course) for course in courses.authored_courses(api_user())])
+
+
+@bp.post("/courses")
+@authenticated("instructor", "super_admin")
+@spec.validate(json=s.CourseIn, resp=responses(s.AuthorCourseOut, 201), tags=["authoring"])
+def create_course():
+    from babyowl.services import courses
+
+    body: s.CourseIn = json_body()
+    course = courses.create_course(api_user(), title=body.title, description=body.description, slug=body.slug,
+                                   code=body.code, category=body.category, level=body.level, language=body.language)
+    return ok(_author_course_out(course), 201)
+
+
+@bp.get("/courses/<uuid:course_id>")
+@authenticated("instructor", "super_admin")
+@spec.validate(resp=responses(s.AuthorCourseOut), tags=["authoring"])
+def get_course(course_id: uuid.UUID):
+    from babyowl.services import courses
+
+    return ok(_author_course_out(courses.course_for_author(api_user(), course_id)))
+
+
+@bp.put("/courses/<uuid:course_id>")
+@authenticated("instructor", "super_admin")
+@spec.validate(json=s.CourseIn, resp=responses(s.AuthorCourseOut), tags=["authoring"])
+def update_course(course_id: uuid.UUID):
+    from babyowl.services import courses
+
+    body: s.CourseIn = json_body()
+    course = courses.course_for_author(api_user(), course_id)
+    courses.update_course(api_user(), course, title=body.title, description=body.description,
+                          slug=body.slug or course.slug, code=body.code, category=body.category, level=body.level,
+                          language=body.language)
+    return ok(_author_course_out(course))
+
+
+@bp.put("/courses/<uuid:course_id>/status")
+@authenticated("instructor", "super_admin")
+@spec.validate(json=s.CourseStatusIn, resp=responses(s.CourseOut), tags=["authoring"])
+def change_course_status(course_id: uuid.UUID):
+    from babyowl.services import courses
+
+    course = courses.course_for_author(api_user(), course_id)
+    courses.change_status(api_user(), course, json_body().status)
+    return ok(s.CourseOut.model_validate(course))
+
+
+@bp.delete("/courses/<uuid:course_id>")
+@authenticated("instructor", "super_admin")
+@spec.validate(resp=responses(s.Done), tags=["authoring"])
+def delete_course(course_id: uuid.UUID):
+    from babyowl.services import courses
+
+    courses.delete_course(api_user(), courses.course_for_author(api_user(), course_id))
+    return ok(s.Done())
+
+
+@bp.post("/courses/<uuid:course_id>/sections")
+@authenticated("instructor", "super_admin")
+@spec.validate(json=s.TitleIn, resp=responses(s.SectionCreatedOut, 201), tags=["authoring"])
+def add_section(course_id: uuid.UUID):
+    from babyowl.services import courses, structure
+
+    section = structure.add_section(api_user(), courses.course_for_author(api_user(), course_id), json_body().title)
+    return ok(s.SectionCreatedOut.model_validate(section), 201)
+
+
+@bp.post("/sections/<uuid:section_id>/lessons")
+@authenticated("instructor", "super_admin")
+@spec.validate(json=s.TitleIn, resp=responses(s.LessonCreatedOut, 201), tags=["authoring"])
+def add_lesson(section_id: uuid.UUID):
+    from babyowl.services import structure
+
+    lesson = structure.add_lesson(api_user(), structure.section_for_author(api_user(), section_id),
+                                  json_body().title)
+    return ok(s.LessonCreatedOut.model_validate(lesson), 201)
+
+
+@bp.get("/lessons/<uuid:lesson_id>/exercises")
+@authenticated("instructor", "super_admin")
+@spec.validate(resp=responses(s.ExerciseOut, many=True), tags=["authoring"])
+def lesson_exercises(lesson_id: uuid.UUID):
+    """The lesson's exercises with their full content (answers included): for the course's authors only."""
+    from babyowl.services import structure
+
+    lesson = structure.lesson_for_author(api_user(), lesson_id)
+    return ok([s.ExerciseOut.model_validate(e) for e in lesson.exercises])
+
+
+@bp.post("/lessons/<uuid:lesson_id>/exercises")
+@authenticated("instructor", "super_admin")
+@spec.validate(json=s.ExerciseIn, resp=responses(s.ExerciseOut, 201), tags=["authoring"])
+def add_exercise(lesson_id: uuid.UUID):
+    from babyowl.services import exercises, structure
+
+    body: s.ExerciseIn = json_body()
+    exercise = exercises.create_exercise(api_user(), structure.lesson_for_author(api_user(), lesson_id),
+                                         type_name=body.type, title=body.title, content=body.content,
+                                         estimated_duration=body.estimated_duration)
+    return ok(s.ExerciseOut.model_validate(exercise), 201)
+
+
+@bp.put("/exercises/<uuid:exercise_id>")
+@authenticated("instructor", "super_admin")
+@spec.validate(json=s.ExerciseUpdateIn, resp=responses(s.ExerciseOut), tags=["authoring"])
+def update_exercise(exercise_id: uuid.UUID):
+    from babyowl.services import exercises, structure
+
+    body: s.ExerciseUpdateIn = json_body()
+    exercise = structure.exercise_for_author(api_user(), exercise_id)
+    exercises.update_exercise(api_user(), exercise, title=body.title, content=body.content,
+                              estimated_duration=body.estimated_duration)
+    return ok(s.ExerciseOut.model_validate(exercise))
+
+
+@bp.delete("/exercises/<uuid:exercise_id>")
+@authenticated("instructor", "super_admin")
+@spec.validate(resp=responses(s.Done), tags=["authoring"])
+def delete_exercise(exercise_id: uuid.UUID):
+    from babyowl.services import exercises, structure
+
+    exercises.delete_exercise(api_user(), structure.exercise_for_author(api_user(), exercise_id))
+    return ok(s.Done())
