@@ -83,6 +83,14 @@ API_ACCESS: dict[str, Op] = {
     "api.coding_history": Op(SIGNED_IN, lambda c: f"/api/v1/exercises/{c['coding'].id}/coding/submissions"),
     "api.submit_code": Op(("student",), lambda c: f"/api/v1/exercises/{c['coding'].id}/coding/submit", "POST", {}),
     "api.coding_result": Op(SIGNED_IN, lambda c: f"/api/v1/coding/submissions/{c['coding_submission'].id}"),
+    # A student's own work; a person's progress: their own, or anyone's for staff.
+    "api.complete_exercise": Op(("student",), lambda c: f"/api/v1/classes/{c['class'].id}/exercises/"
+                                                        f"{c['quiz'].id}/complete", "POST"),
+    "api.report_exercise_progress": Op(("student",), lambda c: f"/api/v1/classes/{c['class'].id}/exercises/"
+                                                               f"{c['quiz'].id}/progress", "POST", {}),
+    "api.lesson_progress": Op(("student",), lambda c: f"/api/v1/classes/{c['class'].id}/lessons/"
+                                                      f"{c['quiz'].lesson_id}/progress"),
+    "api.user_progress": Op(SIGNED_IN, lambda c: f"/api/v1/users/{c['user_id']}/progress"),
     # Authoring: the course's author (an instructor) and super_admin; other instructors 403 (own test).
     "api.authored_courses": Op(AUTHORS, "/api/v1/courses"),
     "api.create_course": Op(AUTHORS, "/api/v1/courses", "POST", {"title": "Kursus"}),
@@ -132,7 +140,8 @@ def api_context(db):
         draft = make_course(author=instructor, status="draft", lessons=1)
         draft_lesson = draft.sections[0].lessons[0]
         return {"class": school_class, "enrollment": enrollment, "published": make_course(status="published"),
-                "draft": draft, "draft_lesson": draft_lesson, "draft_exercise": draft_lesson.exercises[0],
+                "user_id": (user or student).id, "draft": draft, "draft_lesson": draft_lesson,
+                "draft_exercise": draft_lesson.exercises[0],
                 "quiz": exercise(lesson, "quiz", QUIZ), "assignment": assignment, "submission": submission,
                 "coding": coding, "coding_submission": coding_submission}
 

@@ -114,3 +114,25 @@ def test_coding_without_hidden_tests_submit_history_and_result(client, setup, be
     _refusal(client.get(f"/api/v1/exercises/{locked.id}/coding", headers=student), 403)
     _refusal(client.post(f"/api/v1/exercises/{coding.id}/coding/submit", headers=bearer(setup.teacher),
                          json={"code": "print(1)"}), 403)
+
+
+def test_marking_done_reporting_progress_and_reading_it(client, setup, bearer, api_as):
+    from tests.learning_data import MATERIAL, VIDEO
+
+    material = exercise(setup.lessons[0], "material", MATERIAL)
+    video = exercise(setup.lessons[0], "video", VIDEO)
+    headers = bearer(setup.student)
+    base = f"/api/v1/classes/{setup.school_class.id}/exercises"
+    assert _data(client.post(f"{base}/{material.id}/complete", headers=headers))["completed"] is True
+    _refusal(client.post(f"{base}/{video.id}/complete", headers=headers), 409)  # videos: watched, not ticked
+    watched = _data(client.post(f"{base}/{video.id}/progress", headers=headers, json={"seconds": 30}))
+    assert watched["watched_seconds"] == 30 and watched["completed"] is False
+    lesson = _data(client.get(f"/api/v1/classes/{setup.school_class.id}/lessons/{setup.lessons[0].id}/progress",
+                              headers=headers))
+    assert (lesson["done"], lesson["total"]) == (1, 2)
+    _refusal(client.get(f"/api/v1/classes/{setup.school_class.id}/lessons/{setup.lessons[1].id}/progress",
+                        headers=headers), 403)  # still locked
+    mine = _data(client.get(f"/api/v1/users/{setup.student.id}/progress", headers=headers))
+    theirs = _data(client.get(f"/api/v1/users/{setup.student.id}/progress", headers=api_as("staff")[1]))
+    assert mine == theirs and mine[0]["exercises_completed"] == 1
+    _refusal(client.get(f"/api/v1/users/{setup.student.id}/progress", headers=api_as("student")[1]), 404)

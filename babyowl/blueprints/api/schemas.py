@@ -481,3 +481,30 @@ class ExerciseUpdateIn(ApiModel):
 class ExerciseOut(ExerciseSummaryOut):
     lesson_id: uuid.UUID
     content: dict
+
+
+class ExerciseProgressIn(ApiModel):
+    seconds: int | None = Field(None, ge=0, le=86_400, description="Seconds of video watched since the last report.")
+    scroll_depth: int | None = Field(None, ge=0, le=100, description="How far down a material was read (percent).")
+
+
+class ExerciseProgressOut(ApiModel):
+    exercise_id: uuid.UUID
+    completed: bool
+    watched_seconds: int | None = None
+    scroll_depth: int | None = None
+
+
+class LessonExerciseProgressOut(ApiModel):
+    exercise_id: uuid.UUID
+    title: str
+    type: str
+    completed: bool
+
+
+class LessonPageProgressOut(ApiModel):
+    lesson_id: uuid.UUID
+    done: int
+    total: int
+    percent: int
+    exercises: list[LessonExerciseProgressOut]

@@ -405,14 +405,18 @@ def _credits_meta(history) -> dict:
 @authenticated("student")
 @spec.validate(resp=responses(s.MyClassProgressOut, many=True), tags=["progress"])
 def my_progress():
-    rows = progress.student_progress(api_user())
-    return ok([s.MyClassProgressOut(
+    return ok(_progress_rows(api_user()))
+
+
+def _progress_rows(student) -> list[s.MyClassProgressOut]:
+    rows = progress.student_progress(student)
+    return [s.MyClassProgressOut(
         enrollment_id=row.enrollment.id, class_id=row.enrollment.class_id, class_name=row.enrollment.school_class.name,
         lessons_completed=row.lessons_completed, exercises_completed=row.exercises_completed,
         exercises_total=row.exercises_total,
         lessons=[s.LessonProgressOut(lesson_id=c.lesson.id, title=c.lesson.title, unlocked=c.unlocked,
                                      exercises_done=c.done, exercises_total=c.total, completed=c.completed)
-                 for c in row.lessons]) for row in rows])
+                 for c in row.lessons]) for row in rows]
 
 
 @bp.get("/classes/<uuid:class_id>/progress")
@@ -727,3 +731,57 @@ def delete_exercise(exercise_id: uuid.UUID):
 
     exercises.delete_exercise(api_user(), structure.exercise_for_author(api_user(), exercise_id))
     return ok(s.Done())
+
+
+# --- Progress of a student's work --------------------------------------------------------------------------------
+
+def _exercise_progress_out(progress) -> s.ExerciseProgressOut:
+    return s.ExerciseProgressOut(exercise_id=progress.exercise_id, completed=progress.completed,
+                                 watched_seconds=progress.watched_seconds, scroll_depth=progress.scroll_depth)
+
+
+@bp.post("/classes/<uuid:class_id>/exercises/<uuid:exercise_id>/complete")
+@authenticated("student")
+@spec.validate(resp=responses(s.ExerciseProgressOut), tags=["progress"])
+def complete_exercise(class_id: uuid.UUID, exercise_id: uuid.UUID):
+    """The "Mark as done" button: materials always, videos when the instructor allows it; others by their work."""
+    from babyowl.services import learning
+
+    place = learning.place_for(api_user(), class_id, exercise_id)
+    return ok(_exercise_progress_out(learning.mark_done(api_user(), place)))
+
+
+@bp.post("/classes/<uuid:class_id>/exercises/<uuid:exercise_id>/progress")
+@authenticated("student")
+@spec.validate(json=s.ExerciseProgressIn, resp=responses(s.ExerciseProgressOut), tags=["progress"])
+def report_exercise_progress(class_id: uuid.UUID, exercise_id: uuid.UUID):
+    from babyowl.services import learning
+
+    body: s.ExerciseProgressIn = json_body()
+    place = learning.place_for(api_user(), class_id, exercise_id)
+    return ok(_exercise_progress_out(learning.record_progress(api_user(), place, seconds=body.seconds,
+                                                              scroll_depth=body.scroll_depth)))
+
+
+@bp.get("/classes/<uuid:class_id>/lessons/<uuid:lesson_id>/progress")
+@authenticated("student")
+@spec.validate(resp=responses(s.LessonPageProgressOut), tags=["progress"])
+def lesson_progress(class_id: uuid.UUID, lesson_id: uuid.UUID):
+    from babyowl.services import learning
+
+    page = learning.lesson_page(api_user(), class_id, lesson_id)
+    return ok(s.LessonPageProgressOut(
+        lesson_id=page.lesson.id, done=page.done, total=page.total, percent=page.percent,
+        exercises=[s.LessonExerciseProgressOut(exercise_id=item.exercise.id, title=item.exercise.title,
+                                               type=item.exercise.type, completed=item.completed)
+                   for item in page.items]))
+
+
+@bp.get("/users/<uuid:user_id>/progress")
+@authenticated()
+@spec.validate(resp=responses(s.MyClassProgressOut, many=True), tags=["progress"])
+def user_progress(user_id: uuid.UUID):
+    """A student's progress in each of their classes: their own, or anyone's for staff (as the profile page)."""
+    from babyowl.services import users
+
+    return ok(_progress_rows(users.profile_for(api_user(), user_id)))
