@@ -53,6 +53,9 @@ API_ACCESS: dict[str, Op] = {
     # Classes: staff every class, its instructor, its students; anyone else 404.
     "api.list_classes": Op(SIGNED_IN, "/api/v1/classes"),
     "api.get_class": Op(SIGNED_IN, _cls()),
+    "api.create_class": Op(STAFF_ROLES, "/api/v1/classes", "POST", {}),
+    "api.update_class": Op(STAFF_ROLES, _cls(), "PUT", {}),
+    "api.change_class_status": Op(STAFF_ROLES, _cls("/status"), "PUT", {"status": "completed"}),
     "api.class_enrollments": Op(TEACHING_ROLES, _cls("/enrollments")),
     "api.enroll": Op(STAFF_ROLES, _cls("/enrollments"), "POST", {}),
     "api.unlock_lesson": Op(UNLOCKERS, _cls("/unlock-lesson"), "POST"),

@@ -309,6 +309,27 @@ def test_the_class_list_pages_with_a_cursor(client, db, api_as):
     assert {c["id"] for c in first["data"]}.isdisjoint({c["id"] for c in second["data"]})
 
 
+def test_staff_create_change_and_open_a_class(client, db, api_as):
+    _, staff = api_as("staff")
+    course, instructor = make_course(), make_user("instructor")
+    body = {"name": "Python Sabtu", "course_id": str(course.id), "instructor_id": str(instructor.id),
+            "type": "group", "total_meetings": 12, "max_capacity": 15, "days": ["Saturday"],
+            "start_time": "09:00:00", "end_time": "11:00:00", "enrollment_deadline": "2027-01-01",
+            "start_date": "2027-01-02"}
+    created = client.post("/api/v1/classes", headers=staff, json=body)
+    school_class = _data(created)
+    assert created.status_code == 201 and school_class["status"] == "draft" and school_class["total_meetings"] == 12
+    url = f"/api/v1/classes/{school_class['id']}"
+    changed = _data(client.put(url, headers=staff, json={**body, "max_capacity": 20}))
+    assert changed["max_capacity"] == 20
+    _refusal(client.put(url, headers=staff, json={**body, "start_date": "2026-12-01"}), 422)  # deadline after start
+    opened = _data(client.put(f"{url}/status", headers=staff, json={"status": "enrollment_open"}))
+    assert opened["status"] == "enrollment_open"
+    _refusal(client.put(f"{url}/status", headers=staff, json={"status": "draft"}), 409)
+    _refusal(client.post("/api/v1/classes", headers=api_as("instructor")[1], json=body), 403)
+    _refusal(client.post("/api/v1/classes", headers=staff, json={**body, "course_id": str(uuid.uuid4())}), 422)
+
+
 def test_staff_enroll_and_the_rules_of_the_class_refuse(client, db, api_as, bearer):
     _, staff = api_as("staff")
     school_class = make_class(status="enrollment_open", max_capacity=1)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -508,3 +508,24 @@ class LessonPageProgressOut(ApiModel):
     total: int
     percent: int
     exercises: list[LessonExerciseProgressOut]
+
+
+class ClassIn(ApiModel):
+    name: str = Field(min_length=1, max_length=255)
+    course_id: uuid.UUID
+    instructor_id: uuid.UUID | None = None
+    type: Literal["group", "private"] = "group"
+    total_meetings: int = Field(ge=1, le=200)
+    max_capacity: int | None = Field(None, ge=1, le=1000)
+    days: list[Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]] = Field(
+        default_factory=list, max_length=7)
+    start_time: time | None = None
+    end_time: time | None = None
+    enrollment_deadline: date | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+
+
+class ClassStatusIn(ApiModel):
+    status: str = Field(max_length=50, description="enrollment_open, active, completed or cancelled, as the class's "
+                                                   "type allows from its current status.")

@@ -235,6 +235,40 @@ def get_class(class_id: uuid.UUID):
     return ok(_class_out(classes.class_for(api_user(), class_id)))
 
 
+def _details(body: s.ClassIn) -> classes.ClassDetails:
+    return classes.ClassDetails(name=body.name, course_id=body.course_id, instructor_id=body.instructor_id,
+                                type=body.type, total_meetings=body.total_meetings, max_capacity=body.max_capacity,
+                                days=tuple(body.days), start_time=body.start_time, end_time=body.end_time,
+                                enrollment_deadline=body.enrollment_deadline, start_date=body.start_date,
+                                end_date=body.end_date)
+
+
+@bp.post("/classes")
+@authenticated(*STAFF_ROLES)
+@spec.validate(json=s.ClassIn, resp=responses(s.ClassOut, 201), tags=["classes"])
+def create_class():
+    school_class = classes.create_class(api_user(), _details(json_body()))
+    return ok(_class_out(classes.class_for(api_user(), school_class.id)), 201)
+
+
+@bp.put("/classes/<uuid:class_id>")
+@authenticated(*STAFF_ROLES)
+@spec.validate(json=s.ClassIn, resp=responses(s.ClassOut), tags=["classes"])
+def update_class(class_id: uuid.UUID):
+    school_class = classes.class_for(api_user(), class_id)
+    classes.update_class(api_user(), school_class, _details(json_body()))
+    return ok(_class_out(classes.class_for(api_user(), class_id)))
+
+
+@bp.put("/classes/<uuid:class_id>/status")
+@authenticated(*STAFF_ROLES)
+@spec.validate(json=s.ClassStatusIn, resp=responses(s.ClassOut), tags=["classes"])
+def change_class_status(class_id: uuid.UUID):
+    school_class = classes.class_for(api_user(), class_id)
+    classes.change_status(api_user(), school_class, json_body().status)
+    return ok(_class_out(classes.class_for(api_user(), class_id)))
+
+
 @bp.get("/classes/<uuid:class_id>/enrollments")
 @authenticated(*TEACHING_ROLES)
 @spec.validate(resp=responses(s.EnrollmentOut, many=True), tags=["classes"])
