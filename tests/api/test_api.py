@@ -528,3 +528,28 @@ def test_a_student_reads_their_progress(client, db, teaching, bearer):
     _refusal(client.get("/api/v1/me/progress", headers=bearer(teaching["instructor"])), 403)
     _refusal(client.get(f"/api/v1/classes/{teaching['class'].id}/progress", headers=bearer(student)), 403)
 
+
+
+def test_list_operations_run_the_same_statements_whatever_the_rows(client, db, teaching, bearer, api_as,
+                                                                    count_queries):
+    instructor = bearer(teaching["instructor"])
+    _, staff = api_as("staff")
+    _take(client, instructor, teaching, meeting=1)
+    lists = [(f"/api/v1/classes/{teaching['class'].id}/attendance?limit=100", instructor),
+             ("/api/v1/classes?limit=100", staff), ("/api/v1/catalog/courses?limit=100", {})]
+
+    def counts():
+        found = []
+        for url, headers in lists:
+            with count_queries() as statements:
+                assert client.get(url, headers=headers).status_code == 200
+            found.append(len(statements))
+        return found
+
+    few = counts()
+    for _ in range(6):
+        enrollment = make_enrollment(teaching["class"])
+        teaching["enrollments"].append(enrollment)
+        make_class(course=make_course())
+    _take(client, instructor, teaching, meeting=2)
+    assert counts() == few
