@@ -84,6 +84,14 @@ def test_the_session_cookie_alone_gets_401(client, db):
     _refusal(client.get("/api/v1/classes"), 401, "UNAUTHENTICATED")
 
 
+def test_the_api_needs_no_csrf_token_while_the_pages_do(make_app, db):
+    protected = make_app(WTF_CSRF_ENABLED=True).test_client()
+    user = make_user("student")
+    signed_in = protected.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD})
+    assert signed_in.status_code == 200
+    assert protected.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 400
+
+
 def test_a_token_that_is_not_ours_gets_401(client, db):
     _refusal(client.get("/api/v1/auth/me", headers={"Authorization": "Bearer not.a.token"}), 401)
 
