@@ -116,6 +116,23 @@ def test_refresh_rotates_and_the_old_refresh_token_stops_working(client, db, bea
                              headers={"Authorization": f"Bearer {fresh['refresh_token']}"}))["access_token"]
 
 
+def test_one_refresh_token_sent_twice_at_once_rotates_once(app, db, bearer):
+    old_refresh = bearer(make_user("student"), "refresh_token")
+    barrier, statuses = threading.Barrier(5), []
+
+    def worker():
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(client.post("/api/v1/auth/refresh", headers=old_refresh).status_code)
+
+    threads = [threading.Thread(target=worker) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [200, 401, 401, 401, 401]
+
+
 def test_an_access_token_cannot_refresh_and_a_refresh_token_cannot_call(client, db, bearer):
     user = make_user("student")
     _refusal(client.post("/api/v1/auth/refresh", headers=bearer(user)), 401)

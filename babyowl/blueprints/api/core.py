@@ -17,6 +17,7 @@ import base64
 import binascii
 import functools
 import json
+import logging
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -34,6 +35,8 @@ from spectree import SpecTree
 from werkzeug.exceptions import HTTPException
 
 from babyowl.extensions import db
+
+log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 
@@ -299,25 +302,37 @@ def _redis():
     return redis_connection() if current_app.config.get("REDIS_URL") else None
 
 
-def revoke(payload: dict) -> None:
-    """Put a token on the blocklist until it would have expired anyway."""
+def revoke(payload: dict) -> bool:
+    """Put a token on the blocklist until it would have expired anyway; False when it was already there.
+
+    Atomic (Redis SET NX, or a lock in memory), so two requests racing to rotate one refresh token cannot
+    both get a new pair.
+    """
     jti, expires = payload["jti"], int(payload.get("exp", time.time() + 86400))
     ttl = max(1, expires - int(time.time()))
     connection = _redis()
     if connection is not None:
-        connection.set(_BLOCK_PREFIX + jti, "1", ex=ttl)
-        return
+        return bool(connection.set(_BLOCK_PREFIX + jti, "1", ex=ttl, nx=True))
     with _memory_lock:
         now = time.time()
         for old in [k for k, until in _memory_blocklist.items() if until < now]:
             _memory_blocklist.pop(old, None)
+        if _memory_blocklist.get(jti, 0) > now:
+            return False
         _memory_blocklist[jti] = now + ttl
+        return True
 
 
 def is_revoked(jti: str) -> bool:
     connection = _redis()
     if connection is not None:
-        return bool(connection.exists(_BLOCK_PREFIX + jti))
+        from redis.exceptions import RedisError
+
+        try:
+            return bool(connection.exists(_BLOCK_PREFIX + jti))
+        except RedisError:  # fail closed: a revoked token must never pass because Redis is away
+            log.warning("JWT blocklist unreachable; refusing the token %s", jti)
+            return True
     with _memory_lock:
         until = _memory_blocklist.get(jti)
     return until is not None and until > time.time()

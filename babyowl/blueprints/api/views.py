@@ -83,7 +83,8 @@ def register():
 @spec.validate(resp=responses(s.TokensOut), tags=["auth"])
 def refresh():
     """Send the refresh token as the bearer: a new pair comes back and the old refresh token stops working."""
-    revoke(get_jwt())
+    if not revoke(get_jwt()):  # the same refresh token rotated by a request that ran at the same moment
+        return error(401, _("This token was revoked. Sign in again."), code="TOKEN_REVOKED")
     return ok(_tokens_out(api_user()))
 
 
