@@ -165,6 +165,17 @@ def test_with_redis_the_blocklist_outlives_the_app(make_app, db, redis_url, redi
     _refusal(restarted.test_client().get("/api/v1/auth/me", headers=headers), 401, "TOKEN_REVOKED")
 
 
+def test_a_blocklist_that_cannot_be_reached_refuses_tokens(make_app, db):
+    unreachable = make_app(REDIS_URL="redis://127.0.0.1:1/0", REDIS_TIMEOUT=0.2)
+    from babyowl.blueprints.api.core import issue_tokens
+
+    with unreachable.app_context():
+        user = make_user("student")
+        with unreachable.test_request_context():
+            token = issue_tokens(user)["access_token"]
+    _refusal(unreachable.test_client().get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}), 401)
+
+
 def test_changing_the_password_ends_every_token_of_the_person(client, db, bearer):
     user = make_user("student")
     other_device = bearer(user)
