@@ -94,6 +94,15 @@ API_ACCESS: dict[str, Op] = {
     "api.lesson_progress": Op(("student",), lambda c: f"/api/v1/classes/{c['class'].id}/lessons/"
                                                       f"{c['quiz'].lesson_id}/progress"),
     "api.user_progress": Op(SIGNED_IN, lambda c: f"/api/v1/users/{c['user_id']}/progress"),
+    # People: staff; notifications: each person their own.
+    "api.list_users": Op(STAFF_ROLES, "/api/v1/users"),
+    "api.create_user": Op(STAFF_ROLES, "/api/v1/users", "POST", {}),
+    "api.set_user_status": Op(STAFF_ROLES, lambda c: f"/api/v1/users/{c['other'].id}/status", "PUT",
+                              {"status": "suspended"}),
+    "api.list_notifications": Op(SIGNED_IN, "/api/v1/notifications"),
+    "api.unread_notifications": Op(SIGNED_IN, "/api/v1/notifications/unread-count"),
+    "api.read_notification": Op(SIGNED_IN, lambda c: f"/api/v1/notifications/{c['notification'].id}/read", "POST"),
+    "api.read_all_notifications": Op(SIGNED_IN, "/api/v1/notifications/read-all", "POST"),
     # Authoring: the course's author (an instructor) and super_admin; other instructors 403 (own test).
     "api.authored_courses": Op(AUTHORS, "/api/v1/courses"),
     "api.create_course": Op(AUTHORS, "/api/v1/courses", "POST", {"title": "Kursus"}),
@@ -140,10 +149,17 @@ def api_context(db):
         coding_submission = CodingSubmission(user_id=student.id, exercise_id=coding.id, code="print(1)")
         db.session.add_all([submission, coding_submission])
         db.session.commit()
+        from babyowl.models import Notification
+
+        owner = user or student
+        notification = Notification(user_id=owner.id, type="announcement", title="Info", message="Teks")
+        db.session.add(notification)
+        db.session.commit()
         draft = make_course(author=instructor, status="draft", lessons=1)
         draft_lesson = draft.sections[0].lessons[0]
         return {"class": school_class, "enrollment": enrollment, "published": make_course(status="published"),
-                "user_id": (user or student).id, "draft": draft, "draft_lesson": draft_lesson,
+                "user_id": owner.id, "other": make_user("student"), "notification": notification,
+                "draft": draft, "draft_lesson": draft_lesson,
                 "draft_exercise": draft_lesson.exercises[0],
                 "quiz": exercise(lesson, "quiz", QUIZ), "assignment": assignment, "submission": submission,
                 "coding": coding, "coding_submission": coding_submission}

@@ -589,3 +589,44 @@ def test_list_operations_run_the_same_statements_whatever_the_rows(client, db, t
         make_class(course=make_course())
     _take(client, instructor, teaching, meeting=2)
     assert counts() == few
+
+
+# --- People and notifications --------------------------------------------------------------------------------------
+
+def test_staff_list_create_and_suspend_people(client, db, api_as, bearer):
+    staff_user, staff = api_as("staff")
+    for index in range(3):
+        make_user("student", full_name=f"Zaki {index}")
+    first = client.get("/api/v1/users?q=zaki&limit=2", headers=staff).get_json()
+    assert [u["full_name"] for u in first["data"]] == ["Zaki 0", "Zaki 1"] and first["meta"]["total"] == 3
+    rest = client.get(f"/api/v1/users?q=zaki&limit=2&cursor={first['meta']['next_cursor']}", headers=staff)
+    assert [u["full_name"] for u in _data(rest)] == ["Zaki 2"]
+    created = client.post("/api/v1/users", headers=staff,
+                          json={"email": "baru@example.com", "full_name": "Murid Baru", "role": "student"})
+    assert created.status_code == 201 and _data(created)["role"] == "student"
+    _refusal(client.post("/api/v1/users", headers=staff,
+                         json={"email": "guru@example.com", "full_name": "Guru", "role": "instructor"}), 422)
+    student = make_user("student")
+    student_token = bearer(student)
+    suspended = _data(client.put(f"/api/v1/users/{student.id}/status", headers=staff, json={"status": "suspended"}))
+    assert suspended["status"] == "suspended"
+    _refusal(client.get("/api/v1/auth/me", headers=student_token), 401)
+    _refusal(client.put(f"/api/v1/users/{staff_user.id}/status", headers=staff, json={"status": "suspended"}), 409)
+    _refusal(client.get("/api/v1/users", headers=api_as("instructor")[1]), 403)
+
+
+def test_my_notifications_read_one_and_all(client, db, bearer):
+    from babyowl.models import Notification
+
+    user, other = make_user("student"), make_user("student")
+    rows = [Notification(user_id=user.id, type="announcement", title=f"Info {i}", message="Teks") for i in range(3)]
+    mine_elsewhere = Notification(user_id=other.id, type="announcement", title="Bukan punyamu", message="Teks")
+    db.session.add_all([*rows, mine_elsewhere])
+    db.session.commit()
+    headers = bearer(user)
+    assert _data(client.get("/api/v1/notifications/unread-count", headers=headers))["unread"] == 3
+    listed = client.get("/api/v1/notifications?limit=2", headers=headers).get_json()
+    assert len(listed["data"]) == 2 and listed["meta"]["has_more"]
+    assert _data(client.post(f"/api/v1/notifications/{rows[0].id}/read", headers=headers))["read"] is True
+    _refusal(client.post(f"/api/v1/notifications/{mine_elsewhere.id}/read", headers=headers), 404)
+    assert _data(client.post("/api/v1/notifications/read-all", headers=headers))["unread"] == 0

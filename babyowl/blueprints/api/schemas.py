@@ -529,3 +529,38 @@ class ClassIn(ApiModel):
 class ClassStatusIn(ApiModel):
     status: str = Field(max_length=50, description="enrollment_open, active, completed or cancelled, as the class's "
                                                    "type allows from its current status.")
+
+
+# --- People (staff) and notifications ----------------------------------------------------------------------------
+
+class UsersQuery(ApiModel):
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=500)
+    q: str = Field("", max_length=200)
+    role: Literal["", "student", "instructor", "staff", "super_admin"] = ""
+    status: Literal["", "active", "inactive", "suspended"] = ""
+
+
+class NewUserIn(ApiModel):
+    email: EmailStr = Field(max_length=255)
+    full_name: str = Field(min_length=1, max_length=255)
+    role: Role = "student"
+
+
+class UserStatusIn(ApiModel):
+    status: Literal["active", "inactive", "suspended"]
+
+
+class NotificationOut(ApiModel):
+    id: uuid.UUID
+    type: str | None = None
+    title: str | None = None
+    message: str | None = None
+    read: bool
+    reference_id: uuid.UUID | None = None
+    link: str | None = None
+    created_at: datetime
+
+
+class UnreadOut(ApiModel):
+    unread: int

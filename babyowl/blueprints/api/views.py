@@ -14,8 +14,8 @@ from flask_jwt_extended import get_jwt
 from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, UNLOCKERS
 from babyowl.blueprints.api import schemas as s
 from babyowl.blueprints.api.core import (
-    API_PREFIX, ApiModel, answers_file, api_auth_key, api_user, authenticated, decode_cursor, encode_cursor, error,
-    form_body, issue_tokens, json_body, ok, openapi_document, public, responses, revoke, spec,
+    API_PREFIX, ApiModel, PageQuery, answers_file, api_auth_key, api_user, authenticated, decode_cursor,
+    encode_cursor, error, form_body, issue_tokens, json_body, ok, openapi_document, public, responses, revoke, spec,
 )
 from babyowl.extensions import limiter
 from babyowl.services import accounts, attendance, catalog, classes, credits, progress, tokens
@@ -820,3 +820,82 @@ def user_progress(user_id: uuid.UUID):
     from babyowl.services import users
 
     return ok(_progress_rows(users.profile_for(api_user(), user_id)))
+
+
+# --- People (staff) ----------------------------------------------------------------------------------------------
+
+@bp.get("/users")
+@authenticated(*STAFF_ROLES)
+@spec.validate(query=s.UsersQuery, resp=responses(s.UserOut, many=True), tags=["users"])
+def list_users():
+    """The school's people, as the staff's users table (filters q, role, status); `meta.total` counts them."""
+    from babyowl.services import users
+
+    query: s.UsersQuery = request.context.query
+    page_number, size = _page_cursor(query.cursor, query.limit)
+    page = users.search_users(q=query.q, role=query.role, status=query.status, page=page_number, per_page=size)
+    return ok([_user_out(user) for user in page.items], **_page_meta(page))
+
+
+@bp.post("/users")
+@authenticated(*STAFF_ROLES)
+@spec.validate(json=s.NewUserIn, resp=responses(s.UserOut, 201), tags=["users"])
+def create_user():
+    """A new account, invited by email to choose a password (staff create students; super_admin any role)."""
+    from babyowl.services import users
+
+    body: s.NewUserIn = json_body()
+    user = users.create_user_by(api_user(), email=str(body.email), full_name=body.full_name, role=body.role)
+    return ok(_user_out(user), 201)
+
+
+@bp.put("/users/<uuid:user_id>/status")
+@authenticated(*STAFF_ROLES)
+@spec.validate(json=s.UserStatusIn, resp=responses(s.UserOut), tags=["users"])
+def set_user_status(user_id: uuid.UUID):
+    """Suspend or reactivate: a suspended person's sessions and bearer tokens stop working at once."""
+    from babyowl.services import users
+
+    return ok(_user_out(users.set_status(api_user(), user_id, json_body().status)))
+
+
+# --- Notifications -----------------------------------------------------------------------------------------------
+
+@bp.get("/notifications")
+@authenticated()
+@spec.validate(query=PageQuery, resp=responses(s.NotificationOut, many=True), tags=["notifications"])
+def list_notifications():
+    from babyowl.services import notifications
+
+    query = request.context.query
+    page_number, size = _page_cursor(query.cursor, query.limit)
+    page = notifications.notifications_page(api_user(), page_number, size)
+    return ok([s.NotificationOut.model_validate(n) for n in page.items], **_page_meta(page))
+
+
+@bp.get("/notifications/unread-count")
+@authenticated()
+@spec.validate(resp=responses(s.UnreadOut), tags=["notifications"])
+def unread_notifications():
+    from babyowl.services import notifications
+
+    return ok(s.UnreadOut(unread=notifications.unread_count(api_user())))
+
+
+@bp.post("/notifications/<uuid:notification_id>/read")
+@authenticated()
+@spec.validate(resp=responses(s.NotificationOut), tags=["notifications"])
+def read_notification(notification_id: uuid.UUID):
+    from babyowl.services import notifications
+
+    return ok(s.NotificationOut.model_validate(notifications.mark_read(api_user(), notification_id)))
+
+
+@bp.post("/notifications/read-all")
+@authenticated()
+@spec.validate(resp=responses(s.UnreadOut), tags=["notifications"])
+def read_all_notifications():
+    from babyowl.services import notifications
+
+    notifications.mark_all_read(api_user())
+    return ok(s.UnreadOut(unread=notifications.unread_count(api_user())))
