@@ -94,6 +94,12 @@ API_ACCESS: dict[str, Op] = {
     "api.lesson_progress": Op(("student",), lambda c: f"/api/v1/classes/{c['class'].id}/lessons/"
                                                       f"{c['quiz'].lesson_id}/progress"),
     "api.user_progress": Op(SIGNED_IN, lambda c: f"/api/v1/users/{c['user_id']}/progress"),
+    # Announcements: the class's instructor and staff write; its students read what was sent.
+    "api.class_announcements": Op(SIGNED_IN, _cls("/announcements")),
+    "api.create_announcement": Op(TEACHING_ROLES, _cls("/announcements"), "POST", {}),
+    "api.open_announcement": Op(SIGNED_IN, lambda c: f"/api/v1/announcements/{c['announcement'].id}"),
+    "api.cancel_announcement": Op(TEACHING_ROLES, lambda c: f"/api/v1/announcements/{c['announcement'].id}/cancel",
+                                  "POST"),
     # People: staff; notifications: each person their own.
     "api.list_users": Op(STAFF_ROLES, "/api/v1/users"),
     "api.create_user": Op(STAFF_ROLES, "/api/v1/users", "POST", {}),
@@ -149,16 +155,20 @@ def api_context(db):
         coding_submission = CodingSubmission(user_id=student.id, exercise_id=coding.id, code="print(1)")
         db.session.add_all([submission, coding_submission])
         db.session.commit()
-        from babyowl.models import Notification
+        from babyowl.models import Announcement, Notification
+        from babyowl.models.base import utcnow
 
         owner = user or student
         notification = Notification(user_id=owner.id, type="announcement", title="Info", message="Teks")
-        db.session.add(notification)
+        announcement = Announcement(class_id=school_class.id, instructor_id=instructor.id, title="Info",
+                                    content="Teks", content_html="<p>Teks</p>", sent_at=utcnow())
+        db.session.add_all([notification, announcement])
         db.session.commit()
         draft = make_course(author=instructor, status="draft", lessons=1)
         draft_lesson = draft.sections[0].lessons[0]
         return {"class": school_class, "enrollment": enrollment, "published": make_course(status="published"),
                 "user_id": owner.id, "other": make_user("student"), "notification": notification,
+                "announcement": announcement,
                 "draft": draft, "draft_lesson": draft_lesson,
                 "draft_exercise": draft_lesson.exercises[0],
                 "quiz": exercise(lesson, "quiz", QUIZ), "assignment": assignment, "submission": submission,

@@ -630,3 +630,31 @@ def test_my_notifications_read_one_and_all(client, db, bearer):
     assert _data(client.post(f"/api/v1/notifications/{rows[0].id}/read", headers=headers))["read"] is True
     _refusal(client.post(f"/api/v1/notifications/{mine_elsewhere.id}/read", headers=headers), 404)
     assert _data(client.post("/api/v1/notifications/read-all", headers=headers))["unread"] == 0
+
+
+def test_announcements_written_sent_read_and_cancelled(client, db, teaching, bearer, api_as):
+    instructor = bearer(teaching["instructor"])
+    student = db.session.get(User, teaching["enrollments"][0].student_id)
+    url = f"/api/v1/classes/{teaching['class'].id}/announcements"
+    sent = client.post(url, headers=instructor, json={"title": "Libur", "content": "Besok **libur**."})
+    announcement = _data(sent)
+    assert sent.status_code == 201 and announcement["sent_at"]
+    assert "<strong>libur</strong>" in announcement["content_html"]
+    from datetime import datetime, timezone
+
+    next_week = (datetime.now(timezone.utc) + timedelta(days=7)).isoformat()
+    later = _data(client.post(url, headers=instructor, json={"title": "Ujian", "content": "Minggu depan",
+                                                             "send_at": next_week}))
+    assert [a["title"] for a in _data(client.get(url, headers=bearer(student)))] == ["Libur"]  # not the scheduled
+    opened = _data(client.get(f"/api/v1/announcements/{announcement['id']}", headers=bearer(student)))
+    assert opened["title"] == "Libur"
+    rows = {a["title"]: a for a in _data(client.get(url, headers=instructor))}
+    assert rows["Libur"]["read_count"] == 1 and rows["Libur"]["recipient_count"] == 2
+    _refusal(client.get(f"/api/v1/announcements/{later['id']}", headers=bearer(student)), 404)
+    cancelled = _data(client.post(f"/api/v1/announcements/{later['id']}/cancel", headers=instructor))
+    assert cancelled["cancelled_at"]
+    _refusal(client.post(f"/api/v1/announcements/{announcement['id']}/cancel", headers=instructor), 409)
+    _refusal(client.post(url, headers=bearer(student), json={"title": "X", "content": "Y"}), 403)
+    _refusal(client.get(url, headers=api_as("student")[1]), 404)
+    _refusal(client.post(url, headers=instructor, json={"title": "X", "content": "Y",
+                                                        "send_at": "2000-01-01T00:00:00Z"}), 422)

@@ -564,3 +564,23 @@ class NotificationOut(ApiModel):
 
 class UnreadOut(ApiModel):
     unread: int
+
+
+class AnnouncementOut(ApiModel):
+    id: uuid.UUID
+    class_id: uuid.UUID
+    title: str
+    content: str
+    content_html: str = Field(description="The Markdown, rendered and sanitised.")
+    scheduled_at: datetime | None = None
+    sent_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    read: bool | None = Field(None, description="For a student: whether they opened it.")
+    recipient_count: int | None = Field(None, description="For its writers: how many students get it.")
+    read_count: int | None = Field(None, description="For its writers: how many opened it.")
+
+
+class AnnouncementIn(ApiModel):
+    title: str = Field(min_length=1, max_length=255)
+    content: str = Field(min_length=1, max_length=20_000)
+    send_at: datetime | None = Field(None, description="Later (UTC or with an offset); now when empty.")

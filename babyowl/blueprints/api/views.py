@@ -899,3 +899,54 @@ def read_all_notifications():
 
     notifications.mark_all_read(api_user())
     return ok(s.UnreadOut(unread=notifications.unread_count(api_user())))
+
+
+# --- Announcements -----------------------------------------------------------------------------------------------
+
+@bp.get("/classes/<uuid:class_id>/announcements")
+@authenticated()
+@spec.validate(resp=responses(s.AnnouncementOut, many=True), tags=["announcements"])
+def class_announcements(class_id: uuid.UUID):
+    """Its writers (the class's instructor, staff) see every one with its reads; its students the sent ones."""
+    from babyowl.services import announcements
+
+    school_class = announcements.class_to_read(api_user(), class_id)
+    if announcements.may_manage(api_user(), school_class):
+        return ok([s.AnnouncementOut.model_validate(row.announcement).model_copy(
+            update={"recipient_count": row.recipients, "read_count": row.reads})
+            for row in announcements.class_announcements(api_user(), school_class)])
+    return ok([s.AnnouncementOut.model_validate(a).model_copy(update={"read": read})
+               for a, read in announcements.for_student(api_user(), class_id=school_class.id)])
+
+
+@bp.post("/classes/<uuid:class_id>/announcements")
+@authenticated(*TEACHING_ROLES)
+@spec.validate(json=s.AnnouncementIn, resp=responses(s.AnnouncementOut, 201), tags=["announcements"])
+def create_announcement(class_id: uuid.UUID):
+    from babyowl.services import announcements
+
+    body: s.AnnouncementIn = json_body()
+    school_class = announcements.class_to_manage(api_user(), class_id)
+    announcement = announcements.create_announcement(api_user(), school_class, title=body.title,
+                                                     content=body.content, send_at=body.send_at)
+    return ok(s.AnnouncementOut.model_validate(announcement), 201)
+
+
+@bp.get("/announcements/<uuid:announcement_id>")
+@authenticated()
+@spec.validate(resp=responses(s.AnnouncementOut), tags=["announcements"])
+def open_announcement(announcement_id: uuid.UUID):
+    """A student's first opening records that they read it (once)."""
+    from babyowl.services import announcements
+
+    return ok(s.AnnouncementOut.model_validate(announcements.open_announcement(api_user(), announcement_id)))
+
+
+@bp.post("/announcements/<uuid:announcement_id>/cancel")
+@authenticated(*TEACHING_ROLES)
+@spec.validate(resp=responses(s.AnnouncementOut), tags=["announcements"])
+def cancel_announcement(announcement_id: uuid.UUID):
+    from babyowl.services import announcements
+
+    announcement = announcements.announcement_for(api_user(), announcement_id, manage=True)
+    return ok(s.AnnouncementOut.model_validate(announcements.cancel_announcement(api_user(), announcement)))
