@@ -76,6 +76,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.register_blueprint(gamification_bp)
 
     register_error_handlers(app)
+    from babyowl.blueprints.api.core import init_api
+
+    init_api(app)
     register_cli(app)
     from babyowl.observability import init_observability
 

@@ -38,6 +38,10 @@ ERROR_TEXT = {
 
 
 def error_response(code: int, detail: str | None = None):
+    from babyowl.blueprints.api.core import error as api_error, is_api_request
+
+    if is_api_request():  # the JSON API answers its envelope, also for URLs and methods it does not have
+        return api_error(code, detail)
     title, text = ERROR_TEXT.get(code, ERROR_TEXT[500 if code >= 500 else 400])
     return render("errors/error.html", block="error_message", status=code, code=code, title=title, text=detail or text)
 
@@ -73,6 +77,10 @@ def _rollback_quietly() -> None:
 
 
 def _answer_refusal(error: DomainError):
+    from babyowl.blueprints.api.core import is_api_request, refusal
+
+    if is_api_request():
+        return refusal(error)
     if error.status_code in (403, 404):
         return error_response(error.status_code, error.message)
     render_block, back_to = getattr(error, "render", None), getattr(error, "redirect_to_url", None)

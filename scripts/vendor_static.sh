@@ -29,6 +29,11 @@ cp -r node_modules/monaco-editor/min/vs "$dest/monaco/vs"
 cp node_modules/monaco-editor/LICENSE "$dest/monaco/LICENSE"
 cp node_modules/monaco-editor/ThirdPartyNotices.txt "$dest/monaco/ThirdPartyNotices.txt"
 node -e 'console.log(require("./node_modules/monaco-editor/package.json").version)' > "$dest/monaco/VERSION"
+# Swagger UI: the API's docs page (/api/v1/docs), the standalone bundle and its stylesheet.
+mkdir -p "$dest/swagger-ui"
+cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css "$dest/swagger-ui/"
+cp node_modules/swagger-ui-dist/LICENSE node_modules/swagger-ui-dist/NOTICE "$dest/swagger-ui/"
+node -e 'console.log(require("./node_modules/swagger-ui-dist/package.json").version)' > "$dest/swagger-ui/VERSION"
 # Each package also under its pinned version (vendor/pyodide@314.0.7 -> pyodide): the URLs the app
 # builds, cached for a year (babyowl/static_files.py), served from disk by WhiteNoise or nginx alike.
 for version_file in "$dest"/*/VERSION; do

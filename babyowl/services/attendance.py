@@ -379,11 +379,18 @@ def mark_all_present(actor: User, school_class: SchoolClass, *, meeting_number: 
 
 @use_case
 def save_sheet(actor: User, school_class: SchoolClass, *, meeting_number: int, meeting_date: date | None,
-               marks: dict[uuid.UUID, tuple[str | None, str | None]]) -> int:
-    """The whole grid as one form post (no JavaScript): every given mark in one transaction."""
+               marks: dict[uuid.UUID, tuple[str | None, str | None]], key: uuid.UUID | None = None) -> int:
+    """The whole grid as one form post (no JavaScript): every given mark in one transaction.
+
+    With a key (the API's `Idempotency-Key`), the request is applied once: sent again, or ten times at once, it
+    finds the marks it made (each carries a key derived from the request's) and changes nothing.
+    """
     require_taker(actor, school_class)
     cleaned = {eid: (status, _clean(status, note)) for eid, (status, note) in marks.items() if status}
     school_class = locked_class(school_class.id)
+    if key is not None and db.session.scalar(select(func.count()).where(
+            AttendanceChange.idempotency_key.in_([_key_for(key, eid) for eid in cleaned]))):
+        return 0
     the_date = _check_meeting(school_class, meeting_number, meeting_date)
     enrollments = db.session.scalars(select(ClassEnrollment).where(
         ClassEnrollment.class_id == school_class.id, ClassEnrollment.status == "active",
@@ -391,6 +398,23 @@ def save_sheet(actor: User, school_class: SchoolClass, *, meeting_number: int, m
         .execution_options(populate_existing=True)).all()
     if len(enrollments) != len(cleaned):
         raise InvalidInput(_("A student in this form is no longer active in the class. Reload the page."))
-    changed = sum(apply_mark(actor, school_class, e, meeting_number, the_date, *cleaned[e.id], None, None)
+    changed = sum(apply_mark(actor, school_class, e, meeting_number, the_date, *cleaned[e.id],
+                             _key_for(key, e.id) if key else None, None)
                   for e in enrollments)
     return changed
+
+
+def class_records(school_class: SchoolClass, *, after: tuple[int, str] | None = None, limit: int = 20,
+                  meeting_number: int | None = None) -> list[ClassAttendance]:
+    """The class's marks in (meeting, enrollment) order, `limit` at a time after the key `after` (keyset paging)."""
+    query = (select(ClassAttendance).options(joinedload(ClassAttendance.enrollment))
+             .where(ClassAttendance.class_id == school_class.id)
+             .order_by(ClassAttendance.meeting_number, ClassAttendance.enrollment_id).limit(limit))
+    if meeting_number is not None:
+        query = query.where(ClassAttendance.meeting_number == meeting_number)
+    if after is not None:
+        from sqlalchemy import tuple_
+
+        query = query.where(tuple_(ClassAttendance.meeting_number, ClassAttendance.enrollment_id)
+                            > tuple_(after[0], uuid.UUID(after[1])))
+    return list(db.session.scalars(query))

@@ -9,14 +9,15 @@ from babyowl.extensions import db
 from babyowl.models import Course, Lesson, Section
 from babyowl.services.errors import DomainError
 from babyowl.services.courses import COVER_PREFIX
-from babyowl.services.listing import Page, paginate, text_matches
+from babyowl.services.listing import PER_PAGE, Page, paginate, text_matches
 
 
 class CourseNotInCatalog(DomainError):
     status_code = 404
 
 
-def search(*, q: str = "", category: str = "", level: str = "", page: int = 1) -> Page[Course]:
+def search(*, q: str = "", category: str = "", level: str = "", page: int = 1,
+           per_page: int = PER_PAGE) -> Page[Course]:
     query = select(Course).where(Course.status == "published").order_by(Course.title, Course.id)
     if q.strip():
         query = query.where(text_matches(q, Course.title, Course.description))
@@ -24,7 +25,7 @@ def search(*, q: str = "", category: str = "", level: str = "", page: int = 1) -
         query = query.where(Course.category == category)
     if level:
         query = query.where(Course.level == level)
-    return paginate(query, page)
+    return paginate(query, page, per_page)
 
 
 def lesson_counts(courses) -> dict:

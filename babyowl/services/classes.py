@@ -422,9 +422,9 @@ def student_can_open(student: User, lesson: Lesson) -> bool:
 
 
 def search_classes(actor: User, *, status: str = "", type_: str = "", instructor_id: uuid.UUID | None = None,
-                   course_id: uuid.UUID | None = None, page: int = 1):
+                   course_id: uuid.UUID | None = None, page: int = 1, per_page: int | None = None):
     """Staff see every class, an instructor only theirs; 20 a page, course and instructor loaded with them."""
-    from babyowl.services.listing import paginate
+    from babyowl.services.listing import PER_PAGE, paginate
 
     query = (select(SchoolClass).options(joinedload(SchoolClass.course), joinedload(SchoolClass.instructor))
              .order_by(SchoolClass.start_date.desc().nulls_last(), SchoolClass.name, SchoolClass.id))
@@ -440,7 +440,7 @@ def search_classes(actor: User, *, status: str = "", type_: str = "", instructor
         query = query.where(SchoolClass.instructor_id == instructor_id)
     if course_id:
         query = query.where(SchoolClass.course_id == course_id)
-    return paginate(query, page)
+    return paginate(query, page, per_page or PER_PAGE)
 
 
 def class_for(actor: User, class_id: uuid.UUID) -> SchoolClass:
@@ -550,3 +550,21 @@ def class_history(student: User) -> list[ClassEnrollment]:
         .options(joinedload(ClassEnrollment.school_class).joinedload(SchoolClass.course),
                  joinedload(ClassEnrollment.school_class).joinedload(SchoolClass.continued_from))
         .order_by(ClassEnrollment.enrolled_at.desc())))
+
+
+def my_classes(student: User, *, status: str = "", type_: str = "", course_id: uuid.UUID | None = None,
+               page: int = 1, per_page: int | None = None):
+    """The classes a student is in (as `class_for` lets them see: any enrollment not withdrawn), newest first."""
+    from babyowl.services.listing import PER_PAGE, paginate
+
+    query = (select(SchoolClass).options(joinedload(SchoolClass.course), joinedload(SchoolClass.instructor))
+             .where(SchoolClass.id.in_(select(ClassEnrollment.class_id).where(
+                 ClassEnrollment.student_id == student.id, ClassEnrollment.status != "withdrawn")))
+             .order_by(SchoolClass.start_date.desc().nulls_last(), SchoolClass.name, SchoolClass.id))
+    if status:
+        query = query.where(SchoolClass.status == status)
+    if type_:
+        query = query.where(SchoolClass.type == type_)
+    if course_id:
+        query = query.where(SchoolClass.course_id == course_id)
+    return paginate(query, page, per_page or PER_PAGE)

@@ -123,11 +123,11 @@ def unread_count(user: User) -> int:
         Notification.user_id == user.id, Notification.read.is_(False)))
 
 
-def notifications_page(user: User, page: int):
-    from babyowl.services.listing import paginate
+def notifications_page(user: User, page: int, per_page: int | None = None):
+    from babyowl.services.listing import PER_PAGE, paginate
 
     return paginate(select(Notification).where(Notification.user_id == user.id)
-                    .order_by(Notification.created_at.desc(), Notification.id.desc()), page)
+                    .order_by(Notification.created_at.desc(), Notification.id.desc()), page, per_page or PER_PAGE)
 
 
 @use_case

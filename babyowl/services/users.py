@@ -11,12 +11,12 @@ from babyowl.extensions import db
 from babyowl.models import User, USER_STATUSES
 from babyowl.services import accounts, sessions
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
-from babyowl.services.listing import Page, paginate, text_matches
+from babyowl.services.listing import PER_PAGE, Page, paginate, text_matches
 from babyowl.transactions import use_case
 
 
 def search_users(*, q: str = "", role: str = "", status: str = "", deletion_requested: bool = False,
-                 page: int = 1) -> Page[User]:
+                 page: int = 1, per_page: int | None = None) -> Page[User]:
     query = select(User).order_by(User.full_name, User.email)
     if q.strip():
         query = query.where(text_matches(q, User.full_name, User.email))
@@ -26,7 +26,7 @@ def search_users(*, q: str = "", role: str = "", status: str = "", deletion_requ
         query = query.where(User.status == status)
     if deletion_requested:
         query = query.where(User.deletion_requested_at.is_not(None), User.erased_at.is_(None))
-    return paginate(query, page)
+    return paginate(query, page, per_page or PER_PAGE)
 
 
 class UserNotFound(DomainError):

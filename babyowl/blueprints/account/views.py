@@ -30,8 +30,8 @@ ONBOARDING_EXEMPT = {"account.onboarding", "account.avatar", "account.download_d
 def require_onboarding():
     # The endpoint first: a static file (or an exempt page) must not load the
     # signed-in user, which costs a query and touches the session cookie.
-    if not request.endpoint or request.endpoint in ONBOARDING_EXEMPT:
-        return None
+    if not request.endpoint or request.endpoint in ONBOARDING_EXEMPT or request.endpoint.startswith("api."):
+        return None  # the JSON API never reads the session cookie
     if current_user.is_authenticated and not current_user.onboarding_completed:
         return full_redirect(url_for("account.onboarding"))
     return None
