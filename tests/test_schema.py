@@ -27,7 +27,10 @@ def test_migrated_database_has_every_spec_table(db):
     # and email choices per kind of notification (babyowl/models/notifications.py), signed-in sessions and
     # the email outbox (babyowl/models/sessions.py).
     assert tables - SPEC_TABLES == {"alembic_version", "attendance_changes", "notification_preferences",
-                                    "user_sessions", "outbound_emails"}
+                                    "user_sessions", "outbound_emails",
+                                    # invoices and what they hold (babyowl/models/payments.py)
+                                    "bank_accounts", "invoices", "invoice_events", "payment_proofs",
+                                    "invoice_deliveries"}
 
 
 def test_spec_indexes_exist_with_their_names(db):

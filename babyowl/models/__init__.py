@@ -91,6 +91,13 @@ Sessions and the email outbox (migration 0008, see models/sessions.py):
 13. user_sessions (one row per signed-in device, checked on every request;
     signing out revokes it) and outbound_emails (account emails written in
     the use case that sends them, sent once by a job, re-queued by a sweep).
+
+Payments (migration 0015, see models/payments.py):
+
+14. classes.package_price and meeting_price; class_enrollments.payment_status
+    also takes 'partially_paid' and 'partially_refunded'; the tables
+    bank_accounts, invoices, invoice_events, payment_proofs and
+    invoice_deliveries. The spec's payments table is kept as it was.
 """
 from .announcements import Announcement, AnnouncementRead
 from .attendance import (
@@ -113,7 +120,10 @@ from .courses import COURSE_LEVELS, COURSE_STATUSES, EXERCISE_TYPES, Course, Exe
 from .gamification import BADGE_RARITIES, Badge, UserBadge, UserLevel, XPTransaction
 from .messaging import Conversation, Message
 from .notifications import EMAIL_STATUSES, Notification, NotificationPreference
-from .payments import PAYMENT_STATUSES, Payment
+from .payments import (
+    ENROLLMENT_PAYMENT_STATUSES, INVOICE_KINDS, INVOICE_STATUSES, OPEN_INVOICE_STATUSES, BankAccount, Invoice,
+    PAYMENT_STATUSES, InvoiceDelivery, InvoiceEvent, Payment, PaymentProof,
+)
 from .progress import (
     SUBMISSION_STATUSES,
     SUBMISSION_TYPES,
@@ -151,6 +161,11 @@ __all__ = [
     "Badge",
     "UserBadge",
     "Payment",
+    "BankAccount",
+    "Invoice",
+    "InvoiceEvent",
+    "InvoiceDelivery",
+    "PaymentProof",
     "Notification",
     "NotificationPreference",
     "CommunityPost",
@@ -174,6 +189,10 @@ __all__ = [
     "CLASS_STATUSES",
     "ENROLLMENT_STATUSES",
     "PAYMENT_STATUSES",
+    "ENROLLMENT_PAYMENT_STATUSES",
+    "INVOICE_KINDS",
+    "INVOICE_STATUSES",
+    "OPEN_INVOICE_STATUSES",
     "ATTENDANCE_STATUSES",
     "CREDIT_ADJUSTMENT_REASONS",
     "SUBMISSION_TYPES",
