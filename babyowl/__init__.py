@@ -63,9 +63,11 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from babyowl.blueprints.reports.views import bp as reports_bp
     from babyowl.blueprints.announcements.views import bp as announcements_bp
     from babyowl.blueprints.notifications.views import bp as notifications_bp
+    from babyowl.blueprints.payments.views import bp as payments_bp
 
     for blueprint in (main_bp, auth_bp, account_bp, admin_bp, catalog_bp, authoring_bp, classes_bp, attendance_bp,
-                      credits_bp, reports_bp, coding_bp, learn_bp, announcements_bp, notifications_bp):
+                      credits_bp, reports_bp, coding_bp, learn_bp, announcements_bp, notifications_bp,
+                      payments_bp):
         app.register_blueprint(blueprint)
 
     register_error_handlers(app)

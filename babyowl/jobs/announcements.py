@@ -45,13 +45,14 @@ def sweep() -> dict[str, int]:
     from babyowl.jobs.email import requeue_pending_emails
     from babyowl.jobs.grading import requeue_lost_gradings
     from babyowl.jobs.notifications import requeue_lost_emails
+    from babyowl.jobs.payments import expire_due_invoices
     from babyowl.services.announcements import send_due_announcements
     from babyowl.services.sessions import prune_ended_sessions
 
     # Each announcement and each inline email is its own use case; the re-queueing only reads.
     done = {"announcements": send_due_announcements(), "emails": requeue_lost_emails(),
             "gradings": requeue_lost_gradings(), "account_emails": requeue_pending_emails(),
-            "ended_sessions": prune_ended_sessions()}
+            "ended_sessions": prune_ended_sessions(), "expired_invoices": expire_due_invoices()}
     if any(done.values()):
         log.info("Sweep: %(announcements)d announcements sent, %(emails)d notification emails, %(account_emails)d "
                  "account emails and %(gradings)d gradings re-queued", done)
