@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, current_app, flash, request, url_for
+from flask import Blueprint, Response, current_app, flash, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user
@@ -58,7 +58,7 @@ def onboarding():
             _save_profile(form, finish_onboarding=True)
         flash(_("Your profile is ready. Welcome to %(school)s!", school=current_app.config["SCHOOL_NAME"]),
               "success")
-        return full_redirect(url_for("main.dashboard"))
+        return full_redirect(session.pop("after_onboarding", None) or url_for("main.dashboard"))
     return page()
 
 
