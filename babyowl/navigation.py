@@ -55,6 +55,8 @@ NAV_ITEMS = (
     NavItem("reports.index", _l("Reports"), STAFF_ROLES),
     NavItem("notifications.failed_mail_index", _l("Failed emails"), STAFF_ROLES),
     NavItem("community.feed", _l("Community"), EVERYONE),
+    NavItem("payments.queue", _l("Payments"), STAFF_ROLES),
+    NavItem("payments.my_invoices", _l("My payments"), ("student",)),
 )
 
 
