@@ -94,6 +94,17 @@ def test_the_proof_is_stored_and_shown_to_staff_inline(make_app, db, invoice, st
     assert signed_in_client(app, make_user("student")).get(f"/payments/proofs/{proof.id}").status_code == 404
 
 
+def test_an_htmx_upload_answers_the_panel_with_the_proof_and_a_thank_you(client, db, login_as, open_class):
+    student = login_as("student")
+    invoice = payments.choose_class(student, open_class)
+    response = upload(client, invoice, headers=HX)
+    fragment = text(response)
+    assert response.status_code == 200 and fragment.lstrip().startswith('<section id="proof-panel"')
+    assert "Thank you! Your proof of transfer was sent" in fragment
+    assert "Proof of transfer bukti.png" in fragment.split("Proofs sent")[1]
+    assert reload(db, invoice).status == "submitted"
+
+
 def test_a_fake_proof_is_refused_inline_and_nothing_is_stored(app, client, db, login_as, open_class):
     student = login_as("student")
     invoice = payments.choose_class(student, open_class)

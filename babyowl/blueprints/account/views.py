@@ -23,7 +23,10 @@ bp = Blueprint("account", __name__)
 ONBOARDING_EXEMPT = {"account.onboarding", "account.avatar", "account.download_data", "account.request_deletion",
                      "auth.logout", "auth.verify_email",
                      "auth.resend_verification", "main.set_language", "main.healthz", "main.readyz", "main.metrics",
-                     "static"}
+                     "static",
+                     # The layout's bell polls by htmx on every page, /welcome included: redirecting it to
+                     # /welcome (HX-Redirect) reloaded the onboarding page for ever in a real browser.
+                     "notifications.bell"}
 
 
 @bp.before_app_request

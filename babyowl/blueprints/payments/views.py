@@ -17,7 +17,7 @@ from babyowl.blueprints.payments.forms import (
 from babyowl.errors import on_refusal
 from babyowl.models import INVOICE_STATUSES
 from babyowl.money import InvalidAmount, parse_rupiah
-from babyowl.rendering import redirect_to, render
+from babyowl.rendering import is_htmx, redirect_to, render
 from babyowl.services import classes, payments
 from babyowl.services.payments import ProofUpload, QueueFilter
 from babyowl.storage import serve_file
@@ -167,9 +167,9 @@ def my_invoices():
     return render("payments/mine.html", invoices=payments.my_invoices(current_user), accounts=payments.bank_accounts())
 
 
-def _my_invoice_page(invoice, error=None, status=200, proof_form=None):
+def _my_invoice_page(invoice, error=None, status=200, proof_form=None, done=None):
     return render("payments/invoice.html", block="proof_panel", status=status, invoice=invoice, error=error,
-                  proof_form=proof_form or ProofForm(formdata=None), accounts=payments.bank_accounts())
+                  proof_form=proof_form or ProofForm(formdata=None), accounts=payments.bank_accounts(), done=done)
 
 
 @bp.route("/account/payments/<uuid:invoice_id>")
@@ -201,7 +201,10 @@ def upload_proof(invoice_id: uuid.UUID):
         payments.submit_proof(current_user, invoice, ProofUpload(upload.filename, upload.stream) if upload else None,
                               transfer_date=form.transfer_date.data, sender_name=form.sender_name.data,
                               sender_bank=form.sender_bank.data)
-    flash(_("Thank you! Your proof of transfer was sent; the school will check it soon."), "success")
+    message = _("Thank you! Your proof of transfer was sent; the school will check it soon.")
+    if mine and is_htmx():  # the panel again, with the proof listed and the message in it
+        return _my_invoice_page(payments.invoice_for(current_user, invoice_id), done=message)
+    flash(message, "success")
     return redirect_to(back)
 
 
