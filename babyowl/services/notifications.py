@@ -32,7 +32,6 @@ from babyowl.transactions import after_commit, use_case
 KINDS = {
     "announcement": _l("Class announcements"),
     "lesson_unlocked": _l("A new lesson is open"),
-    "payment": _l("Invoices and payments"),
 }
 UNSUBSCRIBE_SALT = "babyowl-unsubscribe"
 

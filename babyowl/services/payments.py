@@ -322,13 +322,23 @@ def due_text(when: datetime) -> str:
 
 
 def _tell(student: User, invoice: Invoice, title, message, event: str) -> None:
-    from babyowl.services.notifications import notify, path_for
+    """A notification in the app and an email, each in the student's language (part of the use case)."""
+    from flask_babel import force_locale
 
-    notify([student], kind="payment", title=title, message=message, reference_id=invoice.id,
+    from babyowl import emails
+    from babyowl.services.notifications import language_of, notify, path_for
+
+    # Not a kind one can turn emails off for (notifications.KINDS): the email below always goes.
+    notify([student], kind="payment", title=title, message=message, reference_id=invoice.id, email=False,
            link=path_for("payments.my_invoice", invoice_id=invoice.id),
            # Created and verified happen once; a proof can be rejected (or partly paid) more than once.
            event_key=f"invoice:{invoice.id}:{event}" + ("" if event in ("created", "verified") else
                                                         f":{uuid.uuid4().hex}"))
+    language = language_of(student)
+    with force_locale(language):
+        emails.send(emails.payment_notice(to=student.email, name=student.full_name, title=str(title),
+                                          message=str(message), invoice_id=invoice.id, language=language),
+                    user_id=student.id)
 
 
 def _schedule_expiry(invoice_id: uuid.UUID, due_at: datetime) -> None:

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from babyowl.extensions import db as _db
-from babyowl.models import ClassEnrollment, CreditAdjustment, Invoice, InvoiceDelivery, InvoiceEvent, Notification
+from babyowl.models import (
+    ClassEnrollment, CreditAdjustment, Invoice, InvoiceDelivery, InvoiceEvent, Notification, OutboundEmail,
+)
 from babyowl.models.base import utcnow
 from babyowl.services import classes, credits, payments
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
@@ -62,6 +64,9 @@ def test_choosing_a_class_opens_an_invoice_with_a_code_and_holds_a_seat(db, open
     assert events(db, invoice) == [(None, "pending")]
     [note] = db.session.scalars(select(Notification).where(Notification.user_id == student.id)).all()
     assert note.type == "payment" and invoice.number in note.title
+    [mail] = db.session.scalars(select(OutboundEmail).where(OutboundEmail.user_id == student.id)).all()
+    assert mail.to_address == student.email and invoice.number in mail.subject
+    assert mail.status == "sent"  # inline here: no job queue in this test
 
 
 def test_no_two_open_invoices_expect_the_same_total(db, open_class):
@@ -203,6 +208,8 @@ def test_reject_needs_a_reason_and_the_student_may_upload_again(db, open_class, 
         payments.reject(staff, invoice, "  ")
     payments.reject(staff, invoice, "Foto buram")
     assert reload(db, invoice).status == "rejected"
+    subjects = db.session.scalars(select(OutboundEmail.subject).where(OutboundEmail.user_id == student.id)).all()
+    assert any(s.startswith("Proof not accepted") for s in subjects)
     assert events(db, invoice)[-1] == ("submitted", "rejected")
     assert db.session.scalar(select(InvoiceEvent.reason).where(InvoiceEvent.new_status == "rejected")) == "Foto buram"
     payments.submit_proof(student, invoice, proof(JPEG, "lagi.jpg"))
