@@ -404,7 +404,8 @@ def request_top_up(actor: User, enrollment: ClassEnrollment, meetings: int) -> I
     if not is_staff(actor):
         raise NotAllowed(_("Only staff add meetings to a class."))
     school_class = classes.locked_class(enrollment.class_id)
-    if rules_for(school_class).package_refusal(school_class) is not None or school_class.type != "private":
+    rules = rules_for(school_class)
+    if not rules.sells_meetings or rules.package_refusal(school_class) is not None:
         raise DomainError(_("Only a private class can be topped up with more meetings."))
     if school_class.meeting_price is None:
         raise NoPrice(_("Set the price per meeting of this class first."))

@@ -103,15 +103,15 @@ def revenue_bars(revenue: list[MonthRevenue], *, width: int = 36, gap: int = 12,
 def staff_dashboard() -> dict:
     today = school_today()
     now = utcnow()
-    active = list(db.session.scalars(
-        select(SchoolClass).where(SchoolClass.status == "active")
+    running = list(db.session.scalars(
+        select(SchoolClass).where(SchoolClass.status.in_(dashboard.OPEN_CLASS_STATUSES))
         .options(joinedload(SchoolClass.course), joinedload(SchoolClass.instructor))
-        .order_by(SchoolClass.name)))
+        .order_by(SchoolClass.start_date, SchoolClass.name)))
     counts = dict(db.session.execute(
         select(ClassEnrollment.class_id, func.count()).join(SchoolClass)
-        .where(SchoolClass.status == "active", ClassEnrollment.status == "active")
+        .where(SchoolClass.status.in_(dashboard.OPEN_CLASS_STATUSES), ClassEnrollment.status == "active")
         .group_by(ClassEnrollment.class_id)).all())
-    todays = dashboard.todays_classes(active, counts)
+    todays = dashboard.todays_classes(running, counts)
 
     remaining = ClassEnrollment.meeting_credits - ClassEnrollment.credits_used
     low_filter = (ClassEnrollment.status == "active", remaining <= LOW_CREDIT)
@@ -143,7 +143,8 @@ def staff_dashboard() -> dict:
 
     revenue = _revenue(today)
     this_week, last_week = _attendance_rates(today)
-    return {"today": todays, "rate_this_week": this_week, "rate_last_week": last_week,
+    return {"classes": running, "student_counts": counts, "today": todays,
+            "rate_this_week": this_week, "rate_last_week": last_week,
             "low_credit": low_credit, "low_credit_count": low_count,
             "waiting_count": waiting[0], "waiting_amount": waiting[1],
             "overdue_count": overdue[0], "overdue_amount": overdue[1],
