@@ -246,3 +246,42 @@ def test_staff_send_a_top_up_invoice_for_a_private_class(client, db, login_as):
     response = client.post(f"/enrollments/{enrollment.id}/top-up", data={"meetings": "4"})
     invoice = db.session.scalar(select(Invoice))
     assert response.status_code == 303 and invoice.amount_due == Decimal("600000.00") and invoice.kind == "top_up"
+
+
+def test_four_staff_verifying_at_once_over_http_deliver_once(app, db, invoice, student):
+    import threading
+
+    payments.submit_proof(student, invoice, payments.ProofUpload("b.png", io.BytesIO(PNG)))
+    clients = [signed_in_client(app, make_user("staff")) for _ in range(4)]
+    barrier, statuses, url = threading.Barrier(4), [], f"/payments/{invoice.id}/verify"
+
+    def post(browser):
+        barrier.wait()
+        statuses.append(browser.post(url, data={"amount": "1.750.000"}, headers=HX).status_code)
+
+    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [204, 409, 409, 409]
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(InvoiceDelivery.id))) == 1
+    assert db.session.scalar(select(func.count(ClassEnrollment.id))) == 1
+
+
+def test_a_students_export_holds_their_invoices_and_proof_files_and_erasure_keeps_them(db, invoice, student):
+    import json
+    import zipfile
+
+    from babyowl.services import privacy
+
+    payments.submit_proof(student, invoice, payments.ProofUpload("bukti transfer.png", io.BytesIO(PNG)))
+    archive = zipfile.ZipFile(io.BytesIO(privacy.export_user_data(student)))
+    data = json.loads(archive.read("data.json"))
+    [exported] = data["invoices"]
+    assert exported["number"] == invoice.number and exported["status"] == "submitted"
+    [proof] = data["payment_proofs"]
+    assert archive.read(proof["file"]) == PNG
+    privacy.erase_user(make_user("super_admin"), student)
+    assert reload(db, invoice).student_id == student.id  # the school's accounts keep the invoice

@@ -370,3 +370,13 @@ def test_parallel_choices_never_give_more_seats_than_the_class_has(app, db, open
     db.session.expire_all()
     totals = db.session.scalars(select(Invoice.expected_total)).all()
     assert len(totals) == 2 and len(set(totals)) == 2
+
+
+def test_the_workers_sweep_expires_overdue_invoices(app, db, open_class, student):
+    from babyowl.jobs.announcements import sweep
+
+    invoice = payments.choose_class(student, open_class)
+    invoice.due_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    assert sweep()["expired_invoices"] == 1
+    assert reload(db, invoice).status == "expired"
