@@ -63,6 +63,7 @@ from babyowl.models.base import utcnow
 from babyowl.money import InvalidAmount, format_rupiah, parse_rupiah
 from babyowl.services import classes
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from babyowl.services.school_time import school_today
 from babyowl.services.uploads import use_case_owning_files
 from babyowl.storage import get_storage, new_key
 from babyowl.transactions import after_commit, use_case
@@ -386,12 +387,12 @@ def choose_class(student: User, school_class: SchoolClass) -> Invoice:
         raise NotAllowed(_("Only students choose a class for themselves."))
     if school_class.package_price is None:
         raise NoPrice(_("This class cannot be paid for online yet. Please contact the school."))
+    school_class = classes._hold_seat(student, school_class)  # the class row locked: one choice at a time
     existing = db.session.scalar(select(Invoice).where(
         Invoice.student_id == student.id, Invoice.class_id == school_class.id, Invoice.kind == "enrollment",
         Invoice.status.in_(OPEN_INVOICE_STATUSES)))
     if existing is not None:
         raise WrongState(_("You already have an open invoice for this class (%(number)s).", number=existing.number))
-    school_class = classes._hold_seat(student, school_class)
     return _create_invoice(student, student, school_class, kind="enrollment", meetings=school_class.total_meetings,
                            amount=school_class.package_price)
 
@@ -471,7 +472,7 @@ def submit_proof(actor: User, invoice: Invoice, upload: ProofUpload | None, *, t
         invoice = invoice_for(actor, invoice.id)
         content, content_type, extension, name = _checked_proof(upload)
         sender_name, sender_bank = (sender_name or "").strip()[:255] or None, (sender_bank or "").strip()[:100] or None
-        if transfer_date and transfer_date > date.today() + timedelta(days=1):
+        if transfer_date and transfer_date > school_today():
             raise InvalidInput(_("The transfer date cannot be in the future."))
         invoice = _locked_invoice(invoice.id)
         _refuse_unless(invoice, PROOF_FROM)

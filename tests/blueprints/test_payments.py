@@ -285,3 +285,17 @@ def test_a_students_export_holds_their_invoices_and_proof_files_and_erasure_keep
     assert archive.read(proof["file"]) == PNG
     privacy.erase_user(make_user("super_admin"), student)
     assert reload(db, invoice).student_id == student.id  # the school's accounts keep the invoice
+
+
+def test_without_self_registration_the_class_page_offers_only_signing_in(make_app, db, open_class):
+    app = make_app(ALLOW_SELF_REGISTRATION=False)
+    page = text(app.test_client().get(f"/enroll/{open_class.id}"))
+    assert "Sign in" in page and "/register" not in page
+
+
+def test_signing_up_from_a_class_comes_back_to_it_after_the_profile(client, db, open_class):
+    signed_up = client.post(f"/register?next=/enroll/{open_class.id}", data={
+        "full_name": "Nadia Putri", "email": "nadia@example.com", "password": "Rahasia#123", "confirm": "Rahasia#123"})
+    assert signed_up.status_code == 303 and signed_up.headers["Location"] == "/welcome"
+    done = client.post("/welcome", data={"full_name": "Nadia Putri"})
+    assert done.status_code == 303 and done.headers["Location"] == f"/enroll/{open_class.id}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from flask import Blueprint, Response, flash, request, send_file, stream_with_context, url_for
+from flask import Blueprint, Response, current_app, flash, request, send_file, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -217,7 +217,8 @@ def choose_class(class_id: uuid.UUID):
 def _choose_page(school_class, error=None, status=200):
     return render("payments/choose.html", status=status, school_class=school_class, error=error,
                   seats=payments.seats_left_of([school_class.id])[school_class.id],
-                  next_url=url_for("payments.choose_class", class_id=school_class.id))
+                  next_url=url_for("payments.choose_class", class_id=school_class.id),
+                  allow_registration=current_app.config["ALLOW_SELF_REGISTRATION"])
 
 
 @bp.route("/enroll/<uuid:class_id>", methods=["POST"])
