@@ -380,3 +380,22 @@ def test_the_workers_sweep_expires_overdue_invoices(app, db, open_class, student
     db.session.commit()
     assert sweep()["expired_invoices"] == 1
     assert reload(db, invoice).status == "expired"
+
+
+def test_cancel_frees_the_seat_and_refund_or_cancel_in_the_wrong_state_is_refused(db, open_class, student, staff):
+    invoice = payments.choose_class(student, open_class)
+    with pytest.raises(payments.WrongState):
+        payments.refund(staff, invoice, credits=1, amount="100.000", reason="Belum bayar")
+    with pytest.raises(InvalidInput):
+        payments.cancel(staff, invoice, "")
+    payments.cancel(staff, invoice, "Salah pilih kelas")
+    assert reload(db, invoice).status == "cancelled" and classes.seats_left(reload(db, open_class)) == 2
+    assert events(db, invoice)[-1] == ("pending", "cancelled")
+    for attempt in (lambda: payments.cancel(staff, invoice, "lagi"), lambda: payments.verify(staff, invoice, "1"),
+                    lambda: payments.submit_proof(student, invoice, proof())):
+        with pytest.raises(payments.WrongState):
+            attempt()
+    partly = payments.choose_class(make_user("student"), open_class)
+    payments.verify(staff, partly, "500.000")
+    with pytest.raises(payments.WrongState, match="partly paid"):
+        payments.cancel(staff, partly, "Batal")
