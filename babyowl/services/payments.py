@@ -56,8 +56,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from babyowl.authz import is_staff
 from babyowl.extensions import db
 from babyowl.models import (
-    OPEN_INVOICE_STATUSES, BankAccount, ClassEnrollment, Invoice, InvoiceDelivery, InvoiceEvent, PaymentProof,
-    SchoolClass, User,
+    INVOICE_KINDS, OPEN_INVOICE_STATUSES, BankAccount, ClassEnrollment, Invoice, InvoiceDelivery, InvoiceEvent,
+    PaymentProof, SchoolClass, User,
 )
 from babyowl.models.base import utcnow
 from babyowl.money import InvalidAmount, format_rupiah, parse_rupiah
@@ -536,7 +536,7 @@ def _verify(actor: User, invoice: Invoice, amount: Decimal, note: str | None) ->
                  amount=format_rupiah(invoice.amount_received), **{"class": invoice.school_class.name}), "verified")
     else:
         _move(invoice, actor, "partially_paid", amount=amount, reason=note)
-        if enrollment is not None and invoice.kind == "enrollment":
+        if enrollment is not None and kind_of(invoice).pays_for_the_enrollment:
             enrollment.payment_status = "partially_paid"
         _tell(invoice.student, invoice, _l("Partly paid: %(number)s", number=invoice.number),
               _l("We received %(received)s. %(rest)s is still due.", received=format_rupiah(invoice.amount_received),
@@ -545,23 +545,65 @@ def _verify(actor: User, invoice: Invoice, amount: Decimal, note: str | None) ->
     return invoice
 
 
+class InvoiceKind:
+    """What differs between invoice kinds: what paying delivers, and how the invoice names what it is for."""
+
+    name: str
+    pays_for_the_enrollment: bool  # its state is the enrollment's payment_status (a top-up's is not)
+
+    def deliver(self, invoice: Invoice, school_class: SchoolClass) -> tuple[ClassEnrollment, int]:
+        """The enrollment paid for and the credits added (part of the verifying use case)."""
+        raise NotImplementedError
+
+    def describe(self, invoice: Invoice) -> str:
+        raise NotImplementedError
+
+
+class EnrollmentInvoice(InvoiceKind):
+    """A class's package: enrolls the student who held a seat (or marks staff's enrollment paid)."""
+
+    name = "enrollment"
+    pays_for_the_enrollment = True
+
+    def deliver(self, invoice, school_class):
+        if invoice.enrollment_id is None:
+            enrollment = classes._enroll_held(school_class, invoice.student, invoice.id)
+            invoice.enrollment_id = enrollment.id
+            return enrollment, 0
+        return db.session.get(ClassEnrollment, invoice.enrollment_id), 0
+
+    def describe(self, invoice):
+        return _("Package of %(n)d meetings", n=invoice.meetings)
+
+
+class TopUpInvoice(InvoiceKind):
+    """More meetings for a private class: the package grows, the credits follow (services/credits)."""
+
+    name = "top_up"
+    pays_for_the_enrollment = False
+
+    def deliver(self, invoice, school_class):
+        classes._add_meetings(school_class, invoice.meetings)
+        return db.session.get(ClassEnrollment, invoice.enrollment_id), invoice.meetings
+
+    def describe(self, invoice):
+        return _("%(n)d added meetings", n=invoice.meetings)
+
+
+KINDS = {kind.name: kind for kind in (EnrollmentInvoice(), TopUpInvoice())}
+assert set(KINDS) == set(INVOICE_KINDS)
+
+
+def kind_of(invoice: Invoice) -> InvoiceKind:
+    return KINDS[invoice.kind]
+
+
 def _deliver(actor: User, invoice: Invoice) -> InvoiceDelivery | None:
     """What the paid invoice gives, exactly once (the invoice row is locked; the UNIQUE row is the last guard)."""
     if db.session.scalar(select(func.count()).select_from(InvoiceDelivery)
                          .where(InvoiceDelivery.invoice_id == invoice.id)):
         return None
-    school_class = db.session.get(SchoolClass, invoice.class_id)
-    if invoice.kind == "enrollment":
-        if invoice.enrollment_id is None:
-            enrollment = classes._enroll_held(school_class, invoice.student, invoice.id)
-            invoice.enrollment_id = enrollment.id
-        else:
-            enrollment = db.session.get(ClassEnrollment, invoice.enrollment_id)
-        credits_added = 0
-    else:
-        enrollment = db.session.get(ClassEnrollment, invoice.enrollment_id)
-        classes._add_meetings(school_class, invoice.meetings)
-        credits_added = invoice.meetings
+    enrollment, credits_added = kind_of(invoice).deliver(invoice, db.session.get(SchoolClass, invoice.class_id))
     enrollment.payment_status = "verified"
     enrollment.payment_amount = (enrollment.payment_amount or Decimal("0")) + invoice.amount_received
     delivery = InvoiceDelivery(invoice_id=invoice.id, enrollment_id=enrollment.id, credits_added=credits_added,
@@ -641,7 +683,8 @@ def refund(actor: User, invoice: Invoice, *, credits: int, amount, reason: str |
     invoice.amount_refunded += amount
     new = "refunded" if invoice.amount_refunded == invoice.amount_received else "partially_refunded"
     _move(invoice, actor, new, amount=amount, reason=reason)
-    enrollment.payment_status = new
+    if kind_of(invoice).pays_for_the_enrollment:
+        enrollment.payment_status = new
     return invoice
 
 

@@ -309,4 +309,5 @@ def invoice_words():
     from babyowl.money import format_rupiah
     from babyowl.navigation import DAY_NAMES
 
-    return {"invoice_status_names": payments.STATUS_NAMES, "day_names": DAY_NAMES, "rupiah": format_rupiah}
+    return {"invoice_status_names": payments.STATUS_NAMES, "day_names": DAY_NAMES, "rupiah": format_rupiah,
+            "invoice_kind": payments.kind_of}
