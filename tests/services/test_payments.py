@@ -129,9 +129,13 @@ def test_staff_enrolling_invoices_the_enrollment_and_desk_payment_verifies_it(db
     assert db.session.scalar(select(InvoiceEvent.actor_id).where(InvoiceEvent.new_status == "verified")) == staff.id
 
 
-def test_a_class_without_price_is_not_invoiced(db, staff):
-    enrollment = classes.enroll(staff, make_class(status="enrollment_open"), make_user("student"))
+def test_a_class_without_price_is_not_invoiced_nor_paid_at_the_desk(db, staff):
+    unpriced = make_class(status="enrollment_open")
+    enrollment = classes.enroll(staff, unpriced, make_user("student"))
     assert enrollment.payment_status == "pending" and db.session.scalar(select(func.count(Invoice.id))) == 0
+    with pytest.raises(payments.NoPrice):
+        classes.enroll(staff, unpriced, make_user("student"), paid_at_desk="1.500.000")
+    assert db.session.scalar(select(func.count(ClassEnrollment.id))) == 1
 
 
 def test_proof_then_verify_enrolls_the_student_with_the_packages_credits(app, db, open_class, student, staff):
