@@ -403,3 +403,11 @@ def test_cancel_frees_the_seat_and_refund_or_cancel_in_the_wrong_state_is_refuse
     payments.verify(staff, partly, "500.000")
     with pytest.raises(payments.WrongState, match="partly paid"):
         payments.cancel(staff, partly, "Batal")
+
+
+def test_the_cron_command_expires_overdue_invoices_where_no_worker_runs(app, db, open_class, student):
+    invoice = payments.choose_class(student, open_class)
+    invoice.due_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    output = app.test_cli_runner().invoke(args=["send-due-announcements"]).output
+    assert "1 unpaid invoices expired." in output and reload(db, invoice).status == "expired"
