@@ -90,6 +90,7 @@ def test_the_proof_is_stored_and_shown_to_staff_inline(make_app, db, invoice, st
     assert invoice.number in queue and f'src="/payments/proofs/{proof.id}"' in queue
     status, content, _disposition = download(staff, f"/payments/proofs/{proof.id}")
     assert (status, content) == (200, PNG)
+    assert staff.get(f"/payments/proofs/{proof.id}").headers["Content-Security-Policy"] == "sandbox"
     # Another student: the file does not exist for them.
     assert signed_in_client(app, make_user("student")).get(f"/payments/proofs/{proof.id}").status_code == 404
 

@@ -118,8 +118,11 @@ def refund(invoice_id: uuid.UUID):
 @login_required
 def proof_file(proof_id: uuid.UUID):
     proof = payments.proof_for(current_user, proof_id)
-    # Images are shown inline in the queue; a PDF opens in the browser's viewer.
-    return serve_file(proof.file_key, cache_control="private, no-store")
+    # Images are shown inline in the queue; a PDF opens in the browser's viewer. An uploaded file never runs
+    # anything with the school's origin (a PDF's scripts, say): it is served sandboxed.
+    response = serve_file(proof.file_key, cache_control="private, no-store")
+    response.headers["Content-Security-Policy"] = "sandbox"
+    return response
 
 
 @bp.route("/payments/<uuid:invoice_id>/receipt.pdf")
