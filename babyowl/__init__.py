@@ -68,10 +68,11 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from babyowl.blueprints.gamification.views import bp as gamification_bp
     from babyowl.blueprints.messages.views import bp as messages_bp
     from babyowl.blueprints.community.views import bp as community_bp
+    from babyowl.blueprints.payments.views import bp as payments_bp
 
     for blueprint in (main_bp, auth_bp, account_bp, admin_bp, catalog_bp, authoring_bp, classes_bp, attendance_bp,
                       credits_bp, reports_bp, coding_bp, learn_bp, announcements_bp, notifications_bp,
-                      messages_bp, community_bp):
+                      messages_bp, community_bp, payments_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(gamification_bp)
 

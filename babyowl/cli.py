@@ -49,7 +49,7 @@ def register_cli(app: Flask) -> None:
 
         done = sweep()
         click.echo(f"{done['announcements']} announcements sent, {done['emails'] + done['account_emails']} emails "
-                   "re-queued.")
+                   f"re-queued, {done['expired_invoices']} unpaid invoices expired.")
 
     @app.cli.command("xp-rebuild")
     def xp_rebuild_command() -> None:

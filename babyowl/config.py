@@ -94,6 +94,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "RQ_GRADING_QUEUE": os.environ.get("RQ_GRADING_QUEUE", "grading"),
         # School-wide settings.
         "SCHOOL_NAME": os.environ.get("SCHOOL_NAME", "Baby Owl"),
+        # Shown on the landing page (how to reach the school) and on invoices.
+        "SCHOOL_CONTACT_EMAIL": os.environ.get("SCHOOL_CONTACT_EMAIL", ""),
+        "SCHOOL_CONTACT_PHONE": os.environ.get("SCHOOL_CONTACT_PHONE", ""),
+        "SCHOOL_ADDRESS": os.environ.get("SCHOOL_ADDRESS", ""),
+        "INVOICE_DUE_DAYS": _int("INVOICE_DUE_DAYS", 3),
         "SCHOOL_TIMEZONE": os.environ.get("SCHOOL_TIMEZONE", "Asia/Jakarta"),
         "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LOCALE", "id"),
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("SCHOOL_TIMEZONE", "Asia/Jakarta"),

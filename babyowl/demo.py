@@ -6,6 +6,7 @@ it is created, so running the command again changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import hashlib
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -301,6 +302,7 @@ def seed_demo() -> list[DemoLogin]:
     _seed_gamification(group, group_enrollments + [private_enrollment], users["staff@babyowl.example"])
     _seed_messages(users, [group, private], today)
     _seed_community(users, group, today)
+    _seed_payments(users, group, private, group_enrollments, private_enrollment)
     return list(DEMO_USERS)
 
 
@@ -366,3 +368,74 @@ def _seed_messages(users: dict[str, User], classes: list[SchoolClass], today: da
             continue  # seeded before
         for n, (sender, text) in enumerate(lines):
             messages.demo_message(conversation_id, sender, text, when + timedelta(minutes=5 * n))
+
+
+def _seed_payments(users: dict[str, User], group: SchoolClass, private: SchoolClass,
+                   group_enrollments: list[ClassEnrollment], private_enrollment: ClassEnrollment) -> None:
+    """Prices, two bank accounts and invoices in the states staff meet (refunds would need credit adjustments,
+    which the demo's credits do not have): found by their numbers, so a second run adds nothing."""
+    from babyowl.models import BankAccount, Invoice, InvoiceDelivery, InvoiceEvent, PaymentProof
+    from babyowl.storage import get_storage
+
+    open_class = db.session.scalar(select(SchoolClass).where(SchoolClass.name == "Web dengan Flask — Grup Januari"))
+    group.package_price, private.package_price, open_class.package_price = (
+        Decimal("1500000"), Decimal("4000000"), Decimal("1750000"))
+    private.meeting_price = Decimal("200000")
+    for bank, number in (("BCA", "8720123456"), ("Mandiri", "1300098765432")):
+        if db.session.scalar(select(BankAccount).where(BankAccount.account_number == number)) is None:
+            db.session.add(BankAccount(bank_name=bank, account_number=number, account_holder="Yayasan Baby Owl"))
+    staff = users["staff@babyowl.example"]
+    now = utcnow()
+    png = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS"
+           b"\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef\x00\x00"
+           b"\x00\x00IEND\xaeB`\x82")
+    andi, dewi, eko, fitri, gilang = (users[f"{n}@babyowl.example"] for n in ("andi", "dewi", "eko", "fitri", "gilang"))
+    # number, student, class, enrollment, kind, meetings, price, code, received, states (oldest first), proof
+    plan = [
+        ("DEMO-0001", andi, group, group_enrollments[0], "enrollment", 10, "1500000", 101, "1500101",
+         ("pending", "submitted", "verified"), True),
+        ("DEMO-0002", fitri, group, group_enrollments[3], "enrollment", 10, "1500000", 102, "1000000",
+         ("pending", "submitted", "partially_paid"), True),
+        ("DEMO-0003", dewi, open_class, None, "enrollment", 10, "1750000", 103, "0", ("pending", "submitted"), True),
+        ("DEMO-0004", eko, open_class, None, "enrollment", 10, "1750000", 104, "0", ("pending",), False),
+        ("DEMO-0005", gilang, private, private_enrollment, "top_up", 4, "800000", 105, "0",
+         ("pending", "submitted", "rejected"), True),
+        ("DEMO-0006", fitri, open_class, None, "enrollment", 10, "1750000", 106, "0", ("pending", "expired"), False),
+        ("DEMO-0007", andi, open_class, None, "enrollment", 10, "1750000", 107, "0", ("pending", "cancelled"), False),
+    ]
+    reasons = {"rejected": "Foto bukti transfer buram, nominal tidak terbaca.", "expired": "Not paid by the due date.",
+               "cancelled": "Pindah ke kelas lain.", "submitted": "Proof of transfer uploaded."}
+    for number, student, school_class, enrollment, kind, meetings, price, code, received, states, has_proof in plan:
+        if db.session.scalar(select(Invoice).where(Invoice.number == number)) is not None:
+            continue
+        amount = Decimal(price)
+        invoice = Invoice(id=uuid.uuid4(), number=number, kind=kind, student_id=student.id, class_id=school_class.id,
+                          enrollment_id=enrollment.id if enrollment else None, meetings=meetings, amount_due=amount,
+                          unique_code=code, expected_total=amount + code, amount_received=Decimal(received),
+                          amount_refunded=Decimal("0"), status=states[-1], created_by=student.id,
+                          due_at=now + timedelta(days=-2 if states[-1] == "expired" else 3))
+        db.session.add(invoice)
+        db.session.flush()
+        previous = None
+        for step, state in enumerate(states):
+            actor = student if state in ("pending", "submitted") else (None if state == "expired" else staff)
+            db.session.add(InvoiceEvent(invoice_id=invoice.id, actor_id=actor.id if actor else None,
+                                        old_status=previous, new_status=state, reason=reasons.get(state),
+                                        amount=Decimal(received) if state in ("verified", "partially_paid") else None,
+                                        created_at=now - timedelta(days=3) + timedelta(hours=step)))
+            previous = state
+        if has_proof:
+            key = f"payment-proofs/demo/{number.lower()}.png"
+            get_storage().save(key, png, "image/png")
+            db.session.add(PaymentProof(invoice_id=invoice.id, uploaded_by=student.id, file_key=key,
+                                        file_name="bukti-transfer.png", content_type="image/png", file_size=len(png),
+                                        sha256=hashlib.sha256(png).hexdigest() if number != "DEMO-0003" else
+                                        hashlib.sha256(number.encode()).hexdigest(),
+                                        transfer_date=date.today() - timedelta(days=3), sender_name=student.full_name,
+                                        sender_bank="BCA"))
+        if states[-1] == "verified":
+            db.session.add(InvoiceDelivery(invoice_id=invoice.id, enrollment_id=enrollment.id, credits_added=0,
+                                           delivered_by=staff.id))
+        if enrollment is not None and kind == "enrollment":
+            enrollment.payment_status = {"verified": "verified", "partially_paid": "partially_paid"}.get(
+                states[-1], "pending")

@@ -107,6 +107,13 @@ def message_digest(*, to: str, name: str, conversations: list[tuple[str, int]], 
                      headers={"List-Unsubscribe": f"<{unsubscribe_url}>"})
 
 
+def payment_notice(*, to: str, name: str, title: str, message: str, invoice_id, language: str | None = None) -> Email:
+    """An invoice created, paid, partly paid or its proof rejected (services/payments.py); no opt-out: it is money."""
+    link = external_url("payments.my_invoice", invoice_id=invoice_id)
+    with _in_language(language):
+        return Email(to, title, _text("email/payment.txt", name=name, message=message, link=link))
+
+
 def send(email: Email, *, user_id: uuid.UUID | None = None) -> None:
     """Write `email` to the outbox in the current use case; its job is queued after the commit."""
     from babyowl.jobs.email import add_to_outbox

@@ -62,3 +62,11 @@ def parse_rupiah(text: str | Decimal | int | None) -> Decimal | None:
     if not value.is_finite() or value < 0 or value >= LARGEST:
         raise InvalidAmount()
     return value.quantize(Decimal("0.01"))
+
+
+def format_rupiah(amount: Decimal | int | None) -> str:
+    """`Rp 1.750.000` (no cents, dots grouping thousands) the same in every language: for receipts and emails."""
+    if amount is None:
+        return ""
+    whole = int(Decimal(amount).quantize(Decimal("1")))
+    return "Rp " + f"{whole:,}".replace(",", ".")

@@ -28,7 +28,8 @@ CLASS_STATUS_NAMES = {"draft": _l("draft"), "enrollment_open": _l("enrollment op
                       "completed": _l("completed"), "cancelled": _l("cancelled")}
 CLASS_STATUS_ACTIONS = {"enrollment_open": _l("Open enrollment"), "active": _l("Start the class"),
                         "completed": _l("Mark completed"), "cancelled": _l("Cancel class")}
-PAYMENT_STATUS_NAMES = {"pending": _l("waiting for payment"), "verified": _l("paid"), "refunded": _l("refunded")}
+PAYMENT_STATUS_NAMES = {"pending": _l("waiting for payment"), "verified": _l("paid"), "refunded": _l("refunded"),
+                        "partially_paid": _l("partly paid"), "partially_refunded": _l("partly refunded")}
 ENROLLMENT_STATUS_NAMES = {"active": _l("active"), "completed": _l("completed"), "withdrawn": _l("withdrawn")}
 DAY_NAMES = {"Monday": _l("Monday"), "Tuesday": _l("Tuesday"), "Wednesday": _l("Wednesday"),
              "Thursday": _l("Thursday"), "Friday": _l("Friday"), "Saturday": _l("Saturday"), "Sunday": _l("Sunday")}
@@ -59,6 +60,8 @@ NAV_ITEMS = (
     NavItem("gamification.badge_list", _l("Badges"), EVERYONE),
     NavItem("messages.index", _l("Messages"), EVERYONE),
     NavItem("messages.reports", _l("Reported messages"), STAFF_ROLES),
+    NavItem("payments.queue", _l("Payments"), STAFF_ROLES),
+    NavItem("payments.my_invoices", _l("My payments"), ("student",)),
 )
 
 

@@ -260,6 +260,31 @@ ACCESS: dict[str, Route] = {
     "community.event_ics": Route(SIGNED_IN, lambda c: f"/community/events/{_community(c)['event'].id}.ics"),
     # For calendar apps, which cannot sign in: the signed link is the key.
     "community.calendar": Route(EVERYONE, lambda c: f"/community/calendar/{_calendar_token(c)}.ics"),
+    # Payments: staff check and decide; a student sees and pays their own invoices (another's: 404, own tests);
+    # super_admin sets the bank accounts; anyone may look at a class open for enrollment, a student picks it.
+    "payments.queue": Route(STAFF_ROLES, "/payments"),
+    "payments.show": Route(STAFF_ROLES, lambda c: f"/payments/{c['invoice'].id}"),
+    "payments.verify": Route(STAFF_ROLES, lambda c: f"/payments/{c['invoice'].id}/verify", "POST"),
+    "payments.reject": Route(STAFF_ROLES, lambda c: f"/payments/{c['invoice'].id}/reject", "POST"),
+    "payments.cancel": Route(STAFF_ROLES, lambda c: f"/payments/{c['invoice'].id}/cancel", "POST"),
+    "payments.refund": Route(STAFF_ROLES, lambda c: f"/payments/{c['invoice'].id}/refund", "POST"),
+    "payments.export_csv": Route(STAFF_ROLES, "/payments.csv"),
+    "payments.export_xlsx": Route(STAFF_ROLES, "/payments.xlsx"),
+    "payments.prices": Route(STAFF_ROLES, "/payments/prices"),
+    "payments.set_prices": Route(STAFF_ROLES, lambda c: f"/classes/{c['class'].id}/prices", "POST"),
+    "payments.top_up": Route(STAFF_ROLES, lambda c: f"/enrollments/{c['enrollment'].id}/top-up"),
+    "payments.bank_accounts": Route(("super_admin",), "/payments/bank-accounts"),
+    "payments.set_bank_account_active": Route(
+        ("super_admin",), lambda c: f"/payments/bank-accounts/{c['bank_account'].id}/active", "POST"),
+    "payments.my_invoices": Route(SIGNED_IN, "/account/payments"),
+    # The invoice's student, and staff (sent on to their own page); an instructor: 404.
+    "payments.my_invoice": Route(("student", *STAFF_ROLES), lambda c: f"/account/payments/{c['invoice'].id}"),
+    "payments.upload_proof": Route(("student", *STAFF_ROLES), lambda c: f"/payments/{c['invoice'].id}/proofs",
+                                   "POST"),
+    "payments.proof_file": Route(("student", *STAFF_ROLES), lambda c: f"/payments/proofs/{c['proof'].id}"),
+    "payments.receipt": Route(("student", *STAFF_ROLES), lambda c: f"/payments/{c['paid_invoice'].id}/receipt.pdf"),
+    "payments.choose_class": Route(EVERYONE, lambda c: f"/enroll/{c['open_class'].id}"),
+    "payments.hold_seat": Route(("student",), lambda c: f"/enroll/{c['open_class'].id}", "POST"),
 }
 
 
@@ -482,13 +507,48 @@ def build_context(app, db, tmp_path):
             file_name="tugas.pdf", file_size=3, max_grade=50)
         db.session.add(learning["submission"])
         db.session.commit()
-        return {**learning, "class": school_class, "enrollment": enrollment, "other_student": make_user("student"),
+        payments_context = _payments_context(school_class, student, storage)
+        return {**learning, **payments_context, "class": school_class, "enrollment": enrollment,
+                "other_student": make_user("student"),
                 "avatar_key": keys["avatars"], "cover_key": keys["covers"],
                 "video_key": keys["videos"], "published": make_course(status="published"), "course": course,
                 "section": section, "lesson": lesson, "exercise": lesson.exercises[0],
                 "coding_submission": coding_submission, "coding": coding, "user": user}
 
     return build
+
+
+def _payments_context(school_class, student, storage):
+    """An invoice of the student (with a proof), a verified one, and a priced class open for enrollment."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from babyowl.extensions import db
+    from babyowl.models import BankAccount, Invoice, InvoiceEvent, PaymentProof
+    from babyowl.models.base import utcnow
+
+    def invoice(code, status):
+        row = Invoice(number=f"INV-T-{code}", kind="enrollment", student_id=student.id, class_id=school_class.id,
+                      meetings=10, amount_due=Decimal("100000"), unique_code=code,
+                      expected_total=Decimal("100000") + code, status=status, due_at=utcnow() + timedelta(days=3),
+                      amount_received=Decimal("100000") if status == "verified" else Decimal("0"))
+        db.session.add(row)
+        db.session.flush()
+        db.session.add(InvoiceEvent(invoice_id=row.id, old_status=None, new_status=status))
+        return row
+
+    open_invoice, paid = invoice(1, "submitted"), invoice(2, "verified")
+    key = "payment-proofs/0123456789abcdef0123456789abcdef.png"
+    storage.save(key, b"\x89PNG\r\n\x1a\n", "image/png")
+    proof = PaymentProof(invoice_id=open_invoice.id, file_key=key, file_name="bukti.png", content_type="image/png",
+                         file_size=8, sha256="0" * 64)
+    account = BankAccount(bank_name="BCA", account_number="123", account_holder="Sekolah")
+    db.session.add_all([proof, account])
+    db.session.commit()
+    open_class = make_class(status="enrollment_open", package_price=Decimal("1500000"),
+                            enrollment_deadline=date.today() + timedelta(days=5))
+    return {"invoice": open_invoice, "paid_invoice": paid, "proof": proof, "open_class": open_class,
+            "bank_account": account}
 
 
 def _is_login_redirect(response) -> bool:

@@ -37,6 +37,9 @@ def test_migrated_database_has_every_spec_table(db):
                                     # invitations, reports to moderators, the school's community settings.
                                     "community_post_images", "community_group_invitations", "community_reports",
                                     "community_settings",
+                                    # invoices and what they hold (babyowl/models/payments.py)
+                                    "bank_accounts", "invoices", "invoice_events", "payment_proofs",
+                                    "invoice_deliveries",
                                     }
 
 

@@ -46,6 +46,7 @@ def sweep() -> dict[str, int]:
     from babyowl.jobs.grading import requeue_lost_gradings
     from babyowl.jobs.messages import send_digests
     from babyowl.jobs.notifications import requeue_lost_emails
+    from babyowl.jobs.payments import expire_due_invoices
     from babyowl.services.announcements import send_due_announcements
     from babyowl.services.community import send_like_digests
     from babyowl.services.community_events import send_event_reminders
@@ -55,7 +56,8 @@ def sweep() -> dict[str, int]:
     done = {"announcements": send_due_announcements(), "emails": requeue_lost_emails(),
             "gradings": requeue_lost_gradings(), "account_emails": requeue_pending_emails(),
             "ended_sessions": prune_ended_sessions(), "message_digests": send_digests(),
-            "like_digests": send_like_digests(), "event_reminders": send_event_reminders()}
+            "like_digests": send_like_digests(), "event_reminders": send_event_reminders(),
+            "expired_invoices": expire_due_invoices()}
     if any(done.values()):
         log.info("Sweep: %(announcements)d announcements sent, %(emails)d notification emails, %(account_emails)d "
                  "account emails and %(gradings)d gradings re-queued", done)

@@ -109,6 +109,13 @@ Messaging (migration 0017, see models/messaging.py):
     conversations.kind/class_id/direct_key, message_attachments,
     message_reports, user_blocks and conversation_read_audits; messages gain
     content_html and a soft delete (deleted_at/by, deletion_reason).
+
+Payments (migration 0015, see models/payments.py):
+
+16. classes.package_price and meeting_price; class_enrollments.payment_status
+    also takes 'partially_paid' and 'partially_refunded'; the tables
+    bank_accounts, invoices, invoice_events, payment_proofs and
+    invoice_deliveries. The spec's payments table is kept as it was.
 """
 from .announcements import Announcement, AnnouncementRead
 from .attendance import (
@@ -141,7 +148,10 @@ from .messaging import (
     MessageAttachment, MessageReport, UserBlock,
 )
 from .notifications import EMAIL_STATUSES, Notification, NotificationPreference
-from .payments import PAYMENT_STATUSES, Payment
+from .payments import (
+    ENROLLMENT_PAYMENT_STATUSES, INVOICE_KINDS, INVOICE_STATUSES, OPEN_INVOICE_STATUSES, BankAccount, Invoice,
+    PAYMENT_STATUSES, InvoiceDelivery, InvoiceEvent, Payment, PaymentProof,
+)
 from .progress import (
     SUBMISSION_STATUSES,
     SUBMISSION_TYPES,
@@ -185,6 +195,11 @@ __all__ = [
     "ClassLeaderboard",
     "StreakRepair",
     "Payment",
+    "BankAccount",
+    "Invoice",
+    "InvoiceEvent",
+    "InvoiceDelivery",
+    "PaymentProof",
     "Notification",
     "NotificationPreference",
     "CommunityPost",
@@ -213,6 +228,10 @@ __all__ = [
     "CLASS_STATUSES",
     "ENROLLMENT_STATUSES",
     "PAYMENT_STATUSES",
+    "ENROLLMENT_PAYMENT_STATUSES",
+    "INVOICE_KINDS",
+    "INVOICE_STATUSES",
+    "OPEN_INVOICE_STATUSES",
     "ATTENDANCE_STATUSES",
     "CREDIT_ADJUSTMENT_REASONS",
     "SUBMISSION_TYPES",

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, JSONType, Timestamps, UUIDPrimaryKey, utcnow
 from .checks import in_check
-from .payments import PAYMENT_STATUSES
+from .payments import ENROLLMENT_PAYMENT_STATUSES
 
 if TYPE_CHECKING:
     from .announcements import Announcement
@@ -37,6 +37,8 @@ class SchoolClass(UUIDPrimaryKey, Timestamps, Base):
         CheckConstraint("lessons_unlocked <= meetings_completed", name="unlocked_within_meetings_held"),
         CheckConstraint("current_capacity <= max_capacity", name="capacity_within_max"),
         CheckConstraint("type <> 'group' OR enrollment_deadline IS NOT NULL", name="group_has_deadline"),
+        CheckConstraint("package_price IS NULL OR package_price >= 0", name="package_price_non_negative"),
+        CheckConstraint("meeting_price IS NULL OR meeting_price >= 0", name="meeting_price_non_negative"),
         Index("idx_classes_instructor", "instructor_id"),
         Index("idx_classes_course", "course_id"),
         Index("idx_classes_status", "status"),
@@ -64,6 +66,9 @@ class SchoolClass(UUIDPrimaryKey, Timestamps, Base):
     status: Mapped[str] = mapped_column(String(50), default="draft", server_default="draft")
     # Set when a private class continues a finished group class.
     continued_from_class_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("classes.id"))
+    # Rupiah: the package (all its meetings) and, for a private class, one added meeting. None: no price set.
+    package_price: Mapped[Decimal | None] = mapped_column(Numeric(15, 2))
+    meeting_price: Mapped[Decimal | None] = mapped_column(Numeric(15, 2))
 
     course: Mapped[Course] = relationship()
     instructor: Mapped[User | None] = relationship()
@@ -87,7 +92,7 @@ class ClassEnrollment(UUIDPrimaryKey, Base):
         # Target of class_attendance's composite key: a mark's class is its enrollment's class.
         UniqueConstraint("id", "class_id", name="uq_class_enrollments_id_class"),
         CheckConstraint("meeting_credits >= 0", name="meeting_credits_non_negative"),
-        CheckConstraint(in_check("payment_status", PAYMENT_STATUSES), name="payment_status"),
+        CheckConstraint(in_check("payment_status", ENROLLMENT_PAYMENT_STATUSES), name="payment_status"),
         CheckConstraint(in_check("status", ENROLLMENT_STATUSES), name="status"),
         Index("idx_class_enrollments_class", "class_id"),
         Index("idx_class_enrollments_student", "student_id"),

@@ -26,6 +26,8 @@ from babyowl.services.school_time import school_today
 
 class ClassRules:
     type: str
+    # A paid top-up (services/payments.request_top_up) may add meetings to its one student's package.
+    sells_meetings: bool = False
     transitions: dict[str, tuple[str, ...]]
     enrollable: tuple[str, ...]
     package_changes_while: tuple[str, ...]
@@ -91,6 +93,7 @@ class GroupRules(ClassRules):
 
 class PrivateRules(ClassRules):
     type = "private"
+    sells_meetings = True
     transitions = {"draft": ("active", "cancelled"), "active": ("completed", "cancelled")}
     enrollable = ("draft", "active")
 

@@ -28,7 +28,7 @@ from babyowl.authz import is_staff
 from babyowl.extensions import db
 from babyowl.money import InvalidAmount, parse_rupiah
 from babyowl.models import (
-    PAYMENT_STATUSES, ClassEnrollment, Course, Lesson, LessonUnlock, SchoolClass, Section, User,
+    ClassEnrollment, Course, Lesson, LessonUnlock, SchoolClass, Section, User,
 )
 from babyowl.models.base import utcnow
 from babyowl.services.class_rules import PRIVATE, rules_for
@@ -220,26 +220,26 @@ def _count_active(class_id: uuid.UUID) -> int:
         ClassEnrollment.class_id == class_id, ClassEnrollment.status == "active"))
 
 
-def _payment(status: str, amount: Decimal | str | None) -> tuple[str, Decimal | None]:
-    if status not in PAYMENT_STATUSES:
-        raise InvalidInput(_("Unknown payment status."))
+def _desk_amount(amount: Decimal | str | None) -> Decimal | None:
     try:
-        return status, parse_rupiah(amount)
+        return parse_rupiah(amount)
     except InvalidAmount as exc:
         raise InvalidInput(str(exc.message)) from exc
 
 
 @use_case
-def enroll(actor: User, school_class: SchoolClass, student: User, *, payment_status: str = "pending",
-           payment_amount=None) -> ClassEnrollment:
-    """Enroll one student; the class row is locked so seats are counted one request at a time."""
-    return _enroll(actor, school_class, student, payment_status=payment_status, payment_amount=payment_amount)
+def enroll(actor: User, school_class: SchoolClass, student: User, *, paid_at_desk=None) -> ClassEnrollment:
+    """Enroll one student; the class row is locked so seats are counted one request at a time.
+
+    A class with a price invoices the student (services/payments.py); `paid_at_desk` is money handed over at
+    the desk, which verifies that invoice at once.
+    """
+    return _enroll(actor, school_class, student, paid_at_desk=paid_at_desk)
 
 
-def _enroll(actor: User, school_class: SchoolClass, student: User, *, payment_status: str = "pending",
-            payment_amount=None) -> ClassEnrollment:
+def _enroll(actor: User, school_class: SchoolClass, student: User, *, paid_at_desk=None) -> ClassEnrollment:
     _require_staff(actor)
-    payment_status, amount = _payment(payment_status, payment_amount)
+    desk = _desk_amount(paid_at_desk)
     if student.role != "student" or student.status != "active":
         raise InvalidInput(_("Only an active student can be enrolled."))
     school_class = locked_class(school_class.id)
@@ -249,7 +249,9 @@ def _enroll(actor: User, school_class: SchoolClass, student: User, *, payment_st
         ClassEnrollment.class_id == school_class.id, ClassEnrollment.student_id == student.id)).first()
     if existing is not None and existing.status != "withdrawn":
         raise AlreadyEnrolled(_("%(name)s is already enrolled in this class.", name=student.full_name))
-    if _count_active(school_class.id) >= school_class.max_capacity:
+    # Seats held by other students' open invoices (self-service, services/payments.py) are taken too.
+    if _count_active(school_class.id) + seats_held(school_class.id, except_student_id=student.id) \
+            >= school_class.max_capacity:
         raise ClassFull(_("This class is full (%(n)d of %(n)d seats taken).", n=school_class.max_capacity))
     if existing is not None:  # coming back after withdrawing: the same row, history kept
         enrollment = existing
@@ -258,13 +260,15 @@ def _enroll(actor: User, school_class: SchoolClass, student: User, *, payment_st
         enrollment = ClassEnrollment(class_id=school_class.id, student_id=student.id,
                                      meeting_credits=school_class.total_meetings)
         db.session.add(enrollment)
-    enrollment.payment_status, enrollment.payment_amount = payment_status, amount
     try:
         db.session.flush()
     except IntegrityError as exc:  # the unique (class, student) pair: a doubled request (rolled back by the use case)
         raise AlreadyEnrolled(_("%(name)s is already enrolled in this class.", name=student.full_name)) from exc
     school_class.current_capacity = _count_active(school_class.id)
     _follow_in_class_conversation(school_class)
+    from babyowl.services import payments  # payments builds on classes
+
+    payments.invoice_staff_enrollment(actor, enrollment, paid_at_desk=desk)
     return enrollment
 
 
@@ -296,14 +300,14 @@ def _find_or_create_student(actor: User, student_id: uuid.UUID | None, full_name
 
 @use_case
 def enroll_student_or_invite(actor: User, school_class: SchoolClass, *, student_id: uuid.UUID | None = None,
-                             full_name: str = "", email: str = "", payment_status: str = "pending",
-                             payment_amount: Decimal | str | None = None) -> ClassEnrollment:
+                             full_name: str = "", email: str = "",
+                             paid_at_desk: Decimal | str | None = None) -> ClassEnrollment:
     """Enroll the picked student, or a new one made on the spot: one transaction, so a refused enrollment
     (a full class, a closed one) leaves no account behind and sends no invitation."""
     _require_staff(actor)
-    _payment(payment_status, payment_amount)  # a typing mistake is answered before an account is made
+    _desk_amount(paid_at_desk)  # a typing mistake is answered before an account is made
     student = _find_or_create_student(actor, student_id, full_name, email)
-    return _enroll(actor, school_class, student, payment_status=payment_status, payment_amount=payment_amount)
+    return _enroll(actor, school_class, student, paid_at_desk=paid_at_desk)
 
 
 def package_choice(total_meetings: int) -> str:
@@ -568,3 +572,78 @@ def my_classes(student: User, *, status: str = "", type_: str = "", course_id: u
     if course_id:
         query = query.where(SchoolClass.course_id == course_id)
     return paginate(query, page, per_page or PER_PAGE)
+
+
+# Seats held by open invoices (services/payments.py) ------------------------------
+
+def seats_held(class_id: uuid.UUID, *, except_invoice_id: uuid.UUID | None = None,
+               except_student_id: uuid.UUID | None = None) -> int:
+    """Seats promised to students who chose the class and whose invoice is still open (not yet enrolled)."""
+    from babyowl.models import OPEN_INVOICE_STATUSES, Invoice
+
+    query = select(func.count()).select_from(Invoice).where(
+        Invoice.class_id == class_id, Invoice.kind == "enrollment", Invoice.enrollment_id.is_(None),
+        Invoice.status.in_(OPEN_INVOICE_STATUSES))
+    if except_invoice_id is not None:
+        query = query.where(Invoice.id != except_invoice_id)
+    if except_student_id is not None:
+        query = query.where(Invoice.student_id != except_student_id)
+    return db.session.scalar(query)
+
+
+def seats_left(school_class: SchoolClass) -> int:
+    """Free seats: capacity minus active students minus seats held by open invoices."""
+    return max(0, school_class.max_capacity - _count_active(school_class.id) - seats_held(school_class.id))
+
+
+def _hold_seat(student: User, school_class: SchoolClass) -> SchoolClass:
+    """Check that `student` may choose the class now (the class row locked); the caller opens the invoice."""
+    if student.role != "student" or student.status != "active":
+        raise InvalidInput(_("Only an active student can be enrolled."))
+    school_class = locked_class(school_class.id)
+    if refusal := rules_for(school_class).enrollment_refusal(school_class):
+        raise EnrollmentClosed(refusal)
+    existing = enrollment_of(student, school_class)
+    if existing is not None and existing.status != "withdrawn":
+        raise AlreadyEnrolled(_("%(name)s is already enrolled in this class.", name=student.full_name))
+    if seats_left(school_class) <= 0:
+        raise ClassFull(_("This class is full (%(n)d of %(n)d seats taken).", n=school_class.max_capacity))
+    return school_class
+
+
+def _enroll_held(school_class: SchoolClass, student: User, invoice_id: uuid.UUID) -> ClassEnrollment:
+    """Enroll a student whose held seat has been paid for (invoice verified): the deadline no longer applies,
+    the seat was theirs; a class that ended or was cancelled meanwhile refuses."""
+    school_class = locked_class(school_class.id)
+    if school_class.status in ("completed", "cancelled"):
+        raise EnrollmentClosed(_("This class has ended or was cancelled; refund the payment instead."))
+    existing = enrollment_of(student, school_class)
+    if existing is not None and existing.status == "active":
+        return existing
+    taken = _count_active(school_class.id) + seats_held(school_class.id, except_invoice_id=invoice_id)
+    if taken >= school_class.max_capacity:
+        raise ClassFull(_("This class is full (%(n)d of %(n)d seats taken).", n=school_class.max_capacity))
+    if existing is not None:
+        enrollment = existing
+        enrollment.status = "active"
+    else:
+        enrollment = ClassEnrollment(class_id=school_class.id, student_id=student.id,
+                                     meeting_credits=school_class.total_meetings)
+        db.session.add(enrollment)
+    db.session.flush()
+    school_class.current_capacity = _count_active(school_class.id)
+    _follow_in_class_conversation(school_class)
+    return enrollment
+
+
+def _add_meetings(school_class: SchoolClass, meetings: int) -> None:
+    """A paid top-up: the class's package grows by `meetings`, and its students' credits with it."""
+    from babyowl.services import credits
+
+    school_class = locked_class(school_class.id)
+    if refusal := rules_for(school_class).package_refusal(school_class):
+        raise DomainError(refusal)
+    if school_class.total_meetings + meetings > MAX_MEETINGS:
+        raise InvalidInput(_("The package must have from 1 to %(max)d meetings.", max=MAX_MEETINGS))
+    school_class.total_meetings += meetings
+    credits.package_changed(school_class, _active_enrollments(school_class.id), meetings)

@@ -290,3 +290,23 @@ def reconciliation() -> list[Discrepancy]:
         .where((ClassEnrollment.credits_used != marks_used - adjustments) | (history_used != marks_used))
         .order_by(ClassEnrollment.enrolled_at)).all()
     return [Discrepancy(enrollment, int(used), int(adj), int(hist)) for enrollment, used, adj, hist in rows]
+
+
+def remove_for_refund(actor: User, enrollment: ClassEnrollment, credits: int, detail: str) -> CreditAdjustment:
+    """Unused credits given back as money (services/payments.refund): a negative adjustment with reason `refund`,
+    so the reconciliation still adds up. Part of the caller's use case; only credits not yet used."""
+    classes.locked_class(enrollment.class_id)
+    enrollment = attendance.locked_enrollment(enrollment.id, enrollment.class_id)
+    if not isinstance(credits, int) or credits < 1:
+        raise InvalidInput(_("Refund at least one unused credit."))
+    if credits > enrollment.credits_remaining:
+        raise DomainError(_("Only %(n)d credits are unused: a refund can give back only those.",
+                            n=max(0, enrollment.credits_remaining)))
+    before = enrollment.credits_used
+    record = CreditAdjustment(enrollment_id=enrollment.id, adjustment=-credits, credits_before=before,
+                              credits_after=before + credits, reason="refund", reason_detail=detail[:MAX_DETAIL],
+                              adjusted_by=actor.id)
+    db.session.add(record)
+    enrollment.credits_used = record.credits_after
+    db.session.flush()
+    return record

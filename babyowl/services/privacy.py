@@ -61,7 +61,9 @@ from babyowl.models import (
     Notification,
     NotificationPreference,
     OutboundEmail,
+    Invoice,
     Payment,
+    PaymentProof,
     QuizAttempt,
     SchoolClass,
     User,
@@ -146,6 +148,9 @@ PERSONAL_DATA: dict[tuple[str, str], Handling] = {
     ("user_blocks", "blocker_id"): Handling("blocked_people", DELETE),
     # Someone else's choice not to hear from the person: theirs, not the person's data; gone with the person.
     ("user_blocks", "blocked_id"): Handling(None, DELETE),
+    # Invoices and proofs of transfer are the school's accounts: kept, linked to the anonymous row.
+    ("invoices", "student_id"): Handling("invoices", KEEP),
+    ("payment_proofs", "uploaded_by"): Handling("payment_proofs", KEEP),
     # Records of what the person did to others' rows, kept for the school.
     ("class_attendance", "marked_by"): Handling(None, KEEP),
     ("class_attendance", "updated_by"): Handling(None, KEEP),
@@ -154,6 +159,9 @@ PERSONAL_DATA: dict[tuple[str, str], Handling] = {
     ("lesson_unlocks", "unlocked_by"): Handling(None, KEEP),
     ("assignment_submissions", "graded_by"): Handling(None, KEEP),
     ("payments", "verified_by"): Handling(None, KEEP),
+    ("invoices", "created_by"): Handling(None, KEEP),
+    ("invoice_events", "actor_id"): Handling(None, KEEP),
+    ("invoice_deliveries", "delivered_by"): Handling(None, KEEP),
     ("classes", "instructor_id"): Handling(None, KEEP),
     ("courses", "created_by"): Handling(None, KEEP),
     ("announcements", "instructor_id"): Handling(None, KEEP),
@@ -331,6 +339,14 @@ def export_user_data(user: User) -> bytes:
         select(AnnouncementRead).where(AnnouncementRead.user_id == uid)
         .options(joinedload(AnnouncementRead.announcement)).order_by(AnnouncementRead.read_at)
     ).all()
+    invoices = scalars(
+        select(Invoice).where(Invoice.student_id == uid).options(joinedload(Invoice.school_class))
+        .order_by(Invoice.created_at)
+    ).all()
+    proofs = scalars(
+        select(PaymentProof).join(PaymentProof.invoice).where(Invoice.student_id == uid)
+        .options(contains_eager(PaymentProof.invoice)).order_by(PaymentProof.created_at)
+    ).all()
     payments = scalars(
         select(Payment).where(_payments_of(user.email)).options(joinedload(Payment.course))
         .order_by(Payment.created_at)
@@ -431,6 +447,13 @@ def export_user_data(user: User) -> bytes:
             "payment_method": p.payment_method, "payment_ref": p.payment_ref, "status": p.status,
             "created_at": p.created_at, "verified_at": p.verified_at,
         } for p in payments],
+        "invoices": [{
+            "number": i.number, "class": i.school_class.name, "kind": i.kind, "meetings": i.meetings,
+            "amount_due": i.amount_due, "unique_code": i.unique_code, "expected_total": i.expected_total,
+            "amount_received": i.amount_received, "amount_refunded": i.amount_refunded, "status": i.status,
+            "due_at": i.due_at, "created_at": i.created_at,
+        } for i in invoices],
+        "payment_proofs": [],  # filled below, with the file's place in the archive
         "sessions": [{
             "device": x.user_agent, "ip": x.ip, "signed_in_at": x.created_at, "last_seen_at": x.last_seen_at,
             "signed_out_at": x.revoked_at,
@@ -471,6 +494,14 @@ def export_user_data(user: User) -> bytes:
             files.append({"file_name": attachment.file_name, "file": path})
         data["messages"].append({"conversation_id": m.conversation_id, "content": m.content,
                                  "created_at": m.created_at, "deleted_at": m.deleted_at, "attachments": files})
+
+    for p in proofs:
+        path = f"files/payment_proofs/{p.id}-{_safe_file_name(p.file_name, p.file_key)}"
+        wanted.append((path, p.file_key))
+        data["payment_proofs"].append({
+            "invoice": p.invoice.number, "file_name": p.file_name, "file": path, "transfer_date": p.transfer_date,
+            "sender_name": p.sender_name, "sender_bank": p.sender_bank, "created_at": p.created_at,
+        })
 
     storage = get_storage()
     buffer = io.BytesIO()

@@ -54,7 +54,7 @@ def test_a_custom_package_and_bad_input(client, db, login_as, course):
 
 @pytest.fixture
 def open_class(db, course):
-    return make_class(course=course, status="enrollment_open", max_capacity=2,
+    return make_class(course=course, status="enrollment_open", max_capacity=2, package_price=Decimal("250000"),
                       enrollment_deadline=date.today() + timedelta(days=3), instructor=make_user("instructor"))
 
 
@@ -65,8 +65,7 @@ def test_enrolling_an_existing_student(client, db, login_as, open_class, htmx):
     found = client.get(f"/classes/{open_class.id}/students?q=andi", headers=HX)
     assert "Andi Pratama" in text(found) and "<html" not in text(found)
     response = client.post(f"/classes/{open_class.id}/enrollments",
-                           data={"student_id": str(student.id), "payment_status": "verified",
-                                 "payment_amount": "1500000"}, headers=HX if htmx else {})
+                           data={"student_id": str(student.id), "paid_at_desk": "1500000"}, headers=HX if htmx else {})
     if htmx:
         assert response.status_code == 200 and text(response).lstrip().startswith('<div id="enroll-panel">')
         assert "Andi Pratama" in text(response)
@@ -87,7 +86,7 @@ def test_a_full_class_refuses_with_a_message(client, db, login_as, open_class, h
     open_class.current_capacity = 2
     db.session.commit()
     response = client.post(f"/classes/{open_class.id}/enrollments",
-                           data={"student_id": str(make_user("student").id), "payment_status": "pending"},
+                           data={"student_id": str(make_user("student").id)},
                            headers=HX if htmx else {})
     # Both answer with the panel again (the whole page for a plain post), so nothing picked is lost.
     assert response.status_code == 409 and "This class is full (2 of 2 seats taken)." in text(response)
@@ -98,11 +97,11 @@ def test_a_full_class_refuses_with_a_message(client, db, login_as, open_class, h
 def test_a_new_student_is_created_on_the_spot(client, db, login_as, open_class):
     login_as("staff")
     response = client.post(f"/classes/{open_class.id}/enrollments",
-                           data={"full_name": "Dewi Lestari", "email": "dewi@example.com", "payment_status": "pending"})
+                           data={"full_name": "Dewi Lestari", "email": "dewi@example.com"})
     assert response.status_code == 303
     dewi = db.session.scalar(select(User).where(User.email == "dewi@example.com"))
     assert dewi.role == "student" and db.session.scalar(select(ClassEnrollment.student_id)) == dewi.id
-    empty = client.post(f"/classes/{open_class.id}/enrollments", data={"payment_status": "pending"}, headers=HX)
+    empty = client.post(f"/classes/{open_class.id}/enrollments", data={}, headers=HX)
     assert empty.status_code == 422 and "Choose a student, or give the name and email of a new one." in text(empty)
 
 
@@ -262,19 +261,20 @@ def test_a_new_student_refused_by_a_full_class_leaves_no_account_and_no_invitati
     full(open_class, db)
     client = signed_in_client(app, make_user("staff"))
     response = client.post(f"/classes/{open_class.id}/enrollments", headers=HX,
-                           data={"full_name": "Vina Hidayat", "email": "vina@example.com", "payment_status": "pending"})
+                           data={"full_name": "Vina Hidayat", "email": "vina@example.com"})
     assert response.status_code == 409 and "This class is full" in text(response)
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).where(User.email == "vina@example.com")) == 0
     assert db.session.scalar(select(func.count()).select_from(ClassEnrollment)) == 2
     assert mails(outbox) == []
     assert Queue(app.config["RQ_QUEUE"], connection=redis_db).count == 0
-    # The same student with a seat free: one account, one invitation.
+    # The same student with a seat free: one account, one invitation (the class has no price here: no invoice).
     open_class = reload(db, open_class)
     open_class.max_capacity = 3
+    open_class.package_price = None
     db.session.commit()
     client.post(f"/classes/{open_class.id}/enrollments", headers=HX,
-                data={"full_name": "Vina Hidayat", "email": "vina@example.com", "payment_status": "pending"})
+                data={"full_name": "Vina Hidayat", "email": "vina@example.com"})
     assert db.session.scalar(select(func.count()).where(User.email == "vina@example.com")) == 1
     if jobs == "inline":
         assert [m["To"] for m in mails(outbox)] == ["vina@example.com"]
@@ -286,8 +286,7 @@ def test_after_an_htmx_enrollment_the_form_is_empty_and_says_who_was_enrolled(cl
     """Defect 10: the form came back filled with the student just enrolled, and said nothing."""
     login_as("staff")
     response = client.post(f"/classes/{open_class.id}/enrollments", headers=HX,
-                           data={"full_name": "Vina Hidayat", "email": "vina@example.com", "payment_status": "verified",
-                                 "payment_amount": "1.750.000"})
+                           data={"full_name": "Vina Hidayat", "email": "vina@example.com", "paid_at_desk": "1.750.000"})
     page = text(response)
     assert response.status_code == 200 and "Vina Hidayat is enrolled with 10 meeting credits." in page
     assert 'value="Vina Hidayat"' not in page and 'value="vina@example.com"' not in page
@@ -300,14 +299,13 @@ def test_a_refused_enrollment_keeps_the_picked_student_and_what_was_typed(client
     full(open_class, db)
     andi = make_user("student", full_name="Andi Pratama")
     response = client.post(f"/classes/{open_class.id}/enrollments", headers=HX,
-                           data={"student_id": str(andi.id), "payment_status": "verified",
-                                 "payment_amount": "Rp 1.500.000,00"})
+                           data={"student_id": str(andi.id), "paid_at_desk": "Rp 1.500.000,00"})
     page = text(response)
     assert response.status_code == 409 and "This class is full" in page
     assert f'value="{andi.id}" checked' in page and "Andi Pratama" in page
-    assert 'value="Rp 1.500.000,00"' in page and '<option selected value="verified">' in page
+    assert 'value="Rp 1.500.000,00"' in page
     typed = client.post(f"/classes/{open_class.id}/enrollments", headers=HX,
-                        data={"full_name": "Dewi Lestari", "email": "dewi@example.com", "payment_status": "pending"})
+                        data={"full_name": "Dewi Lestari", "email": "dewi@example.com"})
     assert typed.status_code == 409
     assert 'value="Dewi Lestari"' in text(typed) and 'value="dewi@example.com"' in text(typed)
 
@@ -317,7 +315,7 @@ def test_a_new_name_with_an_existing_email_is_offered_not_enrolled(client, db, l
     login_as("staff")
     existing = make_user("student", full_name="Vina Hidayat", email="vina@example.com")
     response = client.post(f"/classes/{open_class.id}/enrollments", headers=HX, data={
-        "full_name": "Vina Hidayati", "email": "vina@example.com", "payment_status": "pending"})
+        "full_name": "Vina Hidayati", "email": "vina@example.com"})
     page = text(response)
     assert response.status_code == 409
     assert "vina@example.com already belongs to Vina Hidayat." in page
@@ -327,7 +325,7 @@ def test_a_new_name_with_an_existing_email_is_offered_not_enrolled(client, db, l
     # Taking the offer enrolls that existing student, explicitly.
     taken = client.post(f"/classes/{open_class.id}/enrollments", headers=HX,
                         data={"student_id": str(existing.id), "full_name": "Vina Hidayati",
-                              "email": "vina@example.com", "payment_status": "pending"})
+                              "email": "vina@example.com"})
     assert taken.status_code == 200 and "Vina Hidayat is enrolled" in text(taken)
     assert db.session.scalar(select(ClassEnrollment.student_id)) == existing.id
 
@@ -339,8 +337,7 @@ def test_a_new_name_with_an_existing_email_is_offered_not_enrolled(client, db, l
 def test_amounts_are_read_the_indonesian_way(client, db, login_as, open_class, typed, amount):
     login_as("staff")
     response = client.post(f"/classes/{open_class.id}/enrollments",
-                           data={"student_id": str(make_user("student").id), "payment_status": "verified",
-                                 "payment_amount": typed})
+                           data={"student_id": str(make_user("student").id), "paid_at_desk": typed})
     assert response.status_code == 303
     stored = db.session.scalar(select(ClassEnrollment.payment_amount))
     assert stored == (Decimal(amount) if amount else None)
@@ -350,8 +347,7 @@ def test_amounts_are_read_the_indonesian_way(client, db, login_as, open_class, t
 def test_junk_amounts_are_refused_with_a_message(client, db, login_as, open_class, typed):
     login_as("staff")
     response = client.post(f"/classes/{open_class.id}/enrollments", headers=HX,
-                           data={"student_id": str(make_user("student").id), "payment_status": "verified",
-                                 "payment_amount": typed})
+                           data={"student_id": str(make_user("student").id), "paid_at_desk": typed})
     assert response.status_code == 422
     assert "Enter an amount in rupiah, such as 1.750.000 or Rp 1.500.000,00." in text(response)
     assert db.session.scalar(select(func.count()).select_from(ClassEnrollment)) == 0
@@ -403,7 +399,7 @@ def test_an_email_of_a_staff_account_is_named_but_not_offered(client, db, login_
     login_as("staff")
     make_user("instructor", full_name="Budi Santoso", email="budi@example.com")
     response = client.post(f"/classes/{open_class.id}/enrollments", headers=HX, data={
-        "full_name": "Budi Baru", "email": "budi@example.com", "payment_status": "pending"})
+        "full_name": "Budi Baru", "email": "budi@example.com"})
     assert response.status_code == 409
     assert "budi@example.com already belongs to Budi Santoso, who is not an active student." in text(response)
     assert 'id="existing-account"' not in text(response)

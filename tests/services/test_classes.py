@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from decimal import Decimal
 from datetime import date, timedelta
 
 import pytest
@@ -93,7 +94,8 @@ def test_status_follows_the_life_cycle(db, staff, group):
 
 def test_enrollment_gives_the_package_as_credits_and_counts_seats(db, staff, group):
     student = make_user("student")
-    enrollment = classes.enroll(staff, group, student, payment_status="verified", payment_amount="1500000")
+    group.package_price = Decimal("1500000")
+    enrollment = classes.enroll(staff, group, student, paid_at_desk="1500000")
     assert (enrollment.meeting_credits, enrollment.credits_remaining) == (10, 10)
     assert str(enrollment.payment_amount) == "1500000.00" and enrollment.payment_status == "verified"
     assert reload(db, group).current_capacity == 1
@@ -127,7 +129,7 @@ def test_no_enrollment_over_capacity(db, staff, group):
 
 def test_bad_payment_and_non_students_are_refused(db, staff, group):
     with pytest.raises(InvalidInput, match="Enter an amount in rupiah"):
-        classes.enroll(staff, group, make_user("student"), payment_amount="lima ratus")
+        classes.enroll(staff, group, make_user("student"), paid_at_desk="lima ratus")
     with pytest.raises(InvalidInput, match="Only an active student"):
         classes.enroll(staff, group, make_user("instructor"))
     assert reload(db, group).current_capacity == 0

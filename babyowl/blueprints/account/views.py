@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, current_app, flash, request, url_for
+from flask import Blueprint, Response, current_app, flash, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user
@@ -23,7 +23,10 @@ bp = Blueprint("account", __name__)
 ONBOARDING_EXEMPT = {"account.onboarding", "account.avatar", "account.download_data", "account.request_deletion",
                      "auth.logout", "auth.verify_email",
                      "auth.resend_verification", "main.set_language", "main.healthz", "main.readyz", "main.metrics",
-                     "static"}
+                     "static",
+                     # The layout's bell polls by htmx on every page, /welcome included: redirecting it to
+                     # /welcome (HX-Redirect) reloaded the onboarding page for ever in a real browser.
+                     "notifications.bell"}
 
 
 @bp.before_app_request
@@ -58,7 +61,7 @@ def onboarding():
             _save_profile(form, finish_onboarding=True)
         flash(_("Your profile is ready. Welcome to %(school)s!", school=current_app.config["SCHOOL_NAME"]),
               "success")
-        return full_redirect(url_for("main.dashboard"))
+        return full_redirect(session.pop("after_onboarding", None) or url_for("main.dashboard"))
     return page()
 
 

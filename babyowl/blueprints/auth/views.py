@@ -99,6 +99,8 @@ def register():
             user = accounts.register_student(email=form.email.data, full_name=form.full_name.data,
                                              password=form.password.data, **_device())
         _sign_in(user, remember=False)
+        if request.args.get("next"):  # e.g. the class chosen on the landing page, once the profile is done
+            session["after_onboarding"] = safe_next_url(request.args.get("next"), "main.dashboard")
         flash(_("Welcome! We sent a link to %(email)s to confirm your address.", email=user.email), "success")
         return full_redirect(url_for("account.onboarding"))
     return _form_page("auth/register.html", "register_form", form=form, error=None)

@@ -12,8 +12,6 @@ from babyowl.validators import (
 
 DAY_CHOICES = [SelectChoice(day, name) for day, name in DAY_NAMES.items()]
 PACKAGE_CHOICES = [(str(n), str(n)) for n in PACKAGE_PRESETS] + [("custom", _l("Other number"))]
-PAYMENT_CHOICES = [("pending", _l("Waiting for payment")), ("verified", _l("Paid (verified)")),
-                   ("refunded", _l("Refunded"))]
 
 
 class CheckboxesField(SelectMultipleField):
@@ -48,8 +46,8 @@ class EnrollForm(FlaskForm):
     student_id = StringField(_l("Student"))
     full_name = StringField(_l("New student's name"), filters=[strip], validators=[max_length(255)])
     email = EmailField(_l("New student's email"), filters=[strip], validators=[max_length(255)])
-    payment_status = choice(_l("Payment"), PAYMENT_CHOICES, default="pending")
-    payment_amount = money(_l("Amount paid (Rp)"), description=_l("For example 1.750.000"))
+    paid_at_desk = money(_l("Paid at the desk (Rp), if so"),
+                         description=_l("Leave empty to send an invoice. For example 1.750.000"))
 
     def validate_email(self, field):
         if field.data:

@@ -145,7 +145,7 @@ def enroll(class_id: uuid.UUID):
                                                 form, offer=getattr(refused, "existing", None))):
         enrollment = classes.enroll_student_or_invite(
             current_user, school_class, student_id=parse_uuid(form.student_id.data), full_name=form.full_name.data,
-            email=form.email.data, payment_status=form.payment_status.data, payment_amount=form.payment_amount.data)
+            email=form.email.data, paid_at_desk=form.paid_at_desk.data)
     message = _("%(name)s is enrolled with %(n)d meeting credits.", name=enrollment.student.full_name,
                 n=enrollment.meeting_credits)
     if is_htmx():

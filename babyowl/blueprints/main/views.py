@@ -3,6 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from babyowl import health, observability
+from babyowl.authz import STAFF_ROLES
 from babyowl.extensions import limiter
 from babyowl.i18n import LANGUAGE_COOKIE
 from babyowl.rendering import full_redirect, render
@@ -17,7 +18,9 @@ bp = Blueprint("main", __name__)
 def index():
     if current_user.is_authenticated:
         return full_redirect(url_for("main.dashboard"))
-    return render("main/index.html")
+    from babyowl.services.landing import landing_page
+
+    return render("main/index.html", **landing_page())
 
 
 @bp.route("/dashboard")
@@ -25,6 +28,10 @@ def index():
 def dashboard():
     if current_user.role == "student":  # the student's home: services/student_home.py
         return render("gamification/home.html", home=student_home.home_for(current_user))
+    if current_user.role in STAFF_ROLES:  # staff's own dashboard (services/staff_dashboard.py)
+        from babyowl.services.staff_dashboard import staff_dashboard
+
+        return render("dashboard/staff.html", **staff_dashboard())
     return render("main/dashboard.html", **dashboard_summary_for(current_user))
 
 

@@ -178,3 +178,94 @@ def matrix_pdf(matrix: Matrix, printed_at: datetime) -> bytes:
                       topMargin=12 * mm, bottomMargin=12 * mm, title=matrix.class_name).build(story)
     return output.getvalue()
 
+
+
+# Plain tables (the payments export): the same conventions as the attendance export -----------------
+
+def _plain(value):
+    from datetime import date as _date
+    from decimal import Decimal
+
+    if isinstance(value, datetime):
+        return value.astimezone(ZoneInfo("UTC")).isoformat(timespec="seconds")
+    if isinstance(value, _date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if value is None:
+        return ""
+    return _text(value) if isinstance(value, str) else value
+
+
+def table_csv_chunks(columns: Iterable[str], rows: Iterable[list], separator: str) -> Iterator[str]:
+    """UTF-8 with BOM, stable column ids as the header, ISO dates (UTC), amounts as plain decimals."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=separator, lineterminator="\r\n")
+    buffer.write("\ufeff")
+    writer.writerow(list(columns))
+    for row in rows:
+        writer.writerow([_plain(value) for value in row])
+        if buffer.tell() >= FLUSH_AT:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def table_xlsx_file(columns: Iterable[str], rows: Iterable[list], sheet_name: str) -> str:
+    """The same rows as a workbook on disk (numbers as numbers, times as local date-times); the caller removes it."""
+    from decimal import Decimal
+
+    import xlsxwriter
+
+    handle, path = tempfile.mkstemp(prefix="babyowl-", suffix=".xlsx")
+    os.close(handle)
+    workbook = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False,
+                                          "strings_to_urls": False})
+    sheet = workbook.add_worksheet(sheet_name)
+    time_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    sheet.write_row(0, 0, list(columns))
+    for number, row in enumerate(rows, start=1):
+        for index, value in enumerate(row):
+            if isinstance(value, datetime):
+                sheet.write_datetime(number, index, _local(value).replace(tzinfo=None), time_format)
+            elif isinstance(value, Decimal):
+                sheet.write_number(number, index, float(value))
+            elif isinstance(value, str):
+                sheet.write_string(number, index, value)
+            elif value is not None:
+                sheet.write(number, index, value)
+    workbook.close()
+    return path
+
+
+def receipt_pdf(receipt) -> bytes:
+    """A one-page A5 receipt for a verified payment, in DejaVu Sans (PDF_FONT) so every name prints."""
+    from reportlab.lib.pagesizes import A5
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    from babyowl.money import format_rupiah
+
+    font = _pdf_font()
+    styles = getSampleStyleSheet()
+    for style in styles.byName.values():
+        style.fontName = font
+    rows = [[_("Receipt number"), receipt.number], [_("Student"), f"{receipt.student_name} ({receipt.student_email})"],
+            [_("Class"), receipt.class_name], [_("Course"), receipt.course],
+            [_("Meetings"), str(receipt.meetings)], [_("Price"), format_rupiah(receipt.amount_due)],
+            [_("Unique code"), str(receipt.unique_code)],
+            [_("Amount received"), format_rupiah(receipt.amount_received)]]
+    if receipt.amount_refunded:
+        rows.append([_("Refunded"), format_rupiah(receipt.amount_refunded)])
+    rows.append([_("Verified"), f"{datetime_local(receipt.verified_at, 'short')} · {receipt.verified_by or '—'}"])
+    table = Table(rows, colWidths=[38 * mm, 80 * mm])
+    table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), font, 9), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    story = [Paragraph(receipt.school, styles["Title"]), Paragraph(_("Payment receipt"), styles["Heading2"]),
+             Spacer(1, 4 * mm), table, Spacer(1, 6 * mm),
+             Paragraph(_("Thank you. This receipt was issued by %(school)s.", school=receipt.school), styles["Normal"])]
+    output = io.BytesIO()
+    SimpleDocTemplate(output, pagesize=A5, leftMargin=12 * mm, rightMargin=12 * mm, topMargin=12 * mm,
+                      bottomMargin=12 * mm, title=receipt.number).build(story)
+    return output.getvalue()
