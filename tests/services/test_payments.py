@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from babyowl.extensions import db as _db
 from babyowl.models import (
-    ClassEnrollment, CreditAdjustment, Invoice, InvoiceDelivery, InvoiceEvent, Notification, OutboundEmail,
+    ClassEnrollment, Conversation, ConversationMember, CreditAdjustment, Invoice, InvoiceDelivery, InvoiceEvent,
+    Notification, OutboundEmail,
 )
 from babyowl.models.base import utcnow
 from babyowl.services import classes, credits, payments
@@ -154,6 +155,10 @@ def test_proof_then_verify_enrolls_the_student_with_the_packages_credits(app, db
     assert db.session.scalar(select(func.count(InvoiceDelivery.id))) == 1
     assert reload(db, open_class).current_capacity == 1
     assert events(db, invoice) == [(None, "pending"), ("pending", "submitted"), ("submitted", "verified")]
+    # The class conversation follows enrollment however it came about (services/messages.py).
+    conversation = db.session.scalar(select(Conversation).where(Conversation.class_id == open_class.id))
+    assert student.id in set(db.session.scalars(select(ConversationMember.user_id).where(
+        ConversationMember.conversation_id == conversation.id, ConversationMember.left_at.is_(None))))
 
 
 @pytest.mark.parametrize("data,name", [(b"MZ\x90\x00 not a picture", "bukti.png"), (b"", "kosong.jpg"),
