@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 from sqlalchemy import insert
 
@@ -11,6 +10,7 @@ from babyowl.models import (
     ClassEnrollment, Course, Exercise, Lesson, LessonUnlock, SchoolClass, Section, User, UserSession,
 )
 from babyowl.services.passwords import hash_password
+from babyowl.services.school_time import school_today
 
 PASSWORD = "Secret#123"
 
@@ -62,14 +62,16 @@ def make_course(lessons: int = 2, author: User | None = None, **fields) -> Cours
 
 def make_class(course: Course | None = None, instructor: User | None = None, **fields) -> SchoolClass:
     course = course or make_course()
+    # "Today" is the school's (Asia/Jakarta): from 17:00 UTC the UTC date is already yesterday there.
+    today = school_today()
     if fields.get("type", "group") == "group":  # a group class always has an enrollment deadline (CHECK)
-        fields.setdefault("enrollment_deadline", fields.get("start_date") or date.today())
+        fields.setdefault("enrollment_deadline", fields.get("start_date") or today)
     school_class = SchoolClass(name=fields.pop("name", f"Class {_suffix()}"), course_id=course.id,
                                instructor_id=instructor.id if instructor else None,
                                type=fields.pop("type", "group"), max_capacity=fields.pop("max_capacity", 10),
                                total_meetings=fields.pop("total_meetings", 10),
                                status=fields.pop("status", "active"),
-                               start_date=fields.pop("start_date", date.today()), **fields)
+                               start_date=fields.pop("start_date", today), **fields)
     db.session.add(school_class)
     db.session.commit()
     return school_class

@@ -5,6 +5,7 @@ import re
 import threading
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -378,6 +379,20 @@ def test_staff_enroll_and_the_rules_of_the_class_refuse(client, db, api_as, bear
     _refusal(client.post(f"/api/v1/classes/{school_class.id}/enrollments", headers=bearer(make_user("instructor")),
                          json={"student_id": str(student.id)}), 403, "FORBIDDEN")
     _refusal(client.post(f"/api/v1/classes/{school_class.id}/enrollments", headers=staff, json={}), 422)
+
+
+def test_staff_enroll_with_a_desk_payment_verifies_the_invoice(client, db, api_as):
+    _, staff = api_as("staff")
+    priced = make_class(status="enrollment_open", max_capacity=3, package_price=Decimal("1750000"))
+    response = client.post(f"/api/v1/classes/{priced.id}/enrollments", headers=staff,
+                           json={"student_id": str(make_user("student").id), "paid_at_desk": "Rp 1.750.000"})
+    assert response.status_code == 201 and _data(response)["payment_status"] == "verified"
+    unpaid = client.post(f"/api/v1/classes/{priced.id}/enrollments", headers=staff,
+                         json={"student_id": str(make_user("student").id)})
+    assert unpaid.status_code == 201 and _data(unpaid)["payment_status"] == "pending"
+    _refusal(client.post(f"/api/v1/classes/{priced.id}/enrollments", headers=staff,
+                         json={"student_id": str(make_user("student").id), "paid_at_desk": "sejuta"}), 422)
+    assert db.session.scalar(select(func.count(ClassEnrollment.id)).where(ClassEnrollment.class_id == priced.id)) == 2
 
 
 def test_unlocking_follows_the_meetings_held(client, db, teaching, bearer):

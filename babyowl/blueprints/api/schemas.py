@@ -155,8 +155,9 @@ class EnrollIn(ApiModel):
     student_id: uuid.UUID | None = None
     full_name: str = Field("", max_length=255)
     email: str = Field("", max_length=255)
-    payment_status: str = Field("pending", max_length=50)
-    payment_amount: str | None = Field(None, max_length=30, description="Rupiah, e.g. \"1500000\".")
+    paid_at_desk: str | None = Field(None, max_length=30, description=(
+        "Rupiah paid at the school's desk, e.g. \"1.500.000\": the enrollment's invoice is verified with it. "
+        "Without it the student gets an invoice to pay by transfer."))
 
 
 class LessonOut(ApiModel):

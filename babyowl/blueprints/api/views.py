@@ -287,7 +287,7 @@ def enroll(class_id: uuid.UUID):
     school_class = classes.class_for(api_user(), class_id)
     enrollment = classes.enroll_student_or_invite(
         api_user(), school_class, student_id=body.student_id, full_name=body.full_name, email=body.email,
-        payment_status=body.payment_status, payment_amount=body.payment_amount)
+        paid_at_desk=body.paid_at_desk)
     return ok(_enrollment_out(enrollment), 201)
 
 
