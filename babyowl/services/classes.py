@@ -428,20 +428,31 @@ def student_can_open(student: User, lesson: Lesson) -> bool:
 def search_classes(actor: User, *, status: str = "", type_: str = "", instructor_id: uuid.UUID | None = None,
                    course_id: uuid.UUID | None = None, page: int = 1, per_page: int | None = None):
     """Staff see every class, an instructor only theirs; 20 a page, course and instructor loaded with them."""
-    from babyowl.services.listing import PER_PAGE, paginate
-
-    query = (select(SchoolClass).options(joinedload(SchoolClass.course), joinedload(SchoolClass.instructor))
-             .order_by(SchoolClass.start_date.desc().nulls_last(), SchoolClass.name, SchoolClass.id))
+    query = _class_list()
     if actor.role == "instructor":
         query = query.where(SchoolClass.instructor_id == actor.id)
     elif not is_staff(actor):
         raise NotAllowed(_("Only staff and instructors see the list of classes."))
+    if instructor_id:
+        query = query.where(SchoolClass.instructor_id == instructor_id)
+    return _filtered_page(query, status=status, type_=type_, course_id=course_id, page=page, per_page=per_page)
+
+
+def _class_list():
+    """Classes with their course and instructor loaded, newest start first (the order of every class list)."""
+    return (select(SchoolClass).options(joinedload(SchoolClass.course), joinedload(SchoolClass.instructor))
+            .order_by(SchoolClass.start_date.desc().nulls_last(), SchoolClass.name, SchoolClass.id))
+
+
+def _filtered_page(query, *, status: str, type_: str, course_id: uuid.UUID | None, page: int,
+                   per_page: int | None):
+    """`query` narrowed by the list filters every class list offers (status, type, course), one page of it."""
+    from babyowl.services.listing import PER_PAGE, paginate
+
     if status:
         query = query.where(SchoolClass.status == status)
     if type_:
         query = query.where(SchoolClass.type == type_)
-    if instructor_id:
-        query = query.where(SchoolClass.instructor_id == instructor_id)
     if course_id:
         query = query.where(SchoolClass.course_id == course_id)
     return paginate(query, page, per_page or PER_PAGE)
@@ -559,19 +570,9 @@ def class_history(student: User) -> list[ClassEnrollment]:
 def my_classes(student: User, *, status: str = "", type_: str = "", course_id: uuid.UUID | None = None,
                page: int = 1, per_page: int | None = None):
     """The classes a student is in (as `class_for` lets them see: any enrollment not withdrawn), newest first."""
-    from babyowl.services.listing import PER_PAGE, paginate
-
-    query = (select(SchoolClass).options(joinedload(SchoolClass.course), joinedload(SchoolClass.instructor))
-             .where(SchoolClass.id.in_(select(ClassEnrollment.class_id).where(
-                 ClassEnrollment.student_id == student.id, ClassEnrollment.status != "withdrawn")))
-             .order_by(SchoolClass.start_date.desc().nulls_last(), SchoolClass.name, SchoolClass.id))
-    if status:
-        query = query.where(SchoolClass.status == status)
-    if type_:
-        query = query.where(SchoolClass.type == type_)
-    if course_id:
-        query = query.where(SchoolClass.course_id == course_id)
-    return paginate(query, page, per_page or PER_PAGE)
+    query = _class_list().where(SchoolClass.id.in_(select(ClassEnrollment.class_id).where(
+        ClassEnrollment.student_id == student.id, ClassEnrollment.status != "withdrawn")))
+    return _filtered_page(query, status=status, type_=type_, course_id=course_id, page=page, per_page=per_page)
 
 
 # Seats held by open invoices (services/payments.py) ------------------------------
