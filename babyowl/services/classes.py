@@ -250,16 +250,8 @@ def _enroll(actor: User, school_class: SchoolClass, student: User, *, paid_at_de
     if existing is not None and existing.status != "withdrawn":
         raise AlreadyEnrolled(_("%(name)s is already enrolled in this class.", name=student.full_name))
     # Seats held by other students' open invoices (self-service, services/payments.py) are taken too.
-    if _count_active(school_class.id) + seats_held(school_class.id, except_student_id=student.id) \
-            >= school_class.max_capacity:
-        raise ClassFull(_("This class is full (%(n)d of %(n)d seats taken).", n=school_class.max_capacity))
-    if existing is not None:  # coming back after withdrawing: the same row, history kept
-        enrollment = existing
-        enrollment.status = "active"
-    else:
-        enrollment = ClassEnrollment(class_id=school_class.id, student_id=student.id,
-                                     meeting_credits=school_class.total_meetings)
-        db.session.add(enrollment)
+    enrollment = _take_seat(school_class, student, existing,
+                            held=seats_held(school_class.id, except_student_id=student.id))
     try:
         db.session.flush()
     except IntegrityError as exc:  # the unique (class, student) pair: a doubled request (rolled back by the use case)
@@ -269,6 +261,21 @@ def _enroll(actor: User, school_class: SchoolClass, student: User, *, paid_at_de
     from babyowl.services import payments  # payments builds on classes
 
     payments.invoice_staff_enrollment(actor, enrollment, paid_at_desk=desk)
+    return enrollment
+
+
+def _take_seat(school_class: SchoolClass, student: User, existing: ClassEnrollment | None, *,
+               held: int) -> ClassEnrollment:
+    """The student's seat in the (locked) class: refused when its active enrollments and the `held` seats of open
+    invoices fill it; a student coming back after withdrawing gets the same row back (history kept)."""
+    if _count_active(school_class.id) + held >= school_class.max_capacity:
+        raise ClassFull(_("This class is full (%(n)d of %(n)d seats taken).", n=school_class.max_capacity))
+    if existing is not None:
+        existing.status = "active"
+        return existing
+    enrollment = ClassEnrollment(class_id=school_class.id, student_id=student.id,
+                                 meeting_credits=school_class.total_meetings)
+    db.session.add(enrollment)
     return enrollment
 
 
@@ -621,16 +628,8 @@ def _enroll_held(school_class: SchoolClass, student: User, invoice_id: uuid.UUID
     existing = enrollment_of(student, school_class)
     if existing is not None and existing.status == "active":
         return existing
-    taken = _count_active(school_class.id) + seats_held(school_class.id, except_invoice_id=invoice_id)
-    if taken >= school_class.max_capacity:
-        raise ClassFull(_("This class is full (%(n)d of %(n)d seats taken).", n=school_class.max_capacity))
-    if existing is not None:
-        enrollment = existing
-        enrollment.status = "active"
-    else:
-        enrollment = ClassEnrollment(class_id=school_class.id, student_id=student.id,
-                                     meeting_credits=school_class.total_meetings)
-        db.session.add(enrollment)
+    enrollment = _take_seat(school_class, student, existing,
+                            held=seats_held(school_class.id, except_invoice_id=invoice_id))
     db.session.flush()
     school_class.current_capacity = _count_active(school_class.id)
     _follow_in_class_conversation(school_class)
