@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sqlalchemy as sa  # noqa: E402
 
 from school import (  # noqa: E402
-    BenchFailure, StatementCounter, _insert, bench_arguments, bench_database, engine_of, print_table, seed, summary,
-    time_requests, timed_request, signed_in_client,
+    BenchFailure, StatementCounter, _insert, bench_arguments, bench_database, commit_and_analyze, engine_of,
+    print_table, seed, signed_in_client, summary, time_requests, timed_request,
 )
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/babyowl_h_comm_bench"
@@ -116,10 +116,7 @@ def seed_community(app, seeded: dict, posts: int, groups: int) -> dict:
         _insert(session, CommunityPost, post_rows)
         _insert(session, CommunityPostLike, like_rows)
         _insert(session, CommunityComment, comment_rows)
-        session.commit()
-        session.remove()
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(sa.text("ANALYZE"))
+        commit_and_analyze(db)
     return {"reader_id": reader, "counts": {"groups": len(group_rows), "group members": len(member_rows),
                                             "posts": len(post_rows), "likes": len(like_rows),
                                             "comments": len(comment_rows)}}

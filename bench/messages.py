@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sqlalchemy as sa  # noqa: E402
 
 from school import (  # noqa: E402
-    BenchFailure, StatementCounter, _insert, bench_arguments, bench_database, engine_of, print_table, seed, shown,
-    signed_in_client, summary, time_requests, timed_request,
+    BenchFailure, StatementCounter, _insert, bench_arguments, bench_database, commit_and_analyze, engine_of,
+    print_table, seed, shown, signed_in_client, summary, time_requests, timed_request,
 )
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/babyowl_bench_messages"
@@ -114,10 +114,7 @@ def seed_messages(app, seeded: dict, total: int, unread: int) -> dict:
         _insert(session, Conversation, conversations)
         _insert(session, Message, message_rows)
         _insert(session, ConversationMember, member_rows)
-        session.commit()
-        session.remove()
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(sa.text("ANALYZE"))
+        commit_and_analyze(db)
     return {"conversation_id": picked_conversation, "conversations": len(conversations),
             "class_conversations": class_count, "members": len(member_rows), "messages": len(message_rows)}
 

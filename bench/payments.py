@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from school import (  # noqa: E402
-    DEFAULT_URL, BenchFailure, StatementCounter, _insert, bench_arguments, bench_database, engine_of, print_table,
-    seed, shown, signed_in_client, time_requests,
+    DEFAULT_URL, BenchFailure, StatementCounter, _insert, bench_arguments, bench_database, commit_and_analyze,
+    engine_of, print_table, seed, shown, signed_in_client, time_requests,
 )
 
 STATES = ("pending", "submitted", "partially_paid", "verified", "rejected", "expired", "cancelled", "refunded")
@@ -75,10 +75,7 @@ def add_invoices(app, seeded: dict) -> int:
         _insert(db.session, Invoice, invoices)
         _insert(db.session, InvoiceEvent, events)
         _insert(db.session, PaymentProof, proofs)
-        db.session.commit()
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(sa.text("ANALYZE"))
-        db.session.remove()
+        commit_and_analyze(db)
         return len(invoices)
 
 

@@ -220,20 +220,25 @@ def seed(app, students: int, classes: int, past_meetings: int = PAST_MEETINGS) -
         _insert(session, ClassEnrollment, enrollments)
         _insert(session, ClassAttendance, records)
         _insert(session, AttendanceChange, changes)
-        session.commit()
         counts = {"users": 1 + len(instructors) + len(student_rows), "courses": len(courses),
                   "lessons": len(lessons), "classes": len(class_rows), "enrollments": len(enrollments),
                   "attendance records": len(records), "attendance changes": len(changes)}
-        session.remove()
-        # A live database has statistics (autovacuum); a freshly loaded one has none.
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(sa.text("ANALYZE"))
+        commit_and_analyze(db)
     # The class in the middle of the list, and its instructor.
     picked = class_rows[len(class_rows) // 2]
     return {"class_id": picked["id"], "class_name": picked["name"], "instructor_id": picked["instructor_id"],
             "counts": counts, "admin_id": admin["id"], "instructor_ids": [row["id"] for row in instructors],
             "student_ids": [row["id"] for row in student_rows], "class_ids": [row["id"] for row in class_rows],
             "course_ids": [row["id"] for row in courses]}
+
+
+def commit_and_analyze(db) -> None:
+    """Commit the bulk-inserted rows, then ANALYZE: a live database has statistics (autovacuum); a freshly
+    loaded one has none, and its plans would not be the ones measured."""
+    db.session.commit()
+    db.session.remove()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("ANALYZE"))
 
 
 # ---------------------------------------------------------------- measuring
