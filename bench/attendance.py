@@ -19,11 +19,9 @@ at a database you want to keep.
 from __future__ import annotations
 
 import argparse
-import logging
 import math
 import os
 import platform
-import statistics
 import sys
 import time
 import uuid
@@ -33,28 +31,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from school import (  # noqa: E402
-    BENCH_MEETING, CLASS_SIZE, DEFAULT_URL, PAST_MEETINGS, STATUSES, USES_CREDIT, StatementCounter, build_app,
-    drop_database, isolated, recreate_database, seed, summary,
+    BENCH_MEETING, CLASS_SIZE, DEFAULT_URL, PAST_MEETINGS, STATUSES, USES_CREDIT, BenchFailure, StatementCounter,
+    bench_arguments, bench_database, engine_of, print_table, seed, shown, signed_in_client, statements_label,
+    summary, timed_request,
 )
 
 # ---------------------------------------------------------------- arguments
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default=DEFAULT_URL,
-                        help=f"PostgreSQL database to DROP, re-create and seed (default: {DEFAULT_URL})")
-    parser.add_argument("--students", type=int, default=3000, help="students in the school (default 3000)")
-    parser.add_argument("--classes", type=int, default=100, help=f"active group classes of {CLASS_SIZE} (default 100)")
+    parser = bench_arguments(__doc__, DEFAULT_URL, classes_help=f"active group classes of {CLASS_SIZE} (default 100)")
     parser.add_argument("--renders", type=int, default=50, help="timed grid renders (default 50)")
     parser.add_argument("--taps", type=int, default=300, help="timed taps (default 300)")
     parser.add_argument("--past-meetings", type=int, default=PAST_MEETINGS,
                         help=f"meetings already marked in every class: the school's history (default {PAST_MEETINGS}; "
                              "students x past meetings marks)")
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards (default: drop it)")
     args = parser.parse_args(argv)
     if args.past_meetings < 1:
         parser.error("--past-meetings must be at least 1")
@@ -67,17 +59,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def _statements_label(values: list[int]) -> str:
-    low, high = min(values), max(values)
-    return str(low) if low == high else f"{low}-{high} (median {statistics.median(values):g})"
-
-
 def fail(message: str) -> None:
     raise BenchFailure(message)
-
-
-class BenchFailure(Exception):
-    pass
 
 
 def run_benchmark(app, seeded: dict, renders: int, taps: int) -> tuple[list[tuple], list[str], list[str]]:
@@ -86,48 +69,23 @@ def run_benchmark(app, seeded: dict, renders: int, taps: int) -> tuple[list[tupl
 
     class_id = seeded["class_id"]
     with app.app_context():
-        engine = db.engine
-        instructor = db.session.get(User, seeded["instructor_id"])
-        # Signed in as a browser is: a live session row, named in the cookie.
-        from babyowl.services.sessions import start_session
-        from babyowl.transactions import unit_of_work
-
-        with unit_of_work("bench sign-in"):
-            start_session(instructor, user_agent="bench", ip="127.0.0.1")
-        login_id = instructor.get_id()
-        admin = db.session.scalars(sa.select(User).where(User.role == "super_admin")).first()
-        with unit_of_work("bench sign-in"):
-            start_session(admin, user_agent="bench", ip="127.0.0.1")
-        staff_login_id = admin.get_id()
+        admin_id = db.session.scalar(sa.select(User.id).where(User.role == "super_admin").limit(1))
         roster = db.session.execute(
             sa.select(ClassEnrollment.id, User.full_name).join(User, User.id == ClassEnrollment.student_id)
             .where(ClassEnrollment.class_id == class_id, ClassEnrollment.status == "active")
             .order_by(ClassEnrollment.id)).all()
         enrollment_ids = [enrollment_id for enrollment_id, _ in roster]
         db.session.remove()
-    counter = StatementCounter(engine)
-
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = login_id
-        session["_fresh"] = True
+    client = signed_in_client(app, seeded["instructor_id"])
+    staff = signed_in_client(app, admin_id)
+    counter = StatementCounter(engine_of(app))
 
     grid_url = f"/classes/{class_id}/attendance?meeting={BENCH_MEETING}"
     mark_url = f"/classes/{class_id}/attendance/mark"
     htmx = {"HX-Request": "true"}
 
-    def timed_get(browser, url: str):
-        """(milliseconds, SQL statements, response) of one GET that must answer 200."""
-        before = counter.count
-        started = time.perf_counter()
-        response = isolated(browser.get, url)
-        elapsed = (time.perf_counter() - started) * 1000
-        if response.status_code != 200:
-            fail(f"GET {url} answered {response.status_code}: {response.get_data(as_text=True)[:300]!r}")
-        return elapsed, counter.count - before, response
-
     def get_grid(check_roster: bool = False) -> tuple[float, int]:
-        elapsed, statements, response = timed_get(client, grid_url)
+        elapsed, statements, response = timed_request(client, counter, grid_url)
         if check_roster:  # the page measured is the real grid, not a sign-in page or an empty shell
             page = response.get_data(as_text=True)
             missing = [name for _, name in roster if name not in page]
@@ -138,14 +96,9 @@ def run_benchmark(app, seeded: dict, renders: int, taps: int) -> tuple[list[tupl
     def tap(enrollment_id, status: str, key: uuid.UUID) -> tuple[float, int]:
         form = {"enrollment_id": str(enrollment_id), "meeting_number": str(BENCH_MEETING), "meeting_date": "",
                 "status": status, "key": str(key)}
-        before = counter.count
-        started = time.perf_counter()
-        response = isolated(client.post, mark_url, data=form, headers=htmx)
-        elapsed = (time.perf_counter() - started) * 1000
-        if response.status_code != 200:
-            fail(f"POST {mark_url} ({status}) answered {response.status_code}: "
-                 f"{response.get_data(as_text=True)[:300]!r}")
-        return elapsed, counter.count - before
+        elapsed, statements, _response = timed_request(client, counter, mark_url, method="post", data=form,
+                                                       headers=htmx)
+        return elapsed, statements
 
     # Tap number i marks student i % 30 with a status that differs from that
     # student's previous tap, so every tap is a real change.
@@ -170,13 +123,8 @@ def run_benchmark(app, seeded: dict, renders: int, taps: int) -> tuple[list[tupl
     full_grid = [get_grid() for _ in range(renders)]
 
     # The staff report page, as staff open it: the whole school (no preview until filtered), then one class.
-    staff = app.test_client()
-    with staff.session_transaction() as session:
-        session["_user_id"] = staff_login_id
-        session["_fresh"] = True
-
     def get_page(url: str) -> tuple[float, int]:
-        elapsed, statements, _response = timed_get(staff, url)
+        elapsed, statements, _response = timed_request(staff, counter, url)
         return elapsed, statements
 
     report_urls = {"staff /reports, no filter": "/reports", "staff /reports?class_id=… (count + 20-row preview)":
@@ -189,7 +137,7 @@ def run_benchmark(app, seeded: dict, renders: int, taps: int) -> tuple[list[tupl
     for label, samples in ((f"grid render, meeting {BENCH_MEETING} partly marked", empty_grid),
                            (f"grid render, meeting {BENCH_MEETING} all marked", full_grid),
                            ("tap save (one mark)", timed_taps), *reports.items()):
-        rows.append((label, summary([ms for ms, _ in samples]), _statements_label([q for _, q in samples])))
+        rows.append((label, summary([ms for ms, _ in samples]), statements_label([q for _, q in samples])))
 
     checks: list[str] = []
     problems: list[str] = []
@@ -267,73 +215,45 @@ def main(argv=None) -> int:
     PAST_MEETINGS, BENCH_MEETING = args.past_meetings, args.past_meetings + 1
     began = time.perf_counter()
     url = args.database_url
-    shown_url = make_url(url).render_as_string(hide_password=True)
 
-    print(f"Baby Owl attendance benchmark on {shown_url}")
-    started = time.perf_counter()
-    try:
-        recreate_database(url)
-    except sa.exc.OperationalError as exc:
-        print(f"PostgreSQL is unreachable: {exc}", file=sys.stderr)
-        return 3
-    app = build_app(url)
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        from babyowl.extensions import db
-
-        upgrade()
-        logging.getLogger().setLevel(logging.WARNING)  # alembic's fileConfig set it back to INFO
-        server_version = db.session.execute(sa.text("SHOW server_version")).scalar()
-        db.session.remove()
-    print(f"  database created and migrated in {time.perf_counter() - started:.1f} s")
-
+    print(f"Baby Owl attendance benchmark on {shown(url)}")
     failed = False
     try:
-        started = time.perf_counter()
-        seeded = seed(app, args.students, args.classes, PAST_MEETINGS)
-        seeding_s = time.perf_counter() - started
-        counts = ", ".join(f"{v:,} {k}" for k, v in seeded["counts"].items())
-        print(f"  seeded in {seeding_s:.1f} s: {counts}")
-        print(f"  measuring {seeded['class_name']} ({CLASS_SIZE} students) as its instructor: "
-              f"{args.renders} renders before and after the taps, {args.taps} taps on meeting {BENCH_MEETING}")
-
-        try:
-            rows, checks, problems = run_benchmark(app, seeded, args.renders, args.taps)
-        except BenchFailure as exc:
-            print(f"\nFAILED: {exc}", file=sys.stderr)
-            print("(Do the attendance routes exist? `.venv/bin/flask --app babyowl routes | grep attendance`)",
-                  file=sys.stderr)
-            return 1
-
-        print()
-        header = f"{'':<36}{'n':>5}{'median':>10}{'p95':>10}{'min':>10}{'max':>10}   SQL statements/request"
-        print(header)
-        print("-" * len(header))
-        for label, s, statements in rows:
-            print(f"{label:<36}{s['n']:>5}{s['median']:>8.1f}ms{s['p95']:>8.1f}ms{s['min']:>8.1f}ms"
-                  f"{s['max']:>8.1f}ms   {statements}")
-        print()
-        for line in checks:
-            print(f"  {line}")
-        for line in problems:
-            print(f"  MISMATCH: {line}")
-        failed = bool(problems)
-        print()
-        print(f"  Python {platform.python_version()} ({platform.python_implementation()}), "
-              f"PostgreSQL {server_version}, {os.cpu_count()} CPU cores, {platform.platform()}")
-        print("  Times are wall-clock per request through the Flask test client (in process, no network),"
-              " with PostgreSQL on the same machine.")
-    finally:
-        with app.app_context():
+        with bench_database(url, args.keep) as app:
             from babyowl.extensions import db
 
-            db.engine.dispose()
-        if args.keep:
-            print(f"  database kept: {shown_url}")
-        else:
-            drop_database(url)
-            print("  database dropped")
+            with app.app_context():
+                server_version = db.session.execute(sa.text("SHOW server_version")).scalar()
+                db.session.remove()
+            started = time.perf_counter()
+            seeded = seed(app, args.students, args.classes, PAST_MEETINGS)
+            seeding_s = time.perf_counter() - started
+            counts = ", ".join(f"{v:,} {k}" for k, v in seeded["counts"].items())
+            print(f"  seeded in {seeding_s:.1f} s: {counts}")
+            print(f"  measuring {seeded['class_name']} ({CLASS_SIZE} students) as its instructor: "
+                  f"{args.renders} renders before and after the taps, {args.taps} taps on meeting {BENCH_MEETING}")
+
+            try:
+                rows, checks, problems = run_benchmark(app, seeded, args.renders, args.taps)
+            except BenchFailure as exc:
+                print(f"\nFAILED: {exc}", file=sys.stderr)
+                print("(Do the attendance routes exist? `.venv/bin/flask --app babyowl routes | grep attendance`)",
+                      file=sys.stderr)
+                return 1
+
+            print_table(rows, width=52)
+            print()
+            for line in checks:
+                print(f"  {line}")
+            for line in problems:
+                print(f"  MISMATCH: {line}")
+            failed = bool(problems)
+            print()
+            print(f"  Python {platform.python_version()} ({platform.python_implementation()}), "
+                  f"PostgreSQL {server_version}, {os.cpu_count()} CPU cores, {platform.platform()}")
+            print("  Times are wall-clock per request through the Flask test client (in process, no network),"
+                  " with PostgreSQL on the same machine.")
+    finally:
         print(f"  total run time {time.perf_counter() - began:.1f} s")
     return 1 if failed else 0
 

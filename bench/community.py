@@ -22,7 +22,6 @@ at a database you want to keep.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import platform
 import random
@@ -36,32 +35,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from school import (  # noqa: E402
-    CHUNK, StatementCounter, build_app, drop_database, isolated, recreate_database, seed, summary,
+    BenchFailure, StatementCounter, _insert, bench_arguments, bench_database, commit_and_analyze, engine_of,
+    print_table, seed, signed_in_client, summary, time_requests, timed_request,
 )
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/babyowl_h_comm_bench"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default=DEFAULT_URL,
-                        help=f"PostgreSQL database to DROP, re-create and seed (default: {DEFAULT_URL})")
-    parser.add_argument("--students", type=int, default=3000, help="students in the school (default 3000)")
-    parser.add_argument("--classes", type=int, default=100, help="active classes of 30 (default 100)")
+    parser = bench_arguments(__doc__, DEFAULT_URL)
     parser.add_argument("--posts", type=int, default=50000, help="community posts (default 50000)")
     parser.add_argument("--groups", type=int, default=30, help="study groups (default 30)")
     parser.add_argument("--renders", type=int, default=50, help="timed requests per page (default 50)")
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards (default: drop it)")
     return parser.parse_args(argv)
-
-
-def _insert(session, model, rows):
-    for start in range(0, len(rows), CHUNK):
-        session.execute(sa.insert(model), rows[start:start + CHUNK])
 
 
 def seed_community(app, seeded: dict, posts: int, groups: int) -> dict:
@@ -128,32 +116,19 @@ def seed_community(app, seeded: dict, posts: int, groups: int) -> dict:
         _insert(session, CommunityPost, post_rows)
         _insert(session, CommunityPostLike, like_rows)
         _insert(session, CommunityComment, comment_rows)
-        session.commit()
-        session.remove()
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(sa.text("ANALYZE"))
+        commit_and_analyze(db)
     return {"reader_id": reader, "counts": {"groups": len(group_rows), "group members": len(member_rows),
                                             "posts": len(post_rows), "likes": len(like_rows),
                                             "comments": len(comment_rows)}}
-
-
-class BenchFailure(Exception):
-    pass
 
 
 def run(app, reader_id, renders: int) -> tuple[list[tuple], list[str]]:
     from babyowl.extensions import db
     from babyowl.models import CommunityPost, CommunityPostLike, User
     from babyowl.services import community
-    from babyowl.services.sessions import start_session
-    from babyowl.transactions import unit_of_work
 
     with app.app_context():
-        engine = db.engine
         reader = db.session.get(User, reader_id)
-        with unit_of_work("bench sign-in"):
-            start_session(reader, user_agent="bench", ip="127.0.0.1")
-        login_id = reader.get_id()
         # A cursor 1,000 posts deep, as fifty "Older posts" taps would reach.
         deep = community.feed(reader, limit=1000)
         deep_cursor = deep.next_cursor
@@ -163,22 +138,9 @@ def run(app, reader_id, renders: int) -> tuple[list[tuple], list[str]]:
         like_targets = db.session.scalars(sa.select(CommunityPost.id).where(CommunityPost.scope == "school")
                                           .order_by(CommunityPost.created_at.desc()).limit(renders + 5)).all()
         db.session.remove()
-    counter = StatementCounter(engine)
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = login_id
-        session["_fresh"] = True
+    client = signed_in_client(app, reader_id)
+    counter = StatementCounter(engine_of(app))
     htmx = {"HX-Request": "true"}
-
-    def timed(method, url, **kwargs) -> tuple[float, int]:
-        before = counter.count
-        started = time.perf_counter()
-        response = isolated(getattr(client, method), url, **kwargs)
-        elapsed = (time.perf_counter() - started) * 1000
-        if response.status_code != 200:
-            raise BenchFailure(f"{method.upper()} {url} answered {response.status_code}: "
-                               f"{response.get_data(as_text=True)[:300]!r}")
-        return elapsed, counter.count - before
 
     pages = {
         "feed, all (first page of 20)": "/community",
@@ -187,17 +149,14 @@ def run(app, reader_id, renders: int) -> tuple[list[tuple], list[str]]:
         "feed, 1,000 posts deep (cursor, htmx)": f"/community?cursor={deep_cursor}",
         "post page with comments": f"/community/posts/{busy_post}",
     }
-    rows = []
-    for label, url in pages.items():
-        headers = htmx if "cursor" in url else {}
-        for _ in range(5):
-            timed("get", url, headers=headers)
-        samples = [timed("get", url, headers=headers) for _ in range(renders)]
-        rows.append((label, samples))
+    rows = [(label, *time_requests(client, counter, url, renders, warmup=5,
+                                   headers=htmx if "cursor" in url else {}))
+            for label, url in pages.items()]
     for post_id in like_targets[:5]:
-        timed("post", f"/community/posts/{post_id}/like", headers=htmx)
-    likes = [timed("post", f"/community/posts/{post_id}/like", headers=htmx) for post_id in like_targets[5:]]
-    rows.append(("like (POST, htmx)", likes))
+        timed_request(client, counter, f"/community/posts/{post_id}/like", method="post", headers=htmx)
+    likes = [timed_request(client, counter, f"/community/posts/{post_id}/like", method="post", headers=htmx)[:2]
+             for post_id in like_targets[5:]]
+    rows.append(("like (POST, htmx)", summary([ms for ms, _ in likes]), [q for _, q in likes]))
 
     problems = []
     with app.app_context():
@@ -206,46 +165,24 @@ def run(app, reader_id, renders: int) -> tuple[list[tuple], list[str]]:
                                   .where(CommunityPost.likes_count != counted))
         if drift:
             problems.append(f"{drift} posts' likes_count differ from their like rows")
-    return [(label, summary([ms for ms, _ in s]), sorted({q for _, q in s})) for label, s in rows], problems
+    return rows, problems
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    url = args.database_url
-    try:
-        recreate_database(url)
-    except sa.exc.OperationalError as error:
-        print(f"PostgreSQL cannot be reached at {make_url(url).render_as_string(hide_password=True)}: {error}")
-        return 3
-    os.environ.setdefault("FLASK_APP", "babyowl")
-    app = build_app(url)
-    from flask_migrate import upgrade
-
-    with app.app_context():
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
-        logging.getLogger().setLevel(logging.WARNING)  # alembic's fileConfig set it back to INFO
-    started = time.perf_counter()
-    seeded = seed(app, args.students, args.classes, past_meetings=1)
-    extra = seed_community(app, seeded, args.posts, args.groups)
-    print(f"Seeded in {time.perf_counter() - started:.1f} s: {seeded['counts']} + {extra['counts']}")
-    print(f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.2f}, "
-          f"{args.renders} timed requests each, after 5 warm-up requests")
-    try:
-        rows, problems = run(app, extra["reader_id"], args.renders)
-    except BenchFailure as failure:
-        print(f"FAILED: {failure}")
-        return 1
-    finally:
-        if not args.keep:
-            with app.app_context():
-                from babyowl.extensions import db
-
-                db.engine.dispose()
-            drop_database(url)
-    print(f"{'request':42} {'median ms':>10} {'p95 ms':>8} {'min':>7} {'max':>7}  statements")
-    for label, s, statements in rows:
-        print(f"{label:42} {s['median']:10.1f} {s['p95']:8.1f} {s['min']:7.1f} {s['max']:7.1f}  "
-              f"{'-'.join(str(q) for q in (statements[0], statements[-1])) if len(statements) > 1 else statements[0]}")
+    with bench_database(args.database_url, args.keep) as app:
+        started = time.perf_counter()
+        seeded = seed(app, args.students, args.classes, past_meetings=1)
+        extra = seed_community(app, seeded, args.posts, args.groups)
+        print(f"Seeded in {time.perf_counter() - started:.1f} s: {seeded['counts']} + {extra['counts']}")
+        print(f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.2f}, "
+              f"{args.renders} timed requests each, after 5 warm-up requests")
+        try:
+            rows, problems = run(app, extra["reader_id"], args.renders)
+        except BenchFailure as failure:
+            print(f"FAILED: {failure}")
+            return 1
+    print_table(rows, width=42)
     for problem in problems:
         print(f"CHECK FAILED: {problem}")
     print("checks: likes_count agrees with the like rows" if not problems else "")

@@ -34,22 +34,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sqlalchemy as sa  # noqa: E402
 
 from school import (  # noqa: E402
-    CLASS_SIZE, DEFAULT_URL, StatementCounter, build_app, drop_database, isolated, recreate_database, seed, summary,
+    CLASS_SIZE, DEFAULT_URL, StatementCounter, _insert, bench_arguments, bench_database, build_app, engine_of,
+    print_table, seed, signed_in_client, summary, time_requests,
 )
 
 REASONS = ("exercise_completed", "quiz_passed", "coding_passed", "attendance", "lesson_completed")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=DEFAULT_URL.replace("babyowl_bench", "babyowl_bench_xp"))
+    parser = bench_arguments(__doc__, DEFAULT_URL.replace("babyowl_bench", "babyowl_bench_xp"))
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/2")
-    parser.add_argument("--students", type=int, default=3000)
-    parser.add_argument("--classes", type=int, default=100)
     parser.add_argument("--rows-per-enrollment", type=int, default=20, help="XP history per student and class")
     parser.add_argument("--renders", type=int, default=50)
     parser.add_argument("--awards", type=int, default=200)
-    parser.add_argument("--keep", action="store_true")
     return parser.parse_args(argv)
 
 
@@ -69,8 +66,7 @@ def seed_ledger(app, rows_per_enrollment: int) -> int:
                              "reason": rng.choice(REASONS), "reference_id": uuid.uuid4(),
                              "amount": rng.choice((5, 10, 10, 20, 25, 30)),
                              "created_at": now - timedelta(minutes=rng.randrange(60 * 24 * 60))})
-        for start in range(0, len(rows), 5000):
-            db.session.execute(sa.insert(XPTransaction), rows[start:start + 5000])
+        _insert(db.session, XPTransaction, rows)
         totals = db.session.execute(sa.select(XPTransaction.user_id, sa.func.sum(XPTransaction.amount))
                                     .group_by(XPTransaction.user_id)).all()
         db.session.execute(sa.insert(UserLevel), [{"id": uuid.uuid4(), "user_id": u, "total_xp": int(t)}
@@ -82,43 +78,11 @@ def seed_ledger(app, rows_per_enrollment: int) -> int:
         return len(rows)
 
 
-def sign_in(app, user_id) -> str:
-    from babyowl.extensions import db
-    from babyowl.models import User
-    from babyowl.services.sessions import start_session
-    from babyowl.transactions import unit_of_work
-
-    with app.app_context():
-        user = db.session.get(User, user_id)
-        with unit_of_work("bench sign-in"):
-            start_session(user, user_agent="bench", ip="127.0.0.1")
-        login = user.get_id()
-        db.session.remove()
-    return login
-
-
-def time_pages(app, login: str, url: str, renders: int, must_show: str) -> tuple[dict, int]:
-    from babyowl.extensions import db
-
-    with app.app_context():
-        engine = db.engine
-    counter = StatementCounter(engine)
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = login
-        session["_fresh"] = True
-    samples, statements = [], []
-    for index in range(renders + 5):
-        before = counter.count
-        started = time.perf_counter()
-        response = isolated(client.get, url)
-        elapsed = (time.perf_counter() - started) * 1000
-        if response.status_code != 200 or must_show not in response.get_data(as_text=True):
-            raise SystemExit(f"GET {url}: {response.status_code}, {response.get_data(as_text=True)[:300]!r}")
-        if index >= 5:  # warm-up first
-            samples.append(elapsed)
-            statements.append(counter.count - before)
-    return summary(samples), max(statements)
+def time_pages(app, student_id, url: str, renders: int, must_show: str) -> tuple[dict, int]:
+    client = signed_in_client(app, student_id)
+    result, statements = time_requests(client, StatementCounter(engine_of(app)), url, renders, warmup=5,
+                                       must_show=must_show)
+    return result, max(statements)
 
 
 def time_awards(app, student_id, class_id, awards: int) -> dict:
@@ -126,9 +90,7 @@ def time_awards(app, student_id, class_id, awards: int) -> dict:
     from babyowl.services import xp
     from babyowl.transactions import use_case
 
-    with app.app_context():
-        engine = db.engine
-    counter = StatementCounter(engine)
+    counter = StatementCounter(engine_of(app))
     xp._check_achievements_after_commit = lambda user_id: None  # measured on its own below
 
     @use_case
@@ -168,9 +130,7 @@ def time_achievements(app, student_ids, runs: int) -> tuple[dict, int]:
     from babyowl.extensions import db
     from babyowl.services import badges
 
-    with app.app_context():
-        engine = db.engine
-    counter = StatementCounter(engine)
+    counter = StatementCounter(engine_of(app))
     samples, statements = [], []
     with app.app_context():
         for student_id in student_ids[:runs]:
@@ -187,15 +147,16 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     from redis import Redis
 
-    recreate_database(args.database_url)
     redis = Redis.from_url(args.redis_url)
     for key in redis.scan_iter(match="lb:*"):
         redis.delete(key)
-    sql_app = build_app(args.database_url)
-    with sql_app.app_context():
-        from flask_migrate import upgrade
+    with bench_database(args.database_url, args.keep) as sql_app:
+        measure(sql_app, redis, args)
+    for key in redis.scan_iter(match="lb:*"):
+        redis.delete(key)
 
-        upgrade()
+
+def measure(sql_app, redis, args) -> None:
     started = time.perf_counter()
     seeded = seed(sql_app, args.students, args.classes)
     rows = seed_ledger(sql_app, args.rows_per_enrollment)
@@ -216,29 +177,26 @@ def main(argv=None) -> None:
             .where(ClassEnrollment.class_id == class_id).order_by(User.id).limit(1)).one()
         others = db.session.scalars(sa.select(ClassEnrollment.student_id).where(
             ClassEnrollment.class_id != class_id).limit(50)).all()
-    login = sign_in(sql_app, student_id)
 
-    print(f"\n{'what':<58} {'median ms':>10} {'p95 ms':>8} {'statements':>11}")
+    table = []
     for period in ("all", "week"):
         url = f"/leaderboard/{class_id}" + ("?period=week" if period == "week" else "")
         for label, app in (("SQL aggregate", sql_app), ("Redis sorted set", redis_app)):
-            result, statements = time_pages(app, login, url, args.renders, name)
-            print(f"{f'leaderboard page ({period}), {label}':<58} {result['median']:>10.2f} {result['p95']:>8.2f} "
-                  f"{statements:>11}")
-    result, statements = time_pages(sql_app, login, "/notifications", args.renders, name)
-    print(f"{'for comparison: GET /notifications (a plain page)':<58} {result['median']:>10.2f} "
-          f"{result['p95']:>8.2f} {statements:>11}")
+            table.append((f"leaderboard page ({period}), {label}",
+                          *time_pages(app, student_id, url, args.renders, name)))
+    table.append(("for comparison: GET /notifications (a plain page)",
+                  *time_pages(sql_app, student_id, "/notifications", args.renders, name)))
     for label, app in (("no Redis", sql_app), ("+ Redis ZINCRBY after commit", redis_app)):
         for what, (result, statements) in time_awards(app, student_id, class_id, args.awards).items():
-            print(f"{f'{what}, {label}':<58} {result['median']:>10.2f} {result['p95']:>8.2f} {statements:>11}")
+            table.append((f"{what}, {label}", result, statements))
         if app is sql_app:  # what an operator does after Redis missed awards: rebuild, then it stays live
             with redis_app.app_context():
                 from babyowl.services import leaderboards
 
                 leaderboards.rebuild(class_id)
     for what in ("first check: earns badges, notifies", "next check: nothing new"):
-        result, statements = time_achievements(sql_app, others, min(50, len(others)))
-        print(f"{f'achievements job, {what}':<58} {result['median']:>10.2f} {result['p95']:>8.2f} {statements:>11}")
+        table.append((f"achievements job, {what}", *time_achievements(sql_app, others, min(50, len(others)))))
+    print_table(table, width=66)
 
     with redis_app.app_context():
         from babyowl.services import leaderboards
@@ -247,14 +205,8 @@ def main(argv=None) -> None:
         leaderboards.rebuild(class_id)
         rebuilt = {k: v for k, v in redis.zrange(f"lb:{class_id}:all", 0, -1, withscores=True)}
         sql = {str(k).encode(): float(v) for k, v in leaderboards.sql_scores(class_id).items()}
+        db.engine.dispose()
     print(f"\nrebuilt board == live board: {rebuilt == live}; == SQL aggregate: {rebuilt == sql}")
-    for key in redis.scan_iter(match="lb:*"):
-        redis.delete(key)
-    if not args.keep:
-        for app in (sql_app, redis_app):
-            with app.app_context():
-                db.engine.dispose()
-        drop_database(args.database_url)
 
 
 if __name__ == "__main__":

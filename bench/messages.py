@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from school import (  # noqa: E402
-    StatementCounter, _insert, build_app, drop_database, isolated, recreate_database, seed, summary,
+    BenchFailure, StatementCounter, _insert, bench_arguments, bench_database, commit_and_analyze, engine_of,
+    print_table, seed, shown, signed_in_client, summary, time_requests, timed_request,
 )
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/babyowl_bench_messages"
@@ -47,17 +47,11 @@ WORDS = ("halo", "pak", "bu", "tugas", "besok", "kelas", "python", "perulangan",
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default=DEFAULT_URL,
-                        help=f"PostgreSQL database to DROP, re-create and seed (default: {DEFAULT_URL})")
-    parser.add_argument("--students", type=int, default=3000, help="students in the school (default 3000)")
-    parser.add_argument("--classes", type=int, default=100, help="classes of 30 (default 100)")
+    parser = bench_arguments(__doc__, DEFAULT_URL, classes_help="classes of 30 (default 100)")
     parser.add_argument("--messages", type=int, default=200_000, help="messages in the school (default 200000)")
     parser.add_argument("--unread", type=int, default=40, help="unread messages left per member (default 40)")
     parser.add_argument("--renders", type=int, default=50, help="timed conversation pages (default 50)")
     parser.add_argument("--polls", type=int, default=300, help="timed polls (default 300)")
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards (default: drop it)")
     return parser.parse_args(argv)
 
 
@@ -120,10 +114,7 @@ def seed_messages(app, seeded: dict, total: int, unread: int) -> dict:
         _insert(session, Conversation, conversations)
         _insert(session, Message, message_rows)
         _insert(session, ConversationMember, member_rows)
-        session.commit()
-        session.remove()
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(sa.text("ANALYZE"))
+        commit_and_analyze(db)
     return {"conversation_id": picked_conversation, "conversations": len(conversations),
             "class_conversations": class_count, "members": len(member_rows), "messages": len(message_rows)}
 
@@ -131,32 +122,21 @@ def seed_messages(app, seeded: dict, total: int, unread: int) -> dict:
 def main(argv=None) -> int:
     args = parse_args(argv)
     url = args.database_url
-    print(f"Baby Owl messages benchmark on {make_url(url).render_as_string(hide_password=True)}")
+    print(f"Baby Owl messages benchmark on {shown(url)}")
     began = time.perf_counter()
-    try:
-        recreate_database(url)
-    except sa.exc.OperationalError as exc:
-        print(f"PostgreSQL is unreachable: {exc}", file=sys.stderr)
-        return 3
-    app = build_app(url)
-    with app.app_context():
-        import logging
-
-        from flask_migrate import upgrade
-
-        upgrade()
-        logging.getLogger().setLevel(logging.WARNING)
-    started = time.perf_counter()
-    seeded = seed(app, args.students, args.classes)
-    print(f"  school seeded in {time.perf_counter() - started:.1f} s: {seeded['counts']}")
-    started = time.perf_counter()
-    made = seed_messages(app, seeded, args.messages, args.unread)
-    print(f"  {made['messages']:,} messages in {made['conversations']:,} conversations "
-          f"({made['class_conversations']} class), {made['members']:,} members, seeded in "
-          f"{time.perf_counter() - started:.1f} s")
-    problems = run(app, seeded, made, args)
-    if not args.keep:
-        drop_database(url)
+    with bench_database(url, args.keep) as app:
+        started = time.perf_counter()
+        seeded = seed(app, args.students, args.classes)
+        print(f"  school seeded in {time.perf_counter() - started:.1f} s: {seeded['counts']}")
+        started = time.perf_counter()
+        made = seed_messages(app, seeded, args.messages, args.unread)
+        print(f"  {made['messages']:,} messages in {made['conversations']:,} conversations "
+              f"({made['class_conversations']} class), {made['members']:,} members, seeded in "
+              f"{time.perf_counter() - started:.1f} s")
+        try:
+            problems = run(app, seeded, made, args)
+        except BenchFailure as failure:
+            problems = [str(failure)]
     print(f"  total {time.perf_counter() - began:.1f} s")
     for problem in problems:
         print(f"  PROBLEM: {problem}")
@@ -167,52 +147,27 @@ def run(app, seeded: dict, made: dict, args) -> list[str]:
     from babyowl.extensions import db
     from babyowl.models import ClassEnrollment, Message, User
     from babyowl.services import messages
-    from babyowl.services.sessions import start_session
-    from babyowl.transactions import unit_of_work
 
     problems: list[str] = []
     conversation_id = made["conversation_id"]
     with app.app_context():
-        engine = db.engine
         # A student of the picked class who is in two classes (more to count in the badge), else any.
         students = db.session.execute(
             sa.select(ClassEnrollment.student_id, sa.func.count()).where(
                 ClassEnrollment.student_id.in_(sa.select(ClassEnrollment.student_id).where(
                     ClassEnrollment.class_id == seeded["class_id"])))
             .group_by(ClassEnrollment.student_id).order_by(sa.func.count().desc())).all()
-        student = db.session.get(User, students[0][0])
-        with unit_of_work("bench sign-in"):
-            start_session(student, user_agent="bench", ip="127.0.0.1")
-        login_id = student.get_id()
-        other = db.session.get(User, students[1][0])
+        other_id = students[1][0]
         db.session.remove()
-    counter = StatementCounter(engine)
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = login_id
-        session["_fresh"] = True
+    client = signed_in_client(app, students[0][0])
+    counter = StatementCounter(engine_of(app))
     htmx = {"HX-Request": "true"}
-
-    def timed(url, expect, headers=None):
-        before = counter.count
-        began = time.perf_counter()
-        response = isolated(client.get, url, headers=headers or {})
-        elapsed = (time.perf_counter() - began) * 1000
-        if response.status_code != expect:
-            problems.append(f"GET {url} answered {response.status_code}, expected {expect}")
-        return elapsed, counter.count - before, response
 
     rows = []
     page_url = f"/messages/{conversation_id}"
-    first = timed(page_url, 200)
-    if "message-list" not in first[2].get_data(as_text=True):
-        problems.append("the conversation page does not show the message list")
-    samples, statements = [], set()
-    for _ in range(args.renders):
-        elapsed, count, _response = timed(page_url, 200)
-        samples.append(elapsed)
-        statements.add(count)
-    rows.append(("conversation page (newest 30, pointer moved)", summary(samples), statements))
+    timed_request(client, counter, page_url, must_show="message-list")
+    rows.append(("conversation page (newest 30, pointer moved)",
+                 *time_requests(client, counter, page_url, args.renders)))
 
     with app.app_context():
         last = db.session.scalar(sa.select(Message.id).where(Message.conversation_id == conversation_id)
@@ -224,40 +179,26 @@ def run(app, seeded: dict, made: dict, args) -> list[str]:
             "ORDER BY m.created_at, m.id LIMIT 200"), {"c": conversation_id, "u": students[0][0], "a": last}).all()
         db.session.remove()
     poll_url = f"/messages/{conversation_id}/new?after={last}"
-    samples, statements = [], set()
-    for _ in range(args.polls):
-        elapsed, count, _response = timed(poll_url, 204, htmx)
-        samples.append(elapsed)
-        statements.add(count)
-    rows.append(("poll, nothing new (204)", summary(samples), statements))
+    rows.append(("poll, nothing new (204)", *time_requests(client, counter, poll_url, args.polls, expect=204,
+                                                            headers=htmx)))
 
-    samples, statements = [], set()
+    samples, statements = [], []
     for _ in range(max(1, args.polls // 10)):
         with app.app_context():
-            sender = db.session.get(User, other.id)
+            sender = db.session.get(User, other_id)
             new = messages.send_message(sender, conversation_id, "pesan baru")
             new_id = new.id
             db.session.remove()
-        elapsed, count, response = timed(poll_url, 200, htmx)
-        if "pesan baru" not in response.get_data(as_text=True):
-            problems.append("the poll did not return the new message")
+        elapsed, count, _response = timed_request(client, counter, poll_url, must_show="pesan baru", headers=htmx)
         samples.append(elapsed)
-        statements.add(count)
+        statements.append(count)
         poll_url = f"/messages/{conversation_id}/new?after={new_id}"
     rows.append(("poll, one new message (200)", summary(samples), statements))
 
     for label, url in (("header badge (total unread)", "/messages/badge"), ("conversation list", "/messages")):
-        samples, statements = [], set()
-        for _ in range(args.renders):
-            elapsed, count, _response = timed(url, 200)
-            samples.append(elapsed)
-            statements.add(count)
-        rows.append((label, summary(samples), statements))
+        rows.append((label, *time_requests(client, counter, url, args.renders)))
 
-    print(f"\n  {'request':48} {'n':>4} {'median':>8} {'p95':>8} {'min':>8} {'max':>8}  SQL statements")
-    for label, s, statements in rows:
-        print(f"  {label:48} {s['n']:>4} {s['median']:>7.1f}ms {s['p95']:>7.1f}ms {s['min']:>7.1f}ms "
-              f"{s['max']:>7.1f}ms  {sorted(statements)}")
+    print_table(rows, width=48)
     print("\n  plan of the poll's query:")
     for (line,) in plan:
         print(f"    {line}")

@@ -10,7 +10,6 @@ Flask test client. Prints median/p95 server time and the SQL statements per requ
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
 import uuid
@@ -19,25 +18,21 @@ from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from school import (  # noqa: E402
-    DEFAULT_URL, StatementCounter, _insert, build_app, drop_database, isolated, recreate_database, seed, summary,
+    DEFAULT_URL, BenchFailure, StatementCounter, _insert, bench_arguments, bench_database, commit_and_analyze,
+    engine_of, print_table, seed, shown, signed_in_client, time_requests,
 )
 
 STATES = ("pending", "submitted", "partially_paid", "verified", "rejected", "expired", "cancelled", "refunded")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=DEFAULT_URL.replace("babyowl_bench", "babyowl_pay_bench"))
-    parser.add_argument("--students", type=int, default=3000)
-    parser.add_argument("--classes", type=int, default=100)
+    parser = bench_arguments(__doc__, DEFAULT_URL.replace("babyowl_bench", "babyowl_pay_bench"))
     parser.add_argument("--requests", type=int, default=30, help="timed requests per page (default 30)")
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return parser.parse_args(argv)
 
 
@@ -80,80 +75,36 @@ def add_invoices(app, seeded: dict) -> int:
         _insert(db.session, Invoice, invoices)
         _insert(db.session, InvoiceEvent, events)
         _insert(db.session, PaymentProof, proofs)
-        db.session.commit()
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(sa.text("ANALYZE"))
-        db.session.remove()
+        commit_and_analyze(db)
         return len(invoices)
 
 
-def run(app, seeded: dict, requests: int) -> list[tuple[str, dict, str]]:
-    from babyowl.extensions import db
-    from babyowl.models import User
-    from babyowl.services.sessions import start_session
-    from babyowl.transactions import unit_of_work
-
-    with app.app_context():
-        admin = db.session.get(User, seeded["admin_id"])
-        with unit_of_work("bench sign-in"):
-            start_session(admin, user_agent="bench", ip="127.0.0.1")
-        login_id = admin.get_id()
-        engine = db.engine
-        db.session.remove()
-    counter = StatementCounter(engine)
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = login_id
-        session["_fresh"] = True
+def run(app, seeded: dict, requests: int) -> list[tuple[str, dict, list[int]]]:
+    counter = StatementCounter(engine_of(app))
+    client = signed_in_client(app, seeded["admin_id"])
     pages = [("GET /dashboard (staff)", "/dashboard", "Money received per month"),
              ("GET /payments", "/payments", "INV-B-"),
              ("GET /payments?status=submitted", "/payments?status=submitted", "INV-B-"),
              ("GET /payments?class=…", f"/payments?class={seeded['class_id']}", "INV-B-"),
              ("GET /payments?amount=1.500.001", "/payments?amount=1.500.001", "INV-B-")]
-    rows = []
-    for label, url, expected in pages:
-        samples, statements = [], set()
-        for attempt in range(requests + 2):
-            before = counter.count
-            started = time.perf_counter()
-            response = isolated(client.get, url)
-            elapsed = (time.perf_counter() - started) * 1000
-            if response.status_code != 200 or expected not in response.get_data(as_text=True):
-                raise SystemExit(f"GET {url} answered {response.status_code} without {expected!r}")
-            if attempt >= 2:  # two warm-up requests
-                samples.append(elapsed)
-                statements.add(counter.count - before)
-        rows.append((label, summary(samples), "/".join(str(s) for s in sorted(statements))))
-    return rows
+    return [(label, *time_requests(client, counter, url, requests, warmup=2, must_show=expected))
+            for label, url, expected in pages]
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    url = args.database_url
-    print(f"Baby Owl payments benchmark on {make_url(url).render_as_string(hide_password=True)}")
-    recreate_database(url)
-    app = build_app(url)
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        upgrade()
-        logging.getLogger().setLevel(logging.WARNING)
-    try:
+    print(f"Baby Owl payments benchmark on {shown(args.database_url)}")
+    with bench_database(args.database_url, args.keep) as app:
         started = time.perf_counter()
         seeded = seed(app, args.students, args.classes)
         invoices = add_invoices(app, seeded)
         counts = ", ".join(f"{v:,} {k}" for k, v in seeded["counts"].items())
         print(f"  seeded in {time.perf_counter() - started:.1f} s: {counts}, {invoices:,} invoices")
-        rows = run(app, seeded, args.requests)
-        header = f"{'':<34}{'n':>5}{'median':>10}{'p95':>10}   SQL statements/request"
-        print()
-        print(header)
-        print("-" * len(header))
-        for label, s, statements in rows:
-            print(f"{label:<34}{s['n']:>5}{s['median']:>8.1f}ms{s['p95']:>8.1f}ms   {statements}")
-    finally:
-        if not args.keep:
-            drop_database(url)
+        try:
+            print_table(run(app, seeded, args.requests), width=34)
+        except BenchFailure as failure:
+            print(f"FAILED: {failure}", file=sys.stderr)
+            return 1
     return 0
 
 

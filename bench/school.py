@@ -2,6 +2,10 @@
 
     from school import recreate_database, build_app, seed, StatementCounter, summary, isolated
 
+A benchmark script's frame comes from here too: `bench_arguments` (--database-url, --students, --classes,
+--keep), `bench_database` (DROP + CREATE + migrate, then drop unless --keep), `signed_in_client`,
+`timed_request` / `time_requests` (the timed-GET loop) and `print_table` (the results table).
+
 `seed()` bulk-inserts users, courses, classes, enrollments and past attendance and
 returns the ids a benchmark needs (one picked class and its instructor, and every
 student, class and instructor id) so an area's benchmark can add its own rows on top.
@@ -9,19 +13,25 @@ student, class and instructor id) so an area's benchmark can add its own rows on
 """
 from __future__ import annotations
 
+import argparse
 import contextvars
 import logging
 import math
 import random
 import statistics
+import sys
+import time
 import uuid
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/babyowl_bench"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 CLASS_SIZE = 30
 TOTAL_MEETINGS = 20
 PAST_MEETINGS = 5  # meetings 1..5 already marked in every class
@@ -210,20 +220,25 @@ def seed(app, students: int, classes: int, past_meetings: int = PAST_MEETINGS) -
         _insert(session, ClassEnrollment, enrollments)
         _insert(session, ClassAttendance, records)
         _insert(session, AttendanceChange, changes)
-        session.commit()
         counts = {"users": 1 + len(instructors) + len(student_rows), "courses": len(courses),
                   "lessons": len(lessons), "classes": len(class_rows), "enrollments": len(enrollments),
                   "attendance records": len(records), "attendance changes": len(changes)}
-        session.remove()
-        # A live database has statistics (autovacuum); a freshly loaded one has none.
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(sa.text("ANALYZE"))
+        commit_and_analyze(db)
     # The class in the middle of the list, and its instructor.
     picked = class_rows[len(class_rows) // 2]
     return {"class_id": picked["id"], "class_name": picked["name"], "instructor_id": picked["instructor_id"],
             "counts": counts, "admin_id": admin["id"], "instructor_ids": [row["id"] for row in instructors],
             "student_ids": [row["id"] for row in student_rows], "class_ids": [row["id"] for row in class_rows],
             "course_ids": [row["id"] for row in courses]}
+
+
+def commit_and_analyze(db) -> None:
+    """Commit the bulk-inserted rows, then ANALYZE: a live database has statistics (autovacuum); a freshly
+    loaded one has none, and its plans would not be the ones measured."""
+    db.session.commit()
+    db.session.remove()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("ANALYZE"))
 
 
 # ---------------------------------------------------------------- measuring
@@ -250,3 +265,127 @@ def summary(samples_ms: list[float]) -> dict:
     p95 = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
     return {"n": len(ordered), "median": statistics.median(ordered), "p95": p95,
             "min": ordered[0], "max": ordered[-1]}
+
+
+# ---------------------------------------------------------------- a benchmark's frame
+
+class BenchFailure(Exception):
+    """A measured request did not answer as it must: the figures would mean nothing."""
+
+
+def bench_arguments(doc: str, default_url: str = DEFAULT_URL,
+                    classes_help: str = f"active classes of {CLASS_SIZE} (default 100)") -> argparse.ArgumentParser:
+    """The options every benchmark has (--database-url, --students, --classes, --keep); a script adds its own."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=default_url,
+                        help=f"PostgreSQL database to DROP, re-create and seed (default: {default_url})")
+    parser.add_argument("--students", type=int, default=3000, help="students in the school (default 3000)")
+    parser.add_argument("--classes", type=int, default=100, help=classes_help)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards (default: drop it)")
+    return parser
+
+
+def shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@contextmanager
+def bench_database(url: str, keep: bool = False):
+    """DROP + CREATE + migrate the database and yield an app on it; afterwards drop it (unless `keep`).
+
+    PostgreSQL out of reach: a message and exit status 3."""
+    try:
+        recreate_database(url)
+    except sa.exc.OperationalError as exc:
+        print(f"PostgreSQL is unreachable at {shown(url)}: {exc}", file=sys.stderr)
+        raise SystemExit(3) from exc
+    app = build_app(url)
+    started = time.perf_counter()
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade(directory=str(MIGRATIONS))
+        logging.getLogger().setLevel(logging.WARNING)  # alembic's fileConfig set it back to INFO
+    print(f"  database created and migrated in {time.perf_counter() - started:.1f} s")
+    try:
+        yield app
+    finally:
+        from babyowl.extensions import db
+
+        with app.app_context():
+            db.engine.dispose()
+        if keep:
+            print(f"  database kept: {shown(url)}")
+        else:
+            drop_database(url)
+            print("  database dropped")
+
+
+def engine_of(app):
+    from babyowl.extensions import db
+
+    with app.app_context():
+        return db.engine
+
+
+def signed_in_client(app, user_id):
+    """A test client signed in as a browser is: a live session row, named in the cookie."""
+    from babyowl.extensions import db
+    from babyowl.models import User
+    from babyowl.services.sessions import start_session
+    from babyowl.transactions import unit_of_work
+
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        with unit_of_work("bench sign-in"):
+            start_session(user, user_agent="bench", ip="127.0.0.1")
+        login_id = user.get_id()
+        db.session.remove()
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = login_id
+        session["_fresh"] = True
+    return client
+
+
+def timed_request(client, counter: StatementCounter, url: str, *, method: str = "get", expect: int = 200,
+                  must_show: str | None = None, **kwargs):
+    """(milliseconds, SQL statements, response) of one request, in its own context; BenchFailure unless it
+    answers `expect` (and shows `must_show`)."""
+    before = counter.count
+    started = time.perf_counter()
+    response = isolated(getattr(client, method), url, **kwargs)
+    elapsed = (time.perf_counter() - started) * 1000
+    if response.status_code != expect or (must_show is not None and must_show not in response.get_data(as_text=True)):
+        raise BenchFailure(f"{method.upper()} {url} answered {response.status_code} (expected {expect}"
+                           f"{f' showing {must_show!r}' if must_show else ''}): "
+                           f"{response.get_data(as_text=True)[:300]!r}")
+    return elapsed, counter.count - before, response
+
+
+def time_requests(client, counter: StatementCounter, url: str, n: int, *, warmup: int = 0, **kwargs):
+    """`warmup` untimed then `n` timed requests: (summary of the milliseconds, statement counts)."""
+    for _ in range(warmup):
+        timed_request(client, counter, url, **kwargs)
+    samples = [timed_request(client, counter, url, **kwargs)[:2] for _ in range(n)]
+    return summary([ms for ms, _ in samples]), [q for _, q in samples]
+
+
+def statements_label(values) -> str:
+    """A statement count, or its range over the requests ("12-14 (median 13)")."""
+    if isinstance(values, (int, str)):
+        return str(values)
+    low, high = min(values), max(values)
+    return str(low) if low == high else f"{low}-{high} (median {statistics.median(values):g})"
+
+
+def print_table(rows, width: int = 44) -> None:
+    """The results: one row (label, summary(...), statement counts or their label) a measured request."""
+    header = f"{'':<{width}}{'n':>5}{'median':>10}{'p95':>10}{'min':>10}{'max':>10}   SQL statements/request"
+    print()
+    print(header)
+    print("-" * len(header))
+    for label, s, statements in rows:
+        print(f"{label:<{width}}{s['n']:>5}{s['median']:>8.1f}ms{s['p95']:>8.1f}ms{s['min']:>8.1f}ms"
+              f"{s['max']:>8.1f}ms   {statements_label(statements)}")

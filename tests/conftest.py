@@ -20,6 +20,9 @@ from babyowl import create_app
 from babyowl.extensions import db as _db
 from babyowl.models.base import Base
 
+# The storage fixtures (moto S3 server, both backends) for the tests of files.
+pytest_plugins = ["tests.storage_fixtures"]
+
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 

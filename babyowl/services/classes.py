@@ -250,16 +250,8 @@ def _enroll(actor: User, school_class: SchoolClass, student: User, *, paid_at_de
     if existing is not None and existing.status != "withdrawn":
         raise AlreadyEnrolled(_("%(name)s is already enrolled in this class.", name=student.full_name))
     # Seats held by other students' open invoices (self-service, services/payments.py) are taken too.
-    if _count_active(school_class.id) + seats_held(school_class.id, except_student_id=student.id) \
-            >= school_class.max_capacity:
-        raise ClassFull(_("This class is full (%(n)d of %(n)d seats taken).", n=school_class.max_capacity))
-    if existing is not None:  # coming back after withdrawing: the same row, history kept
-        enrollment = existing
-        enrollment.status = "active"
-    else:
-        enrollment = ClassEnrollment(class_id=school_class.id, student_id=student.id,
-                                     meeting_credits=school_class.total_meetings)
-        db.session.add(enrollment)
+    enrollment = _take_seat(school_class, student, existing,
+                            held=seats_held(school_class.id, except_student_id=student.id))
     try:
         db.session.flush()
     except IntegrityError as exc:  # the unique (class, student) pair: a doubled request (rolled back by the use case)
@@ -269,6 +261,21 @@ def _enroll(actor: User, school_class: SchoolClass, student: User, *, paid_at_de
     from babyowl.services import payments  # payments builds on classes
 
     payments.invoice_staff_enrollment(actor, enrollment, paid_at_desk=desk)
+    return enrollment
+
+
+def _take_seat(school_class: SchoolClass, student: User, existing: ClassEnrollment | None, *,
+               held: int) -> ClassEnrollment:
+    """The student's seat in the (locked) class: refused when its active enrollments and the `held` seats of open
+    invoices fill it; a student coming back after withdrawing gets the same row back (history kept)."""
+    if _count_active(school_class.id) + held >= school_class.max_capacity:
+        raise ClassFull(_("This class is full (%(n)d of %(n)d seats taken).", n=school_class.max_capacity))
+    if existing is not None:
+        existing.status = "active"
+        return existing
+    enrollment = ClassEnrollment(class_id=school_class.id, student_id=student.id,
+                                 meeting_credits=school_class.total_meetings)
+    db.session.add(enrollment)
     return enrollment
 
 
@@ -428,20 +435,31 @@ def student_can_open(student: User, lesson: Lesson) -> bool:
 def search_classes(actor: User, *, status: str = "", type_: str = "", instructor_id: uuid.UUID | None = None,
                    course_id: uuid.UUID | None = None, page: int = 1, per_page: int | None = None):
     """Staff see every class, an instructor only theirs; 20 a page, course and instructor loaded with them."""
-    from babyowl.services.listing import PER_PAGE, paginate
-
-    query = (select(SchoolClass).options(joinedload(SchoolClass.course), joinedload(SchoolClass.instructor))
-             .order_by(SchoolClass.start_date.desc().nulls_last(), SchoolClass.name, SchoolClass.id))
+    query = _class_list()
     if actor.role == "instructor":
         query = query.where(SchoolClass.instructor_id == actor.id)
     elif not is_staff(actor):
         raise NotAllowed(_("Only staff and instructors see the list of classes."))
+    if instructor_id:
+        query = query.where(SchoolClass.instructor_id == instructor_id)
+    return _filtered_page(query, status=status, type_=type_, course_id=course_id, page=page, per_page=per_page)
+
+
+def _class_list():
+    """Classes with their course and instructor loaded, newest start first (the order of every class list)."""
+    return (select(SchoolClass).options(joinedload(SchoolClass.course), joinedload(SchoolClass.instructor))
+            .order_by(SchoolClass.start_date.desc().nulls_last(), SchoolClass.name, SchoolClass.id))
+
+
+def _filtered_page(query, *, status: str, type_: str, course_id: uuid.UUID | None, page: int,
+                   per_page: int | None):
+    """`query` narrowed by the list filters every class list offers (status, type, course), one page of it."""
+    from babyowl.services.listing import PER_PAGE, paginate
+
     if status:
         query = query.where(SchoolClass.status == status)
     if type_:
         query = query.where(SchoolClass.type == type_)
-    if instructor_id:
-        query = query.where(SchoolClass.instructor_id == instructor_id)
     if course_id:
         query = query.where(SchoolClass.course_id == course_id)
     return paginate(query, page, per_page or PER_PAGE)
@@ -559,19 +577,9 @@ def class_history(student: User) -> list[ClassEnrollment]:
 def my_classes(student: User, *, status: str = "", type_: str = "", course_id: uuid.UUID | None = None,
                page: int = 1, per_page: int | None = None):
     """The classes a student is in (as `class_for` lets them see: any enrollment not withdrawn), newest first."""
-    from babyowl.services.listing import PER_PAGE, paginate
-
-    query = (select(SchoolClass).options(joinedload(SchoolClass.course), joinedload(SchoolClass.instructor))
-             .where(SchoolClass.id.in_(select(ClassEnrollment.class_id).where(
-                 ClassEnrollment.student_id == student.id, ClassEnrollment.status != "withdrawn")))
-             .order_by(SchoolClass.start_date.desc().nulls_last(), SchoolClass.name, SchoolClass.id))
-    if status:
-        query = query.where(SchoolClass.status == status)
-    if type_:
-        query = query.where(SchoolClass.type == type_)
-    if course_id:
-        query = query.where(SchoolClass.course_id == course_id)
-    return paginate(query, page, per_page or PER_PAGE)
+    query = _class_list().where(SchoolClass.id.in_(select(ClassEnrollment.class_id).where(
+        ClassEnrollment.student_id == student.id, ClassEnrollment.status != "withdrawn")))
+    return _filtered_page(query, status=status, type_=type_, course_id=course_id, page=page, per_page=per_page)
 
 
 # Seats held by open invoices (services/payments.py) ------------------------------
@@ -620,16 +628,8 @@ def _enroll_held(school_class: SchoolClass, student: User, invoice_id: uuid.UUID
     existing = enrollment_of(student, school_class)
     if existing is not None and existing.status == "active":
         return existing
-    taken = _count_active(school_class.id) + seats_held(school_class.id, except_invoice_id=invoice_id)
-    if taken >= school_class.max_capacity:
-        raise ClassFull(_("This class is full (%(n)d of %(n)d seats taken).", n=school_class.max_capacity))
-    if existing is not None:
-        enrollment = existing
-        enrollment.status = "active"
-    else:
-        enrollment = ClassEnrollment(class_id=school_class.id, student_id=student.id,
-                                     meeting_credits=school_class.total_meetings)
-        db.session.add(enrollment)
+    enrollment = _take_seat(school_class, student, existing,
+                            held=seats_held(school_class.id, except_invoice_id=invoice_id))
     db.session.flush()
     school_class.current_capacity = _count_active(school_class.id)
     _follow_in_class_conversation(school_class)

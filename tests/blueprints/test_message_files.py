@@ -1,5 +1,5 @@
 """Files sent with messages: the same tests against local storage and against S3 (boto3 talking to moto's
-server, the fixtures of test_assignment_files.py)."""
+server, the fixtures of tests/storage_fixtures.py)."""
 from __future__ import annotations
 
 import io
@@ -9,12 +9,10 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from babyowl.models import Message, MessageAttachment
-from tests.blueprints.test_assignment_files import (  # noqa: F401 - the S3 server fixtures
-    BUCKET, REGION, download, s3_endpoint, s3_server, stored_keys,
-)
 from tests.blueprints.test_messages import sign_in
 from tests.factories import make_class, make_enrollment, make_user
 from tests.helpers import signed_in_client, text
+from tests.storage_fixtures import download, stored_keys
 
 HX = {"HX-Request": "true"}
 PDF = b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n"
@@ -34,12 +32,9 @@ def school(db):
     return SimpleNamespace(budi=budi, siti=siti, class_conversation=conversation_id)
 
 
-@pytest.fixture(params=["local", "s3"])
-def app(request, make_app):
-    if request.param == "local":
-        return make_app(STORAGE_BACKEND="local")
-    return make_app(STORAGE_BACKEND="s3", S3_BUCKET=BUCKET, S3_REGION=REGION,
-                    S3_ENDPOINT_URL=request.getfixturevalue("s3_endpoint"))
+@pytest.fixture
+def app(make_app, storage_config):
+    return make_app(**storage_config)
 
 
 def _png() -> bytes:

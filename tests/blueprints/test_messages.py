@@ -1,7 +1,7 @@
 """The message pages as people use them: the list, a conversation, the composer, polling, moderation, files.
 
 Attachments run against local storage and against S3 (boto3 talking to moto's server, as in
-test_assignment_files.py)."""
+tests/storage_fixtures.py)."""
 from __future__ import annotations
 
 import re

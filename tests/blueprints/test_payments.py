@@ -12,14 +12,13 @@ from sqlalchemy import func, select
 
 from babyowl.models import ClassEnrollment, Invoice, InvoiceDelivery, PaymentProof
 from babyowl.services import payments
-from tests.blueprints.test_assignment_files import download, s3_endpoint, s3_server, stored_keys  # noqa: F401
 from tests.factories import make_class, make_user
 from tests.helpers import flashes, reload, signed_in_client, text
+from tests.storage_fixtures import download, stored_keys
 
 HX = {"HX-Request": "true"}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 PDF = b"%PDF-1.7\n%%EOF\n"
-BUCKET, REGION = "babyowl-submissions", "ap-southeast-3"
 
 
 @pytest.fixture
@@ -72,13 +71,8 @@ def test_a_student_picks_the_class_and_sees_the_invoice_with_the_bank_accounts(c
     assert invoice.number in text(client.get("/account/payments"))
 
 
-@pytest.mark.parametrize("storage", ["local", "s3"])
-def test_the_proof_is_stored_and_shown_to_staff_inline(make_app, db, invoice, student, storage, request):
-    if storage == "local":
-        app = make_app(STORAGE_BACKEND="local")
-    else:
-        app = make_app(STORAGE_BACKEND="s3", S3_BUCKET=BUCKET, S3_REGION=REGION,
-                       S3_ENDPOINT_URL=request.getfixturevalue("s3_endpoint"))
+def test_the_proof_is_stored_and_shown_to_staff_inline(make_app, db, invoice, student, storage_config):
+    app = make_app(**storage_config)
     client = signed_in_client(app, student)
     response = upload(client, invoice)
     assert response.status_code == 303

@@ -1,12 +1,11 @@
 """Exports above EXPORT_JOB_ROWS rows: asked for with a POST, built by a job through the storage edge (local and
-S3, the moto server as in test_assignment_files), fetched through a signed link that expires (issue 22)."""
+S3, the moto server of tests/storage_fixtures.py), fetched through a signed link that expires (issue 22)."""
 from __future__ import annotations
 
 import csv
 import io
 import re
 
-import boto3
 import pytest
 import requests
 from openpyxl import load_workbook
@@ -17,43 +16,11 @@ from babyowl.services.attendance_reports import COLUMNS
 from tests.helpers import flashes, signed_in_client, text
 from tests.report_school import EXPECTED, build_school
 
-BUCKET = "babyowl-exports"
-REGION = "ap-southeast-3"
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
 
 @pytest.fixture
-def s3_endpoint(s3_server, monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": REGION}.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-    s3 = boto3.client("s3", endpoint_url=s3_server, region_name=REGION)
-    if BUCKET not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    return s3_server
-
-
-@pytest.fixture(params=["local", "s3"])
-def app(request, make_app):
+def app(make_app, storage_config):
     # Above 3 rows an export is a job here; no Redis: the job runs inline, as in development.
-    if request.param == "local":
-        return make_app(STORAGE_BACKEND="local", EXPORT_JOB_ROWS=3)
-    return make_app(STORAGE_BACKEND="s3", S3_BUCKET=BUCKET, S3_REGION=REGION, EXPORT_JOB_ROWS=3,
-                    S3_ENDPOINT_URL=request.getfixturevalue("s3_endpoint"))
+    return make_app(**storage_config, EXPORT_JOB_ROWS=3)
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ from babyowl import create_app
 from babyowl.extensions import db as _db
 from tests.conftest import BASE_TEST_CONFIG
 from tests.ops.conftest import fresh_database as _fresh_database
+from tests.storage_fixtures import BUCKET, REGION  # the moto S3 server: s3_endpoint
 
 PROJECT = Path(__file__).parents[2]
-BUCKET, REGION = "babyowl-backups", "ap-southeast-3"
 # Bytes no text conversion would leave alone: a NUL, a CR LF, high bytes.
 FILE_BYTES = bytes(range(256)) * 40 + b"\r\n\x00end"
 
@@ -147,34 +147,13 @@ def test_a_damaged_backup_is_refused_before_anything_is_restored(seeded_school, 
     assert _table_fingerprints(restored_url) == {}
 
 
-@pytest.fixture
-def s3_server(monkeypatch):
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    # Fake credentials and nothing from a profile: only the local server could accept them.
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": "/nonexistent",
-                        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
-    boto3.client("s3", endpoint_url=endpoint, region_name=REGION).create_bucket(
-        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    yield endpoint
-    server.stop()
-
-
-def test_a_backup_to_s3_restores_the_newest_complete_one(seeded_school, s3_server, database_url, tmp_path):
+def test_a_backup_to_s3_restores_the_newest_complete_one(seeded_school, s3_endpoint, database_url, tmp_path):
     source_url, storage_dir, key, _ = seeded_school
-    s3_env = {"S3_ENDPOINT_URL": s3_server, "S3_REGION": REGION}
+    s3_env = {"S3_ENDPOINT_URL": s3_endpoint, "S3_REGION": REGION}
     env = _env(source_url, storage_dir, **s3_env)
     address = _run(["bash", "scripts/backup.sh", f"s3://{BUCKET}/nightly"], env).strip().splitlines()[-1]
     assert address.startswith(f"s3://{BUCKET}/nightly/babyowl-")
-    s3 = boto3.client("s3", endpoint_url=s3_server, region_name=REGION)
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name=REGION)
     stored = sorted(item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"])
     name = address.rsplit("/", 1)[-1]
     assert stored == [f"nightly/{name}/{f}" for f in ("MANIFEST", "database.dump", "files.tar.gz")]
