@@ -16,6 +16,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
+from babyowl import faces
 from babyowl.rendering import is_htmx, redirect_to, render
 from babyowl.security import safe_next_url
 from babyowl.services.errors import DomainError
@@ -38,10 +39,9 @@ ERROR_TEXT = {
 
 
 def error_response(code: int, detail: str | None = None):
-    from babyowl.blueprints.api.core import error as api_error, is_api_request
-
-    if is_api_request():  # the JSON API answers its envelope, also for URLs and methods it does not have
-        return api_error(code, detail)
+    face = faces.current()
+    if face is not None:  # the JSON API answers its envelope, also for URLs and methods it does not have
+        return face.error(code, detail)
     title, text = ERROR_TEXT.get(code, ERROR_TEXT[500 if code >= 500 else 400])
     return render("errors/error.html", block="error_message", status=code, code=code, title=title, text=detail or text)
 
@@ -77,10 +77,9 @@ def _rollback_quietly() -> None:
 
 
 def _answer_refusal(error: DomainError):
-    from babyowl.blueprints.api.core import is_api_request, refusal
-
-    if is_api_request():
-        return refusal(error)
+    face = faces.current()
+    if face is not None:
+        return face.refusal(error)
     if error.status_code in (403, 404):
         return error_response(error.status_code, error.message)
     render_block, back_to = getattr(error, "render", None), getattr(error, "redirect_to_url", None)

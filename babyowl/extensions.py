@@ -29,10 +29,11 @@ def _user_or_address() -> str:
     from flask_login import current_user
     from flask_limiter.util import get_remote_address
 
-    from babyowl.blueprints.api.core import api_rate_key, is_api_request
+    from babyowl import faces
 
-    if is_api_request():  # bearer tokens only: the session cookie is never read under /api
-        return api_rate_key()
+    face = faces.current()
+    if face is not None:  # the API: bearer tokens only, the session cookie is never read under /api
+        return face.rate_key()
     if current_user and current_user.is_authenticated:
         return f"user:{current_user.id}"
     return f"ip:{get_remote_address()}"

@@ -1,6 +1,8 @@
 """Accounts as a person uses them: sign up, sign in, confirm the address, passwords, onboarding, profile, data."""
 from __future__ import annotations
 
+import re
+
 import io
 import json
 import time
@@ -340,6 +342,17 @@ def test_a_new_user_is_sent_to_the_welcome_page_first(client, login_as):
     assert response.headers["Location"] == "/welcome"
     htmx = client.get("/dashboard", headers=HX)
     assert htmx.headers["HX-Redirect"] == "/welcome"
+
+
+def test_nothing_the_welcome_page_polls_sends_it_back_to_itself(client, login_as):
+    # A poll answered with HX-Redirect to /welcome reloads /welcome, which polls again: for ever.
+    login_as("student", onboarding_completed=False)
+    page = client.get("/welcome").get_data(as_text=True)
+    polled = re.findall(r'hx-get="([^"]+)"[^>]*hx-trigger="[^"]*every', page)
+    assert len(polled) >= 2  # the notification bell and the messages badge
+    for url in polled:
+        answer = client.get(url, headers=HX)
+        assert answer.status_code == 200 and "HX-Redirect" not in answer.headers, url
 
 
 def test_saving_the_welcome_form_finishes_onboarding(client, login_as, db):

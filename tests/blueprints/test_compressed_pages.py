@@ -39,3 +39,13 @@ def test_it_can_be_left_to_the_proxy(make_app, db):
     client = signed_in_client(alone, make_user("staff"))
     response = client.get("/dashboard", headers={"Accept-Encoding": "gzip, br"})
     assert response.status_code == 200 and "Content-Encoding" not in response.headers
+
+
+def test_the_api_sends_its_json_compressed_to_a_client_that_asks(client, db):
+    from tests.factories import make_course
+
+    for n in range(12):  # a list long enough to be worth compressing
+        make_course(title=f"Python untuk Pemula {n}", status="published")
+    squeezed = client.get("/api/v1/catalog/courses?limit=20", headers={"Accept-Encoding": "gzip"})
+    assert squeezed.status_code == 200 and squeezed.headers["Content-Encoding"] == "gzip"
+    assert b'"success": true' in gzip.decompress(squeezed.get_data()).replace(b'":true', b'": true')

@@ -24,9 +24,9 @@ ONBOARDING_EXEMPT = {"account.onboarding", "account.avatar", "account.download_d
                      "auth.logout", "auth.verify_email",
                      "auth.resend_verification", "main.set_language", "main.healthz", "main.readyz", "main.metrics",
                      "static",
-                     # The layout's bell polls by htmx on every page, /welcome included: redirecting it to
+                     # What the layout polls by htmx on every page, /welcome included: redirecting it to
                      # /welcome (HX-Redirect) reloaded the onboarding page for ever in a real browser.
-                     "notifications.bell"}
+                     "notifications.bell", "messages.badge"}
 
 
 @bp.before_app_request

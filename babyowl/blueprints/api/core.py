@@ -34,6 +34,7 @@ from spectree import Response as SpecResponse
 from spectree import SpecTree
 from werkzeug.exceptions import HTTPException
 
+from babyowl import faces
 from babyowl.extensions import db
 
 log = logging.getLogger(__name__)
@@ -502,4 +503,5 @@ def init_api(app) -> None:
     _configure_jwt(app)
     csrf.exempt(bp)
     app.register_blueprint(bp)
+    faces.register(app, faces.Face(claims=is_api_request, error=error, refusal=refusal, rate_key=api_rate_key))
     _cors(app)
