@@ -14,6 +14,7 @@ from babyowl.models.base import utcnow
 from babyowl.services import classes, messages
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from babyowl.services.messages import CannotMessage, ConversationNotFound
+from babyowl.services.school_time import school_today
 from tests.factories import make_class, make_course, make_enrollment, make_user
 
 
@@ -109,7 +110,7 @@ def test_the_class_conversation_is_made_with_the_class_and_follows_enrollment_an
     course = make_course()
     details = classes.ClassDetails(name="Python Rabu", course_id=course.id, instructor_id=school.budi.id,
                                    type="group", total_meetings=10, max_capacity=5,
-                                   enrollment_deadline=utcnow().date())
+                                   enrollment_deadline=school_today())
     new_class = classes.create_class(school.staff, details)
     classes.change_status(school.staff, new_class, "enrollment_open")
     conversation = class_conversation(db, new_class)
