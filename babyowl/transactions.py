@@ -120,6 +120,14 @@ def kept_rows(model: type) -> list:
     return [row for row in db.session.info.get(_KEPT) or () if isinstance(row, model)]
 
 
+def end_read() -> None:
+    """End the read-only transaction a job is in before slow outside work (writing, storing a file), so no
+    snapshot or pooled connection is held meanwhile. A read has nothing to commit; inside a use case it is a bug."""
+    if in_use_case():
+        raise NestedUseCase(f"end_read() inside {db.session.info[_KEY]['name']}: the use case owns its transaction")
+    db.session.rollback()
+
+
 def after_commit(callback: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     """Run `callback(*args, **kwargs)` once the current use case has committed (never if it rolls back)."""
     state = db.session.info.get(_KEY)

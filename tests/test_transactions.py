@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from babyowl.models import User
 from babyowl.services.errors import DomainError
-from babyowl.transactions import NestedUseCase, NoUseCase, after_commit, use_case
+from babyowl.transactions import NestedUseCase, NoUseCase, after_commit, end_read, use_case
 from tests.factories import make_user
 
 
@@ -107,3 +107,17 @@ def test_a_use_case_may_keep_what_it_loaded_after_the_commit(db, count_queries):
         assert expired.full_name == "Rina Sari"
     assert len(reads) == 1  # the default: every row is read again after the commit
     assert db.session().expire_on_commit is True
+
+
+def test_a_read_ends_its_transaction_before_slow_work_and_a_use_case_cannot(db):
+    assert db.session.scalar(select(func.count(User.id))) == 0
+    assert db.session().in_transaction()
+    end_read()
+    assert not db.session().in_transaction()
+
+    @use_case
+    def inside():
+        end_read()
+
+    with pytest.raises(NestedUseCase):
+        inside()

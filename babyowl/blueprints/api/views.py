@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from flask_babel import gettext as _
 from flask_jwt_extended import get_jwt
 
-from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, UNLOCKERS
+from babyowl.authz import AUTHORS, GRADERS, STAFF_ROLES, TEACHING_ROLES, UNLOCKERS
 from babyowl.blueprints.api import schemas as s
 from babyowl.blueprints.api.core import (
     API_PREFIX, ApiModel, PageQuery, answers_file, api_auth_key, api_user, authenticated, decode_cursor,
@@ -553,7 +553,7 @@ def submit_assignment(class_id: uuid.UUID, exercise_id: uuid.UUID):
 
 
 @bp.post("/submissions/<uuid:submission_id>/grade")
-@authenticated("instructor", "super_admin")
+@authenticated(*GRADERS)
 @spec.validate(json=s.GradeIn, resp=responses(s.AssignmentSubmissionOut), tags=["assignments"])
 def grade_submission(submission_id: uuid.UUID):
     from babyowl.services import assignments
@@ -635,7 +635,7 @@ def _author_course_out(course) -> s.AuthorCourseOut:
 
 
 @bp.get("/courses")
-@authenticated("instructor", "super_admin")
+@authenticated(*AUTHORS)
 @spec.validate(resp=responses(s.CourseOut, many=True), tags=["authoring"])
 def authored_courses():
     """The courses the caller writes (every course for super_admin)."""
@@ -645,7 +645,7 @@ def authored_courses():
 
 
 @bp.post("/courses")
-@authenticated("instructor", "super_admin")
+@authenticated(*AUTHORS)
 @spec.validate(json=s.CourseIn, resp=responses(s.AuthorCourseOut, 201), tags=["authoring"])
 def create_course():
     from babyowl.services import courses
@@ -657,7 +657,7 @@ def create_course():
 
 
 @bp.get("/courses/<uuid:course_id>")
-@authenticated("instructor", "super_admin")
+@authenticated(*AUTHORS)
 @spec.validate(resp=responses(s.AuthorCourseOut), tags=["authoring"])
 def get_course(course_id: uuid.UUID):
     from babyowl.services import courses
@@ -666,7 +666,7 @@ def get_course(course_id: uuid.UUID):
 
 
 @bp.put("/courses/<uuid:course_id>")
-@authenticated("instructor", "super_admin")
+@authenticated(*AUTHORS)
 @spec.validate(json=s.CourseIn, resp=responses(s.AuthorCourseOut), tags=["authoring"])
 def update_course(course_id: uuid.UUID):
     from babyowl.services import courses
@@ -680,7 +680,7 @@ def update_course(course_id: uuid.UUID):
 
 
 @bp.put("/courses/<uuid:course_id>/status")
-@authenticated("instructor", "super_admin")
+@authenticated(*AUTHORS)
 @spec.validate(json=s.CourseStatusIn, resp=responses(s.CourseOut), tags=["authoring"])
 def change_course_status(course_id: uuid.UUID):
     from babyowl.services import courses
@@ -691,7 +691,7 @@ def change_course_status(course_id: uuid.UUID):
 
 
 @bp.delete("/courses/<uuid:course_id>")
-@authenticated("instructor", "super_admin")
+@authenticated(*AUTHORS)
 @spec.validate(resp=responses(s.Done), tags=["authoring"])
 def delete_course(course_id: uuid.UUID):
     from babyowl.services import courses
@@ -701,7 +701,7 @@ def delete_course(course_id: uuid.UUID):
 
 
 @bp.post("/courses/<uuid:course_id>/sections")
-@authenticated("instructor", "super_admin")
+@authenticated(*AUTHORS)
 @spec.validate(json=s.TitleIn, resp=responses(s.SectionCreatedOut, 201), tags=["authoring"])
 def add_section(course_id: uuid.UUID):
     from babyowl.services import courses, structure
@@ -711,7 +711,7 @@ def add_section(course_id: uuid.UUID):
 
 
 @bp.post("/sections/<uuid:section_id>/lessons")
-@authenticated("instructor", "super_admin")
+@authenticated(*AUTHORS)
 @spec.validate(json=s.TitleIn, resp=responses(s.LessonCreatedOut, 201), tags=["authoring"])
 def add_lesson(section_id: uuid.UUID):
     from babyowl.services import structure
@@ -722,7 +722,7 @@ def add_lesson(section_id: uuid.UUID):
 
 
 @bp.get("/lessons/<uuid:lesson_id>/exercises")
-@authenticated("instructor", "super_admin")
+@authenticated(*AUTHORS)
 @spec.validate(resp=responses(s.ExerciseOut, many=True), tags=["authoring"])
 def lesson_exercises(lesson_id: uuid.UUID):
     """The lesson's exercises with their full content (answers included): for the course's authors only."""
@@ -733,7 +733,7 @@ def lesson_exercises(lesson_id: uuid.UUID):
 
 
 @bp.post("/lessons/<uuid:lesson_id>/exercises")
-@authenticated("instructor", "super_admin")
+@authenticated(*AUTHORS)
 @spec.validate(json=s.ExerciseIn, resp=responses(s.ExerciseOut, 201), tags=["authoring"])
 def add_exercise(lesson_id: uuid.UUID):
     from babyowl.services import exercises, structure
@@ -746,7 +746,7 @@ def add_exercise(lesson_id: uuid.UUID):
 
 
 @bp.put("/exercises/<uuid:exercise_id>")
-@authenticated("instructor", "super_admin")
+@authenticated(*AUTHORS)
 @spec.validate(json=s.ExerciseUpdateIn, resp=responses(s.ExerciseOut), tags=["authoring"])
 def update_exercise(exercise_id: uuid.UUID):
     from babyowl.services import exercises, structure
@@ -759,7 +759,7 @@ def update_exercise(exercise_id: uuid.UUID):
 
 
 @bp.delete("/exercises/<uuid:exercise_id>")
-@authenticated("instructor", "super_admin")
+@authenticated(*AUTHORS)
 @spec.validate(resp=responses(s.Done), tags=["authoring"])
 def delete_exercise(exercise_id: uuid.UUID):
     from babyowl.services import exercises, structure

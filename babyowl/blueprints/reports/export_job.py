@@ -26,10 +26,10 @@ from babyowl.jobs.context import with_app_context
 @with_app_context
 def build_attendance_export(request_id: str, user_id: str, filters: dict, file_format: str,
                             separator: str, name: str) -> str:
-    from babyowl.extensions import db
     from babyowl.observability import EXPORT_SECONDS
     from babyowl.services import attendance_reports
     from babyowl.storage import get_storage
+    from babyowl.transactions import end_read
 
     started = time.perf_counter()
     rows = attendance_reports.export_rows(attendance_reports.filters_from_dict(filters))
@@ -40,7 +40,7 @@ def build_attendance_export(request_id: str, user_id: str, filters: dict, file_f
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             for chunk in csv_chunks(rows, SEPARATORS.get(separator, ",")):
                 out.write(chunk)
-    db.session.rollback()  # the read is over: no transaction stays open while the file is stored
+    end_read()  # no transaction stays open while the file is stored
     key = f"exports/{request_id}.{file_format}"
     try:
         with open(path, "rb") as stored:
