@@ -224,28 +224,26 @@ def moderation():
     return _moderation_page()
 
 
-@bp.route("/moderation/posts/<uuid:post_id>", methods=["POST"])
-@roles_required(*STAFF_ROLES)
-def moderate_post(post_id: uuid.UUID):
+def _moderate(moderate, target_id: uuid.UUID):
     form = ModerationForm()
     with on_refusal(redirect_to_url=url_for("community.moderation")):
         if not form.validate_on_submit():
             raise InvalidInput(_("Choose what to do."))
-        community.moderate_post(current_user, post_id, form.action.data, form.reason.data)
+        moderate(current_user, target_id, form.action.data, form.reason.data)
     flash(_("Done."), "success")
     return redirect_to(_back(url_for("community.moderation")))
+
+
+@bp.route("/moderation/posts/<uuid:post_id>", methods=["POST"])
+@roles_required(*STAFF_ROLES)
+def moderate_post(post_id: uuid.UUID):
+    return _moderate(community.moderate_post, post_id)
 
 
 @bp.route("/moderation/comments/<uuid:comment_id>", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def moderate_comment(comment_id: uuid.UUID):
-    form = ModerationForm()
-    with on_refusal(redirect_to_url=url_for("community.moderation")):
-        if not form.validate_on_submit():
-            raise InvalidInput(_("Choose what to do."))
-        community.moderate_comment(current_user, comment_id, form.action.data, form.reason.data)
-    flash(_("Done."), "success")
-    return redirect_to(_back(url_for("community.moderation")))
+    return _moderate(community.moderate_comment, comment_id)
 
 
 @bp.route("/moderation/settings", methods=["POST"])
