@@ -1,0 +1,127 @@
+"""Benchmark: CPU milliseconds and SQL statements per request of each page in bench/load.py's mix, in-process.
+
+Not a test: it measures and prints. Throughput on two shared cores moves with
+whatever else runs there; the CPU time this process spends on one request
+(time.process_time: Python, Flask, SQLAlchemy, Jinja, psycopg's client side)
+moves much less, so it is the figure to compare before and after a change. The
+floor app (bench/floor_app.py) is measured in the same run: the ratio
+`floor CPU / page CPU` is a rough upper bound of the load benchmark's
+throughput ratio (PostgreSQL's own CPU and the load generator's are not in it).
+
+The school is bench/school.py's (3,000 students by default); every request is
+signed in as bench/load.py signs its users in (a live session row and a signed
+cookie) and is the same request that benchmark sends (`load.request_for`).
+
+    .venv/bin/python bench/page_cpu.py [--requests 200] [--pages dashboard,tap] [--keep]
+"""
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+import load  # noqa: E402
+import school  # noqa: E402
+
+PAGES = {  # name: (role, kind in load.request_for)
+    "dashboard": ("student", "dashboard"),
+    "lesson": ("student", "lesson"),
+    "quiz": ("student", "quiz"),
+    "grid": ("instructor", "grid"),
+    "tap": ("instructor", "tap"),
+    "reports": ("staff", "reports"),
+    "users": ("staff", "users"),
+}
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/babyowl_bench_cpu"
+
+
+def staff_request(person, kind, rng):
+    # load.request_for picks the staff page at random; here each is measured on its own.
+    if kind == "reports":
+        return "staff reports (one class)", "GET", f"/reports?class_id={person.class_id}", None
+    return "staff user list", "GET", "/admin/users", None
+
+
+def measure(client, counter, requests: int, make_request) -> tuple[list[float], list[int]]:
+    cpu, statements = [], []
+    for index in range(requests):
+        method, path, data, headers = make_request(index)
+        before_statements = counter.count if counter else 0
+        started = time.process_time()
+        response = school.isolated(client.open, path, method=method, data=data, headers=headers)
+        cpu.append((time.process_time() - started) * 1000)
+        statements.append((counter.count - before_statements) if counter else 1)
+        if response.status_code >= 400:
+            raise school.BenchFailure(f"{method} {path} answered {response.status_code}: "
+                                      f"{response.get_data(as_text=True)[:300]!r}")
+    return cpu, statements
+
+
+def main(argv=None) -> int:
+    parser = school.bench_arguments(__doc__, DEFAULT_URL)
+    parser.add_argument("--requests", type=int, default=200, help="measured requests per page (default 200)")
+    parser.add_argument("--warmup", type=int, default=20, help="unmeasured requests first (default 20)")
+    parser.add_argument("--pages", default=",".join(PAGES), help=f"comma-separated, of {','.join(PAGES)}")
+    args = parser.parse_args(argv)
+    pages = [p for p in args.pages.split(",") if p]
+    print(f"CPU per request on {school.shown(args.database_url)}; load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with school.bench_database(args.database_url, keep=args.keep) as app:
+        app.config["SECRET_KEY"] = load.SECRET
+        app.config["WTF_CSRF_ENABLED"] = True  # as in production: the taps and quiz posts carry their token
+        seeded = school.seed(app, args.students, args.classes)
+        people = load.signed_in_people(app, seeded)
+        counter = school.StatementCounter(school.engine_of(app))
+
+        os.environ["DATABASE_URL"] = args.database_url
+        import floor_app
+
+        floor = floor_app.create_app()
+        floor_client = floor.test_client()
+        uids = [str(u) for u in seeded["student_ids"][:1]]
+        floor_client.get(f"/?uid={uids[0]}")
+        rows = []
+        cpu, _ = measure(floor_client, None, args.warmup + args.requests, lambda i: ("GET", "/", None, {}))
+        floor_ms = statistics.median(cpu[args.warmup:])
+        rows.append(("floor page", floor_ms, "1", 1.0))
+
+        for page in pages:
+            role, kind = PAGES[page]
+            rng = random.Random(7)
+            group = people[role]
+            clients = {}
+
+            def make_request(index, group=group, kind=kind, rng=rng, clients=clients, role=role):
+                person = group[index % min(len(group), 50)]
+                clients.setdefault(id(person), person)
+                if role == "staff":
+                    label, method, path, form = staff_request(person, kind, rng)
+                else:
+                    label, method, path, form = load.request_for(person, kind, rng)
+                headers = {"HX-Request": "true", "X-CSRFToken": person.csrf} if method == "POST" else {}
+                headers["Cookie"] = f"session={person.cookie}"
+                return method, path, form, headers
+
+            client = app.test_client(use_cookies=False)
+            cpu, statements = measure(client, counter, args.warmup + args.requests, make_request)
+            cpu, statements = cpu[args.warmup:], statements[args.warmup:]
+            median = statistics.median(cpu)
+            rows.append((page, median, school.statements_label(statements), floor_ms / median))
+        print(f"\n{'page':<14}{'CPU ms (median)':>17}{'statements':>24}{'floor/page':>12}")
+        for page, ms, statements, ratio in rows:
+            print(f"{page:<14}{ms:>17.2f}{statements:>24}{ratio:>12.2f}")
+        print(f"  load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        with floor.app_context():
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
