@@ -372,8 +372,10 @@ def _seed_messages(users: dict[str, User], classes: list[SchoolClass], today: da
 
 def _seed_payments(users: dict[str, User], group: SchoolClass, private: SchoolClass,
                    group_enrollments: list[ClassEnrollment], private_enrollment: ClassEnrollment) -> None:
-    """Prices, two bank accounts and invoices in the states staff meet (refunds would need credit adjustments,
-    which the demo's credits do not have): found by their numbers, so a second run adds nothing."""
+    """Prices, two bank accounts and an invoice in every state staff meet: found by their numbers, so a second
+    run adds nothing. The refunds remove their unused credits through the credits service (adjustments with
+    reason `refund`), and the refunded top-up first added its meetings, so the reconciliation stays balanced."""
+    from babyowl.services import classes, credits
     from babyowl.models import BankAccount, Invoice, InvoiceDelivery, InvoiceEvent, PaymentProof
     from babyowl.storage import get_storage
 
@@ -402,26 +404,35 @@ def _seed_payments(users: dict[str, User], group: SchoolClass, private: SchoolCl
          ("pending", "submitted", "rejected"), True),
         ("DEMO-0006", fitri, open_class, None, "enrollment", 10, "1750000", 106, "0", ("pending", "expired"), False),
         ("DEMO-0007", andi, open_class, None, "enrollment", 10, "1750000", 107, "0", ("pending", "cancelled"), False),
+        ("DEMO-0008", dewi, group, group_enrollments[1], "enrollment", 10, "1500000", 108, "1500108",
+         ("pending", "submitted", "verified", "partially_refunded"), True),
+        ("DEMO-0009", gilang, private, private_enrollment, "top_up", 2, "400000", 109, "400109",
+         ("pending", "submitted", "verified", "refunded"), True),
     ]
+    refunds = {"DEMO-0008": (2, Decimal("300000")), "DEMO-0009": (2, Decimal("400109"))}  # credits, rupiah
     reasons = {"rejected": "Foto bukti transfer buram, nominal tidak terbaca.", "expired": "Not paid by the due date.",
-               "cancelled": "Pindah ke kelas lain.", "submitted": "Proof of transfer uploaded."}
+               "cancelled": "Pindah ke kelas lain.", "submitted": "Proof of transfer uploaded.",
+               "partially_refunded": "Dua pertemuan dibatalkan karena pindah jadwal.",
+               "refunded": "Jadwal tambahan tidak jadi; seluruh pembayaran dikembalikan."}
     for number, student, school_class, enrollment, kind, meetings, price, code, received, states, has_proof in plan:
         if db.session.scalar(select(Invoice).where(Invoice.number == number)) is not None:
             continue
         amount = Decimal(price)
+        refund_credits, refunded = refunds.get(number, (0, Decimal("0")))
         invoice = Invoice(id=uuid.uuid4(), number=number, kind=kind, student_id=student.id, class_id=school_class.id,
                           enrollment_id=enrollment.id if enrollment else None, meetings=meetings, amount_due=amount,
                           unique_code=code, expected_total=amount + code, amount_received=Decimal(received),
-                          amount_refunded=Decimal("0"), status=states[-1], created_by=student.id,
+                          amount_refunded=refunded, status=states[-1], created_by=student.id,
                           due_at=now + timedelta(days=-2 if states[-1] == "expired" else 3))
         db.session.add(invoice)
         db.session.flush()
         previous = None
         for step, state in enumerate(states):
             actor = student if state in ("pending", "submitted") else (None if state == "expired" else staff)
+            paid = Decimal(received) if state in ("verified", "partially_paid") else None
             db.session.add(InvoiceEvent(invoice_id=invoice.id, actor_id=actor.id if actor else None,
                                         old_status=previous, new_status=state, reason=reasons.get(state),
-                                        amount=Decimal(received) if state in ("verified", "partially_paid") else None,
+                                        amount=refunded if state.endswith("refunded") else paid,
                                         created_at=now - timedelta(days=3) + timedelta(hours=step)))
             previous = state
         if has_proof:
@@ -433,9 +444,15 @@ def _seed_payments(users: dict[str, User], group: SchoolClass, private: SchoolCl
                                         hashlib.sha256(number.encode()).hexdigest(),
                                         transfer_date=date.today() - timedelta(days=3), sender_name=student.full_name,
                                         sender_bank="BCA"))
-        if states[-1] == "verified":
-            db.session.add(InvoiceDelivery(invoice_id=invoice.id, enrollment_id=enrollment.id, credits_added=0,
+        if "verified" in states:
+            added = meetings if kind == "top_up" else 0
+            if added:
+                classes._add_meetings(school_class, added)  # what verifying a top-up delivers
+            db.session.add(InvoiceDelivery(invoice_id=invoice.id, enrollment_id=enrollment.id, credits_added=added,
                                            delivered_by=staff.id))
+        if refund_credits:
+            credits.remove_for_refund(staff, enrollment, refund_credits,
+                                      f"Refund of {number}: {reasons[states[-1]]}")
         if enrollment is not None and kind == "enrollment":
-            enrollment.payment_status = {"verified": "verified", "partially_paid": "partially_paid"}.get(
-                states[-1], "pending")
+            enrollment.payment_status = states[-1] if states[-1] in (
+                "verified", "partially_paid", "partially_refunded", "refunded") else "pending"

@@ -53,11 +53,14 @@ def test_seed_demo_fills_a_realistic_school_and_is_idempotent(app, db):
     assert types == {"video", "quiz", "material", "assignment", "coding"}
     assert set(db.session.scalars(sa.select(SchoolClass.type).distinct())) == {"group", "private"}
     assert counts[ClassAttendance] > 0
-    # Credits used agree with the marks that deducted a credit (the reconciliation invariant).
+    # Credits used agree with the marks that deducted a credit and the adjustments (the reconciliation invariant:
+    # the demo's refunds remove unused credits).
     for enrollment in db.session.scalars(sa.select(ClassEnrollment)):
         deducted = db.session.scalar(sa.select(sa.func.count()).where(
             ClassAttendance.enrollment_id == enrollment.id, ClassAttendance.credit_deducted.is_(True)))
-        assert enrollment.credits_used == deducted
+        adjusted = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(CreditAdjustment.adjustment), 0))
+                                     .where(CreditAdjustment.enrollment_id == enrollment.id))
+        assert enrollment.credits_used == deducted - adjusted
     for school_class in db.session.scalars(sa.select(SchoolClass)):
         assert school_class.lessons_unlocked <= school_class.meetings_completed
         assert school_class.current_capacity == _count_enrolled(db, school_class)
@@ -65,6 +68,24 @@ def test_seed_demo_fills_a_realistic_school_and_is_idempotent(app, db):
 
 def _count_enrolled(db, school_class) -> int:
     return db.session.scalar(sa.select(sa.func.count()).where(ClassEnrollment.class_id == school_class.id))
+
+
+def test_the_demo_has_an_invoice_in_every_state_and_its_refunds_reconcile(app, db):
+    from babyowl.models import INVOICE_STATUSES, Invoice
+    from babyowl.services import credits
+
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    assert set(db.session.scalars(sa.select(Invoice.status).distinct())) == set(INVOICE_STATUSES)
+    refunded = {i.number: i for i in db.session.scalars(sa.select(Invoice).where(
+        Invoice.status.in_(("refunded", "partially_refunded"))))}
+    assert refunded["DEMO-0009"].amount_refunded == refunded["DEMO-0009"].amount_received
+    assert 0 < refunded["DEMO-0008"].amount_refunded < refunded["DEMO-0008"].amount_received
+    assert {a.reason for a in db.session.scalars(sa.select(CreditAdjustment))} == {"refund"}
+    assert credits.reconciliation() == []
+    staff = app.test_client()
+    staff.post("/login", data={"email": "staff@babyowl.example", "password": "BabyOwl#2026"})
+    queue = staff.get("/payments?status=refunded").get_data(as_text=True)
+    assert "DEMO-0009" in queue and "DEMO-0008" not in queue
 
 
 def test_demo_logins_can_sign_in(app, db):

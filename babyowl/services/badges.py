@@ -30,7 +30,7 @@ from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select, tuple_
 
 from babyowl.authz import is_staff
 from babyowl.extensions import db
@@ -200,6 +200,18 @@ def check_achievements(user_id: uuid.UUID) -> list[Badge]:
     return check_for(user_id)
 
 
+@use_case
+def check_asked_by(actor: User, student_id: uuid.UUID) -> list[Badge]:
+    """The achievements job's check run now, asked by staff (any student) or a student (themselves): the badges
+    whose criteria are met are awarded, as the job would; no badge is ever given by hand."""
+    if not (is_staff(actor) or actor.id == student_id):
+        raise NotAllowed(_("Only staff, or the student themselves, check a student's badges."))
+    student = db.session.get(User, student_id)
+    if student is None or student.role != "student" or student.erased_at is not None:
+        raise BadgeNotFound(_("This student does not exist."))
+    return check_for(student_id)
+
+
 def backfill() -> int:
     """Check every student (one use case each, so one failure costs one student); returns badges awarded."""
     student_ids = db.session.scalars(select(User.id).where(User.role == "student", User.erased_at.is_(None))).all()
@@ -242,12 +254,22 @@ def _holders() -> dict[uuid.UUID, int]:
         .group_by(UserBadge.badge_id)).all())
 
 
-def catalog_for(viewer: User) -> list[BadgeView]:
-    """Every badge with the share of students holding it, and the viewer's own (four queries)."""
+def catalog_for(viewer: User, *, earned_only: bool = False, after: tuple[int, str] | None = None,
+                limit: int | None = None) -> list[BadgeView]:
+    """Every badge with the share of students holding it, and the viewer's own (four queries).
+
+    `earned_only`: the viewer's badges only; `after` (xp, slug) of the last badge seen and `limit`: one page.
+    """
     students, holders = _students(), _holders()
     mine = {ub.badge_id: ub for ub in db.session.scalars(select(UserBadge).where(UserBadge.user_id == viewer.id))}
-    badges = db.session.scalars(select(Badge).order_by(Badge.xp, Badge.slug)).all()
-    return [BadgeView(b, holders.get(b.id, 0), students, mine.get(b.id)) for b in badges]
+    query = select(Badge).order_by(Badge.xp, Badge.slug)
+    if earned_only:
+        query = query.where(Badge.id.in_(mine) if mine else false())
+    if after is not None:
+        query = query.where(tuple_(Badge.xp, Badge.slug) > tuple_(*after))
+    if limit is not None:
+        query = query.limit(limit)
+    return [BadgeView(b, holders.get(b.id, 0), students, mine.get(b.id)) for b in db.session.scalars(query)]
 
 
 def badge_for(viewer: User, badge_id: uuid.UUID) -> BadgeView:

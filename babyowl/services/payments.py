@@ -49,7 +49,7 @@ from typing import BinaryIO
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -121,11 +121,17 @@ def invoice_for(actor: User, invoice_id: uuid.UUID | None) -> Invoice:
     return invoice
 
 
-def my_invoices(student: User) -> list[Invoice]:
-    return list(db.session.scalars(
-        select(Invoice).where(Invoice.student_id == student.id)
-        .options(joinedload(Invoice.school_class).joinedload(SchoolClass.course), selectinload(Invoice.proofs))
-        .order_by(Invoice.created_at.desc())))
+def my_invoices(student: User, *, after: tuple[datetime, uuid.UUID] | None = None,
+                limit: int | None = None) -> list[Invoice]:
+    """The student's invoices, newest first; `after` (created_at, id) of the last one seen gives the next page."""
+    query = (select(Invoice).where(Invoice.student_id == student.id)
+             .options(joinedload(Invoice.school_class).joinedload(SchoolClass.course), selectinload(Invoice.proofs))
+             .order_by(Invoice.created_at.desc(), Invoice.id.desc()))
+    if after is not None:
+        query = query.where(tuple_(Invoice.created_at, Invoice.id) < tuple_(*after))
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))
 
 
 def bank_accounts(*, active_only: bool = True) -> list[BankAccount]:
@@ -164,7 +170,7 @@ def _filtered(filters: QueueFilter):
     return query
 
 
-def queue(actor: User, filters: QueueFilter, page: int = 1):
+def queue(actor: User, filters: QueueFilter, page: int = 1, per_page: int | None = None):
     """Staff's list: submitted proofs first, oldest first; student, class and proofs loaded with them."""
     from babyowl.services.listing import paginate
 
@@ -173,7 +179,7 @@ def queue(actor: User, filters: QueueFilter, page: int = 1):
     query = (_filtered(filters)
              .options(joinedload(Invoice.student), joinedload(Invoice.school_class), selectinload(Invoice.proofs))
              .order_by((Invoice.status != "submitted"), Invoice.created_at, Invoice.id))
-    return paginate(query, page)
+    return paginate(query, page, per_page) if per_page else paginate(query, page)
 
 
 def reused_hashes(invoices) -> set[str]:

@@ -75,3 +75,14 @@ def panel_for(viewer: User, student: User, bonus_form=None) -> Panel | None:
     return Panel(student, xp.standing(student.id), streaks.streak_for(student.id), badges.badges_of(student.id),
                  history, can_share=viewer.id == student.id or is_staff(viewer),
                  bonus_form=bonus_form if is_staff(viewer) else None)
+
+
+def student_to_follow(viewer: User, user_id: uuid.UUID) -> User:
+    """The student whose XP history `viewer` may read (the student, their instructors, staff): a classmate, who
+    sees the level and badges but not the history, is refused (403); anyone else finds no such student (404)."""
+    from babyowl.services.errors import NotAllowed
+
+    student = student_profile(viewer, user_id)
+    if not sees_history(viewer, student):
+        raise NotAllowed(_("Only the student, their instructors and staff see their XP history."))
+    return student

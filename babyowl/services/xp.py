@@ -42,7 +42,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from babyowl.authz import is_staff
@@ -202,8 +202,13 @@ def student_for_bonus(actor: User, student_id: uuid.UUID) -> User:
 
 @use_case
 def give_bonus(actor: User, student_id: uuid.UUID, amount: int, note: str,
-               class_id: uuid.UUID | None = None) -> XPTransaction:
-    """Add (amount > 0) or remove (amount < 0) XP with a reason; a removal never goes below 0 XP."""
+               class_id: uuid.UUID | None = None, reference: uuid.UUID | None = None) -> XPTransaction:
+    """Add (amount > 0) or remove (amount < 0) XP with a reason; a removal never goes below 0 XP.
+
+    `reference`: the caller's key for this award (an app retrying a request): sent again, the ledger's UNIQUE
+    (user, reason, reference) makes it the same row, even when the two requests run at once. Without it every
+    call is a new award (a page's form posts once).
+    """
     student = student_for_bonus(actor, student_id)
     note = (note or "").strip()
     if not isinstance(amount, int) or amount == 0 or abs(amount) > MAX_BONUS:
@@ -215,17 +220,23 @@ def give_bonus(actor: User, student_id: uuid.UUID, amount: int, note: str,
     if class_id is not None and not db.session.scalar(select(func.count()).select_from(ClassEnrollment).where(
             ClassEnrollment.class_id == class_id, ClassEnrollment.student_id == student.id)):
         raise InvalidInput(_("The student is not in this class."))
-    if amount < 0:
+    level = None
+    if amount < 0:  # the balance row locked first: a retry waits for the award it repeats
         level = db.session.scalars(select(UserLevel).where(UserLevel.user_id == student.id)
                                    .with_for_update().execution_options(populate_existing=True)).first()
-        have = level.total_xp if level else 0
-        if have + amount < 0:
-            raise InvalidInput(_("The student has only %(n)d XP to remove.", n=have))
-    reference = uuid.uuid4()
+    if reference is not None and (given := _bonus_row(student.id, reference)) is not None:
+        return given  # a retry: before the balance check, since that award itself changed the balance
+    if amount < 0 and (have := level.total_xp if level else 0) + amount < 0:
+        raise InvalidInput(_("The student has only %(n)d XP to remove.", n=have))
+    reference = reference or uuid.uuid4()
     award(student.id, "bonus", reference, amount, class_id=class_id, awarded_by=actor.id, note=note)
+    return _bonus_row(student.id, reference)
+
+
+def _bonus_row(student_id: uuid.UUID, reference: uuid.UUID) -> XPTransaction | None:
     return db.session.scalars(select(XPTransaction).where(
-        XPTransaction.user_id == student.id, XPTransaction.reason == "bonus",
-        XPTransaction.reference_id == reference)).one()
+        XPTransaction.user_id == student_id, XPTransaction.reason == "bonus",
+        XPTransaction.reference_id == reference)).first()
 
 
 # ---------------------------------------------------------------------------
@@ -247,9 +258,14 @@ def standing(user_id: uuid.UUID) -> Standing:
                     row.time_zone if row else None)
 
 
-def history(user_id: uuid.UUID, limit: int = 50) -> list[XPTransaction]:
-    return list(db.session.scalars(select(XPTransaction).where(XPTransaction.user_id == user_id)
-                                   .order_by(XPTransaction.created_at.desc(), XPTransaction.id).limit(limit)))
+def history(user_id: uuid.UUID, limit: int = 50,
+            after: tuple[datetime, uuid.UUID] | None = None) -> list[XPTransaction]:
+    """Newest first; `after` (created_at, id) of the last row seen gives the next page (keyset)."""
+    query = select(XPTransaction).where(XPTransaction.user_id == user_id)
+    if after is not None:
+        query = query.where(tuple_(XPTransaction.created_at, XPTransaction.id) < tuple_(*after))
+    return list(db.session.scalars(query.order_by(XPTransaction.created_at.desc(), XPTransaction.id.desc())
+                                   .limit(limit)))
 
 
 # ---------------------------------------------------------------------------

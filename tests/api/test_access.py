@@ -125,6 +125,41 @@ API_ACCESS: dict[str, Op] = {
     "api.update_exercise": Op(AUTHORS, lambda c: f"/api/v1/exercises/{c['draft_exercise'].id}", "PUT", {}),
     "api.delete_exercise": Op(AUTHORS, lambda c: f"/api/v1/exercises/{c['draft_exercise'].id}", "DELETE"),
 }
+# --- payments, gamification (a1) ---
+# An invoice of the context's student: theirs and staff's; the class's instructor does not see it (404).
+OWNER_AND_STAFF = ("student", *STAFF_ROLES)
+API_ACCESS.update({
+    "api.open_classes": Op(SIGNED_IN, "/api/v1/open-classes"),
+    "api.my_invoices": Op(SIGNED_IN, "/api/v1/invoices"),
+    "api.choose_class": Op(("student",), "/api/v1/invoices", "POST", {}),
+    "api.get_invoice": Op(OWNER_AND_STAFF, lambda c: f"/api/v1/invoices/{c['invoice'].id}"),
+    "api.upload_proof": Op(OWNER_AND_STAFF, lambda c: f"/api/v1/invoices/{c['invoice'].id}/proofs", "POST"),
+    "api.invoice_receipt": Op(OWNER_AND_STAFF, lambda c: f"/api/v1/invoices/{c['invoice'].id}/receipt"),
+    "api.proof_file": Op(OWNER_AND_STAFF, lambda c: f"/api/v1/payment-proofs/{c['proof'].id}"),
+    "api.payments_queue": Op(STAFF_ROLES, "/api/v1/payments"),
+    "api.payments_export": Op(STAFF_ROLES, "/api/v1/payments/export"),
+    "api.verify_invoice": Op(STAFF_ROLES, lambda c: f"/api/v1/invoices/{c['invoice'].id}/verify", "POST", {}),
+    "api.reject_invoice": Op(STAFF_ROLES, lambda c: f"/api/v1/invoices/{c['invoice'].id}/reject", "POST", {}),
+    "api.cancel_invoice": Op(STAFF_ROLES, lambda c: f"/api/v1/invoices/{c['invoice'].id}/cancel", "POST", {}),
+    "api.refund_invoice": Op(STAFF_ROLES, lambda c: f"/api/v1/invoices/{c['invoice'].id}/refund", "POST", {}),
+    "api.top_up": Op(STAFF_ROLES, lambda c: f"/api/v1/enrollments/{c['enrollment'].id}/top-up", "POST", {}),
+    "api.set_prices": Op(STAFF_ROLES, _cls("/prices"), "PUT", {}),
+    "api.bank_accounts": Op(SIGNED_IN, "/api/v1/bank-accounts"),
+    "api.add_bank_account": Op(("super_admin",), "/api/v1/bank-accounts", "POST", {}),
+    "api.set_bank_account_active": Op(("super_admin",), lambda c: f"/api/v1/bank-accounts/{c['bank_account'].id}"
+                                      "/active", "PUT", {"active": False}),
+    # A student's level and streak: the student, their classmates and instructors, staff; the XP history without
+    # the classmates (the context's student is the caller, or taught by the calling instructor).
+    "api.user_level": Op(SIGNED_IN, lambda c: f"/api/v1/users/{c['student_id']}/level"),
+    "api.user_streak": Op(SIGNED_IN, lambda c: f"/api/v1/users/{c['student_id']}/streak"),
+    "api.xp_history": Op(SIGNED_IN, lambda c: f"/api/v1/users/{c['student_id']}/xp"),
+    "api.earn_xp": Op(STAFF_ROLES, "/api/v1/xp/earn", "POST", {}),
+    "api.leaderboard": Op(SIGNED_IN, lambda c: f"/api/v1/leaderboard?class_id={c['class'].id}"),
+    "api.leaderboard_settings": Op(TEACHING_ROLES, _cls("/leaderboard"), "PUT", {}),
+    "api.leaderboard_preferences": Op(("student",), "/api/v1/me/leaderboard-preferences", "PUT", {}),
+    "api.list_badges": Op(SIGNED_IN, "/api/v1/badges"),
+    "api.unlock_badges": Op(("student", *STAFF_ROLES), "/api/v1/badges/unlock", "POST", {}),
+})
 
 
 def test_every_api_route_is_in_the_table(app):
@@ -166,7 +201,9 @@ def api_context(db):
         db.session.commit()
         draft = make_course(author=instructor, status="draft", lessons=1)
         draft_lesson = draft.sections[0].lessons[0]
-        return {"class": school_class, "enrollment": enrollment, "published": make_course(status="published"),
+        # --- payments, gamification (a1) ---
+        a1 = _payments_context(student)
+        return {**a1, "class": school_class, "enrollment": enrollment, "published": make_course(status="published"),
                 "user_id": owner.id, "other": make_user("student"), "notification": notification,
                 "announcement": announcement,
                 "draft": draft, "draft_lesson": draft_lesson,
@@ -175,6 +212,31 @@ def api_context(db):
                 "coding": coding, "coding_submission": coding_submission}
 
     return build
+
+
+# --- payments, gamification (a1) ---
+def _payments_context(student) -> dict:
+    """A pending invoice of `student` for an open class, with a proof; a bank account; whose level is read."""
+    import io
+    import uuid
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from babyowl.extensions import db
+    from babyowl.models import BankAccount
+    from babyowl.models.base import utcnow
+    from babyowl.services import payments
+
+    today = utcnow().date()
+    open_class = make_class(status="enrollment_open", package_price=Decimal("1750000"), max_capacity=5,
+                            enrollment_deadline=today + timedelta(days=7), start_date=today + timedelta(days=8))
+    invoice = payments.choose_class(student, open_class)
+    proof = payments.submit_proof(student, invoice, payments.ProofUpload("bukti.png", io.BytesIO(
+        b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)))
+    account = BankAccount(bank_name="BCA", account_number=f"{uuid.uuid4().int % 10**10}", account_holder="Sekolah")
+    db.session.add(account)
+    db.session.commit()
+    return {"invoice": invoice, "proof": proof, "bank_account": account, "student_id": student.id}
 
 
 @pytest.mark.parametrize("role", EVERYONE)

@@ -950,3 +950,6 @@ def cancel_announcement(announcement_id: uuid.UUID):
 
     announcement = announcements.announcement_for(api_user(), announcement_id, manage=True)
     return ok(s.AnnouncementOut.model_validate(announcements.cancel_announcement(api_user(), announcement)))
+
+from babyowl.blueprints.api import payments as _payments  # noqa: E402,F401  (a1: registers on bp)
+from babyowl.blueprints.api import gamification as _gamification  # noqa: E402,F401  (a1: registers on bp)
