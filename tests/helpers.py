@@ -56,3 +56,26 @@ def signed_in_client(app, user: User):
         session["_fresh"] = True
     return other
 
+
+
+def requests_at_once(app, send, count: int = 10) -> tuple[list, list[Exception]]:
+    """`count` clients calling `send(client, index)` at the same moment (a barrier releases them together):
+    the responses, and any exception raised (for the test to assert there is none)."""
+    import threading
+
+    barrier, responses, errors = threading.Barrier(count), [], []
+
+    def worker(index):
+        try:
+            client = app.test_client()
+            barrier.wait()
+            responses.append(send(client, index))
+        except Exception as exc:  # noqa: BLE001 - returned and asserted by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return responses, errors

@@ -28,3 +28,19 @@ def api_as(bearer):
         return user, bearer(user)
 
     return build
+
+
+@pytest.fixture
+def list_statements(client, count_queries):
+    """`list_statements([(url, headers), ...])` -> how many SQL statements each GET ran (each must answer 200)."""
+
+    def counts(lists) -> list[int]:
+        found = []
+        for url, headers in lists:
+            with count_queries() as statements:
+                response = client.get(url, headers=headers)
+                assert response.status_code == 200, response.get_data(as_text=True)[:300]
+            found.append(len(statements))
+        return found
+
+    return counts

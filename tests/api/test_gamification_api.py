@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 
 import pytest
@@ -10,7 +9,8 @@ from sqlalchemy import func, select
 
 from babyowl.models import UserBadge, XPTransaction
 from tests.api.test_api import _data, _refusal
-from tests.factories import cookie_id_for, make_class, make_enrollment, make_user
+from tests.factories import make_class, make_enrollment, make_user
+from tests.helpers import requests_at_once, signed_in_client
 
 
 @pytest.fixture
@@ -45,10 +45,7 @@ def test_staff_award_xp_and_the_level_follows_as_the_profile_page_shows(client, 
     level = _data(client.get(f"/api/v1/users/{andi.id}/level", headers=_as(school, andi)))
     assert level == {"user_id": str(andi.id), "total_xp": 300, "level": 3, "level_floor_xp": 276,
                      "next_level_xp": 479, "xp_to_next": 179, "percent": 11}
-    with client.session_transaction() as session:
-        session["_user_id"] = cookie_id_for(andi)
-        session["_fresh"] = True
-    page = client.get(f"/users/{andi.id}").get_data(as_text=True)
+    page = signed_in_client(client.application, andi).get(f"/users/{andi.id}").get_data(as_text=True)
     assert int(re.search(r'id="level-heading">Level (\d+)<', page).group(1)) == level["level"]
     assert int(re.search(r'class="xp-total"><strong>(\d+) XP<', page).group(1)) == level["total_xp"]
     assert f"{level['xp_to_next']} XP to level {level['level'] + 1}" in page
@@ -84,24 +81,10 @@ def test_an_award_with_a_reference_is_written_once(client, db, school):
 
 def test_ten_parallel_awards_with_one_reference_write_one_row(app, db, school):
     andi, staff = school["students"][0], _as(school, school["staff"])
-    reference, barrier, statuses, ids, errors = uuid.uuid4(), threading.Barrier(10), [], set(), []
-
-    def worker():
-        try:
-            client = app.test_client()
-            barrier.wait()
-            response = _earn(client, staff, andi, 25, reference=reference)
-            statuses.append(response.status_code)
-            ids.add(response.get_json()["data"]["id"])
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == [] and statuses == [201] * 10 and len(ids) == 1
+    reference = uuid.uuid4()
+    responses, errors = requests_at_once(app, lambda client, n: _earn(client, staff, andi, 25, reference=reference))
+    assert errors == [] and [r.status_code for r in responses] == [201] * 10
+    assert len({r.get_json()["data"]["id"] for r in responses}) == 1
     db.session.expire_all()
     assert db.session.scalar(select(func.sum(XPTransaction.amount)).where(XPTransaction.user_id == andi.id)) == 25
 
@@ -241,22 +224,13 @@ def test_unlock_runs_the_achievements_check_and_awards_once(client, db, school, 
 
 
 def test_the_gamification_lists_run_the_same_statements_whatever_the_rows(client, db, school, catalog,
-                                                                          count_queries):
+                                                                          list_statements):
     andi, staff = school["students"][0], _as(school, school["staff"])
     lists = [(f"/api/v1/users/{andi.id}/xp?limit=100", _as(school, andi)), ("/api/v1/badges?limit=100", staff),
              (f"/api/v1/leaderboard?class_id={school['class'].id}", _as(school, school["instructor"]))]
-
-    def counts():
-        found = []
-        for url, headers in lists:
-            with count_queries() as statements:
-                assert client.get(url, headers=headers).status_code == 200
-            found.append(len(statements))
-        return found
-
     _earn(client, staff, andi, 5, class_id=school["class"].id)
-    few = counts()
+    few = list_statements(lists)
     for n in range(6):
         _earn(client, staff, andi, 5 + n, class_id=school["class"].id)
         make_enrollment(school["class"])
-    assert counts() == few
+    assert list_statements(lists) == few

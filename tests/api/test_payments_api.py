@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -12,7 +11,8 @@ from sqlalchemy import func, select
 from babyowl.models import ClassEnrollment, CreditAdjustment, Invoice, InvoiceDelivery, PaymentProof, SchoolClass
 from babyowl.models.base import utcnow
 from tests.api.test_api import _data, _refusal
-from tests.factories import cookie_id_for, make_class, make_enrollment, make_user
+from tests.factories import make_class, make_enrollment, make_user
+from tests.helpers import requests_at_once, signed_in_client
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PRICE = Decimal("1750000")
@@ -246,23 +246,9 @@ def test_ten_parallel_verifies_deliver_once_and_add_the_credits_once(app, db, ap
     invoice = _data(app.test_client().post(f"/api/v1/enrollments/{enrollment.id}/top-up", headers=staff,
                                            json={"meetings": 5}))
     tokens = [bearer(make_user("staff")) for _ in range(10)]
-    barrier, statuses, errors = threading.Barrier(10), [], []
-
-    def worker(headers):
-        try:
-            client = app.test_client()
-            barrier.wait()
-            statuses.append(client.post(f"/api/v1/invoices/{invoice['id']}/verify", headers=headers,
-                                        json={"amount": invoice["expected_total"]}).status_code)
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(headers,)) for headers in tokens]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == [] and sorted(statuses) == [200] + [409] * 9
+    responses, errors = requests_at_once(app, lambda client, n: client.post(
+        f"/api/v1/invoices/{invoice['id']}/verify", headers=tokens[n], json={"amount": invoice["expected_total"]}))
+    assert errors == [] and sorted(r.status_code for r in responses) == [200] + [409] * 9
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(InvoiceDelivery)) == 1
     assert db.session.get(SchoolClass, private.id).total_meetings == 9
@@ -313,30 +299,19 @@ def test_the_api_and_the_pages_give_the_same_invoice_total(client, db, chosen):
     invoice_id = chosen["invoice"]["id"]
     client.post(f"/api/v1/invoices/{invoice_id}/verify", headers=chosen["staff"], json={"amount": "1.000.000"})
     api = _data(client.get(f"/api/v1/invoices/{invoice_id}", headers=chosen["headers"]))
-    with client.session_transaction() as session:
-        session["_user_id"] = cookie_id_for(chosen["student"])
-        session["_fresh"] = True
-    page = client.get(f"/account/payments/{invoice_id}").get_data(as_text=True)
+    page = signed_in_client(client.application, chosen["student"]).get(f"/account/payments/{invoice_id}").get_data(
+        as_text=True)
     shown = re.search(r'<strong class="amount">([^<]*)</strong>', page).group(1)
     assert int(re.sub(r"\D", "", shown)) == int(Decimal(api["expected_total"]))
     rest = re.search(r"still due: ([^<]*)</dd>", page) or re.search(r"· [^:]*: ([^<]*)</dd>", page)
     assert int(re.sub(r"\D", "", rest.group(1))) == int(Decimal(api["amount_outstanding"]))
 
 
-def test_the_invoice_lists_run_the_same_statements_whatever_the_rows(client, db, chosen, api_as, count_queries):
+def test_the_invoice_lists_run_the_same_statements_whatever_the_rows(client, db, chosen, api_as, list_statements):
     lists = [("/api/v1/invoices?limit=100", chosen["headers"]), ("/api/v1/payments?limit=100", chosen["staff"])]
-
-    def counts():
-        found = []
-        for url, headers in lists:
-            with count_queries() as statements:
-                assert client.get(url, headers=headers).status_code == 200
-            found.append(len(statements))
-        return found
-
-    few = counts()
+    few = list_statements(lists)
     for _ in range(5):
         invoice = _data(_choose(client, chosen["headers"], _open_class()))
         _proof(client, chosen["headers"], invoice["id"])
         _choose(client, api_as("student")[1], _open_class())
-    assert counts() == few
+    assert list_statements(lists) == few
