@@ -129,7 +129,7 @@ API_ACCESS: dict[str, Op] = {
 # An invoice of the context's student: theirs and staff's; the class's instructor does not see it (404).
 OWNER_AND_STAFF = ("student", *STAFF_ROLES)
 API_ACCESS.update({
-    "api.open_classes": Op(SIGNED_IN, "/api/v1/open-classes"),
+    "api.open_classes": Op(EVERYONE, "/api/v1/open-classes"),
     "api.my_invoices": Op(SIGNED_IN, "/api/v1/invoices"),
     "api.choose_class": Op(("student",), "/api/v1/invoices", "POST", {}),
     "api.get_invoice": Op(OWNER_AND_STAFF, lambda c: f"/api/v1/invoices/{c['invoice'].id}"),

@@ -14,7 +14,7 @@ from babyowl.authz import STAFF_ROLES
 from babyowl.blueprints.api import schemas_payments as p
 from babyowl.blueprints.api.core import (
     PageQuery, answers_file, api_user, authenticated, decode_time_cursor, encode_time_cursor, error, form_body,
-    json_body, ok, responses, spec,
+    json_body, ok, public, responses, spec,
 )
 from babyowl.blueprints.api.views import _page_cursor, _page_meta, bp
 from babyowl.services import classes, payments
@@ -69,10 +69,11 @@ def _invoice(invoice_id: uuid.UUID):
 # --- A student's invoices ------------------------------------------------------------------------------------------
 
 @bp.get("/open-classes")
-@authenticated()
+@public
 @spec.validate(resp=responses(p.OpenClassOut, many=True), tags=["payments"])
 def open_classes():
-    """Classes a student may choose and pay for now (published course, open, priced, seats left), soonest first."""
+    """Classes one may choose and pay for now (published course, open, priced), soonest first: public, as the
+    landing page; choosing one (`POST /invoices`) needs a student's token."""
     found = payments.open_classes()
     seats = payments.seats_left_of([c.id for c in found])
     return ok([p.OpenClassOut(id=c.id, name=c.name, type=c.type, course_id=c.course_id,
@@ -174,7 +175,7 @@ def _filters(query) -> payments.QueueFilter:
 
 @bp.get("/payments")
 @authenticated(*STAFF_ROLES)
-@spec.validate(query=p.QueueQuery, resp=responses(p.InvoiceDetailOut, many=True), tags=["payments"])
+@spec.validate(query=p.QueueQuery, resp=responses(p.QueuedInvoiceOut, many=True), tags=["payments"])
 def payments_queue():
     """Staff's queue, as the payments page: submitted proofs first, then oldest first; filters by state, class,
     creation day and amount; `meta.total` counts the matches. Each invoice comes with its proofs (`reused` marks
@@ -183,7 +184,7 @@ def payments_queue():
     page_number, size = _page_cursor(query.cursor, query.limit)
     page = payments.queue(api_user(), _filters(query), page_number, size)
     reused = payments.reused_hashes(page.items)
-    return ok([p.InvoiceDetailOut(**_invoice_fields(invoice), proofs=[_proof_out(pr, reused) for pr in invoice.proofs])
+    return ok([p.QueuedInvoiceOut(**_invoice_fields(invoice), proofs=[_proof_out(pr, reused) for pr in invoice.proofs])
                for invoice in page.items], **_page_meta(page))
 
 

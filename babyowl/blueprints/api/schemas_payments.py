@@ -64,8 +64,11 @@ class InvoiceOut(ApiModel):
     proof_count: int
 
 
-class InvoiceDetailOut(InvoiceOut):
+class QueuedInvoiceOut(InvoiceOut):
     proofs: list[ProofOut]
+
+
+class InvoiceDetailOut(QueuedInvoiceOut):
     rejection_reason: str | None = Field(None, description="Why the last proof was not accepted (when rejected).")
     events: list[InvoiceEventOut] | None = Field(None, description="Staff only: every change, who and why.")
 
