@@ -950,3 +950,6 @@ def cancel_announcement(announcement_id: uuid.UUID):
 
     announcement = announcements.announcement_for(api_user(), announcement_id, manage=True)
     return ok(s.AnnouncementOut.model_validate(announcements.cancel_announcement(api_user(), announcement)))
+
+
+from babyowl.blueprints.api import community, messages  # noqa: E402,F401  (a2: their operations register on bp)
