@@ -438,14 +438,20 @@ def create_post(author: User, *, content: str, scope: str = "school", target_id:
         return post
 
 
-@use_case
-def edit_own_post(author: User, post_id: uuid.UUID, content: str) -> CommunityPost:
-    """Its author changes a post's text: the same length, muted words and Markdown sanitising as a new post."""
-    post = _post_for(reader(author), post_id, lock=True)
+def post_to_edit(author: User, post_id: uuid.UUID | None, *, lock: bool = False) -> CommunityPost:
+    """The author's own post while it is up (published or waiting for approval); refused for anyone else."""
+    post = _post_for(reader(author), post_id, lock=lock)
     if post.author_id != author.id:
         raise NotAllowed(_("Only its author can edit a post."))
     if post.status not in ("published", "pending"):
         raise PostRefused(_("This post was taken away."))
+    return post
+
+
+@use_case
+def edit_own_post(author: User, post_id: uuid.UUID, content: str) -> CommunityPost:
+    """Its author changes a post's text: the same length, muted words and Markdown sanitising as a new post."""
+    post = post_to_edit(author, post_id, lock=True)
     text = _text(content, MAX_POST, settings().muted_words)
     post.content, post.content_html = text, render_markdown(text)
     return post
@@ -740,6 +746,15 @@ def image_for(user: User, key: str) -> CommunityPostImage:
     image = db.session.scalars(select(CommunityPostImage).where(CommunityPostImage.storage_key == key)
                                .options(joinedload(CommunityPostImage.post))).first()
     if image is None or not may_see(reader(user), image.post):
+        raise NotFound(_("This picture does not exist."))
+    return image
+
+
+def post_image(user: User, post_id: uuid.UUID, position: int) -> CommunityPostImage:
+    """A picture of a post `user` may read, by its place in the post."""
+    post = open_post(user, post_id)
+    image = next((image for image in post.images if image.position == position), None)
+    if image is None:
         raise NotFound(_("This picture does not exist."))
     return image
 

@@ -154,6 +154,8 @@ API_ACCESS.update({
     "api.conversation_messages": Op(SIGNED_IN, _a2("/conversations/{conversation_id}/messages")),
     "api.send_message": Op(SIGNED_IN, _a2("/conversations/{conversation_id}/messages"), "POST", {"text": "Halo"}),
     # Only members have a read pointer: staff reading as moderators 404.
+    "api.send_message_with_file": Op(SIGNED_IN, _a2("/conversations/{conversation_id}/messages/files"), "POST"),
+    "api.message_file": Op(SIGNED_IN, _a2("/messages/files/{attachment}")),
     "api.mark_conversation_read": Op(("student", "instructor"), _a2("/conversations/{conversation_id}/read"),
                                      "POST", {"message_id": _NOBODY}),
     "api.unread_messages": Op(SIGNED_IN, "/api/v1/messages/unread-count"),
@@ -166,6 +168,7 @@ API_ACCESS.update({
     "api.community_feed": Op(SIGNED_IN, "/api/v1/community/posts"),
     "api.create_post": Op(SIGNED_IN, "/api/v1/community/posts", "POST", {"content": "Halo semua"}),
     "api.get_post": Op(SIGNED_IN, _a2("/community/posts/{post}")),
+    "api.post_image": Op(SIGNED_IN, _a2("/community/posts/{post}/images/0")),
     "api.edit_post": Op(SIGNED_IN, _a2("/community/posts/{own_post}"), "PUT", {"content": "Diubah"}),
     "api.delete_post": Op(SIGNED_IN, _a2("/community/posts/{own_post}"), "DELETE"),
     "api.post_comments": Op(SIGNED_IN, _a2("/community/posts/{post}/comments")),
@@ -190,7 +193,11 @@ API_ACCESS.update({
 
 def a2_context(owner, school_class, instructor) -> dict:
     """Messages and community things for the access table (the person is `owner`)."""
+    import io
     from datetime import time, timedelta
+
+    from PIL import Image
+    from werkzeug.datastructures import FileStorage
 
     from babyowl.extensions import db
     from babyowl.models import Message
@@ -202,16 +209,22 @@ def a2_context(owner, school_class, instructor) -> dict:
     conversation_id = messages.sync_class_conversation(school_class)
     db.session.commit()
     message = messages.send_message(classmate, conversation_id, "Halo kelas")
+    pdf = FileStorage(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), filename="tugas.pdf")
+    attachment = messages.send_message(classmate, conversation_id, "Tugas", pdf).attachments[0]
     # Written straight in: sending would make a staff owner a member of the class conversation.
     own_message = Message(conversation_id=conversation_id, sender_id=owner.id, content="Punyaku",
                           content_html="<p>Punyaku</p>")
     db.session.add(own_message)
     db.session.commit()
-    post = community.create_post(classmate, content="Halo sekolah")
+    picture = io.BytesIO()
+    Image.new("RGB", (20, 10), "green").save(picture, "PNG")
+    picture.seek(0)
+    post = community.create_post(classmate, content="Halo sekolah", images=[FileStorage(picture, filename="a.png")])
     event = community_events.create_event(instructor, title="Lokakarya", description=None,
                                           event_date=school_today() + timedelta(days=7), start_time=time(9),
                                           end_time=time(11), online=True, location=None, capacity=None)
     return {"conversation_id": conversation_id, "message": message, "own_message": own_message, "post": post,
+            "attachment": attachment,
             "comment": community.add_comment(classmate, post.id, "Komentar"),
             "own_post": community.create_post(owner, content="Postinganku"),
             "own_comment": community.add_comment(owner, post.id, "Komentarku"),

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from datetime import time, timedelta
 
 import pytest
@@ -122,25 +121,10 @@ def test_like_and_unlike_are_idempotent_and_the_page_shows_the_same_count(app, c
     assert (unliked["liked"], unliked["likes_count"], again["likes_count"]) == (False, 1, 1)
 
 
-def test_ten_parallel_likes_of_one_person_make_one_row_and_count_one(app, db, people):
+def test_ten_parallel_likes_of_one_person_make_one_row_and_count_one(db, people, at_once):
     post = community.create_post(people["classmate"], content="Ramai")
     headers, url = people["auth"][people["student"].id], f"/api/v1/community/posts/{post.id}/like"
-    barrier, statuses, errors = threading.Barrier(10), [], []
-
-    def worker():
-        try:
-            browser = app.test_client()
-            barrier.wait()
-            statuses.append(browser.put(url, headers=headers).status_code)
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == [] and statuses == [200] * 10
+    assert at_once(10, lambda browser: browser.put(url, headers=headers)) == [200] * 10
     assert reload(db, post).likes_count == 1
     assert db.session.scalar(select(func.count()).select_from(CommunityPostLike)
                              .where(CommunityPostLike.post_id == post.id)) == 1
@@ -210,7 +194,7 @@ def test_events_listed_by_cursor_and_rsvp_stops_at_capacity(client, db, people):
     _refusal(client.put(f"/api/v1/community/events/{events[0].id}/rsvp", headers=me, json={"status": "ya"}), 422)
 
 
-def test_community_lists_run_the_same_statements_whatever_the_rows(client, db, people, count_queries):
+def test_community_lists_run_the_same_statements_whatever_the_rows(client, db, people, statements_per_get):
     me = people["auth"][people["student"].id]
     post = community.create_post(people["classmate"], content="Pertama")
 
@@ -226,19 +210,32 @@ def test_community_lists_run_the_same_statements_whatever_the_rows(client, db, p
                                           event_date=school_today() + timedelta(days=n + 1), start_time=time(9),
                                           end_time=time(11), online=True, location=None, capacity=None)
 
-    lists = ["/api/v1/community/posts?limit=100", f"/api/v1/community/posts/{post.id}/comments?limit=100",
-             "/api/v1/community/groups?limit=100", "/api/v1/community/events?limit=100",
-             f"/api/v1/community/posts?limit=100&class_id={people['mine'].id}"]
-
-    def counts():
-        found = []
-        for url in lists:
-            with count_queries() as statements:
-                assert client.get(url, headers=me).status_code == 200
-            found.append(len(statements))
-        return found
+    lists = [(url, me) for url in (
+        "/api/v1/community/posts?limit=100", f"/api/v1/community/posts/{post.id}/comments?limit=100",
+        "/api/v1/community/groups?limit=100", "/api/v1/community/events?limit=100",
+        f"/api/v1/community/posts?limit=100&class_id={people['mine'].id}")]
 
     grow()
-    few = counts()
+    few = statements_per_get(lists)
     grow()
-    assert counts() == few
+    assert statements_per_get(lists) == few
+
+
+def test_a_posts_pictures_are_served_to_whoever_may_read_the_post(client, db, people, bearer):
+    import io
+
+    from PIL import Image
+    from werkzeug.datastructures import FileStorage
+
+    picture = io.BytesIO()
+    Image.new("RGB", (30, 20), "blue").save(picture, "PNG")
+    picture.seek(0)
+    post = community.create_post(people["instructor"], content="Foto kelas", scope="class",
+                                 target_id=people["mine"].id, images=[FileStorage(picture, filename="a.png")])
+    me = people["auth"][people["student"].id]
+    assert _data(client.get(f"/api/v1/community/posts/{post.id}", headers=me))["image_count"] == 1
+    served = client.get(f"/api/v1/community/posts/{post.id}/images/0", headers=me)
+    assert served.status_code == 200 and served.mimetype == "image/jpeg"
+    served.close()
+    _refusal(client.get(f"/api/v1/community/posts/{post.id}/images/1", headers=me), 404)
+    _refusal(client.get(f"/api/v1/community/posts/{post.id}/images/0", headers=bearer(make_user("student"))), 404)

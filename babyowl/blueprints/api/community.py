@@ -10,8 +10,11 @@ from flask import request
 
 from babyowl.authz import STAFF_ROLES
 from babyowl.blueprints.api import schemas_community as s
-from babyowl.blueprints.api.core import api_user, authenticated, json_body, ok, responses, spec
-from babyowl.blueprints.api.keysets import page_meta, read_keyset
+from babyowl.blueprints.api.core import (
+    STORED_FILE_ELSEWHERE, answers_file, api_user, authenticated, json_body, ok, responses, spec,
+    stored_file,
+)
+from babyowl.blueprints.api.keysets import keyset_page, page_meta, read_keyset
 from babyowl.blueprints.api.schemas import Done
 from babyowl.blueprints.api.views import bp
 from babyowl.services import community, community_events, community_groups
@@ -65,6 +68,16 @@ def get_post(post_id: uuid.UUID):
     return ok(_post_out(community.open_post(api_user(), post_id)))
 
 
+@bp.get("/community/posts/<uuid:post_id>/images/<int:position>")
+@answers_file("image/jpeg")
+@authenticated()
+@spec.validate(resp=responses(None, extra=STORED_FILE_ELSEWHERE), tags=TAGS)
+def post_image(post_id: uuid.UUID, position: int):
+    """A post's picture (`image_count` says how many; the first is 0), for whoever may read the post."""
+    image = community.post_image(api_user(), post_id, position)
+    return stored_file(image.storage_key, cache_control="private, max-age=604800, immutable")
+
+
 @bp.put("/community/posts/<uuid:post_id>")
 @authenticated()
 @spec.validate(json=s.PostEditIn, resp=responses(s.PostOut), tags=TAGS)
@@ -89,9 +102,8 @@ def post_comments(post_id: uuid.UUID):
     who = community.reader(api_user())
     post = community.open_post(api_user(), post_id)
     rows, more = community.comments_after(post, after, query.limit, staff=who.staff)
-    last = rows[-1] if rows else None
-    return ok([_comment_out(c) for c in rows],
-              **page_meta(query.limit, more, *((last.created_at, last.id) if last else ())))
+    return ok([_comment_out(c) for c in rows], **page_meta(query.limit, more, *(
+        (rows[-1].created_at, rows[-1].id) if more else ())))
 
 
 @bp.post("/community/posts/<uuid:post_id>/comments")
@@ -171,12 +183,10 @@ def list_groups():
     """The school's active groups (and the group requests: staff all, a student their own), by name."""
     query = request.context.query
     after = read_keyset(query.cursor, str, str, uuid.UUID)
-    rows = community_groups.groups_for(api_user(), after=after, limit=query.limit + 1)
-    more, rows = len(rows) > query.limit, rows[:query.limit]
+    rows, meta = keyset_page(community_groups.groups_for(api_user(), after=after, limit=query.limit + 1),
+                             query.limit, lambda group: (group.status, group.name, group.id))
     roles = community_groups.memberships_of(api_user())
-    last = rows[-1] if rows else None
-    return ok([_group_out(g, roles) for g in rows],
-              **page_meta(query.limit, more, *((last.status, last.name, last.id) if last else ())))
+    return ok([_group_out(g, roles) for g in rows], **meta)
 
 
 def _my_group(group) -> s.GroupOut:
@@ -210,12 +220,10 @@ def list_events():
     """Events from today on, soonest first, each with my answer."""
     query = request.context.query
     after = read_keyset(query.cursor, date, time, uuid.UUID)
-    rows = community_events.upcoming(limit=query.limit + 1, after=after)
-    more, rows = len(rows) > query.limit, rows[:query.limit]
+    rows, meta = keyset_page(community_events.upcoming(limit=query.limit + 1, after=after), query.limit,
+                             lambda event: (event.event_date, event.start_time, event.id))
     answers = community_events.rsvps_of(api_user(), [e.id for e in rows])
-    last = rows[-1] if rows else None
-    return ok([_event_out(e, answers) for e in rows],
-              **page_meta(query.limit, more, *((last.event_date, last.start_time, last.id) if last else ())))
+    return ok([_event_out(e, answers) for e in rows], **meta)
 
 
 @bp.put("/community/events/<uuid:event_id>/rsvp")

@@ -505,3 +505,19 @@ def init_api(app) -> None:
     app.register_blueprint(bp)
     faces.register(app, faces.Face(claims=is_api_request, error=error, refusal=refusal, rate_key=api_rate_key))
     _cors(app)
+
+
+# A stored file (a message's attachment, a post's picture) is answered by the storage edge: the bytes from local
+# storage, or a 302 to a short-lived signed link on S3.
+STORED_FILE_ELSEWHERE: dict[str, Any] = {"HTTP_302": None}
+
+
+def stored_file(key: str, **options):
+    """The storage edge's answer for a file the caller may read, buffered: spectree reads every answer's body to
+    check it against the document, which a file streamed in passthrough cannot give (pictures and PDFs here are
+    size-capped)."""
+    from babyowl.storage import serve_file
+
+    response = serve_file(key, **options)
+    response.direct_passthrough = False
+    return response

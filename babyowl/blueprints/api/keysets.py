@@ -49,3 +49,9 @@ def write_keyset(*values: Any) -> str:
 def page_meta(limit: int, more: bool, *last_key: Any) -> dict:
     """`meta` of a keyset page: has_more, next_cursor (from the last row's key) and the limit."""
     return {"has_more": more, "next_cursor": write_keyset(*last_key) if more else None, "limit": limit}
+
+
+def keyset_page(rows: list, limit: int, key: Callable[[Any], tuple]) -> tuple[list, dict]:
+    """Rows fetched with `limit + 1` -> the page's rows and its `meta` (the extra row only says more follow)."""
+    more, rows = len(rows) > limit, rows[:limit]
+    return rows, page_meta(limit, more, *(key(rows[-1]) if more else ()))

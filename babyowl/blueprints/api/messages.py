@@ -13,8 +13,12 @@ from datetime import datetime
 from flask import request
 
 from babyowl.authz import STAFF_ROLES
+from babyowl.blueprints.params import uploaded_file
 from babyowl.blueprints.api import schemas_messages as s
-from babyowl.blueprints.api.core import api_user, authenticated, json_body, ok, responses, spec
+from babyowl.blueprints.api.core import (
+    STORED_FILE_ELSEWHERE, answers_file, api_user, authenticated, form_body, json_body, ok, responses, spec,
+    stored_file,
+)
 from babyowl.blueprints.api.keysets import page_meta, read_keyset
 from babyowl.blueprints.api.schemas import UnreadOut
 from babyowl.blueprints.api.views import bp
@@ -109,6 +113,17 @@ def send_message(conversation_id: uuid.UUID):
     return ok(_message_out(message, messages.can_moderate(api_user())), 201)
 
 
+@bp.post("/conversations/<uuid:conversation_id>/messages/files")
+@authenticated()
+@spec.validate(form=s.SendFileForm, resp=responses(s.MessageOut, 201), tags=TAGS)
+def send_message_with_file(conversation_id: uuid.UUID):
+    """A message with a picture or a PDF: multipart/form-data with the `file` and, if wanted, `text`."""
+    form: s.SendFileForm = form_body()
+    message = messages.send_message(api_user(), conversation_id, form.text or "",
+                                    uploaded_file(request.files.get("file")))
+    return ok(_message_out(message, messages.can_moderate(api_user())), 201)
+
+
 @bp.post("/conversations/<uuid:conversation_id>/read")
 @authenticated()
 @spec.validate(json=s.MarkReadIn, resp=responses(s.MarkReadOut), tags=TAGS)
@@ -135,6 +150,17 @@ def message_recipients():
     query: s.PeopleQuery = request.context.query
     people = messages.reachable(api_user(), query.q, limit=query.limit)
     return ok([s.PersonOut.model_validate(person) for person in people], limit=query.limit)
+
+
+@bp.get("/messages/files/<uuid:attachment_id>")
+@answers_file("image/jpeg", "application/pdf")
+@authenticated()
+@spec.validate(resp=responses(None, extra=STORED_FILE_ELSEWHERE), tags=TAGS)
+def message_file(attachment_id: uuid.UUID):
+    """A message's picture or PDF, for the members of its conversation and staff."""
+    found = messages.attachment_for(api_user(), attachment_id)
+    return stored_file(found.storage_key, download_name=None if found.is_image else found.file_name,
+                       cache_control="private, no-store")
 
 
 @bp.delete("/messages/<uuid:message_id>")

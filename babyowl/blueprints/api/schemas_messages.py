@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -66,6 +66,12 @@ class MessagesQuery(PageQuery):
 
 class SendMessageIn(ApiModel):
     text: str = Field(max_length=5000)
+
+
+class SendFileForm(ApiModel):
+    text: str | None = Field(None, max_length=5000)
+    file: Any = Field(json_schema_extra={"type": "string", "format": "binary"},
+                      description="A picture (re-encoded as JPEG) or a PDF, size-capped by the school.")
 
 
 class MarkReadIn(ApiModel):
