@@ -198,8 +198,8 @@ def _post_for(who: Reader, post_id: uuid.UUID | None, *, lock: bool = False) -> 
     return post
 
 
-def open_post(user: User, post_id: uuid.UUID) -> CommunityPost:
-    return _post_for(reader(user), post_id)
+def open_post(user: User, post_id: uuid.UUID, who: Reader | None = None) -> CommunityPost:
+    return _post_for(who or reader(user), post_id)
 
 
 # --- the feed ---------------------------------------------------------------------

@@ -64,6 +64,7 @@ def test_the_feed_pages_by_cursor_and_shows_only_my_scopes(client, db, people):
     assert [p["id"] for p in mine] == [str(class_post.id)]
     assert len(_data(client.get("/api/v1/community/posts?show=school", headers=me))) == 3
     _refusal(client.get(f"/api/v1/community/posts?class_id={people['other'].id}", headers=me), 404)
+    _refusal(client.get("/api/v1/community/posts?cursor=bm9wZQ", headers=me), 422)
     staff = _data(client.get(f"/api/v1/community/posts?class_id={people['other'].id}",
                              headers=people["auth"][people["staff"].id]))
     assert [p["content"] for p in staff] == ["Rahasia"]

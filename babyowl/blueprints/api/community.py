@@ -7,6 +7,7 @@ import uuid
 from datetime import date, datetime, time
 
 from flask import request
+from flask_babel import gettext as _
 
 from babyowl.authz import STAFF_ROLES
 from babyowl.blueprints.api import schemas_community as s
@@ -18,6 +19,7 @@ from babyowl.blueprints.api.keysets import keyset_page, page_meta, read_keyset
 from babyowl.blueprints.api.schemas import Done
 from babyowl.blueprints.api.views import bp
 from babyowl.services import community, community_events, community_groups
+from babyowl.services.errors import InvalidInput
 
 TAGS = ["community"]
 
@@ -41,6 +43,8 @@ def _comment_out(comment) -> s.CommentOut:
 def community_feed():
     """Newest first, by cursor: what I may see (the school's posts, my classes', my groups'), or one scope."""
     query: s.FeedQuery = request.context.query
+    if query.cursor and community.decode_cursor(query.cursor) is None:  # the page starts over; an app is told
+        raise InvalidInput(_("This page link is not valid. Start again from the first page."))
     if query.group_id is not None:
         community_groups.group_for(api_user(), query.group_id)  # a group that does not exist: 404
     page = community.feed(api_user(), show=query.show, cursor=query.cursor, group_id=query.group_id,
@@ -100,7 +104,7 @@ def post_comments(post_id: uuid.UUID):
     query = request.context.query
     after = read_keyset(query.cursor, datetime, uuid.UUID)
     who = community.reader(api_user())
-    post = community.open_post(api_user(), post_id)
+    post = community.open_post(api_user(), post_id, who)
     rows, more = community.comments_after(post, after, query.limit, staff=who.staff)
     return ok([_comment_out(c) for c in rows], **page_meta(query.limit, more, *(
         (rows[-1].created_at, rows[-1].id) if more else ())))
