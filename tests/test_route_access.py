@@ -221,6 +221,7 @@ ACCESS: dict[str, Route] = {
                                    "POST"),
     "community.delete_post": Route(SIGNED_IN, lambda c: f"/community/posts/{_community(c)['own_post'].id}/delete",
                                    "POST"),
+    "community.edit_post": Route(SIGNED_IN, lambda c: f"/community/posts/{_community(c)['own_post'].id}/edit"),
     "community.delete_comment": Route(
         SIGNED_IN, lambda c: f"/community/comments/{_community(c)['own_comment'].id}/delete", "POST"),
     "community.report_post": Route(SIGNED_IN, lambda c: f"/community/posts/{_community(c)['post'].id}/report",

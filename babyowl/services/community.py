@@ -74,7 +74,7 @@ MAX_REASON = 500
 FEED_PAGE = 20
 COMMENTS_PAGE = 20
 IMAGE_SIZE = (1600, 1600)
-FILTERS = ("all", "classes", "groups")
+FILTERS = ("all", "classes", "groups", "school")
 COMMUNITY_KINDS = ("community_comment", "community_likes")
 
 
@@ -198,8 +198,8 @@ def _post_for(who: Reader, post_id: uuid.UUID | None, *, lock: bool = False) -> 
     return post
 
 
-def open_post(user: User, post_id: uuid.UUID) -> CommunityPost:
-    return _post_for(reader(user), post_id)
+def open_post(user: User, post_id: uuid.UUID, who: Reader | None = None) -> CommunityPost:
+    return _post_for(who or reader(user), post_id)
 
 
 # --- the feed ---------------------------------------------------------------------
@@ -244,8 +244,9 @@ def liked_among(user: User, post_ids) -> set:
 
 
 def feed(user: User, *, show: str = "all", cursor: str | None = None, group_id: uuid.UUID | None = None,
-         limit: int = FEED_PAGE, who: Reader | None = None) -> FeedPage:
-    """Newest first, `limit` posts after `cursor`; `show` is all, classes (my classes) or groups (my groups).
+         class_id: uuid.UUID | None = None, limit: int = FEED_PAGE, who: Reader | None = None) -> FeedPage:
+    """Newest first, `limit` posts after `cursor`; `show` is all, classes (my classes), groups (my groups) or
+    school (the whole school's posts); `class_id` is one class's posts (not found for a class the reader is not in).
 
     A fixed number of statements whatever the number of posts, pictures,
     likes and comments: the reader's classes and groups, the page (authors,
@@ -256,6 +257,12 @@ def feed(user: User, *, show: str = "all", cursor: str | None = None, group_id: 
     statement = select(CommunityPost).where(_visible(who))
     if group_id is not None:
         statement = statement.where(CommunityPost.group_id == group_id)
+    elif class_id is not None:
+        if not who.staff and class_id not in who.class_ids:
+            raise NotFound(_("This class does not exist."))
+        statement = statement.where(CommunityPost.scope == "class", CommunityPost.class_id == class_id)
+    elif show == "school":
+        statement = statement.where(CommunityPost.scope == "school")
     elif show == "classes":
         statement = statement.where(CommunityPost.scope == "class",
                                     CommunityPost.class_id.in_(who.class_ids or [uuid.UUID(int=0)]))
@@ -431,6 +438,25 @@ def create_post(author: User, *, content: str, scope: str = "school", target_id:
         return post
 
 
+def post_to_edit(author: User, post_id: uuid.UUID | None, *, lock: bool = False) -> CommunityPost:
+    """The author's own post while it is up (published or waiting for approval); refused for anyone else."""
+    post = _post_for(reader(author), post_id, lock=lock)
+    if post.author_id != author.id:
+        raise NotAllowed(_("Only its author can edit a post."))
+    if post.status not in ("published", "pending"):
+        raise PostRefused(_("This post was taken away."))
+    return post
+
+
+@use_case
+def edit_own_post(author: User, post_id: uuid.UUID, content: str) -> CommunityPost:
+    """Its author changes a post's text: the same length, muted words and Markdown sanitising as a new post."""
+    post = post_to_edit(author, post_id, lock=True)
+    text = _text(content, MAX_POST, settings().muted_words)
+    post.content, post.content_html = text, render_markdown(text)
+    return post
+
+
 def _first_post_hook(author_id: uuid.UUID, post_id: uuid.UUID) -> None:
     _community_activity(author_id, "first_post", post_id)
 
@@ -563,6 +589,19 @@ def comments_page(post: CommunityPost, page: int, *, staff: bool = False):
         statement = statement.where(CommunityComment.status == "published")
     return paginate(statement.options(joinedload(CommunityComment.author))
                     .order_by(CommunityComment.created_at, CommunityComment.id), page, COMMENTS_PAGE)
+
+
+def comments_after(post: CommunityPost, after: tuple[datetime, uuid.UUID] | None = None, limit: int = COMMENTS_PAGE,
+                   *, staff: bool = False) -> tuple[list[CommunityComment], bool]:
+    """Oldest first, `limit` comments after the keyset `after` (created_at, id), and whether more follow."""
+    statement = select(CommunityComment).where(CommunityComment.post_id == post.id)
+    if not staff:
+        statement = statement.where(CommunityComment.status == "published")
+    if after is not None:
+        statement = statement.where(tuple_(CommunityComment.created_at, CommunityComment.id) > tuple_(*after))
+    rows = list(db.session.scalars(statement.options(joinedload(CommunityComment.author))
+                                   .order_by(CommunityComment.created_at, CommunityComment.id).limit(limit + 1)))
+    return rows[:limit], len(rows) > limit
 
 
 def _comment_for(who: Reader, comment_id: uuid.UUID | None, *, lock: bool = False) -> CommunityComment:
@@ -707,6 +746,15 @@ def image_for(user: User, key: str) -> CommunityPostImage:
     image = db.session.scalars(select(CommunityPostImage).where(CommunityPostImage.storage_key == key)
                                .options(joinedload(CommunityPostImage.post))).first()
     if image is None or not may_see(reader(user), image.post):
+        raise NotFound(_("This picture does not exist."))
+    return image
+
+
+def post_image(user: User, post_id: uuid.UUID, position: int) -> CommunityPostImage:
+    """A picture of a post `user` may read, by its place in the post."""
+    post = open_post(user, post_id)
+    image = next((image for image in post.images if image.position == position), None)
+    if image is None:
         raise NotFound(_("This picture does not exist."))
     return image
 

@@ -25,7 +25,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import joinedload
 
 from babyowl.authz import TEACHING_ROLES
@@ -73,9 +73,14 @@ def may_create(user: User) -> bool:
     return user.role in TEACHING_ROLES
 
 
-def upcoming(limit: int = 50) -> list[CommunityEvent]:
-    return list(db.session.scalars(select(CommunityEvent).where(CommunityEvent.event_date >= school_today())
-                                   .order_by(CommunityEvent.event_date, CommunityEvent.start_time).limit(limit)))
+def upcoming(limit: int = 50, after: tuple[date, time, uuid.UUID] | None = None) -> list[CommunityEvent]:
+    """Events from today on, soonest first; `limit` after the keyset `after` (date, start, id)."""
+    statement = select(CommunityEvent).where(CommunityEvent.event_date >= school_today())
+    if after is not None:
+        statement = statement.where(tuple_(CommunityEvent.event_date, CommunityEvent.start_time, CommunityEvent.id)
+                                    > tuple_(*after))
+    return list(db.session.scalars(statement.order_by(CommunityEvent.event_date, CommunityEvent.start_time,
+                                                      CommunityEvent.id).limit(limit)))
 
 
 def past(limit: int = 20) -> list[CommunityEvent]:

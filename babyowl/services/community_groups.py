@@ -21,7 +21,7 @@ import uuid
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, select, tuple_
 
 from babyowl.authz import TEACHING_ROLES, is_staff
 from babyowl.extensions import db
@@ -45,9 +45,16 @@ def may_create_directly(user: User) -> bool:
     return user.role in TEACHING_ROLES
 
 
-def groups_for(user: User) -> list[CommunityGroup]:
-    """Active groups, and the requests staff must decide (staff) or the person's own requests."""
-    statement = select(CommunityGroup).order_by(CommunityGroup.status, CommunityGroup.name)
+def groups_for(user: User, after: tuple[str, str, uuid.UUID] | None = None,
+               limit: int | None = None) -> list[CommunityGroup]:
+    """Active groups, and the requests staff must decide (staff) or the person's own requests; by status and name,
+    `limit` after the keyset `after` (status, name, id) when asked for a page."""
+    statement = select(CommunityGroup).order_by(CommunityGroup.status, CommunityGroup.name, CommunityGroup.id)
+    if after is not None:
+        statement = statement.where(tuple_(CommunityGroup.status, CommunityGroup.name, CommunityGroup.id)
+                                    > tuple_(*after))
+    if limit is not None:
+        statement = statement.limit(limit)
     if is_staff(user):
         statement = statement.where(CommunityGroup.status.in_(("active", "requested")))
     else:

@@ -338,13 +338,13 @@ def _write_refusal(actor: User, view: ConversationView) -> str | None:
 
 
 @use_case
-def open_conversation(actor: User, conversation_id: uuid.UUID | None) -> ConversationView:
-    """The conversation as `actor` may see it; a member's pointer moves to the newest message, a staff read of
-    someone else's conversation is logged."""
+def open_conversation(actor: User, conversation_id: uuid.UUID | None, *, mark_read: bool = True) -> ConversationView:
+    """The conversation as `actor` may see it; a member's pointer moves to the newest message (unless the caller
+    moves it itself, as the API's clients do), a staff read of someone else's conversation is logged."""
     view = _view(actor, conversation_id)
     if view.member is None:
         db.session.add(ConversationReadAudit(conversation_id=view.id, reader_id=actor.id, read_at=utcnow()))
-    else:
+    elif mark_read:
         newest = _newest_message_id(view.id)
         if newest is not None:
             _move_pointer(view.member, newest)
@@ -445,9 +445,19 @@ def new_messages(actor: User, conversation_id: uuid.UUID | None, after: uuid.UUI
     is_member = select(ConversationMember.id).where(
         ConversationMember.conversation_id == conversation_id, ConversationMember.user_id == actor.id,
         ConversationMember.left_at.is_(None)).exists()
-    statement = (select(Message).where(Message.conversation_id == conversation_id, is_member)
+    return _messages_after(conversation_id, after, 200, is_member)
+
+
+def messages_after(view: ConversationView, after: uuid.UUID | None, limit: int) -> list[Message]:
+    """Up to `limit` messages newer than `after`, oldest first, in a conversation `view` says its reader may read
+    (a member, or staff as a moderator: polling from the API, which checked the reader with `view_for`)."""
+    return _messages_after(view.id, after, limit)
+
+
+def _messages_after(conversation_id: uuid.UUID, after: uuid.UUID | None, limit: int, *where) -> list[Message]:
+    statement = (select(Message).where(Message.conversation_id == conversation_id, *where)
                  .options(joinedload(Message.sender))
-                 .order_by(Message.created_at, Message.id).limit(200))
+                 .order_by(Message.created_at, Message.id).limit(limit))
     if after is not None:
         cursor = select(Message.created_at, Message.id).where(Message.id == after).subquery()
         statement = statement.where(tuple_(Message.created_at, Message.id)
@@ -516,10 +526,13 @@ def _unread_condition(user_id: uuid.UUID):
     return cm, m, statement
 
 
-def unread_counts(user: User) -> dict[uuid.UUID, int]:
-    """Unread messages per conversation: one query, each member's range read from its pointer on."""
+def unread_counts(user: User, conversation_ids: list[uuid.UUID] | None = None) -> dict[uuid.UUID, int]:
+    """Unread messages per conversation (all of `user`'s, or these): one query, each member's range read from its
+    pointer on."""
     cm, m, base = _unread_condition(user.id)
     statement = base.with_only_columns(cm.conversation_id, func.count(m.id)).group_by(cm.conversation_id)
+    if conversation_ids is not None:
+        statement = statement.where(cm.conversation_id.in_(conversation_ids))
     return dict(db.session.execute(statement).all())
 
 
@@ -553,6 +566,36 @@ def my_conversations(user: User) -> list[ConversationRow]:
     members = db.session.scalars(
         select(ConversationMember).where(ConversationMember.user_id == user.id, ConversationMember.left_at.is_(None))
         .options(joinedload(ConversationMember.conversation).joinedload(Conversation.school_class))).all()
+    rows = _conversation_rows(user, members, unread_counts(user))
+    epoch = datetime.min.replace(tzinfo=utcnow().tzinfo)
+    rows.sort(key=lambda row: (row.conversation.last_message_at or row.conversation.created_at or epoch),
+              reverse=True)
+    return rows
+
+
+def _activity():
+    return func.coalesce(Conversation.last_message_at, Conversation.created_at)
+
+
+def conversations_page(user: User, after: tuple[datetime, uuid.UUID] | None = None,
+                       limit: int = 20) -> tuple[list[ConversationRow], tuple[datetime, uuid.UUID] | None]:
+    """A page of `user`'s conversations, newest activity first, after the keyset `after` (activity, id); and the
+    keyset of the next page (None on the last). Three queries whatever the page or the number of messages."""
+    statement = (select(ConversationMember, _activity()).join(ConversationMember.conversation)
+                 .where(ConversationMember.user_id == user.id, ConversationMember.left_at.is_(None))
+                 .options(joinedload(ConversationMember.conversation).joinedload(Conversation.school_class))
+                 .order_by(_activity().desc(), Conversation.id.desc()).limit(limit + 1))
+    if after is not None:
+        statement = statement.where(tuple_(_activity(), Conversation.id) < tuple_(*after))
+    found = db.session.execute(statement).unique().all()
+    members = [member for member, _when in found[:limit]]
+    counts = unread_counts(user, [m.conversation_id for m in members]) if members else {}
+    rows = _conversation_rows(user, members, counts)
+    more = len(found) > limit
+    return rows, ((found[limit - 1][1], members[-1].conversation_id) if more else None)
+
+
+def _conversation_rows(user: User, members, counts: dict[uuid.UUID, int]) -> list[ConversationRow]:
     conversation_ids = [m.conversation_id for m in members]
     others: dict[uuid.UUID, User] = {}
     if conversation_ids:
@@ -562,14 +605,9 @@ def my_conversations(user: User) -> list[ConversationRow]:
                 .where(ConversationMember.conversation_id.in_(conversation_ids),
                        ConversationMember.user_id != user.id, Conversation.kind == "direct")).all():
             others[other[0]] = other[1]
-    counts = unread_counts(user)
-    rows = [ConversationRow(m.conversation, _title(m.conversation, others.get(m.conversation_id)),
+    return [ConversationRow(m.conversation, _title(m.conversation, others.get(m.conversation_id)),
                             counts.get(m.conversation_id, 0), m.muted, m.conversation.kind,
                             others.get(m.conversation_id)) for m in members]
-    epoch = datetime.min.replace(tzinfo=utcnow().tzinfo)
-    rows.sort(key=lambda row: (row.conversation.last_message_at or row.conversation.created_at or epoch),
-              reverse=True)
-    return rows
 
 
 @use_case

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import make_user
+from tests.helpers import requests_at_once
 
 
 @pytest.fixture
@@ -44,3 +45,16 @@ def list_statements(client, count_queries):
         return found
 
     return counts
+
+
+@pytest.fixture
+def at_once(app):
+    """`at_once(n, call)`: n clients send `call(client)` together (tests.helpers.requests_at_once); -> their
+    statuses. Any exception in a thread fails the test."""
+
+    def run(n: int, call) -> list[int]:
+        responses, errors = requests_at_once(app, lambda client, index: call(client), n)
+        assert errors == []
+        return [response.status_code for response in responses]
+
+    return run

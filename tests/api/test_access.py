@@ -161,6 +161,110 @@ API_ACCESS.update({
     "api.unlock_badges": Op(("student", *STAFF_ROLES), "/api/v1/badges/unlock", "POST", {}),
 })
 
+# --- messages and community (a2) ---
+# The person's class conversation and a message of a classmate in it; a post and a comment of that classmate; the
+# person's own message, post and comment; an open study group and an event ahead (see `a2_context`), built only for
+# the operations that use them.
+
+
+def _a2(path: str) -> Callable[[dict], str]:
+    """An /api/v1 URL naming the context's things by key (`{post}`: the post's id)."""
+
+    def url(c: dict) -> str:
+        if "a2_built" not in c:
+            c["a2_built"] = c["a2"]()
+        return "/api/v1" + path.format(**{key: getattr(value, "id", value)
+                                          for key, value in {**c, **c["a2_built"]}.items()})
+
+    return url
+
+
+_NOBODY = "00000000-0000-4000-8000-000000000000"
+API_ACCESS.update({
+    "api.list_conversations": Op(SIGNED_IN, "/api/v1/conversations"),
+    # A recipient who does not exist is a 409 "choose someone" (the rules: tests/api/test_messages_api.py).
+    "api.start_conversation": Op(SIGNED_IN, "/api/v1/conversations", "POST", {"user_id": _NOBODY}),
+    # The class conversation: its students and instructor as members, staff as moderators.
+    "api.get_conversation": Op(SIGNED_IN, _a2("/conversations/{conversation_id}")),
+    "api.conversation_messages": Op(SIGNED_IN, _a2("/conversations/{conversation_id}/messages")),
+    "api.send_message": Op(SIGNED_IN, _a2("/conversations/{conversation_id}/messages"), "POST", {"text": "Halo"}),
+    # Only members have a read pointer: staff reading as moderators 404.
+    "api.send_message_with_file": Op(SIGNED_IN, _a2("/conversations/{conversation_id}/messages/files"), "POST"),
+    "api.message_file": Op(SIGNED_IN, _a2("/messages/files/{attachment}")),
+    "api.mark_conversation_read": Op(("student", "instructor"), _a2("/conversations/{conversation_id}/read"),
+                                     "POST", {"message_id": _NOBODY}),
+    "api.unread_messages": Op(SIGNED_IN, "/api/v1/messages/unread-count"),
+    "api.message_recipients": Op(SIGNED_IN, "/api/v1/messages/people"),
+    "api.delete_message": Op(SIGNED_IN, _a2("/messages/{own_message}"), "DELETE"),
+    "api.report_message": Op(SIGNED_IN, _a2("/messages/{message}/report"), "POST", {"reason": "Tidak sopan"}),
+    "api.remove_message": Op(STAFF_ROLES, _a2("/messages/{message}/remove"), "POST", {"reason": "Tidak sopan"}),
+    "api.block_user": Op(SIGNED_IN, _a2("/messages/blocks/{other}"), "PUT"),
+    "api.unblock_user": Op(SIGNED_IN, _a2("/messages/blocks/{other}"), "DELETE"),
+    "api.community_feed": Op(SIGNED_IN, "/api/v1/community/posts"),
+    "api.create_post": Op(SIGNED_IN, "/api/v1/community/posts", "POST", {"content": "Halo semua"}),
+    "api.get_post": Op(SIGNED_IN, _a2("/community/posts/{post}")),
+    "api.post_image": Op(SIGNED_IN, _a2("/community/posts/{post}/images/0")),
+    "api.edit_post": Op(SIGNED_IN, _a2("/community/posts/{own_post}"), "PUT", {"content": "Diubah"}),
+    "api.delete_post": Op(SIGNED_IN, _a2("/community/posts/{own_post}"), "DELETE"),
+    "api.post_comments": Op(SIGNED_IN, _a2("/community/posts/{post}/comments")),
+    "api.add_comment": Op(SIGNED_IN, _a2("/community/posts/{post}/comments"), "POST", {"content": "Keren"}),
+    "api.delete_comment": Op(SIGNED_IN, _a2("/community/comments/{own_comment}"), "DELETE"),
+    "api.like_post": Op(SIGNED_IN, _a2("/community/posts/{post}/like"), "PUT"),
+    "api.unlike_post": Op(SIGNED_IN, _a2("/community/posts/{post}/like"), "DELETE"),
+    "api.report_post": Op(SIGNED_IN, _a2("/community/posts/{post}/report"), "POST", {"reason": "Spam"}),
+    "api.report_comment": Op(SIGNED_IN, _a2("/community/comments/{comment}/report"), "POST", {"reason": "Spam"}),
+    # Moderation: staff; the pages' rule (tests/test_route_access.py).
+    "api.moderate_post": Op(STAFF_ROLES, _a2("/community/posts/{post}/moderation"), "POST",
+                            {"action": "hide", "reason": "Spam"}),
+    "api.moderate_comment": Op(STAFF_ROLES, _a2("/community/comments/{comment}/moderation"), "POST",
+                               {"action": "remove", "reason": "Spam"}),
+    "api.list_groups": Op(SIGNED_IN, "/api/v1/community/groups"),
+    "api.join_group": Op(SIGNED_IN, _a2("/community/groups/{group}/join"), "POST"),
+    "api.leave_group": Op(SIGNED_IN, _a2("/community/groups/{group}/leave"), "POST"),
+    "api.list_events": Op(SIGNED_IN, "/api/v1/community/events"),
+    "api.rsvp_event": Op(SIGNED_IN, _a2("/community/events/{event}/rsvp"), "PUT", {"status": "attending"}),
+})
+
+
+def a2_context(owner, school_class, instructor) -> dict:
+    """Messages and community things for the access table (the person is `owner`)."""
+    import io
+    from datetime import time, timedelta
+
+    from PIL import Image
+    from werkzeug.datastructures import FileStorage
+
+    from babyowl.extensions import db
+    from babyowl.models import Message
+    from babyowl.services import community, community_events, community_groups, messages
+    from babyowl.services.school_time import school_today
+
+    classmate = make_user("student")
+    make_enrollment(school_class, classmate)
+    conversation_id = messages.sync_class_conversation(school_class)
+    db.session.commit()
+    message = messages.send_message(classmate, conversation_id, "Halo kelas")
+    pdf = FileStorage(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), filename="tugas.pdf")
+    attachment = messages.send_message(classmate, conversation_id, "Tugas", pdf).attachments[0]
+    # Written straight in: sending would make a staff owner a member of the class conversation.
+    own_message = Message(conversation_id=conversation_id, sender_id=owner.id, content="Punyaku",
+                          content_html="<p>Punyaku</p>")
+    db.session.add(own_message)
+    db.session.commit()
+    picture = io.BytesIO()
+    Image.new("RGB", (20, 10), "green").save(picture, "PNG")
+    picture.seek(0)
+    post = community.create_post(classmate, content="Halo sekolah", images=[FileStorage(picture, filename="a.png")])
+    event = community_events.create_event(instructor, title="Lokakarya", description=None,
+                                          event_date=school_today() + timedelta(days=7), start_time=time(9),
+                                          end_time=time(11), online=True, location=None, capacity=None)
+    return {"conversation_id": conversation_id, "message": message, "own_message": own_message, "post": post,
+            "attachment": attachment,
+            "comment": community.add_comment(classmate, post.id, "Komentar"),
+            "own_post": community.create_post(owner, content="Postinganku"),
+            "own_comment": community.add_comment(owner, post.id, "Komentarku"),
+            "group": community_groups.create_group(instructor, name="Klub Python"), "event": event}
+
 
 def test_every_api_route_is_in_the_table(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")}
@@ -209,7 +313,8 @@ def api_context(db):
                 "draft": draft, "draft_lesson": draft_lesson,
                 "draft_exercise": draft_lesson.exercises[0],
                 "quiz": exercise(lesson, "quiz", QUIZ), "assignment": assignment, "submission": submission,
-                "coding": coding, "coding_submission": coding_submission}
+                "coding": coding, "coding_submission": coding_submission,
+                "a2": lambda: a2_context(owner, school_class, instructor)}  # --- messages and community (a2) ---
 
     return build
 

@@ -452,27 +452,16 @@ def test_attendance_refusals(client, db, teaching, bearer):
     assert db.session.scalar(select(func.count()).select_from(ClassAttendance)) == 0
 
 
-def test_ten_identical_requests_at_once_make_one_mark_and_use_one_credit(app, db, teaching, bearer):
+def test_ten_identical_requests_at_once_make_one_mark_and_use_one_credit(db, teaching, bearer, at_once):
     headers, key = bearer(teaching["instructor"]), uuid.uuid4()
     enrollment = teaching["enrollments"][0]
     body = {"meeting_number": 1, "marks": [{"enrollment_id": str(enrollment.id), "status": "present"}]}
     url = f"/api/v1/classes/{teaching['class'].id}/attendance"
-    barrier, statuses, errors = threading.Barrier(10), [], []
 
-    def worker():
-        try:
-            client = app.test_client()
-            barrier.wait()
-            statuses.append(client.post(url, json=body, headers={**headers, "Idempotency-Key": str(key)}).status_code)
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
-            errors.append(exc)
+    def take(browser):
+        return browser.post(url, json=body, headers={**headers, "Idempotency-Key": str(key)})
 
-    threads = [threading.Thread(target=worker) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == [] and statuses == [200] * 10
+    assert at_once(10, take) == [200] * 10
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(ClassAttendance)) == 1
     assert db.session.scalar(select(func.count()).select_from(AttendanceChange)) == 1
@@ -582,28 +571,20 @@ def test_a_student_reads_their_progress(client, db, teaching, bearer):
 
 
 def test_list_operations_run_the_same_statements_whatever_the_rows(client, db, teaching, bearer, api_as,
-                                                                    count_queries):
+                                                                    list_statements):
     instructor = bearer(teaching["instructor"])
     _, staff = api_as("staff")
     _take(client, instructor, teaching, meeting=1)
     lists = [(f"/api/v1/classes/{teaching['class'].id}/attendance?limit=100", instructor),
              ("/api/v1/classes?limit=100", staff), ("/api/v1/catalog/courses?limit=100", {})]
 
-    def counts():
-        found = []
-        for url, headers in lists:
-            with count_queries() as statements:
-                assert client.get(url, headers=headers).status_code == 200
-            found.append(len(statements))
-        return found
-
-    few = counts()
+    few = list_statements(lists)
     for _ in range(6):
         enrollment = make_enrollment(teaching["class"])
         teaching["enrollments"].append(enrollment)
         make_class(course=make_course())
     _take(client, instructor, teaching, meeting=2)
-    assert counts() == few
+    assert list_statements(lists) == few
 
 
 # --- People and notifications --------------------------------------------------------------------------------------

@@ -365,3 +365,24 @@ def test_an_invited_person_sees_accept_others_see_ask(app, client, db, login_as)
     stranger_page = text(signed_in_client(app, stranger).get(f"/community/groups/{group.id}"))
     assert "Accept my invitation" in invited_page and "Ask to join" not in invited_page
     assert "Ask to join" in stranger_page and "Accept my invitation" not in stranger_page
+
+
+def test_the_author_edits_a_post_with_the_same_rules_as_writing_it(app, client, db, login_as):
+    author = login_as("student")
+    post = community.create_post(author, content="Awal")
+    show = text(client.get(f"/community/posts/{post.id}"))
+    assert f'href="/community/posts/{post.id}/edit"' in show
+    form = client.get(f"/community/posts/{post.id}/edit")
+    assert form.status_code == 200 and "Awal</textarea>" in text(form)
+    empty = client.post(f"/community/posts/{post.id}/edit", data={"content": "  "})
+    assert empty.status_code == 422 and reload(db, post).content == "Awal"
+    saved = client.post(f"/community/posts/{post.id}/edit", data={"content": "**Baru** <script>x</script>"})
+    assert saved.status_code == 303 and saved.headers["Location"] == f"/community/posts/{post.id}"
+    page = client.get(saved.headers["Location"])
+    html = page.get_data(as_text=True)
+    assert "Your post is saved." in flashes(page) and "<strong>Baru</strong>" in html
+    assert "<script>x" not in html and "&lt;script&gt;x" in html
+    other = signed_in_client(app, make_user("student"))
+    assert other.get(f"/community/posts/{post.id}/edit").status_code == 403
+    assert other.post(f"/community/posts/{post.id}/edit", data={"content": "Punyaku"}).status_code == 403
+    assert reload(db, post).content == "**Baru** <script>x</script>"

@@ -527,3 +527,19 @@ def decode_time_cursor(cursor: str | None) -> tuple[datetime, Any] | None:
         from babyowl.services.errors import InvalidInput
 
         raise InvalidInput(_("This page link is not valid. Start again from the first page.")) from None
+
+
+# A stored file (a message's attachment, a post's picture) is answered by the storage edge: the bytes from local
+# storage, or a 302 to a short-lived signed link on S3.
+STORED_FILE_ELSEWHERE: dict[str, Any] = {"HTTP_302": None}
+
+
+def stored_file(key: str, **options):
+    """The storage edge's answer for a file the caller may read, buffered: spectree reads every answer's body to
+    check it against the document, which a file streamed in passthrough cannot give (pictures and PDFs here are
+    size-capped)."""
+    from babyowl.storage import serve_file
+
+    response = serve_file(key, **options)
+    response.direct_passthrough = False
+    return response

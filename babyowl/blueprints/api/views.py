@@ -953,3 +953,4 @@ def cancel_announcement(announcement_id: uuid.UUID):
 
 from babyowl.blueprints.api import payments as _payments  # noqa: E402,F401  (a1: registers on bp)
 from babyowl.blueprints.api import gamification as _gamification  # noqa: E402,F401  (a1: registers on bp)
+from babyowl.blueprints.api import community, messages  # noqa: E402,F401  (a2: their operations register on bp)

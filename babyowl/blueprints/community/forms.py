@@ -20,6 +20,12 @@ class PostForm(FlaskForm):
     drawing = HiddenField()
 
 
+class EditPostForm(FlaskForm):
+    content = TextAreaField(_l("Your post"), filters=[strip, normalise_newlines],
+                            validators=[required(), max_length(MAX_POST)],
+                            description=_l("Markdown: **bold**, *italic*, lists, [links](https://…)."))
+
+
 class CommentForm(FlaskForm):
     content = TextAreaField(_l("Your comment"), filters=[strip, normalise_newlines],
                             validators=[required(), max_length(MAX_COMMENT)])

@@ -10,7 +10,8 @@ from wtforms.fields.choices import SelectChoice
 
 from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, is_staff, roles_required
 from babyowl.blueprints.community.forms import (
-    CommentForm, EventForm, GroupForm, InviteForm, ModerationForm, PostForm, ReportForm, RSVPForm, SettingsForm,
+    CommentForm, EditPostForm, EventForm, GroupForm, InviteForm, ModerationForm, PostForm, ReportForm, RSVPForm,
+    SettingsForm,
 )
 from babyowl.blueprints.params import page_number, parse_uuid, uploaded_file
 from babyowl.errors import on_refusal
@@ -166,6 +167,26 @@ def delete_post(post_id: uuid.UUID):
         community.delete_own_post(current_user, post_id)
     flash(_("Your post is deleted."), "success")
     return redirect_to(url_for("community.feed"))
+
+
+def _edit_page(post, form, error=None, status=200):
+    return render("community/edit_post.html", status=status, post=post, form=form, error=error)
+
+
+@bp.route("/posts/<uuid:post_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_post(post_id: uuid.UUID):
+    with on_refusal():
+        post = community.post_to_edit(current_user, post_id)
+    if request.method == "GET":
+        return _edit_page(post, EditPostForm(data={"content": post.content}))
+    form = EditPostForm()
+    if not form.validate_on_submit():
+        return _edit_page(post, form, status=422)
+    with on_refusal(lambda refused: _edit_page(post, form, refused.message, refused.status_code)):
+        community.edit_own_post(current_user, post_id, form.content.data)
+    flash(_("Your post is saved."), "success")
+    return redirect_to(url_for("community.show_post", post_id=post_id))
 
 
 @bp.route("/comments/<uuid:comment_id>/delete", methods=["POST"])
