@@ -505,3 +505,9 @@ def init_api(app) -> None:
     app.register_blueprint(bp)
     faces.register(app, faces.Face(claims=is_api_request, error=error, refusal=refusal, rate_key=api_rate_key))
     _cors(app)
+
+
+def keyset_meta(page) -> dict:
+    """The meta of a keyset page (services.listing.Slice): the opaque cursor of the next page, if any."""
+    return {"has_more": page.has_more, "next_cursor": encode_cursor(page.last) if page.has_more else None,
+            "limit": page.limit}

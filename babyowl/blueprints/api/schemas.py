@@ -251,6 +251,7 @@ class AdjustmentOut(ApiModel):
 
 
 class LedgerEntryOut(ApiModel):
+    id: uuid.UUID | None = Field(None, description="The mark change's or the adjustment's id.")
     at: datetime
     by_name: str | None = None
     used_change: int
