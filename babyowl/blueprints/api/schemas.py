@@ -135,6 +135,16 @@ class ClassesQuery(ApiModel):
     course_id: uuid.UUID | None = None
 
 
+class ContinueIn(ApiModel):
+    """A private class for one student of a group class, on the same course, from where the group stopped."""
+
+    student_id: uuid.UUID = Field(description="A student who was in the group class.")
+    name: str = Field(min_length=1, max_length=255)
+    instructor_id: uuid.UUID | None = None
+    total_meetings: int | None = Field(None, ge=1, le=200, description="Default: the lessons the group has left.")
+    start_date: date | None = None
+
+
 class EnrollmentOut(ApiModel):
     id: uuid.UUID
     class_id: uuid.UUID

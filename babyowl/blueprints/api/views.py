@@ -93,7 +93,11 @@ def refresh():
 @authenticated()
 @spec.validate(resp=responses(s.Done), tags=["auth"])
 def logout():
-    """Revokes this access token; send the refresh token in `X-Refresh-Token` to revoke it too."""
+    """Signs this device out: its session ends (every token it holds stops working) and this access token is
+    revoked; send the refresh token in `X-Refresh-Token` to revoke it too."""
+    from babyowl.services import sessions
+
+    sessions.sign_out(api_user())
     revoke(get_jwt())
     refresh_token = request.headers.get("X-Refresh-Token")
     if refresh_token:
@@ -289,6 +293,29 @@ def enroll(class_id: uuid.UUID):
         api_user(), school_class, student_id=body.student_id, full_name=body.full_name, email=body.email,
         paid_at_desk=body.paid_at_desk)
     return ok(_enrollment_out(enrollment), 201)
+
+
+@bp.post("/enrollments/<uuid:enrollment_id>/withdraw")
+@authenticated(*STAFF_ROLES)
+@spec.validate(resp=responses(s.EnrollmentOut), tags=["classes"])
+def withdraw(enrollment_id: uuid.UUID):
+    """Withdraw a student from the class: the seat frees up, their attendance and credit history are kept."""
+    enrollment = classes.enrollment_by_id(enrollment_id)
+    classes.withdraw(api_user(), enrollment)
+    return ok(_enrollment_out(enrollment))
+
+
+@bp.post("/classes/<uuid:class_id>/continue")
+@authenticated(*STAFF_ROLES)
+@spec.validate(json=s.ContinueIn, resp=responses(s.ClassOut, 201), tags=["classes"])
+def continue_class(class_id: uuid.UUID):
+    """Continue a running or completed group class as a private class for one of its students."""
+    body: s.ContinueIn = json_body()
+    group = classes.class_for(api_user(), class_id)
+    private = classes.continue_as_private(api_user(), group, classes.student_choice(body.student_id), name=body.name,
+                                          instructor_id=body.instructor_id, total_meetings=body.total_meetings,
+                                          start_date=body.start_date)
+    return ok(_class_out(classes.class_for(api_user(), private.id)), 201)
 
 
 @bp.post("/classes/<uuid:class_id>/unlock-lesson")
@@ -949,6 +976,21 @@ def open_announcement(announcement_id: uuid.UUID):
     return ok(s.AnnouncementOut.model_validate(announcements.open_announcement(api_user(), announcement_id)))
 
 
+@bp.put("/announcements/<uuid:announcement_id>")
+@authenticated(*TEACHING_ROLES)
+@spec.validate(json=s.AnnouncementIn, resp=responses(s.AnnouncementOut), tags=["announcements"])
+def update_announcement(announcement_id: uuid.UUID):
+    """Change a scheduled announcement (title, text, when; no `send_at` sends it now). One already sent or
+    cancelled is refused with 409 (`ANNOUNCEMENT_CLOSED`)."""
+    from babyowl.services import announcements
+
+    body: s.AnnouncementIn = json_body()
+    announcement = announcements.announcement_for(api_user(), announcement_id, manage=True)
+    updated = announcements.update_announcement(api_user(), announcement, title=body.title, content=body.content,
+                                                send_at=body.send_at)
+    return ok(s.AnnouncementOut.model_validate(updated))
+
+
 @bp.post("/announcements/<uuid:announcement_id>/cancel")
 @authenticated(*TEACHING_ROLES)
 @spec.validate(resp=responses(s.AnnouncementOut), tags=["announcements"])
@@ -957,3 +999,5 @@ def cancel_announcement(announcement_id: uuid.UUID):
 
     announcement = announcements.announcement_for(api_user(), announcement_id, manage=True)
     return ok(s.AnnouncementOut.model_validate(announcements.cancel_announcement(api_user(), announcement)))
+
+from babyowl.blueprints.api import account  # noqa: E402,F401  (a3: profile, devices, the person's data)
