@@ -89,6 +89,9 @@ def test_a_scheduled_announcement_changes_until_it_is_sent(client, db, api_as, b
     assert changed["sent_at"] is None
     _refusal(client.put(url, headers=headers, json={"title": "X", "content": "Y", "send_at": "2000-01-01T00:00:00Z"}),
              422)
+    # A time without its offset is refused, never guessed (nor a 500).
+    _refusal(client.put(url, headers=headers, json={"title": "X", "content": "Y", "send_at": "2030-01-01T10:00:00"}),
+             422, "VALIDATION_ERROR")
     _refusal(client.put(url, headers=bearer(make_user("instructor")), json={"title": "X", "content": "Y"}), 403)
     _refusal(client.put(url, headers=bearer(db.session.get(User, student)), json={"title": "X", "content": "Y"}), 403)
     _refusal(client.put(f"/api/v1/announcements/{uuid.uuid4()}", headers=headers, json={"title": "X", "content": "Y"}),

@@ -184,12 +184,26 @@ def _authored_courses(ctx):
     return Listing("/api/v1/courses", ctx["bearer"](author), add)
 
 
+def _devices(ctx):
+    from babyowl.models import UserSession
+
+    db = ctx["db"]
+    user = make_user("student")
+
+    def add(front):
+        db.session.add(UserSession(id=uuid.uuid4(), user_id=user.id, user_agent="Phone", last_seen_at=utcnow(),
+                                   created_at=utcnow() - timedelta(days=0 if front else 1)))
+        db.session.commit()
+
+    return Listing("/api/v1/me/devices", ctx["bearer"](user), add)
+
+
 LISTS = {
     "catalog": _catalog, "classes as staff": _classes_staff, "classes as a student": _classes_student,
     "enrollments": _enrollments, "attendance history": _attendance, "credit history": _credit_history,
     "notifications": _notifications, "announcements as the instructor": lambda ctx: _announcements(ctx, False),
     "announcements as a student": lambda ctx: _announcements(ctx, True), "coding submissions": _coding_history,
-    "quiz attempts": _quiz_attempts, "authored courses": _authored_courses,
+    "quiz attempts": _quiz_attempts, "authored courses": _authored_courses, "signed-in devices": _devices,
 }
 
 

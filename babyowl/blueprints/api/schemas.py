@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import EmailStr, Field
+from pydantic import AwareDatetime, EmailStr, Field
 
 from babyowl.blueprints.api.core import ApiModel
 
@@ -595,4 +595,4 @@ class AnnouncementOut(ApiModel):
 class AnnouncementIn(ApiModel):
     title: str = Field(min_length=1, max_length=255)
     content: str = Field(min_length=1, max_length=20_000)
-    send_at: datetime | None = Field(None, description="Later (UTC or with an offset); now when empty.")
+    send_at: AwareDatetime | None = Field(None, description="Later (UTC or with an offset); now when empty.")
