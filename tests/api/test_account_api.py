@@ -222,6 +222,9 @@ def test_asking_to_be_forgotten_needs_the_password(client, db, api_as):
     _data(client.post("/api/v1/me/deletion-request", headers=headers, json={"password": PASSWORD}), 202)
     db.session.expire_all()
     assert db.session.get(User, user.id).deletion_requested_at is not None
+    _staff, staff = api_as("staff")
+    asked = _data(client.get("/api/v1/users?deletion_requested=true", headers=staff))
+    assert [u["id"] for u in asked] == [str(user.id)]  # the staff's list of who to erase
 
 
 def test_only_a_super_admin_erases_and_the_tokens_end(client, db, api_as, bearer):

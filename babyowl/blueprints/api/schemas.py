@@ -551,6 +551,7 @@ class UsersQuery(ApiModel):
     q: str = Field("", max_length=200)
     role: Literal["", "student", "instructor", "staff", "super_admin"] = ""
     status: Literal["", "active", "inactive", "suspended"] = ""
+    deletion_requested: bool = Field(False, description="Only the people who asked to be forgotten.")
 
 
 class NewUserIn(ApiModel):

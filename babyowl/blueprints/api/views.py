@@ -862,7 +862,8 @@ def list_users():
 
     query: s.UsersQuery = request.context.query
     page_number, size = _page_cursor(query.cursor, query.limit)
-    page = users.search_users(q=query.q, role=query.role, status=query.status, page=page_number, per_page=size)
+    page = users.search_users(q=query.q, role=query.role, status=query.status,
+                              deletion_requested=query.deletion_requested, page=page_number, per_page=size)
     return ok([_user_out(user) for user in page.items], **_page_meta(page))
 
 
