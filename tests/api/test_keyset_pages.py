@@ -290,3 +290,16 @@ def test_a_page_runs_the_same_statements_whatever_the_rows(client, listing, coun
         made.add(False)
     assert len(_page(client, made, 100)["data"]) >= 10
     assert statements() == few
+
+
+def test_the_people_table_pages_by_offset_and_refuses_a_garbled_cursor(client, db, api_as):
+    _, staff = api_as("staff")
+    for index in range(3):
+        make_user("student", full_name=f"Rina {index}")
+    first = client.get("/api/v1/users?q=rina&limit=2", headers=staff).get_json()
+    assert first["meta"]["total"] == 3 and first["meta"]["has_more"]  # a staff table: offset, with its total
+    for cursor in ("%%%", _forged({"a": 1}), _forged([]), _forged(["x", "y"]), _forged([None, None]),
+                   _forged([1, 1000])):
+        response = client.get(f"/api/v1/users?cursor={cursor}", headers=staff)
+        assert response.status_code == 422, (cursor, response.get_data(as_text=True)[:300])
+        assert response.get_json()["error"]["code"] == "VALIDATION_ERROR"
