@@ -5,7 +5,7 @@ bench/school.py (3,000 students, 100 classes of 30, meetings 1..5 marked: 15,000
 and times through the Flask test client (in process, no network):
 
   * GET /api/v1/classes/<id>/attendance?limit=20 (first page, and a page reached by its cursor) as the instructor,
-  * GET /api/v1/classes?limit=20 as staff (the list of the school's 100 classes, offset kept in the cursor),
+  * GET /api/v1/classes?limit=20 as staff (the list of the school's 100 classes by keyset; page 1 and page 3),
   * GET /api/v1/catalog/courses?limit=20 (public),
 
 printing median/p95 ms and SQL statements per request.
@@ -76,10 +76,14 @@ def _measure(app, seeded: dict, requests: int) -> int:
         raise BenchFailure(f"the attendance list is not a full page: {first['meta']}")
     page_three = page(f"{attendance_url}&cursor={first['meta']['next_cursor']}", instructor)
     later_url = f"{attendance_url}&cursor={page_three['meta']['next_cursor']}"
+    classes_url = "/api/v1/classes?limit=20"
+    classes_two = page(f"{classes_url}&cursor={page(classes_url, staff)['meta']['next_cursor']}", staff)
+    classes_later = f"{classes_url}&cursor={classes_two['meta']['next_cursor']}"
     endpoints = {
         "GET /classes/<id>/attendance?limit=20 (page 1)": (attendance_url, instructor),
         "GET /classes/<id>/attendance?limit=20 (page 3, cursor)": (later_url, instructor),
-        "GET /classes?limit=20 (staff, 100 classes)": ("/api/v1/classes?limit=20", staff),
+        "GET /classes?limit=20 (staff, 100 classes)": (classes_url, staff),
+        "GET /classes?limit=20 (staff, page 3, cursor)": (classes_later, staff),
         "GET /catalog/courses?limit=20 (public)": ("/api/v1/catalog/courses?limit=20", {}),
     }
     print_table([(label, *time_requests(client, counter, url, requests, warmup=5, headers=headers))

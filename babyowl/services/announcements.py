@@ -33,6 +33,7 @@ from babyowl.models.base import utcnow
 from babyowl.services import notifications
 from babyowl.services.classes import ClassNotFound, can_teach, class_for
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from babyowl.services.listing import Key, Slice, keyset_page
 from babyowl.transactions import after_commit, use_case
 
 log = logging.getLogger(__name__)
@@ -281,15 +282,39 @@ def active_students(school_class: SchoolClass) -> int:
 
 def class_announcements(actor: User, school_class: SchoolClass) -> list[AnnouncementRow]:
     """Every announcement of the class, newest first, with how many got it and read it (two queries)."""
+    class_size = _class_size_for(actor, school_class)
+    rows = db.session.execute(_written(school_class).order_by(
+        *(key.column.desc() if key.descending else key.column for key in WRITTEN_ORDER))).all()
+    return [_row(row, class_size) for row in rows]
+
+
+def class_announcements_after(actor: User, school_class: SchoolClass, *, after: list | None = None,
+                              limit: int = 20) -> Slice:
+    """The same list, one keyset page after the cursor's announcement."""
+    class_size = _class_size_for(actor, school_class)
+    return keyset_page(_written(school_class), WRITTEN_ORDER, after=after, limit=limit).map(
+        lambda row: _row(row, class_size))
+
+
+# Newest first by when it went (or goes) out; the id parts a tie.
+WRITTEN_ORDER = (Key(func.coalesce(Announcement.sent_at, Announcement.scheduled_at, Announcement.created_at),
+                     datetime, descending=True), Key(Announcement.id, uuid.UUID))
+
+
+def _class_size_for(actor: User, school_class: SchoolClass) -> int:
     if not may_manage(actor, school_class):
         raise NotAllowed(_("Only the class's instructor and staff write its announcements."))
-    class_size = active_students(school_class)
-    rows = db.session.execute(
-        select(Announcement, _recipients(), _reads()).options(joinedload(Announcement.instructor))
-        .where(Announcement.class_id == school_class.id)
-        .order_by(func.coalesce(Announcement.sent_at, Announcement.scheduled_at, Announcement.created_at).desc(),
-                  Announcement.id)).all()
-    return [AnnouncementRow(a, recipients if a.sent_at else class_size, reads) for a, recipients, reads in rows]
+    return active_students(school_class)
+
+
+def _written(school_class: SchoolClass):
+    return (select(Announcement, _recipients(), _reads()).options(joinedload(Announcement.instructor))
+            .where(Announcement.class_id == school_class.id))
+
+
+def _row(row, class_size: int) -> AnnouncementRow:
+    announcement, recipients, reads = row
+    return AnnouncementRow(announcement, recipients if announcement.sent_at else class_size, reads)
 
 
 def _read_flag(student: User):
@@ -301,17 +326,31 @@ def _read_flag(student: User):
 def for_student(student: User, *, class_id: uuid.UUID | None = None, limit: int | None = None
                 ) -> list[tuple[Announcement, bool]]:
     """Sent announcements of the student's classes (or one of them), newest first, each with "read"."""
+    query = _sent_to(student, class_id).order_by(Announcement.sent_at.desc(), Announcement.id)
+    if limit:
+        query = query.limit(limit)
+    return [(announcement, bool(read)) for announcement, read in db.session.execute(query).all()]
+
+
+SENT_ORDER = (Key(Announcement.sent_at, datetime, descending=True), Key(Announcement.id, uuid.UUID))
+
+
+def _sent_to(student: User, class_id: uuid.UUID | None):
     query = (select(Announcement, _read_flag(student)).join(
         ClassEnrollment, and_(ClassEnrollment.class_id == Announcement.class_id,
                               ClassEnrollment.student_id == student.id, ClassEnrollment.status != "withdrawn"))
         .options(joinedload(Announcement.school_class), joinedload(Announcement.instructor))
-        .where(Announcement.sent_at.is_not(None))
-        .order_by(Announcement.sent_at.desc(), Announcement.id))
+        .where(Announcement.sent_at.is_not(None)))
     if class_id is not None:
         query = query.where(Announcement.class_id == class_id)
-    if limit:
-        query = query.limit(limit)
-    return [(announcement, bool(read)) for announcement, read in db.session.execute(query).all()]
+    return query
+
+
+def for_student_after(student: User, *, class_id: uuid.UUID | None = None, after: list | None = None,
+                      limit: int = 20) -> Slice:
+    """The same list, one keyset page of (announcement, read) after the cursor's announcement."""
+    return keyset_page(_sent_to(student, class_id), SENT_ORDER, after=after, limit=limit).map(
+        lambda row: (row[0], bool(row[1])))
 
 
 @use_case

@@ -404,17 +404,14 @@ def save_sheet(actor: User, school_class: SchoolClass, *, meeting_number: int, m
     return changed
 
 
-def class_records(school_class: SchoolClass, *, after: tuple[int, str] | None = None, limit: int = 20,
-                  meeting_number: int | None = None) -> list[ClassAttendance]:
-    """The class's marks in (meeting, enrollment) order, `limit` at a time after the key `after` (keyset paging)."""
+def class_records(school_class: SchoolClass, *, after: list | None = None, limit: int = 20,
+                  meeting_number: int | None = None):
+    """The class's marks in (meeting, enrollment) order, `limit` at a time after the cursor's mark (keyset)."""
+    from babyowl.services.listing import Key, keyset_page
+
     query = (select(ClassAttendance).options(joinedload(ClassAttendance.enrollment))
-             .where(ClassAttendance.class_id == school_class.id)
-             .order_by(ClassAttendance.meeting_number, ClassAttendance.enrollment_id).limit(limit))
+             .where(ClassAttendance.class_id == school_class.id))
     if meeting_number is not None:
         query = query.where(ClassAttendance.meeting_number == meeting_number)
-    if after is not None:
-        from sqlalchemy import tuple_
-
-        query = query.where(tuple_(ClassAttendance.meeting_number, ClassAttendance.enrollment_id)
-                            > tuple_(after[0], uuid.UUID(after[1])))
-    return list(db.session.scalars(query))
+    keys = (Key(ClassAttendance.meeting_number, int), Key(ClassAttendance.enrollment_id, uuid.UUID))
+    return keyset_page(query, keys, after=after, limit=limit)

@@ -1,6 +1,8 @@
 """The public catalog: published courses, searchable, with their syllabus."""
 from __future__ import annotations
 
+import uuid
+
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -9,23 +11,37 @@ from babyowl.extensions import db
 from babyowl.models import Course, Lesson, Section
 from babyowl.services.errors import DomainError
 from babyowl.services.courses import COVER_PREFIX
-from babyowl.services.listing import PER_PAGE, Page, paginate, text_matches
+from babyowl.services.listing import PER_PAGE, Key, Page, Slice, keyset_page, paginate, text_matches
 
 
 class CourseNotInCatalog(DomainError):
     status_code = 404
 
 
-def search(*, q: str = "", category: str = "", level: str = "", page: int = 1,
-           per_page: int = PER_PAGE) -> Page[Course]:
-    query = select(Course).where(Course.status == "published").order_by(Course.title, Course.id)
+# The catalog's order, by title; the id parts courses of the same title.
+ORDER = (Key(Course.title, str), Key(Course.id, uuid.UUID))
+
+
+def _published(q: str, category: str, level: str):
+    query = select(Course).where(Course.status == "published")
     if q.strip():
         query = query.where(text_matches(q, Course.title, Course.description))
     if category:
         query = query.where(Course.category == category)
     if level:
         query = query.where(Course.level == level)
-    return paginate(query, page, per_page)
+    return query
+
+
+def search(*, q: str = "", category: str = "", level: str = "", page: int = 1,
+           per_page: int = PER_PAGE) -> Page[Course]:
+    return paginate(_published(q, category, level).order_by(*(key.column for key in ORDER)), page, per_page)
+
+
+def search_after(*, q: str = "", category: str = "", level: str = "", after: list | None = None,
+                 limit: int = PER_PAGE) -> Slice[Course]:
+    """The same search, one keyset page after the cursor's course."""
+    return keyset_page(_published(q, category, level), ORDER, after=after, limit=limit)
 
 
 def lesson_counts(courses) -> dict:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import NamedTuple
 from decimal import Decimal
 
@@ -33,6 +33,7 @@ from babyowl.models import (
 from babyowl.models.base import utcnow
 from babyowl.services.class_rules import PRIVATE, rules_for
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from babyowl.services.listing import Key, Slice, keyset_page
 from babyowl.transactions import use_case
 from babyowl.services.school_time import school_today
 
@@ -435,6 +436,12 @@ def student_can_open(student: User, lesson: Lesson) -> bool:
 def search_classes(actor: User, *, status: str = "", type_: str = "", instructor_id: uuid.UUID | None = None,
                    course_id: uuid.UUID | None = None, page: int = 1, per_page: int | None = None):
     """Staff see every class, an instructor only theirs; 20 a page, course and instructor loaded with them."""
+    query = _searched(actor, status=status, type_=type_, instructor_id=instructor_id, course_id=course_id)
+    return _page(query, page, per_page)
+
+
+def _searched(actor: User, *, status: str, type_: str, instructor_id: uuid.UUID | None,
+              course_id: uuid.UUID | None):
     query = _class_list()
     if actor.role == "instructor":
         query = query.where(SchoolClass.instructor_id == actor.id)
@@ -442,7 +449,7 @@ def search_classes(actor: User, *, status: str = "", type_: str = "", instructor
         raise NotAllowed(_("Only staff and instructors see the list of classes."))
     if instructor_id:
         query = query.where(SchoolClass.instructor_id == instructor_id)
-    return _filtered_page(query, status=status, type_=type_, course_id=course_id, page=page, per_page=per_page)
+    return _filtered(query, status=status, type_=type_, course_id=course_id)
 
 
 def _class_list():
@@ -451,18 +458,39 @@ def _class_list():
             .order_by(SchoolClass.start_date.desc().nulls_last(), SchoolClass.name, SchoolClass.id))
 
 
-def _filtered_page(query, *, status: str, type_: str, course_id: uuid.UUID | None, page: int,
-                   per_page: int | None):
-    """`query` narrowed by the list filters every class list offers (status, type, course), one page of it."""
-    from babyowl.services.listing import PER_PAGE, paginate
+# `_class_list`'s order as keys: a class without a start date sorts as the earliest, last as on the pages.
+CLASS_ORDER = (Key(func.coalesce(SchoolClass.start_date, date.min), date, descending=True),
+               Key(SchoolClass.name, str), Key(SchoolClass.id, uuid.UUID))
 
+
+def _filtered(query, *, status: str, type_: str, course_id: uuid.UUID | None):
+    """`query` narrowed by the list filters every class list offers (status, type, course)."""
     if status:
         query = query.where(SchoolClass.status == status)
     if type_:
         query = query.where(SchoolClass.type == type_)
     if course_id:
         query = query.where(SchoolClass.course_id == course_id)
+    return query
+
+
+def _page(query, page: int, per_page: int | None):
+    from babyowl.services.listing import PER_PAGE, paginate
+
     return paginate(query, page, per_page or PER_PAGE)
+
+
+def classes_after(actor: User, *, status: str = "", type_: str = "", instructor_id: uuid.UUID | None = None,
+                  course_id: uuid.UUID | None = None, after: list | None = None, limit: int = 20) -> Slice:
+    """One keyset page of the classes `actor` sees: a student the ones they are in, an instructor theirs, staff
+    every class; the filters of the class lists apply to all."""
+    if actor.role == "student":
+        query = _filtered(_classes_of(actor), status=status, type_=type_, course_id=course_id)
+        if instructor_id:
+            query = query.where(SchoolClass.instructor_id == instructor_id)
+    else:
+        query = _searched(actor, status=status, type_=type_, instructor_id=instructor_id, course_id=course_id)
+    return keyset_page(query, CLASS_ORDER, after=after, limit=limit)
 
 
 def class_for(actor: User, class_id: uuid.UUID) -> SchoolClass:
@@ -480,10 +508,21 @@ def class_for(actor: User, class_id: uuid.UUID) -> SchoolClass:
 
 
 def roster(school_class: SchoolClass) -> list[ClassEnrollment]:
-    return list(db.session.scalars(
-        select(ClassEnrollment).options(joinedload(ClassEnrollment.student))
-        .where(ClassEnrollment.class_id == school_class.id)
-        .order_by(ClassEnrollment.status, ClassEnrollment.enrolled_at)))
+    return list(db.session.scalars(_roster(school_class).order_by(*(key.column for key in ROSTER_ORDER))))
+
+
+# Active first (then completed, withdrawn), in the order they joined; the id parts a tie.
+ROSTER_ORDER = (Key(ClassEnrollment.status, str), Key(ClassEnrollment.enrolled_at, datetime),
+                Key(ClassEnrollment.id, uuid.UUID))
+
+
+def _roster(school_class: SchoolClass):
+    return (select(ClassEnrollment).options(joinedload(ClassEnrollment.student))
+            .where(ClassEnrollment.class_id == school_class.id))
+
+
+def roster_after(school_class: SchoolClass, *, after: list | None = None, limit: int = 20) -> Slice:
+    return keyset_page(_roster(school_class), ROSTER_ORDER, after=after, limit=limit)
 
 
 class PlanEntry(NamedTuple):
@@ -577,9 +616,12 @@ def class_history(student: User) -> list[ClassEnrollment]:
 def my_classes(student: User, *, status: str = "", type_: str = "", course_id: uuid.UUID | None = None,
                page: int = 1, per_page: int | None = None):
     """The classes a student is in (as `class_for` lets them see: any enrollment not withdrawn), newest first."""
-    query = _class_list().where(SchoolClass.id.in_(select(ClassEnrollment.class_id).where(
+    return _page(_filtered(_classes_of(student), status=status, type_=type_, course_id=course_id), page, per_page)
+
+
+def _classes_of(student: User):
+    return _class_list().where(SchoolClass.id.in_(select(ClassEnrollment.class_id).where(
         ClassEnrollment.student_id == student.id, ClassEnrollment.status != "withdrawn")))
-    return _filtered_page(query, status=status, type_=type_, course_id=course_id, page=page, per_page=per_page)
 
 
 # Seats held by open invoices (services/payments.py) ------------------------------

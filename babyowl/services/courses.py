@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import exists, func, select
@@ -82,11 +83,25 @@ def course_for_author(actor: User, course_id: uuid.UUID) -> Course:
 
 
 def authored_courses(actor: User) -> list[Course]:
-    query = select(Course).options(selectinload(Course.sections).selectinload(Section.lessons)).order_by(
+    query = _authored(actor).options(selectinload(Course.sections).selectinload(Section.lessons)).order_by(
         Course.updated_at.desc())
+    return list(db.session.scalars(query))
+
+
+def _authored(actor: User):
+    query = select(Course)
     if actor.role != "super_admin":
         query = query.where(Course.created_by == actor.id)
-    return list(db.session.scalars(query))
+    return query
+
+
+def authored_after(actor: User, *, after: list | None = None, limit: int = 20):
+    """The courses `actor` writes (every one for super_admin), one keyset page, newest first (by creation, which
+    never changes: ordered by the last change, a course edited between two pages would move past the cursor)."""
+    from babyowl.services.listing import Key, keyset_page
+
+    keys = (Key(Course.created_at, datetime, descending=True), Key(Course.id, uuid.UUID, descending=True))
+    return keyset_page(_authored(actor), keys, after=after, limit=limit)
 
 
 def _check_details(*, title: str, slug: str, level: str | None, language: str, exclude: uuid.UUID | None) -> None:

@@ -212,6 +212,7 @@ class LedgerEntry:
     new_status: str | None = None
     adjustment: CreditAdjustment | None = None
     reason: str | None = None
+    id: uuid.UUID | None = None  # of the mark change or adjustment; parts two lines of the same moment
 
 
 @dataclass
@@ -233,10 +234,10 @@ def history(enrollment: ClassEnrollment) -> CreditHistory:
                                      .where(CreditAdjustment.enrollment_id == enrollment.id)).all()
     entries = [LedgerEntry(at=c.changed_at, by=c.changer, used_change=c.credit_change,
                            meeting_number=c.meeting_number, old_status=c.old_status, new_status=c.new_status,
-                           reason=c.reason) for c in changes]
+                           reason=c.reason, id=c.id) for c in changes]
     entries += [LedgerEntry(at=a.adjusted_at, by=a.adjuster, used_change=-a.adjustment, adjustment=a,
-                            reason=a.reason_detail) for a in adjustments]
-    entries.sort(key=lambda entry: entry.at)
+                            reason=a.reason_detail, id=a.id) for a in adjustments]
+    entries.sort(key=_ledger_key)
     used = 0
     for entry in entries:
         used += entry.used_change
@@ -244,6 +245,21 @@ def history(enrollment: ClassEnrollment) -> CreditHistory:
     marks = db.session.scalars(select(ClassAttendance).where(ClassAttendance.enrollment_id == enrollment.id)
                                .order_by(ClassAttendance.meeting_number)).all()
     return CreditHistory(enrollment, entries, list(marks))
+
+
+def _ledger_key(entry: LedgerEntry) -> tuple:
+    return entry.at, entry.id
+
+
+def history_after(enrollment: ClassEnrollment, *, after: list | None = None, limit: int = 20):
+    """The history, one keyset page (oldest first) after the cursor's line: computed whole, since each line's
+    running total needs every line before it (an enrollment's history is bounded by its package), then cut by
+    value, so a line added between two pages neither repeats nor hides one."""
+    from babyowl.services.listing import Key, keyset_slice
+
+    full = history(enrollment)
+    keys = (Key("at", datetime), Key("id", uuid.UUID))
+    return full, keyset_slice(full.entries, _ledger_key, keys, after=after, limit=limit)
 
 
 def mark_history(attendance_id: uuid.UUID) -> list[AttendanceChange]:

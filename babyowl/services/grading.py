@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -36,6 +36,7 @@ from babyowl.models import CodingSubmission, Exercise, User
 from babyowl.models.base import utcnow
 from babyowl.observability import GRADING_SECONDS
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from babyowl.services.listing import Key
 from babyowl.transactions import after_commit, use_case
 
 MAX_CODE = 50_000
@@ -276,18 +277,33 @@ def _taught_students(actor: User, exercise: Exercise):
             .where(SchoolClass.instructor_id == actor.id, SchoolClass.course_id == course_id))
 
 
+_NEWEST_FIRST = (Key(CodingSubmission.created_at, datetime, descending=True),
+                 Key(CodingSubmission.id, uuid.UUID, descending=True))
+
+
 def history(actor: User, exercise: Exercise) -> list[CodingSubmission]:
     """A student's own submissions; an instructor's students'; every one for staff. Newest first."""
+    query = _visible_submissions(actor, exercise).order_by(*(key.column.desc() for key in _NEWEST_FIRST))
+    return list(db.session.scalars(query.limit(200)))
+
+
+def history_after(actor: User, exercise: Exercise, *, after: list | None = None, limit: int = 20):
+    """The same submissions, one keyset page after the cursor's submission."""
+    from babyowl.services.listing import keyset_page
+
+    return keyset_page(_visible_submissions(actor, exercise), _NEWEST_FIRST, after=after, limit=limit)
+
+
+def _visible_submissions(actor: User, exercise: Exercise):
     from sqlalchemy.orm import joinedload
 
     query = (select(CodingSubmission).options(joinedload(CodingSubmission.user))
-             .where(CodingSubmission.exercise_id == exercise.id)
-             .order_by(CodingSubmission.created_at.desc(), CodingSubmission.attempt_number.desc()))
+             .where(CodingSubmission.exercise_id == exercise.id))
     if actor.role == "student":
         query = query.where(CodingSubmission.user_id == actor.id)
     elif actor.role == "instructor":
         query = query.where(CodingSubmission.user_id.in_(_taught_students(actor, exercise)))
-    return list(db.session.scalars(query.limit(200)))
+    return query
 
 
 def ungraded_since(seconds: int, give_up_after: int = 24 * 3600) -> list[uuid.UUID]:

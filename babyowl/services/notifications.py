@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale
@@ -126,8 +126,25 @@ def unread_count(user: User) -> int:
 def notifications_page(user: User, page: int, per_page: int | None = None):
     from babyowl.services.listing import PER_PAGE, paginate
 
-    return paginate(select(Notification).where(Notification.user_id == user.id)
-                    .order_by(Notification.created_at.desc(), Notification.id.desc()), page, per_page or PER_PAGE)
+    return paginate(_notifications_of(user).order_by(*(key.column.desc() for key in _newest_first())), page,
+                    per_page or PER_PAGE)
+
+
+def _notifications_of(user: User):
+    return select(Notification).where(Notification.user_id == user.id)
+
+
+def _newest_first():
+    from babyowl.services.listing import Key
+
+    return (Key(Notification.created_at, datetime, descending=True), Key(Notification.id, uuid.UUID, descending=True))
+
+
+def notifications_after(user: User, *, after: list | None = None, limit: int = 20):
+    """One keyset page of the person's notifications, newest first."""
+    from babyowl.services.listing import keyset_page
+
+    return keyset_page(_notifications_of(user), _newest_first(), after=after, limit=limit)
 
 
 @use_case

@@ -99,10 +99,23 @@ def _touch(session_id: uuid.UUID, now) -> None:
 
 
 def active_sessions(user: User) -> list[UserSession]:
-    return list(db.session.scalars(
-        select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None),
-                                  UserSession.last_seen_at > utcnow() - _max_idle())
-        .order_by(UserSession.last_seen_at.desc())))
+    return list(db.session.scalars(_active(user).order_by(UserSession.last_seen_at.desc())))
+
+
+def _active(user: User):
+    return select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None),
+                                     UserSession.last_seen_at > utcnow() - _max_idle())
+
+
+def active_sessions_after(user: User, *, after: list | None = None, limit: int = 20):
+    """The same devices, one keyset page, newest sign-in first (not by last activity, which moves while a client
+    pages: a device active between two pages would jump past the cursor)."""
+    from datetime import datetime
+
+    from babyowl.services.listing import Key, keyset_page
+
+    keys = (Key(UserSession.created_at, datetime, descending=True), Key(UserSession.id, uuid.UUID, descending=True))
+    return keyset_page(_active(user), keys, after=after, limit=limit)
 
 
 def _revoke(user: User, session_ids=None, *, keep: uuid.UUID | None = None) -> int:

@@ -6,6 +6,9 @@ Allowed roles are never refused (401/403/404); anyone else is: anonymous with 40
 """
 from __future__ import annotations
 
+import base64
+import io
+import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -15,6 +18,9 @@ from babyowl.authz import ALL_ROLES, STAFF_ROLES, TEACHING_ROLES, UNLOCKERS
 from tests.factories import make_class, make_course, make_enrollment, make_user
 
 ANONYMOUS = "anonymous"
+# A 1×1 PNG: a profile picture for the account operations.
+TINY_PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQ"
+                            "AAAABJRU5ErkJggg==")
 EVERYONE = (ANONYMOUS, *ALL_ROLES)
 SIGNED_IN = ALL_ROLES
 AUTHORS = ("instructor", "super_admin")
@@ -265,6 +271,28 @@ def a2_context(owner, school_class, instructor) -> dict:
             "own_comment": community.add_comment(owner, post.id, "Komentarku"),
             "group": community_groups.create_group(instructor, name="Klub Python"), "event": event}
 
+# --- classes, announcements, account, privacy (a3) ---
+API_ACCESS.update({
+    # Withdrawing and continuing: staff, as the class page.
+    "api.withdraw": Op(STAFF_ROLES, lambda c: f"/api/v1/enrollments/{c['enrollment'].id}/withdraw", "POST"),
+    "api.continue_class": Op(STAFF_ROLES, _cls("/continue"), "POST", {}),
+    "api.update_announcement": Op(TEACHING_ROLES, lambda c: f"/api/v1/announcements/{c['announcement'].id}", "PUT",
+                                  {}),
+    # A person's own account: everyone signed in.
+    "api.my_profile": Op(SIGNED_IN, "/api/v1/me/profile"),
+    "api.update_my_profile": Op(SIGNED_IN, "/api/v1/me/profile", "PATCH", {}),
+    "api.my_avatar": Op(SIGNED_IN, "/api/v1/me/profile/avatar"),
+    "api.set_my_avatar": Op(SIGNED_IN, "/api/v1/me/profile/avatar", "PUT"),
+    "api.remove_my_avatar": Op(SIGNED_IN, "/api/v1/me/profile/avatar", "DELETE"),
+    "api.my_devices": Op(SIGNED_IN, "/api/v1/me/devices"),
+    "api.sign_out_device": Op(SIGNED_IN, lambda c: f"/api/v1/me/devices/{c['device_id']}", "DELETE"),
+    "api.sign_out_other_devices": Op(SIGNED_IN, "/api/v1/me/devices/sign-out-others", "POST"),
+    "api.my_data_export": Op(SIGNED_IN, "/api/v1/me/data-export"),
+    "api.request_deletion": Op(SIGNED_IN, "/api/v1/me/deletion-request", "POST", {}),
+    # Erasing an account for good: super_admin only.
+    "api.erase_user": Op(("super_admin",), lambda c: f"/api/v1/users/{c['other'].id}/erase", "POST"),
+})
+
 
 def test_every_api_route_is_in_the_table(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")}
@@ -307,7 +335,17 @@ def api_context(db):
         draft_lesson = draft.sections[0].lessons[0]
         # --- payments, gamification (a1) ---
         a1 = _payments_context(student)
-        return {**a1, "class": school_class, "enrollment": enrollment, "published": make_course(status="published"),
+        # --- account (a3): the caller has a picture and a second signed-in device ---
+        device_id = uuid.uuid4()
+        if user is not None:
+            from babyowl.models import UserSession
+            from babyowl.services.avatars import store_avatar
+
+            user.avatar = store_avatar(io.BytesIO(TINY_PNG))
+            db.session.add(UserSession(id=device_id, user_id=user.id, user_agent="Phone"))
+            db.session.commit()
+        return {**a1, "device_id": device_id,
+                "class": school_class, "enrollment": enrollment, "published": make_course(status="published"),
                 "user_id": owner.id, "other": make_user("student"), "notification": notification,
                 "announcement": announcement,
                 "draft": draft, "draft_lesson": draft_lesson,

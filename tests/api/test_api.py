@@ -340,7 +340,7 @@ def test_the_class_list_pages_with_a_cursor(client, db, api_as):
         make_class()
     _, staff = api_as("staff")
     first = client.get("/api/v1/classes?limit=2", headers=staff).get_json()
-    assert len(first["data"]) == 2 and first["meta"]["has_more"] and first["meta"]["total"] == 3
+    assert len(first["data"]) == 2 and first["meta"]["has_more"] and "total" not in first["meta"]
     second = client.get(f"/api/v1/classes?limit=2&cursor={first['meta']['next_cursor']}", headers=staff).get_json()
     assert len(second["data"]) == 1 and not second["meta"]["has_more"]
     assert {c["id"] for c in first["data"]}.isdisjoint({c["id"] for c in second["data"]})

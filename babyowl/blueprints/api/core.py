@@ -10,6 +10,9 @@
   remaining lifetime, so it survives a restart; an in-process set otherwise). Every request also checks the
   account: a suspended or erased account, or a changed password (the token carries the password's fingerprint),
   ends every token of that person at once.
+- Devices: signing in through the API starts a signed-in session (a device, as a browser's sign-in does) and its
+  tokens carry its id (`sid`): signing that device out from the devices list or the page, or "everywhere else",
+  ends its tokens too. A token without `sid` (none is issued by the API's own operations) belongs to no device.
 """
 from __future__ import annotations
 
@@ -341,6 +344,8 @@ def is_revoked(jti: str) -> bool:
 
 def issue_tokens(user) -> dict:
     claims = {"userId": str(user.id), "email": user.email, "role": user.role, "pwd": user.password_fingerprint}
+    if user.current_session_id is not None:  # the device the sign-in started (services/sessions.py)
+        claims["sid"] = str(user.current_session_id)
     access = create_access_token(identity=str(user.id), additional_claims=claims)
     refresh = create_refresh_token(identity=str(user.id), additional_claims=claims)
     return {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
@@ -367,11 +372,15 @@ def _load_user(_header, payload):
     import uuid
 
     from babyowl.models import User
+    from babyowl.services import sessions
 
     try:
-        user = db.session.get(User, uuid.UUID(payload["sub"]))
-    except (ValueError, KeyError, TypeError):
+        user_id = uuid.UUID(payload["sub"])
+        session_id = uuid.UUID(payload["sid"]) if "sid" in payload else None
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
+    # With a device: the same one query as a page's request, and a signed-out device's tokens stop here.
+    user = db.session.get(User, user_id) if session_id is None else sessions.signed_in_user(user_id, session_id)
     if user is None or user.status != "active" or user.erased_at is not None:
         return None  # suspended or erased: every token of this person stops working
     if payload.get("pwd") != user.password_fingerprint:
@@ -543,3 +552,9 @@ def stored_file(key: str, **options):
     response = serve_file(key, **options)
     response.direct_passthrough = False
     return response
+
+
+def keyset_meta(page) -> dict:
+    """The meta of a keyset page (services.listing.Slice): the opaque cursor of the next page, if any."""
+    return {"has_more": page.has_more, "next_cursor": encode_cursor(page.last) if page.has_more else None,
+            "limit": page.limit}

@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import EmailStr, Field
+from pydantic import AwareDatetime, EmailStr, Field
 
 from babyowl.blueprints.api.core import ApiModel
 
@@ -135,6 +135,16 @@ class ClassesQuery(ApiModel):
     course_id: uuid.UUID | None = None
 
 
+class ContinueIn(ApiModel):
+    """A private class for one student of a group class, on the same course, from where the group stopped."""
+
+    student_id: uuid.UUID = Field(description="A student who was in the group class.")
+    name: str = Field(min_length=1, max_length=255)
+    instructor_id: uuid.UUID | None = None
+    total_meetings: int | None = Field(None, ge=1, le=200, description="Default: the lessons the group has left.")
+    start_date: date | None = None
+
+
 class EnrollmentOut(ApiModel):
     id: uuid.UUID
     class_id: uuid.UUID
@@ -251,6 +261,7 @@ class AdjustmentOut(ApiModel):
 
 
 class LedgerEntryOut(ApiModel):
+    id: uuid.UUID | None = Field(None, description="The mark change's or the adjustment's id.")
     at: datetime
     by_name: str | None = None
     used_change: int
@@ -540,6 +551,7 @@ class UsersQuery(ApiModel):
     q: str = Field("", max_length=200)
     role: Literal["", "student", "instructor", "staff", "super_admin"] = ""
     status: Literal["", "active", "inactive", "suspended"] = ""
+    deletion_requested: bool = Field(False, description="Only the people who asked to be forgotten.")
 
 
 class NewUserIn(ApiModel):
@@ -584,4 +596,4 @@ class AnnouncementOut(ApiModel):
 class AnnouncementIn(ApiModel):
     title: str = Field(min_length=1, max_length=255)
     content: str = Field(min_length=1, max_length=20_000)
-    send_at: datetime | None = Field(None, description="Later (UTC or with an offset); now when empty.")
+    send_at: AwareDatetime | None = Field(None, description="Later (UTC or with an offset); now when empty.")

@@ -15,7 +15,8 @@ from babyowl.authz import AUTHORS, GRADERS, STAFF_ROLES, TEACHING_ROLES, UNLOCKE
 from babyowl.blueprints.api import schemas as s
 from babyowl.blueprints.api.core import (
     API_PREFIX, ApiModel, PageQuery, answers_file, api_auth_key, api_user, authenticated, decode_cursor,
-    encode_cursor, error, form_body, issue_tokens, json_body, ok, openapi_document, public, responses, revoke, spec,
+    encode_cursor, error, form_body, issue_tokens, json_body, keyset_meta, ok, openapi_document, public, responses,
+    revoke, spec,
 )
 from babyowl.extensions import limiter
 from babyowl.services import accounts, attendance, catalog, classes, credits, progress, tokens
@@ -92,7 +93,11 @@ def refresh():
 @authenticated()
 @spec.validate(resp=responses(s.Done), tags=["auth"])
 def logout():
-    """Revokes this access token; send the refresh token in `X-Refresh-Token` to revoke it too."""
+    """Signs this device out: its session ends (every token it holds stops working) and this access token is
+    revoked; send the refresh token in `X-Refresh-Token` to revoke it too."""
+    from babyowl.services import sessions
+
+    sessions.sign_out(api_user())
     revoke(get_jwt())
     refresh_token = request.headers.get("X-Refresh-Token")
     if refresh_token:
@@ -180,11 +185,12 @@ def _course_out(course, lesson_count=None) -> s.CourseOut:
 @public
 @spec.validate(query=s.CatalogQuery, resp=responses(s.CourseOut, many=True), tags=["catalog"])
 def catalog_courses():
+    """Published courses by title, filtered as the catalog page; keyset pages (`meta.next_cursor`)."""
     query: s.CatalogQuery = request.context.query
-    page_number, size = _page_cursor(query.cursor, query.limit)
-    page = catalog.search(q=query.q, category=query.category, level=query.level, page=page_number, per_page=size)
+    page = catalog.search_after(q=query.q, category=query.category, level=query.level,
+                                after=decode_cursor(query.cursor), limit=query.limit)
     counts = catalog.lesson_counts(page.items)
-    return ok([_course_out(c, counts.get(c.id, 0)) for c in page.items], **_page_meta(page))
+    return ok([_course_out(c, counts.get(c.id, 0)) for c in page.items], **keyset_meta(page))
 
 
 @bp.get("/catalog/courses/<slug>")
@@ -216,17 +222,12 @@ def _enrollment_out(enrollment) -> s.EnrollmentOut:
 @authenticated()
 @spec.validate(query=s.ClassesQuery, resp=responses(s.ClassOut, many=True), tags=["classes"])
 def list_classes():
-    """Staff: every class; an instructor: theirs; a student: the classes they are in (the filters apply to all)."""
+    """Staff: every class; an instructor: theirs; a student: the classes they are in (the filters apply to all).
+    Newest start first; keyset pages (`meta.next_cursor`)."""
     query: s.ClassesQuery = request.context.query
-    user = api_user()
-    page_number, size = _page_cursor(query.cursor, query.limit)
-    if user.role == "student":
-        page = classes.my_classes(user, status=query.status, type_=query.type, course_id=query.course_id,
-                                  page=page_number, per_page=size)
-    else:
-        page = classes.search_classes(user, status=query.status, type_=query.type, instructor_id=query.instructor_id,
-                                      course_id=query.course_id, page=page_number, per_page=size)
-    return ok([_class_out(c) for c in page.items], **_page_meta(page))
+    page = classes.classes_after(api_user(), status=query.status, type_=query.type, instructor_id=query.instructor_id,
+                                 course_id=query.course_id, after=decode_cursor(query.cursor), limit=query.limit)
+    return ok([_class_out(c) for c in page.items], **keyset_meta(page))
 
 
 @bp.get("/classes/<uuid:class_id>")
@@ -272,11 +273,14 @@ def change_class_status(class_id: uuid.UUID):
 
 @bp.get("/classes/<uuid:class_id>/enrollments")
 @authenticated(*TEACHING_ROLES)
-@spec.validate(resp=responses(s.EnrollmentOut, many=True), tags=["classes"])
+@spec.validate(query=PageQuery, resp=responses(s.EnrollmentOut, many=True), tags=["classes"])
 def class_enrollments(class_id: uuid.UUID):
+    """The roster: active first, then completed and withdrawn, each in the order they joined; keyset pages."""
+    query: PageQuery = request.context.query
     school_class = classes.class_for(api_user(), class_id)
     attendance.require_taker(api_user(), school_class)
-    return ok([_enrollment_out(e) for e in classes.roster(school_class)])
+    page = classes.roster_after(school_class, after=decode_cursor(query.cursor), limit=query.limit)
+    return ok([_enrollment_out(e) for e in page.items], **keyset_meta(page))
 
 
 @bp.post("/classes/<uuid:class_id>/enrollments")
@@ -289,6 +293,29 @@ def enroll(class_id: uuid.UUID):
         api_user(), school_class, student_id=body.student_id, full_name=body.full_name, email=body.email,
         paid_at_desk=body.paid_at_desk)
     return ok(_enrollment_out(enrollment), 201)
+
+
+@bp.post("/enrollments/<uuid:enrollment_id>/withdraw")
+@authenticated(*STAFF_ROLES)
+@spec.validate(resp=responses(s.EnrollmentOut), tags=["classes"])
+def withdraw(enrollment_id: uuid.UUID):
+    """Withdraw a student from the class: the seat frees up, their attendance and credit history are kept."""
+    enrollment = classes.enrollment_by_id(enrollment_id)
+    classes.withdraw(api_user(), enrollment)
+    return ok(_enrollment_out(enrollment))
+
+
+@bp.post("/classes/<uuid:class_id>/continue")
+@authenticated(*STAFF_ROLES)
+@spec.validate(json=s.ContinueIn, resp=responses(s.ClassOut, 201), tags=["classes"])
+def continue_class(class_id: uuid.UUID):
+    """Continue a running or completed group class as a private class for one of its students."""
+    body: s.ContinueIn = json_body()
+    group = classes.class_for(api_user(), class_id)
+    private = classes.continue_as_private(api_user(), group, classes.student_choice(body.student_id), name=body.name,
+                                          instructor_id=body.instructor_id, total_meetings=body.total_meetings,
+                                          start_date=body.start_date)
+    return ok(_class_out(classes.class_for(api_user(), private.id)), 201)
 
 
 @bp.post("/classes/<uuid:class_id>/unlock-lesson")
@@ -336,18 +363,9 @@ def take_attendance(class_id: uuid.UUID):
 def attendance_history(class_id: uuid.UUID):
     query: s.AttendanceQuery = request.context.query
     school_class = _taken_class(class_id)
-    after = decode_cursor(query.cursor)
-    if after is not None:
-        try:
-            after = (int(after[0]), str(uuid.UUID(str(after[1]))))
-        except (IndexError, TypeError, ValueError):
-            return error(422, _("This page link is not valid. Start again from the first page."))
-    records = attendance.class_records(school_class, after=after, limit=query.limit + 1,
-                                       meeting_number=query.meeting_number)
-    more = len(records) > query.limit
-    records = records[:query.limit]
-    cursor = encode_cursor([records[-1].meeting_number, str(records[-1].enrollment_id)]) if more else None
-    return ok([_attendance_out(r) for r in records], has_more=more, next_cursor=cursor, limit=query.limit)
+    page = attendance.class_records(school_class, after=decode_cursor(query.cursor), limit=query.limit,
+                                    meeting_number=query.meeting_number)
+    return ok([_attendance_out(r) for r in page.items], **keyset_meta(page))
 
 
 @bp.put("/classes/<uuid:class_id>/attendance/<int:meeting_number>")
@@ -420,18 +438,17 @@ def adjust_credits(enrollment_id: uuid.UUID):
 
 @bp.get("/enrollments/<uuid:enrollment_id>/credits/history")
 @authenticated()
-@spec.validate(resp=responses(s.LedgerEntryOut, many=True), tags=["credits"])
+@spec.validate(query=PageQuery, resp=responses(s.LedgerEntryOut, many=True), tags=["credits"])
 def credit_history(enrollment_id: uuid.UUID):
-    history = credits.history(credits.enrollment_for(api_user(), enrollment_id))
-    return ok([s.LedgerEntryOut(at=e.at, by_name=e.by.full_name if e.by else None, used_change=e.used_change,
-                                used_after=e.used_after, meeting_number=e.meeting_number, old_status=e.old_status,
-                                new_status=e.new_status, reason=e.reason,
+    """Mark changes and adjustments, oldest first, each with the credits used after it; keyset pages."""
+    query: PageQuery = request.context.query
+    enrollment = credits.enrollment_for(api_user(), enrollment_id)
+    _history, page = credits.history_after(enrollment, after=decode_cursor(query.cursor), limit=query.limit)
+    return ok([s.LedgerEntryOut(id=e.id, at=e.at, by_name=e.by.full_name if e.by else None,
+                                used_change=e.used_change, used_after=e.used_after, meeting_number=e.meeting_number,
+                                old_status=e.old_status, new_status=e.new_status, reason=e.reason,
                                 adjustment=e.adjustment.adjustment if e.adjustment else None)
-               for e in history.entries], **_credits_meta(history))
-
-
-def _credits_meta(history) -> dict:
-    return {"total": len(history.entries)}
+               for e in page.items], **keyset_meta(page))
 
 
 # --- Progress ----------------------------------------------------------------------------------------------------
@@ -523,15 +540,20 @@ def submit_quiz(class_id: uuid.UUID, exercise_id: uuid.UUID):
 
 @bp.get("/classes/<uuid:class_id>/exercises/<uuid:exercise_id>/quiz/attempts")
 @authenticated("student")
-@spec.validate(resp=responses(s.QuizAttemptOut, many=True), tags=["quizzes"])
+@spec.validate(query=PageQuery, resp=responses(s.QuizAttemptOut, many=True), tags=["quizzes"])
 def quiz_attempts(class_id: uuid.UUID, exercise_id: uuid.UUID):
+    """The student's attempts in the order they were made; keyset pages."""
     from babyowl.services import learning
+    from babyowl.services.listing import Key, keyset_slice
 
+    query: PageQuery = request.context.query
     place, refused = _quiz_place(class_id, exercise_id)
     if refused:
         return refused
     panel = learning.item_for(api_user(), place).panel
-    return ok([_attempt_out(a, place.exercise.content) for a in panel.attempts])
+    page = keyset_slice(sorted(panel.attempts, key=lambda a: a.attempt_number), lambda a: (a.attempt_number,),
+                        (Key("attempt_number", int),), after=decode_cursor(query.cursor), limit=query.limit)
+    return ok([_attempt_out(a, place.exercise.content) for a in page.items], **keyset_meta(page))
 
 
 # --- Assignments -------------------------------------------------------------------------------------------------
@@ -598,13 +620,15 @@ def submit_code(exercise_id: uuid.UUID):
 
 @bp.get("/exercises/<uuid:exercise_id>/coding/submissions")
 @authenticated()
-@spec.validate(resp=responses(s.CodingSubmissionOut, many=True), tags=["coding"])
+@spec.validate(query=PageQuery, resp=responses(s.CodingSubmissionOut, many=True), tags=["coding"])
 def coding_history(exercise_id: uuid.UUID):
-    """The student's own submissions; an instructor's students'; every one for staff. Newest first."""
+    """The student's own submissions; an instructor's students'; every one for staff. Newest first; keyset pages."""
     from babyowl.services import grading
 
+    query: PageQuery = request.context.query
     exercise = grading.exercise_for_coding(api_user(), exercise_id)
-    return ok([_coding_out(submission) for submission in grading.history(api_user(), exercise)])
+    page = grading.history_after(api_user(), exercise, after=decode_cursor(query.cursor), limit=query.limit)
+    return ok([_coding_out(submission) for submission in page.items], **keyset_meta(page))
 
 
 @bp.get("/coding/submissions/<uuid:submission_id>")
@@ -636,12 +660,14 @@ def _author_course_out(course) -> s.AuthorCourseOut:
 
 @bp.get("/courses")
 @authenticated(*AUTHORS)
-@spec.validate(resp=responses(s.CourseOut, many=True), tags=["authoring"])
+@spec.validate(query=PageQuery, resp=responses(s.CourseOut, many=True), tags=["authoring"])
 def authored_courses():
-    """The courses the caller writes (every course for super_admin)."""
+    """The courses the caller writes (every course for super_admin), newest first; keyset pages."""
     from babyowl.services import courses
 
-    return ok([s.CourseOut.model_validate(course) for course in courses.authored_courses(api_user())])
+    query: PageQuery = request.context.query
+    page = courses.authored_after(api_user(), after=decode_cursor(query.cursor), limit=query.limit)
+    return ok([s.CourseOut.model_validate(course) for course in page.items], **keyset_meta(page))
 
 
 @bp.post("/courses")
@@ -828,12 +854,16 @@ def user_progress(user_id: uuid.UUID):
 @authenticated(*STAFF_ROLES)
 @spec.validate(query=s.UsersQuery, resp=responses(s.UserOut, many=True), tags=["users"])
 def list_users():
-    """The school's people, as the staff's users table (filters q, role, status); `meta.total` counts them."""
+    """The school's people, as the staff's users table (filters q, role, status), by name.
+
+    A staff table, so paged by offset, not keyset: the cursor carries the page number, `meta.total` counts the
+    people, and a person added or renamed between two pages can shift a row onto the next page or back."""
     from babyowl.services import users
 
     query: s.UsersQuery = request.context.query
     page_number, size = _page_cursor(query.cursor, query.limit)
-    page = users.search_users(q=query.q, role=query.role, status=query.status, page=page_number, per_page=size)
+    page = users.search_users(q=query.q, role=query.role, status=query.status,
+                              deletion_requested=query.deletion_requested, page=page_number, per_page=size)
     return ok([_user_out(user) for user in page.items], **_page_meta(page))
 
 
@@ -865,12 +895,12 @@ def set_user_status(user_id: uuid.UUID):
 @authenticated()
 @spec.validate(query=PageQuery, resp=responses(s.NotificationOut, many=True), tags=["notifications"])
 def list_notifications():
+    """The caller's notifications, newest first; keyset pages."""
     from babyowl.services import notifications
 
-    query = request.context.query
-    page_number, size = _page_cursor(query.cursor, query.limit)
-    page = notifications.notifications_page(api_user(), page_number, size)
-    return ok([s.NotificationOut.model_validate(n) for n in page.items], **_page_meta(page))
+    query: PageQuery = request.context.query
+    page = notifications.notifications_after(api_user(), after=decode_cursor(query.cursor), limit=query.limit)
+    return ok([s.NotificationOut.model_validate(n) for n in page.items], **keyset_meta(page))
 
 
 @bp.get("/notifications/unread-count")
@@ -905,18 +935,23 @@ def read_all_notifications():
 
 @bp.get("/classes/<uuid:class_id>/announcements")
 @authenticated()
-@spec.validate(resp=responses(s.AnnouncementOut, many=True), tags=["announcements"])
+@spec.validate(query=PageQuery, resp=responses(s.AnnouncementOut, many=True), tags=["announcements"])
 def class_announcements(class_id: uuid.UUID):
-    """Its writers (the class's instructor, staff) see every one with its reads; its students the sent ones."""
+    """Its writers (the class's instructor, staff) see every one with its reads; its students the sent ones.
+    Newest first; keyset pages."""
     from babyowl.services import announcements
 
+    query: PageQuery = request.context.query
+    after = decode_cursor(query.cursor)
     school_class = announcements.class_to_read(api_user(), class_id)
     if announcements.may_manage(api_user(), school_class):
+        page = announcements.class_announcements_after(api_user(), school_class, after=after, limit=query.limit)
         return ok([s.AnnouncementOut.model_validate(row.announcement).model_copy(
-            update={"recipient_count": row.recipients, "read_count": row.reads})
-            for row in announcements.class_announcements(api_user(), school_class)])
-    return ok([s.AnnouncementOut.model_validate(a).model_copy(update={"read": read})
-               for a, read in announcements.for_student(api_user(), class_id=school_class.id)])
+            update={"recipient_count": row.recipients, "read_count": row.reads}) for row in page.items],
+            **keyset_meta(page))
+    page = announcements.for_student_after(api_user(), class_id=school_class.id, after=after, limit=query.limit)
+    return ok([s.AnnouncementOut.model_validate(a).model_copy(update={"read": read}) for a, read in page.items],
+              **keyset_meta(page))
 
 
 @bp.post("/classes/<uuid:class_id>/announcements")
@@ -942,6 +977,21 @@ def open_announcement(announcement_id: uuid.UUID):
     return ok(s.AnnouncementOut.model_validate(announcements.open_announcement(api_user(), announcement_id)))
 
 
+@bp.put("/announcements/<uuid:announcement_id>")
+@authenticated(*TEACHING_ROLES)
+@spec.validate(json=s.AnnouncementIn, resp=responses(s.AnnouncementOut), tags=["announcements"])
+def update_announcement(announcement_id: uuid.UUID):
+    """Change a scheduled announcement (title, text, when; no `send_at` sends it now). One already sent or
+    cancelled is refused with 409 (`ANNOUNCEMENT_CLOSED`)."""
+    from babyowl.services import announcements
+
+    body: s.AnnouncementIn = json_body()
+    announcement = announcements.announcement_for(api_user(), announcement_id, manage=True)
+    updated = announcements.update_announcement(api_user(), announcement, title=body.title, content=body.content,
+                                                send_at=body.send_at)
+    return ok(s.AnnouncementOut.model_validate(updated))
+
+
 @bp.post("/announcements/<uuid:announcement_id>/cancel")
 @authenticated(*TEACHING_ROLES)
 @spec.validate(resp=responses(s.AnnouncementOut), tags=["announcements"])
@@ -954,3 +1004,4 @@ def cancel_announcement(announcement_id: uuid.UUID):
 from babyowl.blueprints.api import payments as _payments  # noqa: E402,F401  (a1: registers on bp)
 from babyowl.blueprints.api import gamification as _gamification  # noqa: E402,F401  (a1: registers on bp)
 from babyowl.blueprints.api import community, messages  # noqa: E402,F401  (a2: their operations register on bp)
+from babyowl.blueprints.api import account  # noqa: E402,F401  (a3: profile, devices, the person's data)
