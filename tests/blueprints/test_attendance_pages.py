@@ -207,3 +207,19 @@ def test_a_tap_runs_at_most_eight_statements_and_answers_the_row_it_saved(signed
     reloaded = reload(db, second)
     assert (reloaded.credits_used, reloaded.attendance_rate) == (1, 100)
     assert reload(db, school_class).meetings_completed == 1
+
+
+def test_the_grid_runs_five_statements_whatever_the_class_size(signed_in, db, school_class, count_queries):
+    # The signed-in user, the class, the meeting's date with the next meeting's number, the students, their marks.
+    counts = []
+    for size in (3, 12):
+        while len(school_class.enrollments) < size:
+            make_enrollment(school_class)
+        db.session.refresh(school_class)
+        tap(signed_in, school_class, school_class.enrollments[0], "present")
+        with count_queries() as statements:
+            html = text(signed_in.get(f"/classes/{school_class.id}/attendance?meeting=1"))
+        assert html.count(' data-enrollment="') == size and "Meeting 2 · next" in html
+        assert 'id="meeting-date"' in html and "readonly" in html.split('id="meeting-date"')[1].split(">")[0]
+        counts.append(len(statements))
+    assert counts == [5, 5], counts

@@ -57,12 +57,12 @@ def _sheet_words() -> dict[str, str]:
 
 def _grid_page(school_class, meeting_number: int, error: str | None = None, status: int = 200, block=None,
                confirmation: str | None = None):
-    meeting_date = attendance.meeting_date_of(school_class, meeting_number)
+    meeting_date, next_number = attendance.sheet_meeting(school_class, meeting_number)
     rows = attendance.grid(school_class, meeting_number)
     return render("attendance/take.html", block=block, status=status, school_class=school_class,
                   meeting_number=meeting_number, meeting_date=meeting_date or school_today(),
                   date_fixed=meeting_date is not None, rows=rows, tally=attendance.tally(rows),
-                  error=error, confirmation=confirmation, next_number=attendance.next_meeting_number(school_class),
+                  error=error, confirmation=confirmation, next_number=next_number,
                   words=_sheet_words())
 
 
