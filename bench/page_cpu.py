@@ -12,7 +12,12 @@ The school is bench/school.py's (3,000 students by default); every request is
 signed in as bench/load.py signs its users in (a live session row and a signed
 cookie) and is the same request that benchmark sends (`load.request_for`).
 
-    .venv/bin/python bench/page_cpu.py [--requests 200] [--pages dashboard,tap] [--keep]
+    .venv/bin/python bench/page_cpu.py [--requests 200] [--pages dashboard,tap] [--keep] [--redis-url URL]
+
+Without --redis-url the jobs a request queues after its commit run inline, in the measured request (the
+achievements check after an XP award: a tap or a quiz pass then costs 8-17 statements more than it does in
+production). With it they go to that Redis, as in production and bench/load.py (its database is emptied
+before and after: give one no one else uses).
 """
 from __future__ import annotations
 
@@ -69,6 +74,8 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=200, help="measured requests per page (default 200)")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured requests first (default 20)")
     parser.add_argument("--pages", default=",".join(PAGES), help=f"comma-separated, of {','.join(PAGES)}")
+    parser.add_argument("--redis-url", default=None,
+                        help="queue jobs to this Redis as production does (default: run them inline); emptied")
     args = parser.parse_args(argv)
     pages = [p for p in args.pages.split(",") if p]
     print(f"CPU per request on {school.shown(args.database_url)}; load average "
@@ -76,6 +83,11 @@ def main(argv=None) -> int:
     with school.bench_database(args.database_url, keep=args.keep) as app:
         app.config["SECRET_KEY"] = load.SECRET
         app.config["WTF_CSRF_ENABLED"] = True  # as in production: the taps and quiz posts carry their token
+        if args.redis_url:
+            import redis
+
+            redis.Redis.from_url(args.redis_url).flushdb()  # no queued job of an earlier run
+            app.config["REDIS_URL"] = args.redis_url
         seeded = school.seed(app, args.students, args.classes)
         people = load.signed_in_people(app, seeded)
         counter = school.StatementCounter(school.engine_of(app))
@@ -117,7 +129,12 @@ def main(argv=None) -> int:
         print(f"\n{'page':<14}{'CPU ms (median)':>17}{'statements':>24}{'floor/page':>12}")
         for page, ms, statements, ratio in rows:
             print(f"{page:<14}{ms:>17.2f}{statements:>24}{ratio:>12.2f}")
-        print(f"  load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"  load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+              + (f"; jobs queued to {args.redis_url}" if args.redis_url else "; jobs inline"))
+        if args.redis_url:
+            import redis
+
+            redis.Redis.from_url(args.redis_url).flushdb()
         with floor.app_context():
             pass
     return 0

@@ -10,14 +10,16 @@ sent twice changes nothing the second time, and so does "mark all present"
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, distinct, exists, false, func, select
+from sqlalchemy import Integer, Uuid, and_, bindparam, distinct, exists, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.selectable import ScalarSelect
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -29,6 +31,7 @@ from babyowl.models import (
 from babyowl.models.base import utcnow
 from babyowl.services import credits  # how a mark moves credits is decided there
 from babyowl.services import xp
+from babyowl.services import classes
 from babyowl.services.classes import can_teach, locked_class
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from babyowl.services.school_time import school_today
@@ -88,10 +91,25 @@ def require_taker(actor: User, school_class: SchoolClass) -> None:
         raise NotAllowed(_("Only the class's instructor or staff take its attendance."))
 
 
+def _highest_meeting(class_id) -> ScalarSelect:
+    return select(func.max(ClassAttendance.meeting_number)).where(ClassAttendance.class_id == class_id) \
+        .scalar_subquery()
+
+
 def next_meeting_number(school_class: SchoolClass) -> int:
-    highest = db.session.scalar(select(func.max(ClassAttendance.meeting_number)).where(
-        ClassAttendance.class_id == school_class.id))
+    highest = db.session.scalar(select(_highest_meeting(school_class.id)))
     return (highest or 0) + 1
+
+
+def sheet_meeting(school_class: SchoolClass, meeting_number: int) -> tuple[date | None, int]:
+    """The meeting's date (None before its first mark) and the class's next meeting number, in one statement
+    (each on its own index path: the grid paid a round trip for each)."""
+    fixed, highest = db.session.execute(select(
+        select(ClassAttendance.meeting_date).where(ClassAttendance.class_id == school_class.id,
+                                                   ClassAttendance.meeting_number == meeting_number)
+        .limit(1).scalar_subquery(),
+        _highest_meeting(school_class.id))).one()
+    return fixed, (highest or 0) + 1
 
 
 def proposed_meeting_number(school_class: SchoolClass) -> int:
@@ -173,20 +191,19 @@ class TapState:
     other_meetings: int
 
 
-def _tap_state(enrollment_id: uuid.UUID, class_id: uuid.UUID, meeting_number: int,
-               key: uuid.UUID | None) -> TapState | None:
-    """The enrollment of this class locked and read afresh (with its student), its mark for the meeting, whether
-    the tap's key was already used, the meeting's date and the counts: one statement instead of seven.
-
-    It runs after the class row is locked, and every change of a mark locks the class first, so the counts
-    are those no other tap can change before this one commits.
-    """
+@functools.cache
+def _tap_state_query():
+    """The statement `_tap_state` runs, built once: its parameters are bound per tap (building the aliased
+    join and the five subqueries cost more CPU than running them, issue 22)."""
+    enrollment_id, class_id = bindparam("enrollment_id", type_=Uuid), bindparam("class_id", type_=Uuid)
+    meeting_number = bindparam("meeting_number", type_=Integer)
     record = aliased(ClassAttendance)
     others = ClassAttendance.meeting_number != meeting_number
     of_enrollment = ClassAttendance.enrollment_id == enrollment_id
-    row = db.session.execute(
+    return (
         select(ClassEnrollment, record,
-               exists().where(AttendanceChange.idempotency_key == key) if key is not None else false(),
+               # A tap without a key compares with NULL: never seen.
+               exists().where(AttendanceChange.idempotency_key == bindparam("key", type_=Uuid)),
                select(ClassAttendance.meeting_date).where(ClassAttendance.class_id == class_id,
                                                           ClassAttendance.meeting_number == meeting_number)
                .limit(1).scalar_subquery(),
@@ -198,7 +215,19 @@ def _tap_state(enrollment_id: uuid.UUID, class_id: uuid.UUID, meeting_number: in
         .outerjoin(record, and_(record.enrollment_id == ClassEnrollment.id, record.meeting_number == meeting_number))
         .options(joinedload(ClassEnrollment.student))
         .where(ClassEnrollment.id == enrollment_id, ClassEnrollment.class_id == class_id)
-        .with_for_update(of=ClassEnrollment).execution_options(populate_existing=True)).first()
+        .with_for_update(of=ClassEnrollment).execution_options(populate_existing=True))
+
+
+def _tap_state(enrollment_id: uuid.UUID, class_id: uuid.UUID, meeting_number: int,
+               key: uuid.UUID | None) -> TapState | None:
+    """The enrollment of this class locked and read afresh (with its student), its mark for the meeting, whether
+    the tap's key was already used, the meeting's date and the counts: one statement instead of seven.
+
+    It runs after the class row is locked, and every change of a mark locks the class first, so the counts
+    are those no other tap can change before this one commits.
+    """
+    row = db.session.execute(_tap_state_query(), {"enrollment_id": enrollment_id, "class_id": class_id,
+                                                  "meeting_number": meeting_number, "key": key}).first()
     if row is None:
         return None
     state = TapState(*row)
@@ -279,17 +308,21 @@ class TapAlreadySaved(DomainError):
 
 
 @use_case(keep_loaded=True)  # the row drawn after the tap is the one it wrote, under its locks
-def mark(actor: User, school_class: SchoolClass, *, enrollment_id: uuid.UUID, meeting_number: int, status: str,
-         meeting_date: date | None = None, note: str | None = None, key: uuid.UUID | None = None,
+def mark(actor: User, school_class: SchoolClass | uuid.UUID, *, enrollment_id: uuid.UUID, meeting_number: int,
+         status: str, meeting_date: date | None = None, note: str | None = None, key: uuid.UUID | None = None,
          reason: str | None = None) -> ClassAttendance | None:
     """Mark one student for one meeting (a tap). Safe to repeat: a known key changes nothing.
 
-    Locks the class, then reads and locks the enrollment with everything else the
-    tap needs in one statement (`_tap_state`); the writes go out in one flush.
+    `school_class`: the class or its id (a tap's view sends the id: locking the class is its first read, not
+    a second one). Locks the class, then reads and locks the enrollment with everything else the tap needs
+    in one statement (`_tap_state`); the writes go out in one flush.
     """
-    require_taker(actor, school_class)
+    school_class = locked_class(getattr(school_class, "id", school_class))
+    # The lock comes before the check so the class is read once; a refusal rolls back and releases it at once.
+    if not may_take(actor, school_class):
+        classes.class_for(actor, school_class.id)  # a class the actor may not know exists: not found
+        require_taker(actor, school_class)
     note = _clean(status, note)
-    school_class = locked_class(school_class.id)
     state = _tap_state(enrollment_id, school_class.id, meeting_number, key) if isinstance(meeting_number, int) \
         else None
     if state is None:  # not an enrollment of this class (or no meeting number): refused below, as before
@@ -326,10 +359,12 @@ def locked_enrollment(enrollment_id: uuid.UUID, class_id: uuid.UUID) -> ClassEnr
         .execution_options(populate_existing=True)).first()
 
 
-def grid_row(school_class: SchoolClass, enrollment_id: uuid.UUID | None, meeting_number: int) -> GridRow | None:
-    """One student's row of the sheet, read afresh; None when the enrollment is not of this class."""
+def grid_row(actor: User, class_id: uuid.UUID, enrollment_id: uuid.UUID | None,
+             meeting_number: int) -> GridRow | None:
+    """One student's row of the sheet, read afresh; None when the enrollment is not of this class or the actor
+    does not take its attendance (a refused tap may not have reached the use case's check)."""
     enrollment = db.session.get(ClassEnrollment, enrollment_id) if enrollment_id else None
-    if enrollment is None or enrollment.class_id != school_class.id:
+    if enrollment is None or enrollment.class_id != class_id or not may_take(actor, enrollment.school_class):
         return None
     db.session.refresh(enrollment)
     return GridRow(enrollment, record_for(enrollment.id, meeting_number))

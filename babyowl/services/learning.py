@@ -7,12 +7,13 @@ keeps the progress rows true; each action is one use case (`@use_case`).
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, false, func, select
+from sqlalchemy import Uuid, and_, bindparam, exists, false, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -66,25 +67,34 @@ def active_enrollment(student: User, school_class: SchoolClass) -> ClassEnrollme
         ClassEnrollment.status == "active")).first()
 
 
-def place_for(student: User, class_id: uuid.UUID, exercise_id: uuid.UUID) -> Place:
-    """Where a student records work: 404 for an unknown class or exercise, 403 when not enrolled or locked.
-
-    One statement: the exercise with its lesson and section, the class, the student's active enrollment in it,
-    whether the class unlocked the lesson, and the exercise's number in the lesson (issue 22: it was six).
-    """
-    enrolled = and_(ClassEnrollment.class_id == SchoolClass.id, ClassEnrollment.student_id == student.id,
+@functools.cache
+def _place_query(as_student: bool):
+    """`place_for`'s statement, built once with its parameters bound per request (building it cost more CPU
+    than running it, issue 22); only a student can have an enrollment to find."""
+    class_id, exercise_id = bindparam("class_id", type_=Uuid), bindparam("exercise_id", type_=Uuid)
+    enrolled = and_(ClassEnrollment.class_id == SchoolClass.id,
+                    ClassEnrollment.student_id == bindparam("student_id", type_=Uuid),
                     ClassEnrollment.status == "active")
     unlocked = exists().where(LessonUnlock.class_id == class_id, LessonUnlock.lesson_id == Lesson.id)
     earlier = aliased(Exercise)
     number = (select(func.count()).select_from(earlier)
               .where(earlier.lesson_id == Exercise.lesson_id, earlier.order_index < Exercise.order_index)
               .scalar_subquery())
-    row = db.session.execute(
-        select(Exercise, Lesson, Section, SchoolClass, ClassEnrollment, unlocked, number)
-        .join(Lesson, Lesson.id == Exercise.lesson_id).join(Section, Section.id == Lesson.section_id)
-        .outerjoin(SchoolClass, SchoolClass.id == class_id)
-        .outerjoin(ClassEnrollment, enrolled if student.role == "student" else false())
-        .where(Exercise.id == exercise_id)).first()
+    return (select(Exercise, Lesson, Section, SchoolClass, ClassEnrollment, unlocked, number)
+            .join(Lesson, Lesson.id == Exercise.lesson_id).join(Section, Section.id == Lesson.section_id)
+            .outerjoin(SchoolClass, SchoolClass.id == class_id)
+            .outerjoin(ClassEnrollment, enrolled if as_student else false())
+            .where(Exercise.id == exercise_id))
+
+
+def place_for(student: User, class_id: uuid.UUID, exercise_id: uuid.UUID) -> Place:
+    """Where a student records work: 404 for an unknown class or exercise, 403 when not enrolled or locked.
+
+    One statement: the exercise with its lesson and section, the class, the student's active enrollment in it,
+    whether the class unlocked the lesson, and the exercise's number in the lesson (issue 22: it was six).
+    """
+    row = db.session.execute(_place_query(student.role == "student"), {
+        "class_id": class_id, "student_id": student.id, "exercise_id": exercise_id}).first()
     if row is None or row.SchoolClass is None:
         raise classes.ClassNotFound(_("This exercise is not part of the class."))
     exercise, lesson, section, school_class, enrollment, is_unlocked, before = row

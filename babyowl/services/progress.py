@@ -8,10 +8,11 @@ double-click) take turns.
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Uuid, and_, bindparam, func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
@@ -26,32 +27,68 @@ from babyowl.exercise_types.base import StudentWork
 from babyowl.models.base import utcnow
 
 
-def _locked_or_new(query, make):
-    """The row `query` finds, created with `make()` if missing, locked until the commit.
+def _locked_or_new(query, make, params: dict):
+    """The row `query` finds (with `params`), created with `make()` if missing, locked until the commit.
 
     A missing row is inserted with ON CONFLICT DO NOTHING: a parallel request
     inserting the same row waits on the unique index, inserts nothing, and then
     locks the row the other one made (three statements, where a savepoint made five).
     """
-    query = query.with_for_update().execution_options(populate_existing=True)
-    row = db.session.scalars(query).first()
+    row = db.session.scalars(query, params).first()
     if row is None:
         new = make()
         values = {column.key: getattr(new, column.key) for column in sa_inspect(type(new)).column_attrs
                   if getattr(new, column.key) is not None}
         dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
         db.session.execute(dialect.insert(type(new)).values(**values).on_conflict_do_nothing())
-        row = db.session.scalars(query).one()
+        row = db.session.scalars(query, params).one()
     return row
+
+
+@functools.cache
+def _statements() -> dict:
+    """The statements of a progress write, built once with their parameters bound per call: building the
+    subqueries cost more CPU than running them (issue 22: a quiz submit)."""
+    user_id, lesson_id = bindparam("user_id", type_=Uuid), bindparam("lesson_id", type_=Uuid)
+    course_id = bindparam("course_id", type_=Uuid)
+
+    def locked(model, *where):
+        return select(model).where(*where).with_for_update().execution_options(populate_existing=True)
+
+    exercise_ids = select(Exercise.id).where(Exercise.lesson_id == lesson_id)
+    total_of_lesson = select(func.count()).select_from(Exercise).where(Exercise.lesson_id == lesson_id)
+    done_in_lesson = select(func.count()).select_from(ExerciseProgress).where(
+        ExerciseProgress.user_id == user_id, ExerciseProgress.completed.is_(True),
+        ExerciseProgress.exercise_id.in_(exercise_ids))
+    course_lessons = select(Lesson.id).join(Section).where(Section.course_id == course_id)
+    return {
+        "exercise_row": locked(ExerciseProgress, ExerciseProgress.user_id == user_id,
+                               ExerciseProgress.exercise_id == bindparam("exercise_id", type_=Uuid)),
+        "lesson_row": locked(LessonProgress, LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson_id),
+        # The lesson's counts ride on the statement that locks the enrollments: it starts after the lesson
+        # row is locked, so it sees every exercise of the lesson finished before (issue 22: 7 reads became 3).
+        "enrollments": select(ClassEnrollment, total_of_lesson.scalar_subquery(), done_in_lesson.scalar_subquery())
+        .join(SchoolClass).where(ClassEnrollment.student_id == user_id, ClassEnrollment.status != "withdrawn",
+                                 SchoolClass.course_id == course_id)
+        .with_for_update(of=ClassEnrollment).execution_options(populate_existing=True),
+        "lesson_numbers": select(total_of_lesson.scalar_subquery(), done_in_lesson.scalar_subquery()),
+        "course_numbers": select(
+            select(func.count()).select_from(LessonProgress).where(
+                LessonProgress.user_id == user_id, LessonProgress.completed.is_(True),
+                LessonProgress.lesson_id.in_(course_lessons)).scalar_subquery(),
+            select(func.count()).select_from(ExerciseProgress).join(Exercise).where(
+                ExerciseProgress.user_id == user_id, ExerciseProgress.completed.is_(True),
+                Exercise.lesson_id.in_(course_lessons)).scalar_subquery()),
+    }
 
 
 def locked_progress(user_id: uuid.UUID, exercise_id: uuid.UUID) -> ExerciseProgress:
     """The student's progress row for the exercise, created if needed, locked until the commit."""
     return _locked_or_new(
-        select(ExerciseProgress).where(ExerciseProgress.user_id == user_id,
-                                       ExerciseProgress.exercise_id == exercise_id),
+        _statements()["exercise_row"],
         lambda: ExerciseProgress(user_id=user_id, exercise_id=exercise_id, completed=False, watched_seconds=0,
-                                 scroll_depth=0))
+                                 scroll_depth=0),
+        {"user_id": user_id, "exercise_id": exercise_id})
 
 
 def set_completed(progress: ExerciseProgress, completed: bool) -> None:
@@ -69,30 +106,19 @@ def refresh_counters(user_id: uuid.UUID, lesson: Lesson, class_id: uuid.UUID | N
     are counted one after the other and neither count is lost.
     """
     db.session.flush()
-    row = _locked_or_new(
-        select(LessonProgress).where(LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson.id),
-        lambda: LessonProgress(user_id=user_id, lesson_id=lesson.id, completed=False, exercises_completed=0,
-                               total_exercises=0))
-    # The lesson's counts ride on the statement that locks the enrollments: it starts after the lesson row
-    # above is locked, so it sees every exercise of the lesson finished before (issue 22: 7 reads became 3).
-    exercise_ids = select(Exercise.id).where(Exercise.lesson_id == lesson.id)
-    total_of_lesson = select(func.count()).select_from(Exercise).where(Exercise.lesson_id == lesson.id)
-    done_in_lesson = select(func.count()).select_from(ExerciseProgress).where(
-        ExerciseProgress.user_id == user_id, ExerciseProgress.completed.is_(True),
-        ExerciseProgress.exercise_id.in_(exercise_ids))
+    statements = _statements()
     course_id = lesson.section.course_id
-    locked = db.session.execute(
-        select(ClassEnrollment, total_of_lesson.scalar_subquery(), done_in_lesson.scalar_subquery())
-        .join(SchoolClass).where(
-            ClassEnrollment.student_id == user_id, ClassEnrollment.status != "withdrawn",
-            SchoolClass.course_id == course_id)
-        .with_for_update(of=ClassEnrollment).execution_options(populate_existing=True)).all()
+    params = {"user_id": user_id, "lesson_id": lesson.id, "course_id": course_id}
+    row = _locked_or_new(
+        statements["lesson_row"],
+        lambda: LessonProgress(user_id=user_id, lesson_id=lesson.id, completed=False, exercises_completed=0,
+                               total_exercises=0), params)
+    locked = db.session.execute(statements["enrollments"], params).all()
     enrollments = [enrollment for enrollment, _total, _done in locked]
     if locked:
         total, done = locked[0][1], locked[0][2]
     else:  # no enrollment in the course left to count for: the lesson's own numbers still hold
-        total, done = db.session.execute(select(total_of_lesson.scalar_subquery(),
-                                                done_in_lesson.scalar_subquery())).one()
+        total, done = db.session.execute(statements["lesson_numbers"], params).one()
     complete = total > 0 and done >= total
     row.exercises_completed, row.total_exercises = done, total
     newly_completed = complete and not row.completed
@@ -102,14 +128,7 @@ def refresh_counters(user_id: uuid.UUID, lesson: Lesson, class_id: uuid.UUID | N
         row.completed, row.completed_at = False, None
     db.session.flush()
 
-    course_lessons = select(Lesson.id).join(Section).where(Section.course_id == course_id)
-    lessons_done, exercises_done = db.session.execute(select(
-        select(func.count()).select_from(LessonProgress).where(
-            LessonProgress.user_id == user_id, LessonProgress.completed.is_(True),
-            LessonProgress.lesson_id.in_(course_lessons)).scalar_subquery(),
-        select(func.count()).select_from(ExerciseProgress).join(Exercise).where(
-            ExerciseProgress.user_id == user_id, ExerciseProgress.completed.is_(True),
-            Exercise.lesson_id.in_(course_lessons)).scalar_subquery())).one()
+    lessons_done, exercises_done = db.session.execute(statements["course_numbers"], params).one()
     for enrollment in enrollments:
         enrollment.lessons_completed, enrollment.exercises_completed = lessons_done, exercises_done
     if newly_completed:  # XP once per lesson (the ledger's key), counted in the class the work was done in

@@ -8,7 +8,7 @@ Rules
   reference): `INSERT ... ON CONFLICT DO NOTHING` on that UNIQUE key, so the
   same completion sent twice (or by ten tabs at once) gives one row. Then, only
   if a row went in, `user_levels.total_xp` (a cache of the ledger's sum) is
-  upserted in the same transaction: two statements, no SELECT.
+  upserted in the same transaction: one statement on PostgreSQL (a CTE), no SELECT.
 - What earns XP (amounts in settings, `XP_POINTS`): a material or video
   completed (its exercise), a lesson completed, a quiz passed (once; the
   first passing attempt's score scales the amount), a coding exercise first
@@ -36,13 +36,14 @@ Rules
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Integer, Uuid, bindparam, func, literal, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from babyowl.authz import is_staff
@@ -88,8 +89,8 @@ def award(user_id: uuid.UUID, reason: str, reference_id: uuid.UUID, amount: int,
           awarded_by: uuid.UUID | None = None, note: str | None = None, at: datetime | None = None) -> bool:
     """Write one ledger row unless (user, reason, reference) already has one; True when it went in.
 
-    Does not commit. Two statements when it awards (the INSERT, the cache
-    upsert), one when it does not; the leaderboard and the achievements job
+    Does not commit. One statement on PostgreSQL (the INSERT and the cache
+    upsert together, `_write`), two on SQLite; the leaderboard and the achievements job
     follow after the caller's commit. Inside a savepoint, call it last: a
     savepoint rolled back after it would drop the row but not the Redis update.
     """
@@ -97,25 +98,58 @@ def award(user_id: uuid.UUID, reason: str, reference_id: uuid.UUID, amount: int,
     if amount == 0:
         return False
     now = at or utcnow()  # `at`: the demo and the benchmark write history
-    inserted = db.session.scalar(
-        _insert(XPTransaction).values(
-            id=uuid.uuid4(), user_id=user_id, amount=amount, reason=reason, reference_id=reference_id,
-            class_id=class_id, source_id=source_id, awarded_by=awarded_by, note=note, created_at=now)
-        .on_conflict_do_nothing(index_elements=["user_id", "reason", "reference_id"])
-        .returning(XPTransaction.id))
-    if inserted is None:
+    if not _write(dict(id=uuid.uuid4(), user_id=user_id, amount=amount, reason=reason, reference_id=reference_id,
+                       class_id=class_id, source_id=source_id, awarded_by=awarded_by, note=note, created_at=now)):
         return False
-    db.session.execute(
-        # The VALUES row is checked even when it conflicts: a removal proposes 0, then updates the sum.
-        _insert(UserLevel).values(id=uuid.uuid4(), user_id=user_id, total_xp=max(amount, 0), updated_at=now)
-        .on_conflict_do_update(index_elements=["user_id"],
-                               set_={"total_xp": UserLevel.total_xp + amount, "updated_at": now}))
     from babyowl.services import leaderboards
 
     after_commit(leaderboards.record, user_id, class_id, amount, now)
     if reason in _CHECKED_AFTER:
         _check_achievements_after_commit(user_id)
     return True
+
+
+_LEDGER, _LEVELS = XPTransaction.__table__, UserLevel.__table__
+
+
+@functools.cache
+def _statements(dialect: str) -> tuple:
+    """(ledger INSERT, cache upsert) built once with their parameters bound per award; on PostgreSQL the
+    second statement holds the first (a data-modifying CTE) and the first is None."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    added = (insert(_LEDGER).values({name: bindparam(name, type_=column.type) for name, column in _LEDGER.c.items()})
+             .on_conflict_do_nothing(index_elements=["user_id", "reason", "reference_id"])
+             .returning(_LEDGER.c.amount))
+    grown = {"total_xp": _LEVELS.c.total_xp + bindparam("amount", type_=Integer),
+             "updated_at": bindparam("created_at", type_=_LEDGER.c.created_at.type)}
+    # The proposed row is checked even when it conflicts: a removal proposes 0, then updates the sum.
+    columns = ["id", "user_id", "total_xp", "updated_at", "leaderboard_opt_out"]
+    values = [bindparam("level_id", type_=Uuid), bindparam("user_id", type_=Uuid), bindparam("proposed", type_=Integer),
+              bindparam("created_at", type_=_LEDGER.c.created_at.type), literal(False)]
+    if dialect != "postgresql":  # SQLite has no data-modifying CTE: two statements
+        return added, insert(_LEVELS).values(dict(zip(columns, values))).on_conflict_do_update(
+            index_elements=["user_id"], set_=grown)
+    added = added.cte("added")
+    values[2] = func.greatest(added.c.amount, 0)
+    return None, (insert(_LEVELS).from_select(columns, select(*values).select_from(added))
+                  .on_conflict_do_update(index_elements=["user_id"], set_=grown)
+                  .returning(_LEVELS.c.user_id).add_cte(added))
+
+
+def _write(row: dict) -> bool:
+    """The ledger row unless its key is taken, and then the cache; True when the row went in.
+
+    Plain Core statements, built once (no ORM objects are made). On PostgreSQL one statement: the ledger
+    INSERT is a CTE whose RETURNING feeds the cache's upsert, so a taken key upserts nothing and returns no
+    row (a tap or a quiz pass paid two round trips and the ORM's insert machinery for this, issue 22).
+    """
+    db.session.flush()  # the caller's pending rows first, as an ORM statement's autoflush would
+    ledger, cache = _statements(db.engine.dialect.name)
+    params = {**row, "level_id": uuid.uuid4(), "proposed": max(row["amount"], 0)}
+    if ledger is not None and db.session.execute(ledger, params).first() is None:
+        return False
+    written = db.session.execute(cache, params)
+    return ledger is not None or written.first() is not None
 
 
 def _check_achievements_after_commit(user_id: uuid.UUID) -> None:

@@ -170,29 +170,56 @@ def test_staff_see_students_at_exactly_zero_credits(client, db, login_as, school
     assert "Eka Nol" in html and "0 / 2" in html
 
 
-def test_a_tap_runs_at_most_nine_statements_and_answers_the_row_it_saved(signed_in, db, school_class,
-                                                                         count_queries, monkeypatch):
+def test_a_tap_runs_at_most_eight_statements_and_answers_the_row_it_saved(signed_in, db, school_class,
+                                                                          count_queries, monkeypatch):
     # Issue 22: a tap re-read the same user, class and enrollment rows three times (20-22 statements).
-    # Now: the signed-in user, the class, the class locked, one read of everything the tap needs (the
-    # enrollment locked), and the writes (record, history row, enrollment), plus for a first present/late
-    # mark the XP ledger row and the level cache (services/xp.py). The badge check is an RQ job queued
-    # after the commit, not the tap's work: without Redis it would run inline, so it is recorded here.
+    # Now: the signed-in user, the class locked (its only read), one read of everything the tap needs (the
+    # enrollment locked), the writes (record, history row, enrollment; the class when the meeting is new),
+    # and for present/late the XP ledger row with its level cache in one statement (services/xp.py). The
+    # badge check is an RQ job queued after the commit, not the tap's work: without Redis it would run
+    # inline, so it is recorded here.
     checks = []
     monkeypatch.setattr("babyowl.jobs.gamification.queue_achievements", checks.append)
     first, second = make_enrollment(school_class), make_enrollment(school_class)
-    tap(signed_in, school_class, first, "present")
-    assert second.id and school_class.id  # the test's own objects loaded before counting
+    assert first.id and second.id and school_class.id  # the test's own objects loaded before counting
+    with count_queries() as first_of_meeting:
+        response = tap(signed_in, school_class, first, "present")
+    assert response.status_code == 200 and "Credits left: 9" in text(response)
     with count_queries() as new_mark:
         response = tap(signed_in, school_class, second, "late", note="Macet")
     assert response.status_code == 200 and "✓ Saved" in text(response) and "Credits left: 9" in text(response)
-    with count_queries() as changed_mark:
+    with count_queries() as to_absent:
         response = tap(signed_in, school_class, second, "absent")
     assert response.status_code == 200 and "Credits left: 10" in text(response) and 'value="Macet"' in text(response)
-    assert len(new_mark) == 9 and len(changed_mark) == 7, (new_mark, changed_mark)
-    assert sum(s.lstrip().startswith("INSERT INTO xp_transactions") for s in new_mark) == 1
+    with count_queries() as back_to_present:
+        response = tap(signed_in, school_class, second, "present")
+    row = text(response)
+    assert response.status_code == 200 and "Credits left: 9" in row and 'value="present" checked' in row
+    counts = [len(first_of_meeting), len(new_mark), len(to_absent), len(back_to_present)]
+    assert counts == [8, 7, 6, 7], (first_of_meeting, new_mark, to_absent, back_to_present)
+    for statements in (first_of_meeting, new_mark, back_to_present):  # one XP statement each (a CTE)
+        assert sum("INSERT INTO xp_transactions" in s for s in statements) == 1
+    assert not any("xp_transactions" in s for s in to_absent)
+    assert sum(s.lstrip().startswith(("INSERT", "UPDATE")) for s in to_absent) == 3
+    assert not any(s.lstrip().startswith("SELECT classes") and "FOR UPDATE" not in s for s in new_mark)
+    # One award per mark: late earned it, present again after absent does not earn twice.
     assert checks == [first.student_id, second.student_id]
-    assert sum(s.lstrip().startswith(("INSERT", "UPDATE")) for s in changed_mark) == 3
     reloaded = reload(db, second)
-    assert (reloaded.credits_used, reloaded.attendance_rate) == (0, 0)
+    assert (reloaded.credits_used, reloaded.attendance_rate) == (1, 100)
     assert reload(db, school_class).meetings_completed == 1
 
+
+def test_the_grid_runs_five_statements_whatever_the_class_size(signed_in, db, school_class, count_queries):
+    # The signed-in user, the class, the meeting's date with the next meeting's number, the students, their marks.
+    counts = []
+    for size in (3, 12):
+        while len(school_class.enrollments) < size:
+            make_enrollment(school_class)
+        db.session.refresh(school_class)
+        tap(signed_in, school_class, school_class.enrollments[0], "present")
+        with count_queries() as statements:
+            html = text(signed_in.get(f"/classes/{school_class.id}/attendance?meeting=1"))
+        assert html.count(' data-enrollment="') == size and "Meeting 2 · next" in html
+        assert 'id="meeting-date"' in html and "readonly" in html.split('id="meeting-date"')[1].split(">")[0]
+        counts.append(len(statements))
+    assert counts == [5, 5], counts

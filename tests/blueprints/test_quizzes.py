@@ -213,3 +213,24 @@ def test_a_quiz_submit_runs_at_most_nine_statements(student, db, setup, quiz, co
     assert response.status_code == 200 and "2 of 2 used" in text(response), text(response)[:500]
     assert len(statements) <= 9, statements
     assert [a.attempt_number for a in attempts(db)] == [1, 2]
+
+
+def test_a_first_attempt_and_a_passing_one_stay_within_their_statement_counts(student, db, setup, quiz,
+                                                                               count_queries, monkeypatch):
+    # A first attempt also makes the student's progress rows (INSERT ... ON CONFLICT DO NOTHING, then the
+    # row locked); a passing one adds the completion and its XP, one statement per award (services/xp.py).
+    # The badge check is an RQ job queued after the commit (inline without Redis): recorded here instead.
+    checks = []
+    monkeypatch.setattr("babyowl.jobs.gamification.queue_achievements", checks.append)
+    url = setup.url(quiz, "quiz")
+    with count_queries() as first:
+        response = student.post(url, data=ONE_RIGHT, headers=HX)
+    assert response.status_code == 200 and "1 of 2 used" in text(response)
+    with count_queries() as passing:
+        response = student.post(url, data=ALL_RIGHT, headers=HX)
+    assert response.status_code == 200 and "2 of 2 used" in text(response)
+    awards = [s for s in passing if "INSERT INTO xp_transactions" in s]
+    assert all("INSERT INTO user_levels" in s for s in awards) and len(awards) >= 1
+    assert not any(s.lstrip().startswith("SELECT") and "xp_transactions" in s for s in passing)
+    assert (len(first), len(passing)) == (14, 14), "\n".join(s[:150] for s in first + ["----"] + passing)
+    assert checks == [setup.student.id]

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from babyowl.models import AttendanceChange, ClassAttendance, ClassEnrollment, SchoolClass
 from babyowl.services import attendance, credits
+from babyowl.services.classes import ClassNotFound
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from tests.factories import make_class, make_enrollment, make_user
 from tests.helpers import reload
@@ -156,9 +157,14 @@ def test_bad_taps_are_refused_and_change_nothing(db, teacher, school_class, chan
 
 def test_only_the_instructor_or_staff_take_attendance(db, school_class):
     enrollment = make_enrollment(school_class)
+    # Another instructor or a stranger may not know the class exists; a student of the class sees it but
+    # does not take its attendance. Nothing is marked either way.
     for outsider in (make_user("instructor"), make_user("student")):
-        with pytest.raises(NotAllowed):
+        with pytest.raises(ClassNotFound):
             tap(outsider, school_class, enrollment, "present")
+    with pytest.raises(NotAllowed):
+        tap(reload(db, enrollment).student, school_class, enrollment, "present")
+    assert db.session.scalar(select(func.count()).select_from(ClassAttendance)) == 0
     tap(make_user("staff"), school_class, enrollment, "present")
 
 

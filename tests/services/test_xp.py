@@ -13,7 +13,7 @@ from babyowl.levels import level_for, thresholds
 from babyowl.models import AssignmentSubmission, CodingSubmission, UserLevel, XPTransaction
 from babyowl.services import assignments, attendance, grading, learning, xp
 from babyowl.services.errors import InvalidInput, NotAllowed
-from babyowl.transactions import use_case
+from babyowl.transactions import unit_of_work, use_case
 from tests.factories import make_user
 from tests.grading.test_grader import case, coding_exercise
 from tests.learning_data import MATERIAL, QUIZ, exercise, make_setup
@@ -202,7 +202,7 @@ def test_attendance_earns_once_per_mark_and_a_correction_to_absent_keeps_it(db, 
     assert ledger(setup.student.id, "attendance") == [10, 5]
 
 
-def test_the_attendance_tap_adds_two_statements_and_no_select(db, meeting_setup, count_queries):
+def test_the_attendance_tap_adds_one_statement_and_no_select(db, meeting_setup, count_queries):
     setup = meeting_setup
     attendance.mark(setup.teacher, setup.school_class, enrollment_id=setup.enrollment.id, meeting_number=1,
                     status="absent")
@@ -211,8 +211,21 @@ def test_the_attendance_tap_adds_two_statements_and_no_select(db, meeting_setup,
         attendance.mark(setup.teacher, setup.school_class, enrollment_id=setup.enrollment.id, meeting_number=1,
                         status="present")
     xp_statements = [s for s in statements if "xp_transactions" in s or "user_levels" in s]
-    tap = [s for s in xp_statements if s.lstrip().upper().startswith("INSERT")]
-    assert len(tap) == 2  # the ledger row and the cache upsert (the rest is the achievements job, inline here)
+    # The ledger row and the cache upsert in one statement (the rest is the achievements job, inline here).
+    tap = [s for s in xp_statements if s.lstrip().upper().startswith(("INSERT", "WITH"))]
+    assert len(tap) == 1 and "INSERT INTO xp_transactions" in tap[0] and "INSERT INTO user_levels" in tap[0]
+    assert ledger(setup.student.id, "attendance") == [10]
+    assert total(setup.student.id) == sum(ledger(setup.student.id)) > 0
+
+
+def test_an_award_whose_key_is_taken_leaves_the_level_cache_alone(db):
+    student = make_user("student")
+    reference = uuid.uuid4()
+    with unit_of_work():
+        assert xp.award(student.id, "exercise_completed", reference, 7) is True
+        assert xp.award(student.id, "exercise_completed", reference, 7) is False
+        assert xp.award(student.id, "lesson_completed", reference, 3) is True
+    assert total(student.id) == 10 and ledger(student.id, "exercise_completed") == [7]
 
 
 # --- staff bonus ------------------------------------------------------------------
