@@ -12,7 +12,10 @@ The school is bench/school.py's (3,000 students by default); every request is
 signed in as bench/load.py signs its users in (a live session row and a signed
 cookie) and is the same request that benchmark sends (`load.request_for`).
 
-    .venv/bin/python bench/page_cpu.py [--requests 200] [--pages dashboard,tap] [--keep]
+    .venv/bin/python bench/page_cpu.py [--requests 200] [--pages dashboard,tap] [--xp-rows 300] [--keep]
+
+A student after months of lessons has hundreds of XP ledger rows, which the
+dashboard's streak and level read: `--xp-rows N` seeds N per student and class.
 """
 from __future__ import annotations
 
@@ -69,6 +72,9 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=200, help="measured requests per page (default 200)")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured requests first (default 20)")
     parser.add_argument("--pages", default=",".join(PAGES), help=f"comma-separated, of {','.join(PAGES)}")
+    parser.add_argument("--xp-rows", type=int, default=0,
+                        help="XP ledger rows per student and class over the last 60 days, and the badge catalog "
+                             "(bench/gamification.py's seeding; default 0: none, as the other figures were taken)")
     args = parser.parse_args(argv)
     pages = [p for p in args.pages.split(",") if p]
     print(f"CPU per request on {school.shown(args.database_url)}; load average "
@@ -77,6 +83,10 @@ def main(argv=None) -> int:
         app.config["SECRET_KEY"] = load.SECRET
         app.config["WTF_CSRF_ENABLED"] = True  # as in production: the taps and quiz posts carry their token
         seeded = school.seed(app, args.students, args.classes)
+        if args.xp_rows:
+            import gamification
+
+            print(f"  {gamification.seed_ledger(app, args.xp_rows)} XP ledger rows")
         people = load.signed_in_people(app, seeded)
         counter = school.StatementCounter(school.engine_of(app))
 
