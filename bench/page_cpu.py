@@ -12,12 +12,16 @@ The school is bench/school.py's (3,000 students by default); every request is
 signed in as bench/load.py signs its users in (a live session row and a signed
 cookie) and is the same request that benchmark sends (`load.request_for`).
 
-    .venv/bin/python bench/page_cpu.py [--requests 200] [--pages dashboard,tap] [--keep] [--redis-url URL]
+    .venv/bin/python bench/page_cpu.py [--requests 200] [--pages dashboard,tap] [--xp-rows 300] [--keep] \
+        [--redis-url URL]
 
 Without --redis-url the jobs a request queues after its commit run inline, in the measured request (the
 achievements check after an XP award: a tap or a quiz pass then costs 8-17 statements more than it does in
 production). With it they go to that Redis, as in production and bench/load.py (its database is emptied
 before and after: give one no one else uses).
+
+A student after months of lessons has hundreds of XP ledger rows, which the
+dashboard's streak and level read: `--xp-rows N` seeds N per student and class.
 """
 from __future__ import annotations
 
@@ -76,6 +80,9 @@ def main(argv=None) -> int:
     parser.add_argument("--pages", default=",".join(PAGES), help=f"comma-separated, of {','.join(PAGES)}")
     parser.add_argument("--redis-url", default=None,
                         help="queue jobs to this Redis as production does (default: run them inline); emptied")
+    parser.add_argument("--xp-rows", type=int, default=0,
+                        help="XP ledger rows per student and class over the last 60 days, and the badge catalog "
+                             "(bench/gamification.py's seeding; default 0: none, as the other figures were taken)")
     args = parser.parse_args(argv)
     pages = [p for p in args.pages.split(",") if p]
     print(f"CPU per request on {school.shown(args.database_url)}; load average "
@@ -89,6 +96,10 @@ def main(argv=None) -> int:
             redis.Redis.from_url(args.redis_url).flushdb()  # no queued job of an earlier run
             app.config["REDIS_URL"] = args.redis_url
         seeded = school.seed(app, args.students, args.classes)
+        if args.xp_rows:
+            import gamification
+
+            print(f"  {gamification.seed_ledger(app, args.xp_rows)} XP ledger rows")
         people = load.signed_in_people(app, seeded)
         counter = school.StatementCounter(school.engine_of(app))
 

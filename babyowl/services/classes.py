@@ -20,9 +20,9 @@ from typing import NamedTuple
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, literal, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from babyowl.authz import is_staff
 from babyowl.extensions import db
@@ -493,6 +493,11 @@ def classes_after(actor: User, *, status: str = "", type_: str = "", instructor_
     return keyset_page(query, CLASS_ORDER, after=after, limit=limit)
 
 
+def _student_sees(student_id: uuid.UUID):
+    """A student sees a class they are enrolled in, unless they withdrew (on the class's enrollment rows)."""
+    return and_(ClassEnrollment.student_id == student_id, ClassEnrollment.status != "withdrawn")
+
+
 def class_for(actor: User, class_id: uuid.UUID) -> SchoolClass:
     """The class if `actor` may see it: staff, its instructor, or one of its students; else not found."""
     school_class = db.session.get(SchoolClass, class_id)
@@ -501,10 +506,20 @@ def class_for(actor: User, class_id: uuid.UUID) -> SchoolClass:
     if is_staff(actor) or can_teach(actor, school_class):
         return school_class
     if actor.role == "student" and db.session.scalar(select(func.count()).where(
-            ClassEnrollment.class_id == class_id, ClassEnrollment.student_id == actor.id,
-            ClassEnrollment.status != "withdrawn")):
+            ClassEnrollment.class_id == class_id, _student_sees(actor.id))):
         return school_class
     raise ClassNotFound(_("This class does not exist."))
+
+
+def class_of_student(student: User, class_id: uuid.UUID) -> tuple[SchoolClass, ClassEnrollment]:
+    """The class as `class_for` lets a student see it, with their enrollment, in one statement."""
+    row = db.session.execute(
+        select(SchoolClass, ClassEnrollment)
+        .join(ClassEnrollment, and_(ClassEnrollment.class_id == SchoolClass.id, _student_sees(student.id)))
+        .where(SchoolClass.id == class_id)).first()
+    if row is None:
+        raise ClassNotFound(_("This class does not exist."))
+    return row[0], row[1]
 
 
 def roster(school_class: SchoolClass) -> list[ClassEnrollment]:
@@ -536,16 +551,37 @@ class PlanEntry(NamedTuple):
 
 
 def lesson_plan(school_class: SchoolClass) -> list[PlanEntry]:
-    """Every lesson of the course in teaching order: covered before this class, then this class's meetings."""
-    unlocked, covered = _unlocked_ids(school_class.id), covered_lesson_ids(school_class)
+    """Every lesson of the course in teaching order: covered before this class, then this class's meetings.
+
+    One statement: the lessons (with their sections) and whether this class, or the one it continues,
+    unlocked each."""
+    def unlocked_by(class_id):
+        return exists().where(LessonUnlock.class_id == class_id, LessonUnlock.lesson_id == Lesson.id)
+
+    covered = unlocked_by(school_class.continued_from_class_id) if school_class.continued_from_class_id \
+        else literal(False)
+    rows = db.session.execute(
+        select(Lesson, unlocked_by(school_class.id), covered).join(Lesson.section)
+        .options(contains_eager(Lesson.section)).where(Section.course_id == school_class.course_id)
+        .order_by(Section.order_index, Lesson.order_index))
     plan, meeting = [], 0
-    for lesson in course_lessons(school_class.course_id):
-        if lesson.id in covered and lesson.id not in unlocked:
+    for lesson, is_unlocked, is_covered in rows:
+        if is_covered and not is_unlocked:
             plan.append(PlanEntry(None, lesson, True))
         else:
             meeting += 1
-            plan.append(PlanEntry(meeting, lesson, lesson.id in unlocked))
+            plan.append(PlanEntry(meeting, lesson, bool(is_unlocked)))
     return plan
+
+
+def planned_lesson(actor: User, plan: list[PlanEntry], lesson_id: uuid.UUID) -> tuple[int, PlanEntry]:
+    """(index, entry) of a lesson of the class's plan; for a student, only once it is open (else 403)."""
+    found = next(((index, entry) for index, entry in enumerate(plan) if entry.lesson.id == lesson_id), None)
+    if found is None:
+        raise ClassNotFound(_("This lesson is not part of the class."))
+    if actor.role == "student" and not found[1].unlocked:
+        raise NotAllowed(_("This lesson is still locked. It opens after its meeting."))
+    return found
 
 
 def find_students(query_text: str, limit: int = 10) -> list[User]:
@@ -561,12 +597,7 @@ def find_students(query_text: str, limit: int = 10) -> list[User]:
 
 def lesson_for_class(actor: User, school_class: SchoolClass, lesson_id: uuid.UUID) -> Lesson:
     """A lesson of the class's course; for a student, only once the class has unlocked it (else 403)."""
-    lesson = db.session.get(Lesson, lesson_id)
-    if lesson is None or lesson.section.course_id != school_class.course_id:
-        raise ClassNotFound(_("This lesson is not part of the class."))
-    if actor.role == "student" and lesson.id not in _unlocked_ids(school_class.id) | covered_lesson_ids(school_class):
-        raise NotAllowed(_("This lesson is still locked. It opens after its meeting."))
-    return lesson
+    return planned_lesson(actor, lesson_plan(school_class), lesson_id)[1].lesson
 
 
 def next_meeting_day(school_class: SchoolClass) -> date | None:
@@ -620,8 +651,7 @@ def my_classes(student: User, *, status: str = "", type_: str = "", course_id: u
 
 
 def _classes_of(student: User):
-    return _class_list().where(SchoolClass.id.in_(select(ClassEnrollment.class_id).where(
-        ClassEnrollment.student_id == student.id, ClassEnrollment.status != "withdrawn")))
+    return _class_list().where(SchoolClass.id.in_(select(ClassEnrollment.class_id).where(_student_sees(student.id))))
 
 
 # Seats held by open invoices (services/payments.py) ------------------------------

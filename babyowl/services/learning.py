@@ -157,12 +157,15 @@ class LessonPage:
 
 
 def _items(student: User, exercises: list[Exercise], numbers: dict | None = None,
-           review_attempt: uuid.UUID | None = None, progress: ExerciseProgress | None = None) -> list[Item]:
+           review_attempt: uuid.UUID | None = None, progress: ExerciseProgress | None = None,
+           progress_rows: dict | None = None) -> list[Item]:
     ids = [e.id for e in exercises]
     if not ids:
         return []
     if progress is not None:  # one exercise's row, already held
         progress = {progress.exercise_id: progress}
+    elif progress_rows is not None:  # read with the exercises
+        progress = progress_rows
     else:
         progress = {p.exercise_id: p for p in db.session.scalars(select(ExerciseProgress).where(
             ExerciseProgress.user_id == student.id, ExerciseProgress.exercise_id.in_(ids)))}
@@ -175,15 +178,21 @@ def _items(student: User, exercises: list[Exercise], numbers: dict | None = None
 def lesson_page(student: User, class_id: uuid.UUID, lesson_id: uuid.UUID,
                 review_attempt: uuid.UUID | None = None) -> LessonPage:
     """The lesson as the student works through it; `review_attempt` shows the feedback on that quiz attempt."""
-    school_class = classes.class_for(student, class_id)
-    lesson = classes.lesson_for_class(student, school_class, lesson_id)
-    enrollment = db.session.scalars(select(ClassEnrollment).where(
-        ClassEnrollment.class_id == school_class.id, ClassEnrollment.student_id == student.id)).one()
+    school_class, enrollment = classes.class_of_student(student, class_id)
     plan = classes.lesson_plan(school_class)
-    position = next(i for i, (_n, planned, _u) in enumerate(plan) if planned.id == lesson.id)
+    position, entry = classes.planned_lesson(student, plan, lesson_id)
+    lesson = entry.lesson
     previous = next((planned for _n, planned, unlocked in reversed(plan[:position]) if unlocked), None)
     following = plan[position + 1] if position + 1 < len(plan) else None
-    items = _items(student, list(lesson.exercises), review_attempt=review_attempt)
+    # The exercises with the student's progress rows, in one statement (the player shows both).
+    rows = db.session.execute(
+        select(Exercise, ExerciseProgress).outerjoin(ExerciseProgress, and_(
+            ExerciseProgress.exercise_id == Exercise.id, ExerciseProgress.user_id == student.id))
+        .where(Exercise.lesson_id == lesson.id).order_by(Exercise.order_index)).all()
+    exercises = [exercise for exercise, _progress in rows]
+    set_committed_value(lesson, "exercises", exercises)
+    items = _items(student, exercises, review_attempt=review_attempt,
+                   progress_rows={exercise.id: row for exercise, row in rows if row is not None})
     return LessonPage(school_class, enrollment, lesson, position + 1, items, previous=previous,
                       next=following[1] if following else None, next_unlocked=bool(following and following[2]),
                       can_work=enrollment.status == "active")

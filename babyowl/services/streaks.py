@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Date, cast, func, literal, select, union
 
 from babyowl.extensions import db
 from babyowl.models import StreakRepair, UserLevel, XPTransaction
@@ -35,6 +35,12 @@ from babyowl.transactions import use_case
 REPAIR_EVERY_DAYS = 7
 
 
+# The days read for a streak: about half a year back. A run (daily or weekly) that reaches further than
+# that reads the rest of the history in one more statement, so the result is the same either way and the
+# usual page reads a bounded number of rows however long the student's history is.
+WINDOW_DAYS = 182
+
+
 @dataclass
 class Streak:
     days: int = 0
@@ -42,6 +48,7 @@ class Streak:
     active_today: bool = False
     repaired: list[date] = field(default_factory=list)  # days bridged automatically
     weeks: int = 0
+    stopped_at: date | None = None  # the day the walk back stopped: the run cannot reach it
 
 
 def daily_run(active: set[date], today: date, outage: set[date] = frozenset()) -> Streak:
@@ -62,12 +69,14 @@ def daily_run(active: set[date], today: date, outage: set[date] = frozenset()) -
         else:
             break
         day -= timedelta(days=1)
+    streak.stopped_at = day
     if streak.days == 0:
         streak.repaired = []
     return streak
 
 
-def weekly_run(active: set[date], today: date) -> int:
+def _weekly(active: set[date], today: date) -> tuple[int, date]:
+    """(weeks in a row, the Monday of the week that stopped the count)."""
     weeks = {d - timedelta(days=d.weekday()) for d in active}
     monday = today - timedelta(days=today.weekday())
     week = monday if monday in weeks else monday - timedelta(days=7)
@@ -75,34 +84,55 @@ def weekly_run(active: set[date], today: date) -> int:
     while week in weeks:
         count += 1
         week -= timedelta(days=7)
-    return count
+    return count, week
 
 
-def zone_of(user_id: uuid.UUID) -> ZoneInfo:
-    name = db.session.scalar(select(UserLevel.time_zone).where(UserLevel.user_id == user_id))
+def weekly_run(active: set[date], today: date) -> int:
+    return _weekly(active, today)[0]
+
+
+def zone_named(name: str | None) -> ZoneInfo:
+    """The zone streak days are counted in: the student's own (user_levels.time_zone), else the school's."""
     return ZoneInfo(name or current_app.config["SCHOOL_TIMEZONE"])
 
 
-def active_days(user_id: uuid.UUID, zone: ZoneInfo, since: datetime | None = None) -> set[date]:
+def zone_of(user_id: uuid.UUID) -> ZoneInfo:
+    return zone_named(db.session.scalar(select(UserLevel.time_zone).where(UserLevel.user_id == user_id)))
+
+
+def _days(user_id: uuid.UUID, zone: ZoneInfo, since: date | None) -> tuple[set[date], set[date]]:
+    """(active days, outage days) from `since` on (None: all), in the zone: one statement on PostgreSQL,
+    which turns the ledger's rows into distinct days itself (a student's history is many rows a day)."""
     from babyowl.services.xp import ACTIVITY_REASONS
 
-    query = select(XPTransaction.created_at).where(XPTransaction.user_id == user_id,
-                                                   XPTransaction.reason.in_(ACTIVITY_REASONS))
+    mine = [XPTransaction.user_id == user_id, XPTransaction.reason.in_(ACTIVITY_REASONS)]
+    outage = select(StreakRepair.day, literal(True))
     if since is not None:
-        query = query.where(XPTransaction.created_at >= since)
-    return {moment.astimezone(zone).date() for moment in db.session.scalars(query)}
+        mine.append(XPTransaction.created_at >= datetime.combine(since, time(), zone).astimezone(timezone.utc))
+        outage = outage.where(StreakRepair.day >= since)
+    if db.engine.dialect.name != "postgresql":  # the embedded SQLite knows no time zones: counted here
+        days = {moment.astimezone(zone).date() for moment in db.session.scalars(
+            select(XPTransaction.created_at).where(*mine))}
+        return days, set(db.session.scalars(outage.with_only_columns(StreakRepair.day)))
+    local_day = cast(func.timezone(zone.key, XPTransaction.created_at), Date)
+    rows = db.session.execute(union(select(local_day, literal(False)).where(*mine), outage)).all()
+    return {d for d, is_outage in rows if not is_outage}, {d for d, is_outage in rows if is_outage}
 
 
-def outage_days() -> set[date]:
-    return set(db.session.scalars(select(StreakRepair.day)))
-
-
-def streak_for(user_id: uuid.UUID, now: datetime | None = None) -> Streak:
-    zone = zone_of(user_id)
+def streak_for(user_id: uuid.UUID, now: datetime | None = None, zone: ZoneInfo | None = None) -> Streak:
+    """The student's daily and weekly streaks now; `zone` when the caller already knows it (`zone_named`)."""
+    zone = zone or zone_of(user_id)
     today = (now or utcnow()).astimezone(zone).date()
-    days = active_days(user_id, zone)
-    streak = daily_run(days, today, outage_days())
-    streak.weeks = weekly_run(days, today)
+    since = today - timedelta(days=WINDOW_DAYS)
+    days, outage = _days(user_id, zone, since)
+    streak = daily_run(days, today, outage)
+    streak.weeks, stopped_week = _weekly(days, today)
+    # Exact when each run stopped on a day the window holds whole: the day and the one before it (a repair
+    # looks back a day), the whole week. Else the run may go on before the window: read everything.
+    if streak.stopped_at <= since or stopped_week < since:
+        days, outage = _days(user_id, zone, None)
+        streak = daily_run(days, today, outage)
+        streak.weeks = weekly_run(days, today)
     return streak
 
 

@@ -286,10 +286,10 @@ class Standing:
 
 
 def standing(user_id: uuid.UUID) -> Standing:
-    row = db.session.scalar(select(UserLevel).where(UserLevel.user_id == user_id))
-    total = row.total_xp if row else 0
-    return Standing(user_id, total, level_info(total), bool(row and row.leaderboard_opt_out),
-                    row.time_zone if row else None)
+    row = db.session.execute(select(UserLevel.total_xp, UserLevel.leaderboard_opt_out, UserLevel.time_zone)
+                             .where(UserLevel.user_id == user_id)).first()
+    total, opted_out, time_zone = row or (0, False, None)
+    return Standing(user_id, total, level_info(total), bool(opted_out), time_zone)
 
 
 def history(user_id: uuid.UUID, limit: int = 50,

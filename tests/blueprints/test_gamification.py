@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import select
 
 from babyowl.extensions import db as _db
@@ -317,6 +319,34 @@ def test_the_students_home_runs_the_same_statements_with_more_badges(app, school
     make_enrollment(second, ayu)
     _db.session.commit()
     assert statements() == before
+
+
+def _ledger(user_id, moments):
+    _db.session.execute(sa.insert(XPTransaction), [
+        {"id": uuid.uuid4(), "user_id": user_id, "amount": 5, "reason": "exercise_completed",
+         "reference_id": uuid.uuid4(), "created_at": moment} for moment in moments])
+    _db.session.commit()
+
+
+def test_the_students_home_runs_the_same_statements_with_10_or_500_ledger_rows(app, school, count_queries):
+    ayu = school["students"][0]
+    client = signed_in_client(app, ayu)
+    now = datetime.now(timezone.utc)
+
+    def visit():
+        _db.session.expire_all()
+        with count_queries() as seen:
+            page = text(client.get("/dashboard"))
+        return page, len(seen)
+
+    _ledger(ayu.id, [now - timedelta(days=n) for n in range(10)])  # ten days in a row, today the last
+    page, before = visit()
+    assert "10 days in a row" in page
+    # Months of older history, three weeks before the run began: 490 more rows, ~3 a day.
+    _ledger(ayu.id, [now - timedelta(days=31 + n // 3, hours=n % 3) for n in range(490)])
+    page, after = visit()
+    assert "10 days in a row" in page and after == before
+    assert before == 6  # session, cards, level, streaks, badges, announcements
 
 
 def test_the_cli_seeds_badges_and_rebuilds_boards(app, db):

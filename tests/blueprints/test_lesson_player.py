@@ -50,6 +50,28 @@ def test_the_lesson_page_lists_exercises_in_order_with_state_bar_and_navigation(
     assert f'href="{setup.lesson_url(setup.lessons[0])}"' in middle and "opens after its meeting" in middle
 
 
+def test_the_lesson_page_runs_the_same_five_statements_for_3_or_8_exercises(student, db, setup, first,
+                                                                            count_queries):
+    lesson = setup.lessons[0]
+    exercise(lesson, "quiz", QUIZ, "Kuis 1")
+    url = setup.lesson_url(lesson)
+
+    def statements():
+        db.session.expire_all()
+        with count_queries() as seen:
+            page = text(student.get(url))
+        return page, len(seen)
+
+    page, before = statements()
+    assert "Exercise 3 of 3" in page
+    for n in range(2, 7):
+        exercise(lesson, "quiz", QUIZ, f"Kuis {n}")
+    page, after = statements()
+    assert "Exercise 8 of 8" in page and "Kuis 6" in page
+    # The session; the class with the enrollment; the plan; the exercises with their progress; quiz attempts.
+    assert after == before == 5
+
+
 def test_the_class_lesson_link_takes_a_student_to_the_player(student, setup, first):
     response = student.get(f"/classes/{setup.school_class.id}/lessons/{setup.lessons[0].id}")
     assert response.status_code == 303 and response.headers["Location"] == setup.lesson_url(setup.lessons[0])

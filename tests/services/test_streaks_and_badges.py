@@ -90,6 +90,35 @@ def test_a_streak_with_a_repair_and_the_staff_repair_command(app, db):
     assert (run.days, run.repaired) == (4, [day(2)])
 
 
+def test_a_run_longer_than_the_window_read_is_counted_whole(app, db, monkeypatch):
+    monkeypatch.setattr(streaks, "WINDOW_DAYS", 14)  # the page reads 14 days, then the rest when a run goes on
+    student = make_user("student")
+    now = datetime(2026, 11, 30, 5, 0, tzinfo=timezone.utc)  # a Monday in Jakarta
+    for n in range(40):
+        _activity(student.id, now - timedelta(days=n))
+    run = streaks.streak_for(student.id, now)
+    assert (run.days, run.weeks, run.start) == (40, 7, (now - timedelta(days=39)).date())
+    # Weekly practice only (Mondays, 10 weeks): the daily run is 1 day, the weekly one reaches past the window.
+    weekly = make_user("student")
+    for n in range(10):
+        _activity(weekly.id, now - timedelta(days=7 * n))
+    run = streaks.streak_for(weekly.id, now)
+    assert (run.days, run.weeks) == (1, 10)
+
+
+def test_the_streak_reads_the_same_statements_for_a_short_or_a_long_history(app, db, count_queries):
+    student_id = make_user("student").id
+    now = datetime(2026, 11, 30, 5, 0, tzinfo=timezone.utc)
+    _activity(student_id, now)
+    with count_queries() as short:
+        assert streaks.streak_for(student_id, now).days == 1
+    for n in range(30):  # a year ago: history the run cannot reach
+        _activity(student_id, now - timedelta(days=365 + n))
+    with count_queries() as long:
+        assert streaks.streak_for(student_id, now).days == 1
+    assert len(long) == len(short) == 2  # the zone, then the days and outage days in one statement
+
+
 def test_only_activity_counts_for_streaks(app, db):
     student = make_user("student")
     _db.session.add(XPTransaction(user_id=student.id, amount=5, reason="bonus", note="Hadiah",
