@@ -259,7 +259,7 @@ def main(argv=None) -> int:
                 for kind in kinds:
                     for label, code in sides:
                         figures = _child(url, kind, code)
-                        results.append((size, label + kind, figures))
+                        results.append((size, label + kind, {**figures, "round": _round}))
                         print(f"    {label + kind:<16} {figures['rows']:>8,} rows {figures['bytes'] / 2**20:>7.1f} MB "
                               f"{figures['seconds']:>6.1f} s (CPU {figures['cpu']:.1f} s)  peak RSS "
                               f"{figures['peak_mb']:.0f} MB  load {figures['load'][0]:.1f}→{figures['load'][1]:.1f}",
@@ -278,10 +278,10 @@ def main(argv=None) -> int:
               f"{f['rows'] / f['seconds']:>9,.0f}{f['before_mb']:>9.0f}MB{f['peak_mb']:>7.0f}MB"
               f"{f['load'][0]:>6.1f}→{f['load'][1]:.1f}")
     # Each CSV against the COPY measured next to it (same round, so under much the same load).
-    copies = [(i, f) for i, (_, kind, f) in enumerate(results) if kind == "copy"]
-    for index, (size, kind, f) in enumerate(results):
-        if kind.endswith("csv") and copies:
-            _, copy = min(copies, key=lambda c: abs(c[0] - index))
+    copies = {f["round"]: f for _, kind, f in results if kind == "copy"}
+    for size, kind, f in results:
+        if kind.endswith("csv") and f["round"] in copies:
+            copy = copies[f["round"]]
             print(f"  {size:,} rows, {kind}: {f['seconds'] / copy['seconds']:.2f}x PostgreSQL's COPY of the same "
                   f"query measured beside it ({f['seconds']:.2f} s / {copy['seconds']:.2f} s; target <= 2.5x)")
     for kind in FORMATS:

@@ -13,7 +13,7 @@ import io
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -25,6 +25,8 @@ from babyowl.services.attendance_reports import COLUMNS, ExportFilter, ExportRow
 
 SEPARATORS = {"comma": ",", "semicolon": ";"}
 FLUSH_AT = 64 * 1024
+# Day 0 of Excel's serial dates (1900 system; the export's dates all come after its 1900-02-29 quirk).
+EXCEL_EPOCH, EXCEL_EPOCH_DATE, DAY = datetime(1899, 12, 30), date(1899, 12, 30), timedelta(days=1)
 
 
 def _zone() -> ZoneInfo:
@@ -88,7 +90,12 @@ def xlsx_file(rows: Iterable[ExportRow]) -> str:
     time_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
     sheet.write_row(0, 0, COLUMNS)
     zone = _zone()
-    string, number, moment = sheet.write_string, sheet.write_number, sheet.write_datetime
+    string, number = sheet.write_string, sheet.write_number
+
+    def moment(r: int, c: int, value: datetime, cell_format) -> None:
+        # Excel's serial day number of the local time: what write_datetime() stores, without its checks per cell.
+        number(r, c, (value.astimezone(zone).replace(tzinfo=None) - EXCEL_EPOCH) / DAY, cell_format)
+
     for r, row in enumerate(rows, start=1):
         string(r, 0, row.attendance_id)
         string(r, 1, row.class_id)
@@ -97,7 +104,7 @@ def xlsx_file(rows: Iterable[ExportRow]) -> str:
         if row.instructor is not None:
             string(r, 4, row.instructor)
         number(r, 5, row.meeting_number)
-        moment(r, 6, row.meeting_date, date_format)
+        number(r, 6, (row.meeting_date - EXCEL_EPOCH_DATE).days, date_format)
         string(r, 7, row.student_id)
         string(r, 8, row.student_name)
         string(r, 9, row.student_email)
@@ -106,11 +113,11 @@ def xlsx_file(rows: Iterable[ExportRow]) -> str:
         number(r, 12, row.credits_remaining_after)
         if row.marked_by is not None:
             string(r, 13, row.marked_by)
-        moment(r, 14, row.marked_at.astimezone(zone).replace(tzinfo=None), time_format)
+        moment(r, 14, row.marked_at, time_format)
         if row.changed_by is not None:
             string(r, 15, row.changed_by)
         if row.changed_at is not None:
-            moment(r, 16, row.changed_at.astimezone(zone).replace(tzinfo=None), time_format)
+            moment(r, 16, row.changed_at, time_format)
         if row.note:
             string(r, 17, row.note)
     workbook.close()
