@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -391,6 +391,7 @@ def filter_choices() -> tuple[list[SchoolClass], list[User]]:
 # Large exports: built by a job, fetched through an expiring signed link (issue 22)
 
 EXPORT_SALT = "babyowl-export"
+EXPORTS_PREFIX = "exports"  # exports/<request id>.csv|xlsx
 EXPORT_TYPES = {"csv": "text/csv; charset=utf-8",
                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -454,7 +455,26 @@ def exported_file(actor: User, token: str) -> tuple[str, str]:
         raise ExportLinkInvalid(_("This download link is not valid.")) from exc
     if values.get("u") != str(actor.id):
         raise ExportLinkInvalid(_("This download link is not valid."))
+    from babyowl.storage import get_storage
+
+    if not get_storage().exists(values["k"]):  # swept (`delete_expired_exports`) a little before the link's end
+        raise ExportLinkExpired(_("This download link has expired. Ask for the export again."))
     return values["k"], values["n"]
+
+
+def delete_expired_exports() -> int:
+    """Delete the stored exports older than their links (EXPORT_LINK_SECONDS); run by the worker's sweep and
+    `flask send-due-announcements`. Returns how many files went. A file's link expires with it: its page then
+    says so (410), whether the link's signature or the file ran out first."""
+    from babyowl.models.base import utcnow
+    from babyowl.storage import get_storage
+
+    storage = get_storage()
+    cutoff = utcnow() - timedelta(seconds=current_app.config["EXPORT_LINK_SECONDS"])
+    expired = [key for key, written in storage.listed(EXPORTS_PREFIX) if written < cutoff]
+    for key in expired:
+        storage.delete(key)
+    return len(expired)
 
 
 @use_case

@@ -41,7 +41,7 @@ def build_attendance_export(request_id: str, user_id: str, filters: dict, file_f
             for chunk in attendance_csv_chunks(chosen, SEPARATORS.get(separator, ",")):
                 out.write(chunk)
     end_read()  # no transaction stays open while the file is stored
-    key = f"exports/{request_id}.{file_format}"
+    key = f"{attendance_reports.EXPORTS_PREFIX}/{request_id}.{file_format}"
     try:
         with open(path, "rb") as stored:
             get_storage().save(key, stored, attendance_reports.EXPORT_TYPES[file_format])
