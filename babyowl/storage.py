@@ -12,7 +12,9 @@ import os
 import re
 import unicodedata
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote
@@ -162,6 +164,17 @@ class LocalStorage:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def listed(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+        """(key, when it was last written) of every file whose key starts with `prefix/`."""
+        top = self._path(prefix)
+        if not top.is_dir():
+            return
+        for path in sorted(top.rglob("*")):
+            # Dot files are this backend's sidecars and temporary files, never keys.
+            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(self.root).parts):
+                yield (path.relative_to(self.root).as_posix(),
+                       datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc))
+
     def download_url(self, key: str, filename: str | None = None, expires: int = 300) -> str | None:
         self._path(key)
         # No URL of its own: the app checks permissions and streams the file.
@@ -237,6 +250,14 @@ class S3Storage:
                 return False
             raise
         return True
+
+    def listed(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+        """(key, when it was last written) of every object whose key starts with `prefix/`."""
+        validate_key(prefix)
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix + "/")
+        for page in pages:
+            for item in page.get("Contents", []):
+                yield item["Key"], item["LastModified"]
 
     def download_url(self, key: str, filename: str | None = None, expires: int = 300) -> str | None:
         validate_key(key)

@@ -35,7 +35,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+# BENCH_CODE: another checkout's babyowl to measure (--compare runs the children of the "before" side with it).
+sys.path.insert(0, os.environ.get("BENCH_CODE") or str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import sqlalchemy as sa  # noqa: E402
@@ -59,6 +60,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--sizes", default="10000,100000", help="export sizes in rows (default 10000,100000)")
     parser.add_argument("--measure", choices=sorted([*FORMATS, *EXTRA]), help=argparse.SUPPRESS)  # the child process
     parser.add_argument("--keep", action="store_true", help="keep the last database afterwards (default: drop it)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure on the database as it is (seeded by an earlier run with --keep): one size")
+    parser.add_argument("--kinds", default=",".join((*FORMATS, *EXTRA)),
+                        help=f"what to measure, of {','.join((*FORMATS, *EXTRA))} (default: all)")
+    parser.add_argument("--compare", metavar="DIR",
+                        help="also measure the code of this checkout (e.g. the commit before a change), interleaved")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure each kind this many times, interleaved (the machine's load moves meanwhile)")
     return parser.parse_args(argv)
 
 
@@ -89,7 +98,7 @@ def measure_copy(url: str) -> dict:
                                                            compile_kwargs={"literal_binds": True}))
     plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     before_mb = _status_mb("VmRSS")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     size = lines = 0
     with psycopg.connect(plain) as connection, connection.cursor() as cursor:
         with cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER, DELIMITER ';')") as copy:
@@ -97,7 +106,7 @@ def measure_copy(url: str) -> dict:
                 size += len(chunk)
                 lines += bytes(chunk).count(b"\n")
     return {"rows": lines - 1, "bytes": size, "seconds": time.perf_counter() - started, "first_byte": None,
-            "before_mb": before_mb, "peak_mb": _status_mb("VmHWM")}
+            "cpu": time.process_time() - cpu, "before_mb": before_mb, "peak_mb": _status_mb("VmHWM")}
 
 
 def measure_job(url: str) -> dict:
@@ -116,10 +125,10 @@ def measure_job(url: str) -> dict:
         admin_id = db.session.scalars(sa.select(User.id).where(User.role == "super_admin")).first()
         db.session.remove()
     before_mb = _status_mb("VmRSS")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with app.app_context():
         key = build_attendance_export(str(uuid.uuid4()), str(admin_id), {}, "xlsx", "comma", "attendance")
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     path = Path(storage_dir) / key
     from openpyxl import load_workbook
 
@@ -128,7 +137,7 @@ def measure_job(url: str) -> dict:
     import shutil
 
     shutil.rmtree(storage_dir)
-    return {"rows": rows, "bytes": size, "seconds": seconds, "first_byte": None, "before_mb": before_mb,
+    return {"rows": rows, "bytes": size, "seconds": seconds, "first_byte": None, "cpu": cpu, "before_mb": before_mb,
             "peak_mb": _status_mb("VmHWM")}
 
 
@@ -160,7 +169,7 @@ def measure(url: str, kind: str) -> dict:
         session["_fresh"] = True
     client.get("/dashboard")  # imports, templates and the connection pool warm, not counted
     before_mb = _status_mb("VmRSS")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
 
     def export():
         response = client.get(FORMATS[kind], buffered=False)
@@ -185,7 +194,7 @@ def measure(url: str, kind: str) -> dict:
     saved = f"/tmp/babyowl-bench-{os.getpid()}.xlsx"
     first_byte: list[float] = []
     size, lines, tail = contextvars.Context().run(export)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     peak_mb = _status_mb("VmHWM")
     if kind == "xlsx":
         from openpyxl import load_workbook
@@ -198,15 +207,17 @@ def measure(url: str, kind: str) -> dict:
         if len(next(csv.reader([last], delimiter=";"))) != 18:
             raise SystemExit("the last CSV line is not a full row")
     return {"rows": rows, "bytes": size, "seconds": seconds, "first_byte": first_byte[0] if first_byte else None,
-            "before_mb": before_mb, "peak_mb": peak_mb}
+            "cpu": cpu, "before_mb": before_mb, "peak_mb": peak_mb}
 
 
-def _child(url: str, kind: str) -> dict:
+def _child(url: str, kind: str, code: str | None = None) -> dict:
+    env = {**os.environ, "BENCH_CODE": code or ""}
+    load = os.getloadavg()[0]
     output = subprocess.run([sys.executable, __file__, "--database-url", url, "--measure", kind],
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, env=env)
     if output.returncode:
         raise SystemExit(f"the {kind} export failed:\n{output.stderr[-3000:]}")
-    return json.loads(output.stdout.strip().splitlines()[-1])
+    return {**json.loads(output.stdout.strip().splitlines()[-1]), "load": (load, os.getloadavg()[0])}
 
 
 def main(argv=None) -> int:
@@ -216,57 +227,66 @@ def main(argv=None) -> int:
         print(json.dumps(measure(url, args.measure)))
         return 0
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    kinds = [k for k in args.kinds.split(",") if k]
+    sides = [("", None)] + ([("before:", str(Path(args.compare).resolve()))] if args.compare else [])
     began = time.perf_counter()
     shown = make_url(url).render_as_string(hide_password=True)
-    print(f"Attendance export benchmark on {shown}")
+    print(f"Attendance export benchmark on {shown}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     results, server_version = [], "?"
     try:
-        for size in sizes:
-            classes = max(1, round(size / ROWS_PER_CLASS))
-            students = classes * school_seeder.CLASS_SIZE
-            school_seeder.recreate_database(url)
+        for size in sizes[:1] if args.reuse else sizes:
             app = school_seeder.build_app(url)
-            with app.app_context():
-                from flask_migrate import upgrade
+            if not args.reuse:
+                classes = max(1, round(size / ROWS_PER_CLASS))
+                students = classes * school_seeder.CLASS_SIZE
+                school_seeder.recreate_database(url)
+                app = school_seeder.build_app(url)
+                with app.app_context():
+                    from flask_migrate import upgrade
 
+                    upgrade()
+                started = time.perf_counter()
+                seeded = school_seeder.seed(app, students, classes)
+                print(f"  {seeded['counts']['attendance records']:,} attendance records seeded "
+                      f"({classes} classes) in {time.perf_counter() - started:.1f} s")
+            with app.app_context():
                 from babyowl.extensions import db
 
-                upgrade()
                 server_version = db.session.execute(sa.text("SHOW server_version")).scalar()
                 db.session.remove()
-            started = time.perf_counter()
-            seeded = school_seeder.seed(app, students, classes)
-            with app.app_context():
                 db.engine.dispose()
-            print(f"  {seeded['counts']['attendance records']:,} attendance records seeded "
-                  f"({classes} classes) in {time.perf_counter() - started:.1f} s")
-            for kind in (*FORMATS, *EXTRA):
-                figures = _child(url, kind)
-                results.append((size, kind, figures))
-                print(f"    {kind:<5} {figures['rows']:>8,} rows {figures['bytes'] / 2**20:>7.1f} MB "
-                      f"{figures['seconds']:>6.1f} s  peak RSS {figures['peak_mb']:.0f} MB")
+            for _round in range(args.rounds):
+                for kind in kinds:
+                    for label, code in sides:
+                        figures = _child(url, kind, code)
+                        results.append((size, label + kind, {**figures, "round": _round}))
+                        print(f"    {label + kind:<16} {figures['rows']:>8,} rows {figures['bytes'] / 2**20:>7.1f} MB "
+                              f"{figures['seconds']:>6.1f} s (CPU {figures['cpu']:.1f} s)  peak RSS "
+                              f"{figures['peak_mb']:.0f} MB  load {figures['load'][0]:.1f}→{figures['load'][1]:.1f}",
+                              flush=True)
     finally:
-        if not args.keep:
+        if not args.keep and not args.reuse:
             school_seeder.drop_database(url)
     print()
-    header = (f"{'format':<9}{'rows':>10}{'file MB':>10}{'seconds':>10}{'1st byte':>10}{'rows/s':>10}"
-              f"{'RSS before':>12}{'peak RSS':>10}")
+    header = (f"{'export':<17}{'rows':>9}{'file MB':>9}{'seconds':>9}{'CPU s':>7}{'1st byte':>9}{'rows/s':>9}"
+              f"{'RSS before':>11}{'peak RSS':>9}{'load':>11}")
     print(header)
     print("-" * len(header))
     for size, kind, f in results:
         first = f"{f['first_byte']:.2f}" if f.get("first_byte") is not None else "-"
-        print(f"{kind:<9}{f['rows']:>10,}{f['bytes'] / 2**20:>10.1f}{f['seconds']:>10.1f}{first:>10}"
-              f"{f['rows'] / f['seconds']:>10,.0f}{f['before_mb']:>10.0f}MB{f['peak_mb']:>8.0f}MB")
-    by_size: dict[int, dict] = {}
+        print(f"{kind:<17}{f['rows']:>9,}{f['bytes'] / 2**20:>9.1f}{f['seconds']:>9.1f}{f['cpu']:>7.1f}{first:>9}"
+              f"{f['rows'] / f['seconds']:>9,.0f}{f['before_mb']:>9.0f}MB{f['peak_mb']:>7.0f}MB"
+              f"{f['load'][0]:>6.1f}→{f['load'][1]:.1f}")
+    # Each CSV against the COPY measured next to it (same round, so under much the same load).
+    copies = {f["round"]: f for _, kind, f in results if kind == "copy"}
     for size, kind, f in results:
-        by_size.setdefault(size, {})[kind] = f
-    for size, kinds in by_size.items():
-        if "csv" in kinds and "copy" in kinds:
-            print(f"  {size:,} rows: the CSV took {kinds['csv']['seconds'] / kinds['copy']['seconds']:.2f}x "
-                  f"PostgreSQL's COPY of the same query (target <= 2.5x)")
+        if kind.endswith("csv") and f["round"] in copies:
+            copy = copies[f["round"]]
+            print(f"  {size:,} rows, {kind}: {f['seconds'] / copy['seconds']:.2f}x PostgreSQL's COPY of the same "
+                  f"query measured beside it ({f['seconds']:.2f} s / {copy['seconds']:.2f} s; target <= 2.5x)")
     for kind in FORMATS:
         peaks = [f["peak_mb"] - f["before_mb"] for _, k, f in results if k == kind]
-        if len(peaks) > 1:
+        if len(peaks) > 1 and len(sizes) > 1:
             print(f"  {kind}: memory the export added: " + " → ".join(f"{p:.0f} MB" for p in peaks)
                   + " (from the smallest to the largest export)")
     print(f"  Python {platform.python_version()}, PostgreSQL {server_version}, {os.cpu_count()} CPU cores, "

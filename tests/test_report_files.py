@@ -5,9 +5,10 @@ import csv
 import io
 import uuid
 from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 from babyowl.blueprints.reports.files import FLUSH_AT, csv_chunks
-from babyowl.services.attendance_reports import COLUMNS, ExportRow
+from babyowl.services.attendance_reports import COLUMNS, ExportRow, text_cells
 
 
 def fake_rows(n: int):
@@ -19,7 +20,8 @@ def fake_rows(n: int):
 
 def test_a_large_csv_leaves_in_bounded_chunks(app):
     with app.app_context():
-        chunks = list(csv_chunks(fake_rows(5000), ";"))
+        zone = ZoneInfo(app.config["SCHOOL_TIMEZONE"])
+        chunks = list(csv_chunks((text_cells(row, zone) for row in fake_rows(5000)), ";"))
     assert len(chunks) > 10
     assert max(len(chunk) for chunk in chunks) < FLUSH_AT + 1000
     rows = list(csv.reader(io.StringIO("".join(chunks).removeprefix("\ufeff"), newline=""), delimiter=";"))

@@ -33,7 +33,20 @@ def test_embedded_sqlite_app_migrates_seeds_and_serves_pages(tmp_path):
     assert response.status_code == 303
     html = client.get("/dashboard").get_data(as_text=True)
     assert "Python Dasar — Grup Sabtu Pagi" in html and "3 / 10" in html
+    from sqlalchemy import select
+
     from babyowl.extensions import db
+    from babyowl.models import SchoolClass
+
+    with app.app_context():
+        class_id = db.session.scalar(select(SchoolClass.id).where(SchoolClass.name == "Python Dasar — Grup Sabtu Pagi"))
+    # Without PostgreSQL's COPY the CSV's cells are formatted and joined by Python: the same file.
+    csv_file = client.get(f"/classes/{class_id}/attendance/report.csv?separator=semicolon")
+    assert csv_file.status_code == 200
+    lines = csv_file.get_data().decode("utf-8").split("\n")
+    assert lines[0].startswith("\ufeffattendance_id;class_id;class_name") and len(lines) > 3
+    assert "Python Dasar — Grup Sabtu Pagi" in lines[1] and "+07:00" in lines[1]
+    assert client.get(f"/classes/{class_id}/attendance/report.xlsx").get_data().startswith(b"PK")
 
     with app.app_context():
         db.engine.dispose()

@@ -48,6 +48,7 @@ def sweep() -> dict[str, int]:
     from babyowl.jobs.notifications import requeue_lost_emails
     from babyowl.jobs.payments import expire_due_invoices
     from babyowl.services.announcements import send_due_announcements
+    from babyowl.services.attendance_reports import delete_expired_exports
     from babyowl.services.community import send_like_digests
     from babyowl.services.community_events import send_event_reminders
     from babyowl.services.sessions import prune_ended_sessions
@@ -57,7 +58,7 @@ def sweep() -> dict[str, int]:
             "gradings": requeue_lost_gradings(), "account_emails": requeue_pending_emails(),
             "ended_sessions": prune_ended_sessions(), "message_digests": send_digests(),
             "like_digests": send_like_digests(), "event_reminders": send_event_reminders(),
-            "expired_invoices": expire_due_invoices()}
+            "expired_invoices": expire_due_invoices(), "expired_exports": delete_expired_exports()}
     if any(done.values()):
         log.info("Sweep: %(announcements)d announcements sent, %(emails)d notification emails, %(account_emails)d "
                  "account emails and %(gradings)d gradings re-queued", done)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from babyowl.models import Notification
 from babyowl.services.attendance_reports import COLUMNS
 from tests.helpers import flashes, signed_in_client, text
+from tests.storage_fixtures import stored_keys
 from tests.report_school import EXPECTED, build_school
 
 
@@ -76,7 +77,7 @@ def test_an_export_up_to_the_limit_still_streams_at_once(app, db, school, staff)
     app.config["EXPORT_JOB_ROWS"] = len(EXPECTED)
     response = staff.get("/reports/attendance.csv")
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/csv")
-    assert response.get_data().count(b"\r\n") == len(EXPECTED) + 1
+    assert response.get_data().count(b"\n") == len(EXPECTED) + 1
     assert db.session.scalars(select(Notification)).all() == []
 
 
@@ -98,3 +99,23 @@ def test_an_unknown_format_is_refused(app, db, school, staff):
     assert response.status_code == 303
     assert "Choose CSV or Excel." in flashes(staff.get(response.headers["Location"]))
     assert db.session.scalars(select(Notification)).all() == []
+
+
+def test_an_expired_export_is_deleted_from_storage_by_the_sweep_and_its_link_says_it_expired(app, db, school, staff):
+    from babyowl.jobs.announcements import sweep
+
+    staff.post("/reports/exports", data={"format": "xlsx"})
+    link = the_link(db, school.staff)
+    with app.app_context():
+        assert sweep()["expired_exports"] == 0  # younger than its link: kept
+    [key] = [k for k in stored_keys(app) if k.startswith("exports/")]
+    assert key.endswith(".xlsx") and download(staff, app, link).startswith(b"PK")
+
+    app.config["EXPORT_LINK_SECONDS"] = -1  # every stored export is now older than its link
+    with app.app_context():
+        assert sweep()["expired_exports"] == 1
+    assert key not in stored_keys(app)
+
+    app.config["EXPORT_LINK_SECONDS"] = 24 * 3600  # the link's signature is still good; the file is gone
+    gone = staff.get(link)
+    assert gone.status_code == 410 and "This download link has expired. Ask for the export again." in text(gone)

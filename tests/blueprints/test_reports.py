@@ -66,6 +66,8 @@ def test_staff_export_every_mark_as_csv(staff_client, school, separator, charact
     ("date_from=2026-10-04&date_to=2026-10-10", 5),
     ("student=andi", 5),
     ("date_from=2026-10-10&student=andi", 3),
+    ("student=%25", 0),  # typed literally into PostgreSQL's COPY, matches no one
+    ("student=O'Brien%22;--", 0),
 ])
 def test_csv_filters_from_the_query_string(staff_client, school, query, count):
     rows = read_csv(staff_client.get(f"/reports/attendance.csv?{query}"), ",")
@@ -193,3 +195,23 @@ def test_the_class_page_links_its_report(app, school):
 def test_reports_in_the_staff_navigation(app, staff_client, school):
     assert 'href="/reports"' in text(staff_client.get("/dashboard"))
     assert 'href="/reports"' not in text(signed_in_client(app, school.budi).get("/dashboard"))
+
+
+def test_the_long_lists_of_the_filters_render_as_wtforms_select_does(app, school):
+    """LongSelect (one format per option) prints exactly what WTForms' Select prints, escaping included."""
+    from types import SimpleNamespace
+
+    from wtforms.widgets import Select
+
+    from babyowl.blueprints.reports.forms import LongSelect, ReportFilterForm
+
+    odd = SimpleNamespace(id=school.class_a.id, name='<Kelas> & "Python"')
+    with app.test_request_context(f"/reports?class_id={school.class_a.id}"):
+        from flask import request
+
+        form = ReportFilterForm(request.args, classes=[odd, school.class_b], instructors=[school.budi])
+        for field in (form.class_id, form.instructor_id):
+            assert isinstance(field.widget, LongSelect)
+            assert LongSelect()(field) == Select()(field)
+        shown = str(form.class_id())
+    assert f'<option selected value="{school.class_a.id}">&lt;Kelas&gt; &amp; &#34;Python&#34;</option>' in shown

@@ -341,3 +341,19 @@ def test_get_storage_uses_the_current_app_config(tmp_path):
         storage = get_storage()
         assert isinstance(storage, LocalStorage) and storage.root == tmp_path / "uploads"
         assert get_storage() is storage
+
+
+def test_listed_names_the_files_under_a_prefix_with_when_they_were_written(storage):
+    from datetime import datetime, timedelta, timezone
+
+    before = datetime.now(timezone.utc) - timedelta(minutes=1)
+    storage.save("exports/a.csv", b"a", "text/csv")
+    storage.save("exports/deeper/b.xlsx", b"b", "application/octet-stream")
+    storage.save("exportsX/c.csv", b"c", "text/csv")
+    storage.save("other/d.csv", b"d", "text/csv")
+    listed = dict(storage.listed("exports"))
+    assert sorted(listed) == ["exports/a.csv", "exports/deeper/b.xlsx"], "no sidecar, no neighbouring prefix"
+    assert all(before < written < before + timedelta(minutes=5) for written in listed.values())
+    storage.delete("exports/a.csv")
+    assert [key for key, _ in storage.listed("exports")] == ["exports/deeper/b.xlsx"]
+    assert list(storage.listed("nothing-here")) == []

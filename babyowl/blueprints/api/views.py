@@ -389,7 +389,7 @@ def correct_mark(class_id: uuid.UUID, meeting_number: int):
 @spec.validate(query=s.ReportQuery, resp=responses(None), tags=["attendance"])
 def attendance_report(class_id: uuid.UUID):
     """The class's attendance as a file: CSV (long format, UTF-8 with BOM) or PDF (the matrix)."""
-    from babyowl.blueprints.reports.files import SEPARATORS, csv_chunks, matrix_pdf
+    from babyowl.blueprints.reports.files import SEPARATORS, attendance_csv_chunks, matrix_pdf
     from babyowl.models.base import utcnow
     from babyowl.services import attendance_reports
     from babyowl.services.attendance_reports import ExportFilter
@@ -401,8 +401,7 @@ def attendance_report(class_id: uuid.UUID):
         pdf = matrix_pdf(attendance_reports.matrix(school_class), utcnow())
         return Response(pdf, mimetype="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'})
-    body = "".join(csv_chunks(attendance_reports.export_rows(ExportFilter(class_id=school_class.id)),
-                              SEPARATORS["comma"]))
+    body = b"".join(attendance_csv_chunks(ExportFilter(class_id=school_class.id), SEPARATORS["comma"]))
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 

@@ -19,7 +19,7 @@ import tempfile
 import time
 import uuid
 
-from babyowl.blueprints.reports.files import SEPARATORS, csv_chunks, xlsx_file
+from babyowl.blueprints.reports.files import SEPARATORS, attendance_csv_chunks, xlsx_file
 from babyowl.jobs.context import with_app_context
 
 
@@ -32,16 +32,16 @@ def build_attendance_export(request_id: str, user_id: str, filters: dict, file_f
     from babyowl.transactions import end_read
 
     started = time.perf_counter()
-    rows = attendance_reports.export_rows(attendance_reports.filters_from_dict(filters))
+    chosen = attendance_reports.filters_from_dict(filters)
     if file_format == "xlsx":
-        path = xlsx_file(rows)
+        path = xlsx_file(attendance_reports.export_rows(chosen))
     else:
         handle, path = tempfile.mkstemp(prefix="babyowl-", suffix=".csv")
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            for chunk in csv_chunks(rows, SEPARATORS.get(separator, ",")):
+        with os.fdopen(handle, "wb") as out:
+            for chunk in attendance_csv_chunks(chosen, SEPARATORS.get(separator, ",")):
                 out.write(chunk)
     end_read()  # no transaction stays open while the file is stored
-    key = f"exports/{request_id}.{file_format}"
+    key = f"{attendance_reports.EXPORTS_PREFIX}/{request_id}.{file_format}"
     try:
         with open(path, "rb") as stored:
             get_storage().save(key, stored, attendance_reports.EXPORT_TYPES[file_format])

@@ -1,8 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
+from wtforms.widgets import Select
 
 from babyowl.blueprints.params import parse_uuid
 from babyowl.services.attendance_reports import ExportFilter
@@ -18,6 +20,20 @@ class SeparatorForm(FlaskForm):
     separator = choice(_l("CSV separator"), SEPARATOR_CHOICES, default="comma")
 
 
+class LongSelect(Select):
+    """The same markup as WTForms' select, each option by one escaping format instead of html_params: the class
+    and instructor lists run to hundreds of options, and rendering them was an eighth of /reports' CPU."""
+
+    @classmethod
+    def render_option(cls, choice, **kwargs):
+        if kwargs or choice.render_kw or isinstance(choice.value, bool):
+            return super().render_option(choice, **kwargs)
+        return (_SELECTED if choice.selected else _OPTION) % (choice.value, choice.label or choice.value)
+
+
+_OPTION, _SELECTED = Markup('<option value="%s">%s</option>'), Markup('<option selected value="%s">%s</option>')
+
+
 class ReportFilterForm(SeparatorForm):
     date_from = optional_date(_l("From"))
     date_to = optional_date(_l("To"))
@@ -31,6 +47,7 @@ class ReportFilterForm(SeparatorForm):
             SelectChoice(str(c.id), c.name) for c in classes]
         self.instructor_id.choices = [SelectChoice("", _l("All instructors"))] + [
             SelectChoice(str(u.id), u.full_name) for u in instructors]
+        self.class_id.widget = self.instructor_id.widget = LongSelect()
 
     def validate_date_to(self, field):
         if field.data and self.date_from.data and field.data < self.date_from.data:

@@ -14,7 +14,7 @@ from babyowl.authz import STAFF_ROLES, TEACHING_ROLES, roles_required
 from babyowl.blueprints.reports.forms import ReportFilterForm, SeparatorForm
 from babyowl.models.base import utcnow
 from babyowl.blueprints.reports.export_job import build_attendance_export
-from babyowl.blueprints.reports.files import SEPARATORS, csv_chunks, matrix_pdf, xlsx_file
+from babyowl.blueprints.reports.files import SEPARATORS, attendance_csv_chunks, matrix_pdf, xlsx_file
 from babyowl.observability import EXPORT_SECONDS, timed_chunks
 from babyowl.errors import error_response, on_refusal
 from babyowl.rendering import redirect_to, render
@@ -45,7 +45,7 @@ def _report_page(form: ReportFilterForm):
 
 
 def _csv(filters: ExportFilter, separator: str, name: str) -> Response:
-    chunks = timed_chunks(csv_chunks(attendance_reports.export_rows(filters), SEPARATORS[separator]), "csv")
+    chunks = timed_chunks(attendance_csv_chunks(filters, SEPARATORS[separator]), "csv")
     response = Response(stream_with_context(chunks), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response
