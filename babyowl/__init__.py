@@ -37,6 +37,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)
+    _configure_pool(app, db)
+    from babyowl.session_cookie import SlidingSessionInterface
+
+    app.session_interface = SlidingSessionInterface()
     # First registered, so its after-request step runs last and sees every Vary the others add.
     compress.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
@@ -114,6 +118,15 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         }
 
     return app
+
+
+def _configure_pool(app, db) -> None:
+    from babyowl.pool import ping_when_idle
+
+    with app.app_context():  # the engines exist once init_app ran; nothing connects here
+        for engine in db.engines.values():
+            if engine.dialect.name == "postgresql":
+                ping_when_idle(engine, app.config["DB_PING_IDLE_SECONDS"])
 
 
 def _configure_login(login_manager) -> None:

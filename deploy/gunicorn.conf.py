@@ -12,7 +12,7 @@ import os
 bind = os.environ.get("WEB_BIND", "127.0.0.1:8000").split(",")
 # gthread: a thread waiting on PostgreSQL or Redis does not hold a whole process; a
 # process per core keeps Python's CPU work (the measured cost per request) on both cores.
-worker_class = "gthread"
+worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
 workers = int(os.environ.get("WEB_WORKERS", os.cpu_count() or 2))
 threads = int(os.environ.get("WEB_THREADS", "4"))
 # A large xlsx export may take a while; nginx waits 190 s (proxy_read_timeout).
