@@ -20,7 +20,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from babyowl.config import load_config
     from babyowl.errors import register_error_handlers
     from babyowl.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
-    from babyowl.i18n import LANGUAGE_NAMES, register_filters, select_locale, select_timezone
+    from babyowl.i18n import (
+        LANGUAGE_NAMES, install_template_gettext, register_filters, select_locale, select_timezone,
+    )
     from flask_babel import get_locale
 
     from babyowl.navigation import (
@@ -47,6 +49,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    install_template_gettext(app)
     login_manager.init_app(app)
     limiter.init_app(app)
     _configure_login(login_manager)
