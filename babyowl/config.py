@@ -163,6 +163,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "COMPRESS_MIMETYPES": ["text/html", "application/json"],
         "COMPRESS_ALGORITHM": ["br", "gzip"],
         "COMPRESS_STREAMS": False,
+        # Brotli quality 4 for pages rendered per request (measured on the 5.5 KB student dashboard: q4 0.11 ms,
+        # 1,927 bytes; q5 0.16 ms, 1,802; q6 0.19 ms, 1,799; q1 0.03 ms, 2,247; gzip 6 0.08 ms, 2,040).
+        "COMPRESS_BR_LEVEL": 4,
+        # Below ~1 KB the saving is under half a packet: the answer goes out as it is (htmx fragments, counters).
+        "COMPRESS_MIN_SIZE": 1024,
         # Exports above this many rows are built by a job and fetched through a link valid EXPORT_LINK_SECONDS.
         "EXPORT_JOB_ROWS": _int("EXPORT_JOB_ROWS", 20000),
         "EXPORT_LINK_SECONDS": _int("EXPORT_LINK_SECONDS", 24 * 3600),
