@@ -1,5 +1,6 @@
 """Extension objects, created unbound and attached in create_app()."""
 import copy
+import time
 
 from flask_babel import Babel
 from flask_compress import Compress
@@ -59,6 +60,16 @@ class SchoolLimiter(Limiter):
         super().init_app(app)
         app.extensions["babyowl.limiter_state"] = dict(self.__dict__)
         self._owner = app
+        app.after_request(self._say_when_to_retry)
+
+    def _say_when_to_retry(self, response):
+        # Without the X-RateLimit-* headers (RATELIMIT_HEADERS_ENABLED off), a refusal still says when to retry;
+        # the window's state is read from the storage for refused requests only.
+        if response.status_code == 429 and "Retry-After" not in response.headers:
+            limit = self.current_limit
+            if limit is not None:
+                response.headers["Retry-After"] = str(max(1, int(limit.reset_at - time.time())))
+        return response
 
     def _serve(self, app) -> None:
         # Several apps in one process (the test suite): take up the settings and

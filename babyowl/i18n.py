@@ -5,8 +5,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from babel import numbers
-from flask import current_app, has_request_context, request
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask import current_app, g, has_request_context, request
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_translations
 
 LANGUAGE_COOKIE = "babyowl_lang"
 LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
@@ -45,6 +45,40 @@ def date_local(value: date | None, fmt: str = "medium") -> str:
 
 def percent(value: Decimal | None) -> str:
     return f"{format_decimal(value, '0.#')}%" if value is not None else "—"
+
+
+def _page_translations():
+    """This request's translations, looked up once per request and language.
+
+    Flask-Babel looks them up again for every `_()` a template calls (~10 µs
+    each: the request globals, the locale's identifier, its cache); a page
+    calls it dozens of times. The entry is keyed on the locale object Flask-Babel
+    holds for this request, so `force_locale` (an email in its reader's
+    language) gets its own; if Flask-Babel's internals change, every call
+    simply takes the slow path again.
+    """
+    try:
+        state = g._get_current_object().__dict__
+    except RuntimeError:  # no app context: Flask-Babel's own answer (no translation)
+        return get_translations()
+    locale = getattr(state.get("_flask_babel"), "babel_locale", None)
+    cached = state.get("babyowl_translations")
+    if cached is None or locale is None or cached[0] is not locale:
+        translations = get_translations()
+        cached = state["babyowl_translations"] = (getattr(state.get("_flask_babel"), "babel_locale", None),
+                                                  translations)
+    return cached[1]
+
+
+def install_template_gettext(app) -> None:
+    """`_()`, `ngettext()` and friends in templates, through `_page_translations` (after Babel's init_app)."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _page_translations().ugettext(s),
+        ngettext=lambda s, p, n: _page_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _page_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _page_translations().unpgettext(c, s, p, n),
+    )
 
 
 def register_filters(app) -> None:

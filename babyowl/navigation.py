@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, has_request_context, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
 
 from babyowl.authz import ALL_ROLES, AUTHORS, GRADERS, STAFF_ROLES, TEACHING_ROLES
@@ -66,12 +66,19 @@ NAV_ITEMS = (
 
 
 def navigation_for() -> list[dict]:
+    """The menu of the signed-in person's role, this page's entry marked; built once per role, language and page.
+
+    Every page draws it: url_for and a translation per entry cost more than the
+    rest of the header, and they depend only on these keys (and the mount point).
+    """
     if not has_request_context() or not current_user.is_authenticated:
         return []  # emails and jobs render templates outside a request
-    items = []
-    for item in NAV_ITEMS:
-        if current_user.role in item.roles and item.endpoint in current_app.view_functions:
-            items.append(
-                {"url": url_for(item.endpoint), "label": item.label, "active": request.endpoint == item.endpoint}
-            )
+    key = (current_user.role, str(get_locale()), request.script_root, request.endpoint)
+    cache = current_app.extensions.setdefault("babyowl.navigation", {})
+    items = cache.get(key)
+    if items is None:
+        role, endpoint, views = key[0], key[3], current_app.view_functions
+        items = cache[key] = [
+            {"url": url_for(item.endpoint), "label": str(item.label), "active": endpoint == item.endpoint}
+            for item in NAV_ITEMS if role in item.roles and item.endpoint in views]
     return items

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import hashlib
 import math
 import os
@@ -37,6 +38,7 @@ import platform
 import random
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -57,6 +59,10 @@ import school  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/babyowl_bench_load"
 SECRET = "bench-load-secret"
+# Hundreds of users share one address and a few accounts loop without think time here: the limits are
+# counted in Redis as in production (their cost is part of every request), at a rate no user reaches.
+BENCH_APPLICATION_LIMIT = "1000000 per minute"
+USER_AGENT = "bench"
 QUIZ = {"passingScore": 60, "attemptsAllowed": None, "shuffle": False, "questions": [
     {"id": "q1", "type": "single_choice", "text": "What is 2 + 3?", "points": 1,
      "options": [{"id": "a", "text": "Five"}, {"id": "b", "text": "Twenty-three"}], "correct": ["a"],
@@ -77,8 +83,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--step-seconds", type=float, default=60, help="measured seconds per step (default 60)")
     parser.add_argument("--capacity-seconds", type=float, default=15, help="seconds per capacity run (default 15)")
     parser.add_argument("--capacity-clients", type=int, default=8, help="clients at once in capacity runs")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn WEB_WORKERS (default 2)")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn WEB_THREADS (default 4)")
+    parser.add_argument("--servers", default="",
+                        help="gunicorn configurations to compare in this one run, comma-separated: WxT (W gthread "
+                             "workers of T threads) or sync:W (W sync workers); default: deploy/gunicorn.conf.py's "
+                             "(WEB_WORKERS x WEB_THREADS of the environment, else its defaults)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return parser.parse_args(argv)
 
@@ -124,6 +132,13 @@ def signed_in_people(app, seeded: dict) -> dict[str, list[Person]]:
         classes = {c.id: c for c in session.scalars(sa.select(SchoolClass))}
         serializer = app.session_interface.get_signing_serializer(app)
         signer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token")
+        # The session a sign-in leaves in a browser (auth.login): permanent, with Flask-Login's identifier of
+        # this address and User-Agent, so no request of the benchmark changes it.
+        from flask_login.utils import _create_identifier
+
+        with app.test_request_context(headers={"User-Agent": USER_AGENT},
+                                      environ_base={"REMOTE_ADDR": "127.0.0.1"}):
+            identifier = _create_identifier()
         rows = []
 
         def person(user: User, role: str, **extra) -> Person:
@@ -132,7 +147,7 @@ def signed_in_people(app, seeded: dict) -> dict[str, list[Person]]:
                          "last_seen_at": now})
             raw = hashlib.sha1(os.urandom(64)).hexdigest()
             cookie = serializer.dumps({"_user_id": f"{user.id}.{user.password_fingerprint}.{session_id}",
-                                       "_fresh": True, "csrf_token": raw})
+                                       "_fresh": True, "_id": identifier, "_permanent": True, "csrf_token": raw})
             return Person(role, cookie, signer.dumps(raw), **extra)
 
         enrollments = session.execute(
@@ -174,13 +189,36 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(app_spec: str, port: int, args, database_url: str, chdir: Path = ROOT) -> subprocess.Popen:
+@dataclass(frozen=True)
+class ServerConfig:
+    """One gunicorn configuration: its environment for deploy/gunicorn.conf.py (empty: the file's defaults)."""
+    label: str
+    env: tuple[tuple[str, str], ...] = ()
+
+
+def server_configs(spec: str) -> list[ServerConfig]:
+    if not spec.strip():
+        return [ServerConfig("deploy/gunicorn.conf.py")]
+    configs = []
+    for item in (part.strip() for part in spec.split(",") if part.strip()):
+        if item.startswith("sync:"):
+            workers = int(item[5:])
+            configs.append(ServerConfig(f"sync {workers} workers", (("WEB_WORKER_CLASS", "sync"),
+                                                                    ("WEB_WORKERS", str(workers)))))
+        else:
+            workers, threads = (int(n) for n in item.lower().split("x"))
+            configs.append(ServerConfig(f"gthread {workers}x{threads}", (
+                ("WEB_WORKER_CLASS", "gthread"), ("WEB_WORKERS", str(workers)), ("WEB_THREADS", str(threads)))))
+    return configs
+
+
+def start_server(app_spec: str, port: int, args, database_url: str, chdir: Path = ROOT,
+                 config: ServerConfig = ServerConfig("default")) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": make_url(database_url).render_as_string(hide_password=False),
            "REDIS_URL": args.redis_url, "SECRET_KEY": SECRET, "WEB_BIND": f"127.0.0.1:{port}",
-           "WEB_WORKERS": str(args.workers), "WEB_THREADS": str(args.threads), "BABYOWL_ENV": "development",
-           "DEFAULT_LOCALE": "en", "LOG_FORMAT": "text", "BCRYPT_ROUNDS": "4",
-           # Hundreds of users share one address here; a school's users do not.
-           "RATELIMIT_ENABLED": "false"}
+           **dict(config.env), "BABYOWL_ENV": "development",
+           "DEFAULT_LOCALE": "en", "LOG_FORMAT": "json", "BCRYPT_ROUNDS": "4",
+           "RATELIMIT_ENABLED": "true", "RATELIMIT_APPLICATION": BENCH_APPLICATION_LIMIT}
     process = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "deploy/gunicorn.conf.py"), "--chdir", str(chdir),
          "--access-logfile", "/dev/null", app_spec],
@@ -245,19 +283,30 @@ async def visit(client, person: Person, kind: str, rng: random.Random, samples: 
     headers = {"HX-Request": "true", "X-CSRFToken": person.csrf} if method == "POST" else {}
     started = time.perf_counter()
     try:
-        response = await client.request(method, path, data=form, headers=headers)
-        status = response.status_code
+        # The body as sent, never decompressed: the generator shares the server's cores, and a browser's
+        # decompression is not the server's work.
+        async with client.stream(method, path, data=form, headers=headers) as response:
+            async for _chunk in response.aiter_raw():
+                pass
+            status = response.status_code
     except Exception:  # noqa: BLE001 - a refused or dropped connection is a failure, counted
         status = 0
     samples.append(Sample(label, (time.perf_counter() - started) * 1000, status, time.perf_counter()))
+
+
+@functools.cache
+def _tls_context():
+    # httpx builds (and loads the CA bundle into) a TLS context for every client unless given one: ~43 ms of CPU
+    # each, 21 s for a 500-user step, on the cores the server needs. The benchmark speaks plain HTTP anyway.
+    return ssl.create_default_context()
 
 
 def new_client(base: str, person: Person, floor: bool):
     import httpx
 
     cookies = {} if floor else {"session": person.cookie}
-    return httpx.AsyncClient(base_url=base, cookies=cookies, timeout=60, follow_redirects=False,
-                             headers={"Accept-Encoding": "gzip, br", "User-Agent": "bench"},
+    return httpx.AsyncClient(base_url=base, cookies=cookies, timeout=60, follow_redirects=False, verify=_tls_context(),
+                             headers={"Accept-Encoding": "gzip, br", "User-Agent": USER_AGENT},
                              limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
 
 
@@ -321,12 +370,61 @@ def line(label: str, samples: list[Sample], seconds: float) -> str:
 HEADER = f"{'':<30}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>9}{'failed':>8}"
 
 
+def run_config(config: ServerConfig, args, url: str, people, floor_uids) -> tuple:
+    """Capacity and the steps against the app and the floor app, both started with `config`; a summary row."""
+    print(f"\n=== {config.label} ===")
+    app_port, floor_port = free_port(), free_port()
+    servers = []
+    try:
+        servers.append(start_server("babyowl:create_app()", app_port, args, url, config=config))
+        servers.append(start_server("floor_app:create_app()", floor_port, args, url, chdir=HERE, config=config))
+        base, floor = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{floor_port}"
+
+        # Warm both: imports, templates, pools.
+        asyncio.run(capacity(base, people["student"], "dashboard", 4, 3, floor_uids))
+        asyncio.run(capacity(floor, people["student"], "floor", 4, 3, floor_uids))
+
+        print(f"Capacity: {args.capacity_clients} clients at once, no think time, "
+              f"{args.capacity_seconds:g} s each")
+        print(HEADER)
+        rates = {}
+        for label, target, group, kind in (("floor page", floor, "student", "floor"),
+                                           ("student dashboard", base, "student", "dashboard"),
+                                           ("attendance tap", base, "instructor", "tap")):
+            rate, samples = asyncio.run(capacity(target, people[group], kind, args.capacity_clients,
+                                                 args.capacity_seconds, floor_uids))
+            rates[label] = rate
+            print(line(label, samples, len(samples) / rate if rate else 1))
+        ratios = (rates["student dashboard"] / rates["floor page"], rates["attendance tap"] / rates["floor page"])
+        print(f"  dashboard / floor = {ratios[0]:.2f}, tap / floor = {ratios[1]:.2f}")
+        print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+        steps = []
+        for number, users in enumerate(int(s) for s in args.steps.split(",") if s.strip()):
+            samples, seconds = asyncio.run(step(base, people, users, args.step_seconds, number + 1))
+            print(f"\nStep: {users} users, think time 2-5 s, {seconds:g} s measured "
+                  f"(load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
+            print(HEADER)
+            print(line("all requests", samples, seconds))
+            for label in sorted({s.label for s in samples}):
+                print(line(f"  {label}", [s for s in samples if s.label == label], seconds))
+            failures = sorted({s.status for s in samples if not 200 <= s.status < 400})
+            if failures:  # 0: no answer (the connection refused, dropped or timed out)
+                print(f"  failures answered {', '.join(map(str, failures))}")
+            steps.append((users, percentile([s.ms for s in samples], 95), len(samples) / seconds))
+    finally:
+        for server in servers:
+            stop_server(server)
+    return config.label, rates["floor page"], ratios, steps
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     url = args.database_url
     began = time.perf_counter()
-    print(f"Baby Owl load benchmark on {make_url(url).render_as_string(hide_password=True)}, "
-          f"gunicorn {args.workers} workers x {args.threads} threads (deploy/gunicorn.conf.py)")
+    configs = server_configs(args.servers)
+    print(f"Baby Owl load benchmark on {make_url(url).render_as_string(hide_password=True)}, gunicorn with "
+          f"deploy/gunicorn.conf.py: {', '.join(c.label for c in configs)}")
     print(f"  load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
     school.recreate_database(url)
     app = school.build_app(url)
@@ -351,48 +449,21 @@ def main(argv=None) -> int:
         db.engine.dispose()
     print(f"  seeded: {', '.join(f'{v:,} {k}' for k, v in seeded['counts'].items())}; signed in "
           f"{len(people['student']):,} students, {len(people['instructor'])} instructor sheets, staff")
-    app_port, floor_port = free_port(), free_port()
-    servers = []
+    summary = []
     try:
-        servers.append(start_server("babyowl:create_app()", app_port, args, url))
-        servers.append(start_server("floor_app:create_app()", floor_port, args, url, chdir=HERE))
-        base, floor = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{floor_port}"
-
-        # Warm both: imports, templates, pools.
-        asyncio.run(capacity(base, people["student"], "dashboard", 4, 3, floor_uids))
-        asyncio.run(capacity(floor, people["student"], "floor", 4, 3, floor_uids))
-
-        print(f"\nCapacity: {args.capacity_clients} clients at once, no think time, "
-              f"{args.capacity_seconds:g} s each")
-        print(HEADER)
-        rates = {}
-        for label, target, group, kind in (("floor page", floor, "student", "floor"),
-                                           ("student dashboard", base, "student", "dashboard"),
-                                           ("attendance tap", base, "instructor", "tap")):
-            rate, samples = asyncio.run(capacity(target, people[group], kind, args.capacity_clients,
-                                                 args.capacity_seconds, floor_uids))
-            rates[label] = rate
-            print(line(label, samples, len(samples) / rate if rate else 1))
-        print(f"  dashboard / floor = {rates['student dashboard'] / rates['floor page']:.2f}, "
-              f"tap / floor = {rates['attendance tap'] / rates['floor page']:.2f}")
-        print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-
-        for number, users in enumerate(int(s) for s in args.steps.split(",") if s.strip()):
-            samples, seconds = asyncio.run(step(base, people, users, args.step_seconds, number + 1))
-            print(f"\nStep: {users} users, think time 2-5 s, {seconds:g} s measured "
-                  f"(load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
-            print(HEADER)
-            print(line("all requests", samples, seconds))
-            for label in sorted({s.label for s in samples}):
-                print(line(f"  {label}", [s for s in samples if s.label == label], seconds))
-            failures = sorted({s.status for s in samples if not 200 <= s.status < 400})
-            if failures:  # 0: no answer (the connection refused, dropped or timed out)
-                print(f"  failures answered {', '.join(map(str, failures))}")
+        for config in server_configs(args.servers):
+            summary.append(run_config(config, args, url, people, floor_uids))
     finally:
-        for server in servers:
-            stop_server(server)
         if not args.keep:
             school.drop_database(url)
+    if len(summary) > 1:
+        print("\nConfigurations compared in this run (capacity ratios to the floor; p95 of each step):")
+        steps_shown = [users for users, _p95, _rate in summary[0][3]]
+        print(f"{'':<24}{'floor r/s':>10}{'dash/floor':>11}{'tap/floor':>10}"
+              + "".join(f"{f'p95 @{users}':>11}{'r/s':>7}" for users in steps_shown))
+        for label, floor_rate, ratios, steps in summary:
+            print(f"{label:<24}{floor_rate:>10.1f}{ratios[0]:>11.2f}{ratios[1]:>10.2f}"
+                  + "".join(f"{p95:>11.0f}{rate:>7.1f}" for _users, p95, rate in steps))
     print(f"\n  Python {platform.python_version()}, PostgreSQL {server_version}, {os.cpu_count()} CPU cores, "
           f"{platform.platform()}; the load generator runs on the same machine.")
     print(f"  total run time {time.perf_counter() - began:.0f} s")

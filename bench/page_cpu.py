@@ -12,8 +12,16 @@ The school is bench/school.py's (3,000 students by default); every request is
 signed in as bench/load.py signs its users in (a live session row and a signed
 cookie) and is the same request that benchmark sends (`load.request_for`).
 
-    .venv/bin/python bench/page_cpu.py [--requests 200] [--pages dashboard,tap] [--xp-rows 300] [--keep] \
-        [--redis-url URL]
+`--production` measures the app as gunicorn runs it in bench/load.py (and a
+school runs it): rate limits counted in Redis (`--redis-url`), Prometheus
+metrics, JSON logs, compressed pages (the client asks for `gzip, br`), CSRF.
+Without it the app runs with the bench settings (no limiter, no Redis, text
+logs; CSRF on). The page `layout` is a signed-in page that is only the base
+layout (a bench route, `{% extends "base.html" %}` and nothing else): its cost
+minus the floor's is what every signed-in page pays before its own work.
+
+    .venv/bin/python bench/page_cpu.py [--requests 200] [--pages layout,dashboard,tap] [--production] [--keep] \
+        [--xp-rows 300] [--redis-url URL]
 
 Without --redis-url the jobs a request queues after its commit run inline, in the measured request (the
 achievements check after an XP award: a tap or a quiz pass then costs 8-17 statements more than it does in
@@ -40,6 +48,7 @@ import load  # noqa: E402
 import school  # noqa: E402
 
 PAGES = {  # name: (role, kind in load.request_for)
+    "layout": ("student", "layout"),
     "dashboard": ("student", "dashboard"),
     "lesson": ("student", "lesson"),
     "quiz": ("student", "quiz"),
@@ -49,9 +58,43 @@ PAGES = {  # name: (role, kind in load.request_for)
     "users": ("staff", "users"),
 }
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/babyowl_bench_cpu"
+LAYOUT_PATH = "/bench/layout"
 
 
-def staff_request(person, kind, rng):
+def production_app(url: str, redis_url: str):
+    """The app as bench/load.py's gunicorn builds it from its environment (rate limits counted, not refusing)."""
+    from babyowl import create_app
+
+    return create_app({
+        "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": load.SECRET, "REDIS_URL": redis_url,
+        "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": redis_url,
+        # The spec's 100 a minute would refuse the measured loop; the limits are counted all the same.
+        "RATELIMIT_APPLICATION": load.BENCH_APPLICATION_LIMIT,
+        "LOG_FORMAT": "json", "COMPRESS_REGISTER": True, "WTF_CSRF_ENABLED": True,
+        "BABEL_DEFAULT_LOCALE": "en", "MAIL_BACKEND": "console", "BCRYPT_ROUNDS": 4,
+    })
+
+
+def add_layout_page(app) -> None:
+    """A signed-in page that is the base layout and nothing else, through the app's whole request cycle."""
+    from flask import render_template
+    from flask_login import login_required
+
+    template = app.jinja_env.from_string('{% extends "base.html" %}')
+
+    @login_required
+    def layout_only():
+        return render_template(template)
+
+    app.add_url_rule(LAYOUT_PATH, "bench_layout", layout_only)
+
+
+def page_request(person, kind, rng):
+    """(label, method, path, form) of one measured request of `kind`."""
+    if kind == "layout":
+        return "base layout", "GET", LAYOUT_PATH, None
+    if person.role != "staff":
+        return load.request_for(person, kind, rng)
     # load.request_for picks the staff page at random; here each is measured on its own.
     if kind == "reports":
         return "staff reports (one class)", "GET", f"/reports?class_id={person.class_id}", None
@@ -79,13 +122,20 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured requests first (default 20)")
     parser.add_argument("--pages", default=",".join(PAGES), help=f"comma-separated, of {','.join(PAGES)}")
     parser.add_argument("--redis-url", default=None,
-                        help="queue jobs to this Redis as production does (default: run them inline); emptied")
+                        help="queue jobs to this Redis as production does (default: run them inline; with "
+                             "--production redis://127.0.0.1:6379/7); emptied before and after")
     parser.add_argument("--xp-rows", type=int, default=0,
                         help="XP ledger rows per student and class over the last 60 days, and the badge catalog "
                              "(bench/gamification.py's seeding; default 0: none, as the other figures were taken)")
+    parser.add_argument("--production", action="store_true",
+                        help="the app as gunicorn runs it in bench/load.py: limits in Redis, metrics, JSON logs, "
+                             "compression, CSRF")
     args = parser.parse_args(argv)
+    if args.production and not args.redis_url:
+        args.redis_url = "redis://127.0.0.1:6379/7"  # the limiter counts in Redis, as in production
     pages = [p for p in args.pages.split(",") if p]
-    print(f"CPU per request on {school.shown(args.database_url)}; load average "
+    print(f"CPU per request on {school.shown(args.database_url)}"
+          f"{' (production stack)' if args.production else ''}; load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with school.bench_database(args.database_url, keep=args.keep) as app:
         app.config["SECRET_KEY"] = load.SECRET
@@ -101,6 +151,12 @@ def main(argv=None) -> int:
 
             print(f"  {gamification.seed_ledger(app, args.xp_rows)} XP ledger rows")
         people = load.signed_in_people(app, seeded)
+        if args.production:
+            app = production_app(args.database_url, args.redis_url)
+            import logging
+
+            logging.getLogger().setLevel(logging.WARNING)
+        add_layout_page(app)
         counter = school.StatementCounter(school.engine_of(app))
 
         os.environ["DATABASE_URL"] = args.database_url
@@ -124,12 +180,12 @@ def main(argv=None) -> int:
             def make_request(index, group=group, kind=kind, rng=rng, clients=clients, role=role):
                 person = group[index % min(len(group), 50)]
                 clients.setdefault(id(person), person)
-                if role == "staff":
-                    label, method, path, form = staff_request(person, kind, rng)
-                else:
-                    label, method, path, form = load.request_for(person, kind, rng)
+                label, method, path, form = page_request(person, kind, rng)
                 headers = {"HX-Request": "true", "X-CSRFToken": person.csrf} if method == "POST" else {}
                 headers["Cookie"] = f"session={person.cookie}"
+                headers["User-Agent"] = load.USER_AGENT  # the browser the session was started in
+                if args.production:  # as a browser (and bench/load.py's client) asks
+                    headers["Accept-Encoding"] = "gzip, br"
                 return method, path, form, headers
 
             client = app.test_client(use_cookies=False)

@@ -12,7 +12,14 @@ import os
 bind = os.environ.get("WEB_BIND", "127.0.0.1:8000").split(",")
 # gthread: a thread waiting on PostgreSQL or Redis does not hold a whole process; a
 # process per core keeps Python's CPU work (the measured cost per request) on both cores.
-worker_class = "gthread"
+# Compared with `bench/load.py --servers 2x4,sync:2,sync:3,3x2,4x2,sync:4` (each configuration
+# in the same run, 2026-12-01, load average 10-19 from other sessions): no configuration beat
+# 2 x 4 gthread consistently (500-user step 6.3-12.9 req/s for every one of them, capacity ratios
+# swapping places between runs): the cost is Python CPU per request, which more processes or
+# threads cannot add on two cores. 2 x 4 is kept: both cores, and a slow request (an export up
+# to EXPORT_JOB_ROWS, a stalled upload) holds one thread, not a whole process. `sync` stays
+# selectable (WEB_WORKER_CLASS=sync) for a re-measurement on an idle machine.
+worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
 workers = int(os.environ.get("WEB_WORKERS", os.cpu_count() or 2))
 threads = int(os.environ.get("WEB_THREADS", "4"))
 # A large xlsx export may take a while; nginx waits 190 s (proxy_read_timeout).

@@ -49,3 +49,15 @@ def test_an_unknown_backend_is_a_startup_error(clean_env, tmp_path, name, value)
     clean_env.setenv(name, value)
     with pytest.raises(ConfigError, match=name):
         load_config(str(tmp_path))
+
+
+def test_a_new_process_loads_compiled_templates_instead_of_compiling_them(clean_env):
+    first = create_app()
+    first.jinja_env.get_template("base.html")  # compiled once, kept on disk
+    second = create_app()
+
+    def compile_again(*args, **kwargs):
+        raise AssertionError("base.html was compiled again")
+
+    second.jinja_env.compile = compile_again
+    assert second.jinja_env.get_template("base.html").render  # loaded from the bytecode cache

@@ -49,3 +49,13 @@ def test_the_api_sends_its_json_compressed_to_a_client_that_asks(client, db):
     squeezed = client.get("/api/v1/catalog/courses?limit=20", headers={"Accept-Encoding": "gzip"})
     assert squeezed.status_code == 200 and squeezed.headers["Content-Encoding"] == "gzip"
     assert b'"success": true' in gzip.decompress(squeezed.get_data()).replace(b'":true', b'": true')
+
+
+def test_an_answer_under_a_kilobyte_is_sent_as_it_is(make_app):
+    app = make_app()
+    app.add_url_rule("/fragment-for-the-test", "fragment_for_the_test", lambda: "<p>" + "a" * 800 + "</p>")
+    app.add_url_rule("/page-for-the-test", "page_for_the_test", lambda: "<p>" + "a" * 1100 + "</p>")
+    client = app.test_client()
+    small = client.get("/fragment-for-the-test", headers={"Accept-Encoding": "gzip, br"})
+    assert len(small.get_data()) == 807 and "Content-Encoding" not in small.headers
+    assert client.get("/page-for-the-test", headers={"Accept-Encoding": "gzip, br"}).headers["Content-Encoding"] == "br"

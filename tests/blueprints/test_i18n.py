@@ -72,3 +72,16 @@ def test_every_string_in_the_code_has_an_indonesian_translation(tmp_path):
         catalog = read_po(handle)
     translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
     assert sorted(in_code - translated, key=str) == []
+
+
+def test_templates_switch_language_inside_a_request_when_an_email_needs_the_readers(app):
+    # Translations are looked up once per request and language (i18n._page_translations): an email rendered in
+    # its reader's language in the middle of an Indonesian page must still come out in English, and back.
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    with app.test_request_context("/", headers={"Cookie": "babyowl_lang=id"}):
+        assert render_template_string("{{ _('Sign out') }}") == "Keluar"
+        with force_locale("en"):
+            assert render_template_string("{{ _('Sign out') }}") == "Sign out"
+        assert render_template_string("{{ _('Sign out') }}") == "Keluar"

@@ -205,3 +205,35 @@ def test_the_sweep_deletes_sessions_ended_more_than_thirty_days_ago_and_keeps_th
     db.session.expire_all()
     assert len(db.session.scalars(select(UserSession)).all()) == 2
     assert laptop.get("/dashboard").status_code == 200  # the live session is untouched
+
+
+def test_an_unchanged_session_cookie_is_not_signed_again_on_every_page(app, db, siti):
+    client = browser(app)
+    assert client.get("/dashboard").status_code == 200
+    again = client.get("/dashboard")
+    assert again.status_code == 200 and "Set-Cookie" not in again.headers
+    assert "Cookie" in again.headers["Vary"]
+
+
+def test_a_session_cookie_older_than_the_refresh_margin_is_slid_forward(app, db, siti, monkeypatch):
+    import itsdangerous.timed
+
+    two_hours_ago = itsdangerous.timed.time.time() - 2 * 3600
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: two_hours_ago)
+    client = browser(app)  # signed in two hours ago
+    monkeypatch.undo()
+    refreshed = client.get("/dashboard")
+    assert refreshed.status_code == 200
+    cookie = refreshed.headers["Set-Cookie"]
+    assert cookie.startswith("session=") and "Expires=" in cookie  # still the permanent 24-hour session
+    assert "Set-Cookie" not in client.get("/dashboard").headers  # the new cookie is fresh again
+
+
+def test_a_session_cookie_older_than_its_lifetime_is_not_accepted(app, db, siti, monkeypatch):
+    import itsdangerous.timed
+
+    a_day_ago = itsdangerous.timed.time.time() - 24 * 3600 - 60
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: a_day_ago)
+    client = browser(app)
+    monkeypatch.undo()
+    assert on_sign_in_page(client.get("/dashboard"))

@@ -10,7 +10,8 @@ from sqlalchemy.exc import OperationalError
 from babyowl.config import ConfigError, load_config
 from babyowl.extensions import db as _db
 
-POOL_VARIABLES = ("DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_POOL_TIMEOUT", "DB_STATEMENT_TIMEOUT_MS", "DB_PGBOUNCER")
+POOL_VARIABLES = ("DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_POOL_TIMEOUT", "DB_STATEMENT_TIMEOUT_MS", "DB_PGBOUNCER",
+                  "DB_POOL_RECYCLE", "DB_PING_IDLE_SECONDS")
 
 
 @pytest.fixture
@@ -24,17 +25,19 @@ def test_the_engine_gets_the_pool_sizes_from_the_environment(pool_env, make_app)
     pool_env.setenv("DB_POOL_SIZE", "3")
     pool_env.setenv("DB_MAX_OVERFLOW", "1")
     pool_env.setenv("DB_POOL_TIMEOUT", "4")
+    pool_env.setenv("DB_POOL_RECYCLE", "600")
     app = make_app()
     with app.app_context():
         pool = _db.engine.pool
-        assert (pool.size(), pool._max_overflow, pool._timeout, pool._pre_ping) == (3, 1, 4, True)
+        assert (pool.size(), pool._max_overflow, pool._timeout, pool._recycle) == (3, 1, 4, 600)
 
 
 def test_without_settings_the_pool_is_sqlalchemys_default_and_nothing_times_out(pool_env, make_app):
     app = make_app()
     with app.app_context():
         pool = _db.engine.pool
-        assert (pool.size(), pool._max_overflow, pool._pre_ping) == (5, 10, True)
+        # No pre-ping round trip on every request: idle connections are checked instead (below).
+        assert (pool.size(), pool._max_overflow, pool._pre_ping, pool._recycle) == (5, 10, False, 1800)
         assert _db.session.scalar(sa.text("SHOW statement_timeout")) == "0"
 
 
@@ -102,3 +105,48 @@ def test_sqlite_gets_no_postgresql_settings(pool_env, tmp_path):
     pool_env.setenv("DB_STATEMENT_TIMEOUT_MS", "500")
     config = load_config(str(tmp_path))
     assert config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
+
+
+def _terminate(database_url: str, pid: int) -> None:
+    """End one backend from outside, as a database restart or a closed idle connection does."""
+    from sqlalchemy.engine import make_url
+
+    admin = sa.create_engine(make_url(database_url), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        assert connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+    admin.dispose()
+
+
+def _pooled_backend(app) -> int:
+    with app.app_context():
+        pid = _db.session.scalar(sa.text("SELECT pg_backend_pid()"))
+        _db.session.remove()
+    return pid
+
+
+def test_a_connection_that_died_while_idle_is_replaced_before_a_request_uses_it(pool_env, make_app, database_url):
+    pool_env.setenv("DB_PING_IDLE_SECONDS", "0.2")
+    pool_env.setenv("DB_POOL_SIZE", "1")
+    pool_env.setenv("DB_MAX_OVERFLOW", "0")
+    app = make_app()
+    _terminate(database_url, _pooled_backend(app))
+    time.sleep(0.3)
+    assert app.test_client().get("/").status_code in (200, 302)
+    assert _pooled_backend(app) is not None
+
+
+def test_a_connection_back_in_the_pool_a_moment_ago_is_used_without_a_ping(pool_env, make_app):
+    pool_env.setenv("DB_PING_IDLE_SECONDS", "30")
+    app = make_app()
+    with app.app_context():
+        pings = []
+        dialect = _db.engine.dialect
+        original = dialect.do_ping
+        dialect.do_ping = lambda connection: pings.append(1) or original(connection)
+        try:
+            for _ in range(3):
+                with _db.engine.connect() as connection:
+                    connection.execute(sa.text("SELECT 1"))
+        finally:
+            dialect.do_ping = original
+    assert pings == []
