@@ -63,8 +63,10 @@ def _as_csv_shows(name: str, value, offset: str) -> str:
     if name == "meeting_date":
         return value.date().isoformat()
     if name in ("marked_at", "changed_at"):
-        # Excel has no zones: the cell holds the local time (to the microsecond, read back through a float).
-        whole = (value + timedelta(milliseconds=1)).replace(microsecond=0)
+        # Excel has no zones: the cell holds the local time, read back through a float that can land a few
+        # microseconds below the stored instant (never more: a double holds ~46,000 days to about 1 µs). A true
+        # 29.9995 s must still print as 29, so only a hair below the next second counts as that second.
+        whole = (value + timedelta(microseconds=20)).replace(microsecond=0)
         return whole.isoformat() + offset
     if isinstance(value, (int, float)):
         return str(int(value))
