@@ -99,16 +99,20 @@ def _credit_history(ctx):
     return Listing(f"/api/v1/enrollments/{enrollment.id}/credits/history", ctx["bearer"](student), add)
 
 
-def _notifications(ctx):
-    db = ctx["db"]
-    user = make_user("student")
-
+def _newest_first(ctx, build: Callable[[object], object]) -> Callable[[bool], None]:
+    """`add` for a list newest first: `build(created_at)` makes one row; the row added in front is the newest."""
     def add(front):
-        db.session.add(Notification(user_id=user.id, type="announcement", title="Info", message="Teks",
-                                    created_at=utcnow() - timedelta(days=0 if front else 1)))
-        db.session.commit()
+        ctx["db"].session.add(build(utcnow() - timedelta(days=0 if front else 1)))
+        ctx["db"].session.commit()
 
-    return Listing("/api/v1/notifications", ctx["bearer"](user), add)
+    return add
+
+
+def _notifications(ctx):
+    user = make_user("student")
+    return Listing("/api/v1/notifications", ctx["bearer"](user), _newest_first(
+        ctx, lambda created_at: Notification(user_id=user.id, type="announcement", title="Info", message="Teks",
+                                             created_at=created_at)))
 
 
 def _announcements(ctx, as_student: bool):
@@ -197,15 +201,6 @@ def _devices(ctx):
         db.session.commit()
 
     return Listing("/api/v1/me/devices", ctx["bearer"](user), add)
-
-
-def _newest_first(ctx, build: Callable[[object], object]) -> Callable[[bool], None]:
-    """`add` for a list newest first: `build(created_at)` makes one row; the row added in front is the newest."""
-    def add(front):
-        ctx["db"].session.add(build(utcnow() - timedelta(days=0 if front else 1)))
-        ctx["db"].session.commit()
-
-    return add
 
 
 def _invoices(ctx):
