@@ -30,7 +30,7 @@ from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import false, func, select, tuple_
+from sqlalchemy import false, func, select
 
 from babyowl.authz import is_staff
 from babyowl.extensions import db
@@ -38,6 +38,7 @@ from babyowl.models import Badge, User, UserBadge
 from babyowl.models.base import utcnow
 from babyowl.services.badge_criteria import Facts, InvalidCriteria, criterion_for
 from babyowl.services.errors import DomainError, NotAllowed
+from babyowl.services.listing import Key, Slice, keyset_page
 from babyowl.transactions import use_case
 
 OB_CONTEXT = "https://w3id.org/openbadges/v2"
@@ -254,22 +255,28 @@ def _holders() -> dict[uuid.UUID, int]:
         .group_by(UserBadge.badge_id)).all())
 
 
-def catalog_for(viewer: User, *, earned_only: bool = False, after: tuple[int, str] | None = None,
-                limit: int | None = None) -> list[BadgeView]:
-    """Every badge with the share of students holding it, and the viewer's own (four queries).
+_CHEAPEST_FIRST = (Key(Badge.xp, int), Key(Badge.slug, str))
 
-    `earned_only`: the viewer's badges only; `after` (xp, slug) of the last badge seen and `limit`: one page.
-    """
+
+def catalog_for(viewer: User) -> list[BadgeView]:
+    """Every badge with the share of students holding it, and the viewer's own (four queries)."""
+    view, query = _catalog(viewer, earned_only=False)
+    return [view(b) for b in db.session.scalars(query.order_by(*(key.column for key in _CHEAPEST_FIRST)))]
+
+
+def catalog_after(viewer: User, *, earned_only: bool = False, after: list | None = None, limit: int = 20) -> Slice:
+    """One keyset page of the catalog, cheapest first (`earned_only`: the viewer's badges only)."""
+    view, query = _catalog(viewer, earned_only=earned_only)
+    return keyset_page(query, _CHEAPEST_FIRST, after=after, limit=limit).map(view)
+
+
+def _catalog(viewer: User, *, earned_only: bool):
     students, holders = _students(), _holders()
     mine = {ub.badge_id: ub for ub in db.session.scalars(select(UserBadge).where(UserBadge.user_id == viewer.id))}
-    query = select(Badge).order_by(Badge.xp, Badge.slug)
+    query = select(Badge)
     if earned_only:
         query = query.where(Badge.id.in_(mine) if mine else false())
-    if after is not None:
-        query = query.where(tuple_(Badge.xp, Badge.slug) > tuple_(*after))
-    if limit is not None:
-        query = query.limit(limit)
-    return [BadgeView(b, holders.get(b.id, 0), students, mine.get(b.id)) for b in db.session.scalars(query)]
+    return lambda badge: BadgeView(badge, holders.get(badge.id, 0), students, mine.get(badge.id)), query
 
 
 def badge_for(viewer: User, badge_id: uuid.UUID) -> BadgeView:

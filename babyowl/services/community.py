@@ -591,17 +591,16 @@ def comments_page(post: CommunityPost, page: int, *, staff: bool = False):
                     .order_by(CommunityComment.created_at, CommunityComment.id), page, COMMENTS_PAGE)
 
 
-def comments_after(post: CommunityPost, after: tuple[datetime, uuid.UUID] | None = None, limit: int = COMMENTS_PAGE,
-                   *, staff: bool = False) -> tuple[list[CommunityComment], bool]:
-    """Oldest first, `limit` comments after the keyset `after` (created_at, id), and whether more follow."""
+def comments_after(post: CommunityPost, *, after: list | None = None, limit: int = COMMENTS_PAGE,
+                   staff: bool = False):
+    """One keyset page of the post's comments, oldest first (staff also see those taken away)."""
+    from babyowl.services.listing import Key, keyset_page
+
     statement = select(CommunityComment).where(CommunityComment.post_id == post.id)
     if not staff:
         statement = statement.where(CommunityComment.status == "published")
-    if after is not None:
-        statement = statement.where(tuple_(CommunityComment.created_at, CommunityComment.id) > tuple_(*after))
-    rows = list(db.session.scalars(statement.options(joinedload(CommunityComment.author))
-                                   .order_by(CommunityComment.created_at, CommunityComment.id).limit(limit + 1)))
-    return rows[:limit], len(rows) > limit
+    keys = (Key(CommunityComment.created_at, datetime), Key(CommunityComment.id, uuid.UUID))
+    return keyset_page(statement.options(joinedload(CommunityComment.author)), keys, after=after, limit=limit)
 
 
 def _comment_for(who: Reader, comment_id: uuid.UUID | None, *, lock: bool = False) -> CommunityComment:

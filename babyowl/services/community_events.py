@@ -25,7 +25,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from babyowl.authz import TEACHING_ROLES
@@ -35,6 +35,7 @@ from babyowl.models.base import utcnow
 from babyowl.models.community import RSVP_STATUSES
 from babyowl.services.community import NotFound
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from babyowl.services.listing import Key, Slice, keyset_page
 from babyowl.services.notifications import _insert, notify, path_for
 from babyowl.services.school_time import school_moment, school_today
 from babyowl.transactions import use_case
@@ -73,14 +74,22 @@ def may_create(user: User) -> bool:
     return user.role in TEACHING_ROLES
 
 
-def upcoming(limit: int = 50, after: tuple[date, time, uuid.UUID] | None = None) -> list[CommunityEvent]:
-    """Events from today on, soonest first; `limit` after the keyset `after` (date, start, id)."""
-    statement = select(CommunityEvent).where(CommunityEvent.event_date >= school_today())
-    if after is not None:
-        statement = statement.where(tuple_(CommunityEvent.event_date, CommunityEvent.start_time, CommunityEvent.id)
-                                    > tuple_(*after))
-    return list(db.session.scalars(statement.order_by(CommunityEvent.event_date, CommunityEvent.start_time,
-                                                      CommunityEvent.id).limit(limit)))
+_SOONEST_FIRST = (Key(CommunityEvent.event_date, date), Key(CommunityEvent.start_time, time),
+                  Key(CommunityEvent.id, uuid.UUID))
+
+
+def _from_today():
+    return select(CommunityEvent).where(CommunityEvent.event_date >= school_today())
+
+
+def upcoming(limit: int = 50) -> list[CommunityEvent]:
+    """Events from today on, soonest first."""
+    return list(db.session.scalars(_from_today().order_by(*(key.column for key in _SOONEST_FIRST)).limit(limit)))
+
+
+def upcoming_after(*, after: list | None = None, limit: int = 20) -> Slice:
+    """One keyset page of the events from today on, soonest first."""
+    return keyset_page(_from_today(), _SOONEST_FIRST, after=after, limit=limit)
 
 
 def past(limit: int = 20) -> list[CommunityEvent]:

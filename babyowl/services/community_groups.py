@@ -21,7 +21,7 @@ import uuid
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, delete, func, select, tuple_
+from sqlalchemy import case, delete, func, select
 
 from babyowl.authz import TEACHING_ROLES, is_staff
 from babyowl.extensions import db
@@ -29,6 +29,7 @@ from babyowl.models import CommunityGroup, CommunityGroupInvitation, CommunityGr
 from babyowl.models.base import utcnow
 from babyowl.services.community import NotFound
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from babyowl.services.listing import Key, Slice, keyset_page
 from babyowl.services.notifications import _insert, notify, path_for
 from babyowl.transactions import use_case
 
@@ -45,22 +46,24 @@ def may_create_directly(user: User) -> bool:
     return user.role in TEACHING_ROLES
 
 
-def groups_for(user: User, after: tuple[str, str, uuid.UUID] | None = None,
-               limit: int | None = None) -> list[CommunityGroup]:
-    """Active groups, and the requests staff must decide (staff) or the person's own requests; by status and name,
-    `limit` after the keyset `after` (status, name, id) when asked for a page."""
-    statement = select(CommunityGroup).order_by(CommunityGroup.status, CommunityGroup.name, CommunityGroup.id)
-    if after is not None:
-        statement = statement.where(tuple_(CommunityGroup.status, CommunityGroup.name, CommunityGroup.id)
-                                    > tuple_(*after))
-    if limit is not None:
-        statement = statement.limit(limit)
+_BY_NAME = (Key(CommunityGroup.status, str), Key(CommunityGroup.name, str), Key(CommunityGroup.id, uuid.UUID))
+
+
+def groups_for(user: User) -> list[CommunityGroup]:
+    """Active groups, and the requests staff must decide (staff) or the person's own requests; by status and name."""
+    return list(db.session.scalars(_groups_seen_by(user).order_by(*(key.column for key in _BY_NAME))))
+
+
+def groups_after(user: User, *, after: list | None = None, limit: int = 20) -> Slice:
+    """One keyset page of `groups_for`."""
+    return keyset_page(_groups_seen_by(user), _BY_NAME, after=after, limit=limit)
+
+
+def _groups_seen_by(user: User):
     if is_staff(user):
-        statement = statement.where(CommunityGroup.status.in_(("active", "requested")))
-    else:
-        statement = statement.where((CommunityGroup.status == "active") | (
-            (CommunityGroup.status == "requested") & (CommunityGroup.created_by == user.id)))
-    return list(db.session.scalars(statement))
+        return select(CommunityGroup).where(CommunityGroup.status.in_(("active", "requested")))
+    return select(CommunityGroup).where((CommunityGroup.status == "active") | (
+        (CommunityGroup.status == "requested") & (CommunityGroup.created_by == user.id)))
 
 
 def memberships_of(user: User) -> dict[uuid.UUID, str]:

@@ -5,7 +5,7 @@ import functools
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Callable, Generic, Sequence, TypeVar
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select, tuple_
@@ -93,6 +93,8 @@ def _parse(kind: type, value: Any) -> Any:
         return uuid.UUID(value)
     if kind is date and isinstance(value, str):
         return date.fromisoformat(value)
+    if kind is time and isinstance(value, str):
+        return time.fromisoformat(value)
     if kind is datetime and isinstance(value, str):
         moment = datetime.fromisoformat(value)
         if moment.tzinfo is not None:
@@ -101,7 +103,7 @@ def _parse(kind: type, value: Any) -> Any:
 
 
 def _json_value(value: Any) -> Any:
-    if isinstance(value, (date, datetime)):
+    if isinstance(value, (date, datetime, time)):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
@@ -138,8 +140,20 @@ def _beyond(keys: Sequence[Key], values: tuple):
     return or_(*terms)
 
 
-def keyset_page(query: Select, keys: Sequence[Key], *, after: list | None, limit: int) -> Slice:
-    """`limit` rows of `query` in the order of `keys`, after the row whose key values are `after` (a cursor).
+def _beyond_row(keys: Sequence[Key], row_id: Any):
+    """Rows after the row whose last key (its id) is `row_id`, its other keys read in the same statement: for a
+    client that holds only an id (a poll for the messages newer than the last one shown). Keys of one table, all
+    running the same way; an id that names no row gives no rows."""
+    anchor = select(*(key.column for key in keys)).where(keys[-1].column == bindparam(
+        None, row_id, type_=keys[-1].column.type)).correlate(None).scalar_subquery()
+    left = tuple_(*(key.column for key in keys))
+    return left < anchor if keys[0].descending else left > anchor
+
+
+def keyset_page(query: Select, keys: Sequence[Key], *, after: list | None = None, limit: int,
+                after_id: Any = None) -> Slice:
+    """`limit` rows of `query` in the order of `keys`, after the row whose key values are `after` (a cursor), or
+    (`after_id`) after the row with that id.
 
     Unlike an offset, a row written (or removed) between two pages neither repeats nor hides another. One
     statement: the keys ride along as extra columns, and one row more than asked says whether more follow.
@@ -150,6 +164,8 @@ def keyset_page(query: Select, keys: Sequence[Key], *, after: list | None, limit
         *(key.column.desc() if key.descending else key.column.asc() for key in keys))
     if values is not None:
         statement = statement.where(_beyond(keys, values))
+    elif after_id is not None:
+        statement = statement.where(_beyond_row(keys, after_id))
     rows = db.session.execute(statement.limit(limit + 1)).unique().all()
     more, rows, width = len(rows) > limit, rows[:limit], len(query.column_descriptions)
     items = [row[0] if width == 1 else tuple(row[:width]) for row in rows]

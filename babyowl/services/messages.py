@@ -57,6 +57,7 @@ from babyowl.models import (
 from babyowl.models.base import utcnow
 from babyowl.models.messaging import direct_key
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from babyowl.services.listing import Key, Slice, keyset_page
 from babyowl.transactions import after_commit, use_case
 
 PAGE_SIZE = 30
@@ -421,18 +422,25 @@ def _order_key(message_id_column):
     return select(Message.created_at, Message.id).where(Message.id == message_id_column)
 
 
+_OLDEST_FIRST = (Key(Message.created_at, datetime), Key(Message.id, uuid.UUID))
+_NEWEST_FIRST = tuple(Key(key.column, key.kind, descending=True) for key in _OLDEST_FIRST)
+
+
+def older_messages(conversation_id: uuid.UUID, *, after: list | None = None, before_id: uuid.UUID | None = None,
+                   limit: int = PAGE_SIZE) -> Slice:
+    """One keyset page of the conversation's messages, newest first: the newest, or those older than the cursor
+    `after` (the API's), or than the message `before_id` (the page's "older" link)."""
+    statement = (select(Message).where(Message.conversation_id == conversation_id)
+                 .options(joinedload(Message.sender), selectinload(Message.attachments)))
+    return keyset_page(statement, _NEWEST_FIRST, after=after, after_id=before_id, limit=limit)
+
+
 def messages_page(conversation_id: uuid.UUID, before: uuid.UUID | None = None,
                   limit: int = PAGE_SIZE) -> tuple[list[Message], bool]:
-    """Up to `limit` messages before the cursor (or the newest), oldest first; and whether older ones exist."""
-    statement = (select(Message).where(Message.conversation_id == conversation_id)
-                 .options(joinedload(Message.sender), selectinload(Message.attachments))
-                 .order_by(Message.created_at.desc(), Message.id.desc()).limit(limit + 1))
-    if before is not None:
-        cursor = _order_key(before).where(Message.conversation_id == conversation_id).subquery()
-        statement = statement.where(tuple_(Message.created_at, Message.id)
-                                    < select(cursor.c.created_at, cursor.c.id).scalar_subquery())
-    rows = list(db.session.scalars(statement).unique())
-    return list(reversed(rows[:limit])), len(rows) > limit
+    """Up to `limit` messages before the message `before` (or the newest), oldest first; and whether older ones
+    exist."""
+    page = older_messages(conversation_id, before_id=before, limit=limit)
+    return list(reversed(page.items)), page.has_more
 
 
 def new_messages(actor: User, conversation_id: uuid.UUID | None, after: uuid.UUID | None) -> list[Message]:
@@ -445,27 +453,22 @@ def new_messages(actor: User, conversation_id: uuid.UUID | None, after: uuid.UUI
     is_member = select(ConversationMember.id).where(
         ConversationMember.conversation_id == conversation_id, ConversationMember.user_id == actor.id,
         ConversationMember.left_at.is_(None)).exists()
-    return _messages_after(conversation_id, after, 200, is_member)
+    return _messages_after(conversation_id, after, 200, is_member).items
 
 
-def messages_after(view: ConversationView, after: uuid.UUID | None, limit: int) -> list[Message]:
+def messages_after(view: ConversationView, after: uuid.UUID | None, limit: int) -> Slice:
     """Up to `limit` messages newer than `after`, oldest first, in a conversation `view` says its reader may read
     (a member, or staff as a moderator: polling from the API, which checked the reader with `view_for`)."""
     return _messages_after(view.id, after, limit)
 
 
-def _messages_after(conversation_id: uuid.UUID, after: uuid.UUID | None, limit: int, *where) -> list[Message]:
+def _messages_after(conversation_id: uuid.UUID, after: uuid.UUID | None, limit: int, *where) -> Slice:
     statement = (select(Message).where(Message.conversation_id == conversation_id, *where)
-                 .options(joinedload(Message.sender))
-                 .order_by(Message.created_at, Message.id).limit(limit))
-    if after is not None:
-        cursor = select(Message.created_at, Message.id).where(Message.id == after).subquery()
-        statement = statement.where(tuple_(Message.created_at, Message.id)
-                                    > select(cursor.c.created_at, cursor.c.id).scalar_subquery())
-    rows = list(db.session.scalars(statement).unique())
-    if rows:
-        _load_attachments(rows)
-    return rows
+                 .options(joinedload(Message.sender)))
+    page = keyset_page(statement, _OLDEST_FIRST, after_id=after, limit=limit)
+    if page.items:
+        _load_attachments(page.items)
+    return page
 
 
 def _load_attachments(rows: list[Message]) -> None:
@@ -577,22 +580,16 @@ def _activity():
     return func.coalesce(Conversation.last_message_at, Conversation.created_at)
 
 
-def conversations_page(user: User, after: tuple[datetime, uuid.UUID] | None = None,
-                       limit: int = 20) -> tuple[list[ConversationRow], tuple[datetime, uuid.UUID] | None]:
-    """A page of `user`'s conversations, newest activity first, after the keyset `after` (activity, id); and the
-    keyset of the next page (None on the last). Three queries whatever the page or the number of messages."""
-    statement = (select(ConversationMember, _activity()).join(ConversationMember.conversation)
+def conversations_page(user: User, *, after: list | None = None, limit: int = 20) -> Slice:
+    """One keyset page of `user`'s conversations (ConversationRow), newest activity first. Three queries whatever
+    the page or the number of messages."""
+    statement = (select(ConversationMember).join(ConversationMember.conversation)
                  .where(ConversationMember.user_id == user.id, ConversationMember.left_at.is_(None))
-                 .options(joinedload(ConversationMember.conversation).joinedload(Conversation.school_class))
-                 .order_by(_activity().desc(), Conversation.id.desc()).limit(limit + 1))
-    if after is not None:
-        statement = statement.where(tuple_(_activity(), Conversation.id) < tuple_(*after))
-    found = db.session.execute(statement).unique().all()
-    members = [member for member, _when in found[:limit]]
-    counts = unread_counts(user, [m.conversation_id for m in members]) if members else {}
-    rows = _conversation_rows(user, members, counts)
-    more = len(found) > limit
-    return rows, ((found[limit - 1][1], members[-1].conversation_id) if more else None)
+                 .options(joinedload(ConversationMember.conversation).joinedload(Conversation.school_class)))
+    keys = (Key(_activity(), datetime, descending=True), Key(Conversation.id, uuid.UUID, descending=True))
+    page = keyset_page(statement, keys, after=after, limit=limit)
+    counts = unread_counts(user, [m.conversation_id for m in page.items]) if page.items else {}
+    return Slice(_conversation_rows(user, page.items, counts), page.has_more, page.last, limit)
 
 
 def _conversation_rows(user: User, members, counts: dict[uuid.UUID, int]) -> list[ConversationRow]:

@@ -49,7 +49,7 @@ from typing import BinaryIO
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, text, tuple_
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -63,6 +63,7 @@ from babyowl.models.base import utcnow
 from babyowl.money import InvalidAmount, format_rupiah, parse_rupiah
 from babyowl.services import classes
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from babyowl.services.listing import Key, Slice, keyset_page
 from babyowl.services.school_time import school_today
 from babyowl.services.uploads import use_case_owning_files
 from babyowl.storage import get_storage, new_key
@@ -121,17 +122,22 @@ def invoice_for(actor: User, invoice_id: uuid.UUID | None) -> Invoice:
     return invoice
 
 
-def my_invoices(student: User, *, after: tuple[datetime, uuid.UUID] | None = None,
-                limit: int | None = None) -> list[Invoice]:
-    """The student's invoices, newest first; `after` (created_at, id) of the last one seen gives the next page."""
-    query = (select(Invoice).where(Invoice.student_id == student.id)
-             .options(joinedload(Invoice.school_class).joinedload(SchoolClass.course), selectinload(Invoice.proofs))
-             .order_by(Invoice.created_at.desc(), Invoice.id.desc()))
-    if after is not None:
-        query = query.where(tuple_(Invoice.created_at, Invoice.id) < tuple_(*after))
-    if limit is not None:
-        query = query.limit(limit)
-    return list(db.session.scalars(query))
+_NEWEST_FIRST = (Key(Invoice.created_at, datetime, descending=True), Key(Invoice.id, uuid.UUID, descending=True))
+
+
+def _invoices_of(student: User):
+    return (select(Invoice).where(Invoice.student_id == student.id)
+            .options(joinedload(Invoice.school_class).joinedload(SchoolClass.course), selectinload(Invoice.proofs)))
+
+
+def my_invoices(student: User) -> list[Invoice]:
+    """The student's invoices, newest first."""
+    return list(db.session.scalars(_invoices_of(student).order_by(*(key.column.desc() for key in _NEWEST_FIRST))))
+
+
+def my_invoices_after(student: User, *, after: list | None = None, limit: int = 20) -> Slice:
+    """One keyset page of the student's invoices, newest first."""
+    return keyset_page(_invoices_of(student), _NEWEST_FIRST, after=after, limit=limit)
 
 
 def bank_accounts(*, active_only: bool = True) -> list[BankAccount]:

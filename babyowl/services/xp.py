@@ -43,7 +43,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Integer, Uuid, bindparam, func, literal, select, tuple_
+from sqlalchemy import Integer, Uuid, bindparam, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from babyowl.authz import is_staff
@@ -52,6 +52,7 @@ from babyowl.levels import LevelInfo, level_for
 from babyowl.models import ClassEnrollment, Lesson, SchoolClass, Section, User, UserLevel, XPTransaction
 from babyowl.models.base import utcnow
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
+from babyowl.services.listing import Key, Slice, keyset_page
 from babyowl.transactions import after_commit, use_case
 
 MAX_BONUS = 1000
@@ -292,14 +293,20 @@ def standing(user_id: uuid.UUID) -> Standing:
     return Standing(user_id, total, level_info(total), bool(opted_out), time_zone)
 
 
-def history(user_id: uuid.UUID, limit: int = 50,
-            after: tuple[datetime, uuid.UUID] | None = None) -> list[XPTransaction]:
-    """Newest first; `after` (created_at, id) of the last row seen gives the next page (keyset)."""
+_NEWEST_FIRST = (Key(XPTransaction.created_at, datetime, descending=True),
+                 Key(XPTransaction.id, uuid.UUID, descending=True))
+
+
+def history(user_id: uuid.UUID, limit: int = 50) -> list[XPTransaction]:
+    """The latest `limit` rows of the ledger, newest first."""
     query = select(XPTransaction).where(XPTransaction.user_id == user_id)
-    if after is not None:
-        query = query.where(tuple_(XPTransaction.created_at, XPTransaction.id) < tuple_(*after))
-    return list(db.session.scalars(query.order_by(XPTransaction.created_at.desc(), XPTransaction.id.desc())
-                                   .limit(limit)))
+    return list(db.session.scalars(query.order_by(*(key.column.desc() for key in _NEWEST_FIRST)).limit(limit)))
+
+
+def history_after(user_id: uuid.UUID, *, after: list | None = None, limit: int = 20) -> Slice:
+    """One keyset page of the ledger, newest first."""
+    return keyset_page(select(XPTransaction).where(XPTransaction.user_id == user_id), _NEWEST_FIRST, after=after,
+                       limit=limit)
 
 
 # ---------------------------------------------------------------------------

@@ -9,13 +9,14 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Callable
 
 import pytest
 
 from babyowl.models import (
-    Announcement, CodingSubmission, CreditAdjustment, LessonUnlock, Notification, QuizAttempt,
+    Announcement, Badge, CodingSubmission, CommunityComment, CommunityEvent, CommunityGroup, CreditAdjustment, Invoice,
+    LessonUnlock, Message, Notification, QuizAttempt, XPTransaction,
 )
 from babyowl.models.base import utcnow
 from tests.factories import make_class, make_course, make_enrollment, make_user
@@ -98,16 +99,20 @@ def _credit_history(ctx):
     return Listing(f"/api/v1/enrollments/{enrollment.id}/credits/history", ctx["bearer"](student), add)
 
 
-def _notifications(ctx):
-    db = ctx["db"]
-    user = make_user("student")
-
+def _newest_first(ctx, build: Callable[[object], object]) -> Callable[[bool], None]:
+    """`add` for a list newest first: `build(created_at)` makes one row; the row added in front is the newest."""
     def add(front):
-        db.session.add(Notification(user_id=user.id, type="announcement", title="Info", message="Teks",
-                                    created_at=utcnow() - timedelta(days=0 if front else 1)))
-        db.session.commit()
+        ctx["db"].session.add(build(utcnow() - timedelta(days=0 if front else 1)))
+        ctx["db"].session.commit()
 
-    return Listing("/api/v1/notifications", ctx["bearer"](user), add)
+    return add
+
+
+def _notifications(ctx):
+    user = make_user("student")
+    return Listing("/api/v1/notifications", ctx["bearer"](user), _newest_first(
+        ctx, lambda created_at: Notification(user_id=user.id, type="announcement", title="Info", message="Teks",
+                                             created_at=created_at)))
 
 
 def _announcements(ctx, as_student: bool):
@@ -198,12 +203,103 @@ def _devices(ctx):
     return Listing("/api/v1/me/devices", ctx["bearer"](user), add)
 
 
+def _invoices(ctx):
+    student, school_class = make_user("student"), make_class()
+    codes = iter(range(1, 1000))
+
+    def invoice(created_at):
+        code = next(codes)
+        return Invoice(number=f"INV-{uuid.uuid4().hex[:12]}", kind="enrollment", student_id=student.id,
+                       class_id=school_class.id, meetings=1, amount_due=100_000, unique_code=code,
+                       expected_total=100_000 + code, due_at=utcnow(), status="expired", created_at=created_at)
+
+    return Listing("/api/v1/invoices", ctx["bearer"](student), _newest_first(ctx, invoice))
+
+
+def _xp_history(ctx):
+    student = make_user("student")
+    return Listing(f"/api/v1/users/{student.id}/xp", ctx["bearer"](student), _newest_first(
+        ctx, lambda created_at: XPTransaction(user_id=student.id, amount=5, reason="bonus", note="Hadiah",
+                                              reference_id=uuid.uuid4(), created_at=created_at)))
+
+
+def _badges(ctx):
+    def add(front):
+        # Badges come cheapest first: the free ones sort before every badge that costs XP.
+        ctx["db"].session.add(Badge(slug=uuid.uuid4().hex, name="Lencana", criteria={}, rarity="common",
+                                    xp=0 if front else 1000))
+        ctx["db"].session.commit()
+
+    return Listing("/api/v1/badges", ctx["bearer"](make_user("student")), add)
+
+
+def _conversations(ctx):
+    from babyowl.services import messages
+
+    instructor = make_user("instructor")
+
+    def add(front):
+        conversation = messages.start_direct(instructor, make_user("student").id)
+        conversation.last_message_at = utcnow() - timedelta(days=0 if front else 1)
+        ctx["db"].session.commit()
+
+    return Listing("/api/v1/conversations", ctx["bearer"](instructor), add)
+
+
+def _messages(ctx):
+    from babyowl.services import messages
+
+    instructor, student = make_user("instructor"), make_user("student")
+    conversation = messages.start_direct(instructor, student.id)
+    return Listing(f"/api/v1/conversations/{conversation.id}/messages", ctx["bearer"](student), _newest_first(
+        ctx, lambda created_at: Message(conversation_id=conversation.id, sender_id=instructor.id, content="Halo",
+                                        created_at=created_at)))
+
+
+def _comments(ctx):
+    from babyowl.services import community
+
+    instructor = make_user("instructor")
+    post = community.create_post(instructor, content="Halo semua")
+
+    def add(front):
+        # Comments come oldest first: the row added in front is the oldest.
+        ctx["db"].session.add(CommunityComment(post_id=post.id, author_id=instructor.id, content="Keren",
+                                               created_at=utcnow() - timedelta(days=30 if front else 0)))
+        ctx["db"].session.commit()
+
+    return Listing(f"/api/v1/community/posts/{post.id}/comments", ctx["bearer"](instructor), add)
+
+
+def _groups(ctx):
+    def add(front):
+        ctx["db"].session.add(CommunityGroup(name=("A" if front else "M") + uuid.uuid4().hex[:8], status="active",
+                                             join_policy="open"))
+        ctx["db"].session.commit()
+
+    return Listing("/api/v1/community/groups", ctx["bearer"](make_user("student")), add)
+
+
+def _events(ctx):
+    from babyowl.services.school_time import school_today
+
+    def add(front):
+        ctx["db"].session.add(CommunityEvent(title="Pameran", event_date=school_today() + timedelta(
+            days=1 if front else 30), start_time=time(9), end_time=time(11)))
+        ctx["db"].session.commit()
+
+    return Listing("/api/v1/community/events", ctx["bearer"](make_user("student")), add)
+
+
 LISTS = {
     "catalog": _catalog, "classes as staff": _classes_staff, "classes as a student": _classes_student,
     "enrollments": _enrollments, "attendance history": _attendance, "credit history": _credit_history,
     "notifications": _notifications, "announcements as the instructor": lambda ctx: _announcements(ctx, False),
     "announcements as a student": lambda ctx: _announcements(ctx, True), "coding submissions": _coding_history,
     "quiz attempts": _quiz_attempts, "authored courses": _authored_courses, "signed-in devices": _devices,
+    "my invoices": _invoices, "XP history": _xp_history, "badges": _badges, "conversations": _conversations,
+    "a conversation's messages": _messages, "a post's comments": _comments, "study groups": _groups,
+    "community events": _events,
 }
 
 

@@ -4,7 +4,6 @@ Every rule is the services' (`community.py`, `community_groups.py`, `community_e
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time
 
 from flask import request
 from flask_babel import gettext as _
@@ -12,10 +11,9 @@ from flask_babel import gettext as _
 from babyowl.authz import STAFF_ROLES
 from babyowl.blueprints.api import schemas_community as s
 from babyowl.blueprints.api.core import (
-    STORED_FILE_ELSEWHERE, answers_file, api_user, authenticated, json_body, ok, responses, spec,
-    stored_file,
+    STORED_FILE_ELSEWHERE, answers_file, api_user, authenticated, decode_cursor, json_body, keyset_meta, ok,
+    responses, spec, stored_file,
 )
-from babyowl.blueprints.api.keysets import keyset_page, page_meta, read_keyset
 from babyowl.blueprints.api.schemas import Done
 from babyowl.blueprints.api.views import bp
 from babyowl.services import community, community_events, community_groups
@@ -102,12 +100,11 @@ def delete_post(post_id: uuid.UUID):
 def post_comments(post_id: uuid.UUID):
     """Oldest first, by cursor (staff also see the comments taken away)."""
     query = request.context.query
-    after = read_keyset(query.cursor, datetime, uuid.UUID)
+    after = decode_cursor(query.cursor)
     who = community.reader(api_user())
     post = community.open_post(api_user(), post_id, who)
-    rows, more = community.comments_after(post, after, query.limit, staff=who.staff)
-    return ok([_comment_out(c) for c in rows], **page_meta(query.limit, more, *(
-        (rows[-1].created_at, rows[-1].id) if more else ())))
+    page = community.comments_after(post, after=after, limit=query.limit, staff=who.staff)
+    return ok([_comment_out(c) for c in page.items], **keyset_meta(page))
 
 
 @bp.post("/community/posts/<uuid:post_id>/comments")
@@ -186,11 +183,9 @@ def _group_out(group, roles: dict) -> s.GroupOut:
 def list_groups():
     """The school's active groups (and the group requests: staff all, a student their own), by name."""
     query = request.context.query
-    after = read_keyset(query.cursor, str, str, uuid.UUID)
-    rows, meta = keyset_page(community_groups.groups_for(api_user(), after=after, limit=query.limit + 1),
-                             query.limit, lambda group: (group.status, group.name, group.id))
+    page = community_groups.groups_after(api_user(), after=decode_cursor(query.cursor), limit=query.limit)
     roles = community_groups.memberships_of(api_user())
-    return ok([_group_out(g, roles) for g in rows], **meta)
+    return ok([_group_out(g, roles) for g in page.items], **keyset_meta(page))
 
 
 def _my_group(group) -> s.GroupOut:
@@ -223,11 +218,9 @@ def _event_out(event, answers: dict) -> s.EventOut:
 def list_events():
     """Events from today on, soonest first, each with my answer."""
     query = request.context.query
-    after = read_keyset(query.cursor, date, time, uuid.UUID)
-    rows, meta = keyset_page(community_events.upcoming(limit=query.limit + 1, after=after), query.limit,
-                             lambda event: (event.event_date, event.start_time, event.id))
-    answers = community_events.rsvps_of(api_user(), [e.id for e in rows])
-    return ok([_event_out(e, answers) for e in rows], **meta)
+    page = community_events.upcoming_after(after=decode_cursor(query.cursor), limit=query.limit)
+    answers = community_events.rsvps_of(api_user(), [e.id for e in page.items])
+    return ok([_event_out(e, answers) for e in page.items], **keyset_meta(page))
 
 
 @bp.put("/community/events/<uuid:event_id>/rsvp")

@@ -516,28 +516,6 @@ def init_api(app) -> None:
     _cors(app)
 
 
-# --- Keyset cursors over (created_at, id) (a1) ----------------------------------------------------------------------
-
-def encode_time_cursor(row) -> str:
-    """The cursor after `row` in a list ordered by (created_at, id), newest first."""
-    return encode_cursor([row.created_at.isoformat(), str(row.id)])
-
-
-def decode_time_cursor(cursor: str | None) -> tuple[datetime, Any] | None:
-    """(created_at, id) from `encode_time_cursor`; None for the first page; InvalidInput (422) if tampered with."""
-    import uuid
-
-    values = decode_cursor(cursor)
-    if values is None:
-        return None
-    try:
-        return datetime.fromisoformat(str(values[0])), uuid.UUID(str(values[1]))
-    except (IndexError, TypeError, ValueError):
-        from babyowl.services.errors import InvalidInput
-
-        raise InvalidInput(_("This page link is not valid. Start again from the first page.")) from None
-
-
 # A stored file (a message's attachment, a post's picture) is answered by the storage edge: the bytes from local
 # storage, or a 302 to a short-lived signed link on S3.
 STORED_FILE_ELSEWHERE: dict[str, Any] = {"HTTP_302": None}

@@ -14,8 +14,7 @@ from flask_babel import gettext as _
 from babyowl.authz import STAFF_ROLES, TEACHING_ROLES
 from babyowl.blueprints.api import schemas_gamification as g
 from babyowl.blueprints.api.core import (
-    PageQuery, api_user, authenticated, decode_cursor, decode_time_cursor, encode_cursor, encode_time_cursor,
-    json_body, ok, responses, spec,
+    PageQuery, api_user, authenticated, decode_cursor, json_body, keyset_meta, ok, responses, spec,
 )
 from babyowl.blueprints.api.views import bp
 from babyowl.services import badges, leaderboards, profiles, streaks, xp
@@ -70,12 +69,8 @@ def xp_history(user_id: uuid.UUID):
     a classmate is refused (403)."""
     query = request.context.query
     student = profiles.student_to_follow(api_user(), user_id)
-    rows = xp.history(student.id, limit=query.limit + 1, after=decode_time_cursor(query.cursor))
-    more = len(rows) > query.limit
-    rows = rows[:query.limit]
-    cursor = encode_time_cursor(rows[-1]) if more else None
-    return ok([g.XPEntryOut(**_entry_fields(row)) for row in rows], has_more=more, next_cursor=cursor,
-              limit=query.limit)
+    page = xp.history_after(student.id, after=decode_cursor(query.cursor), limit=query.limit)
+    return ok([g.XPEntryOut(**_entry_fields(row)) for row in page.items], **keyset_meta(page))
 
 
 @bp.post("/xp/earn")
@@ -148,16 +143,6 @@ def _badge_out(view) -> g.BadgeOut:
                       shared=bool(held and held.shared_at))
 
 
-def _badge_after(cursor: str | None) -> tuple[int, str] | None:
-    values = decode_cursor(cursor)
-    if values is None:
-        return None
-    try:
-        return int(values[0]), str(values[1])
-    except (IndexError, TypeError, ValueError):
-        raise InvalidInput(_("This page link is not valid. Start again from the first page.")) from None
-
-
 @bp.get("/badges")
 @authenticated()
 @spec.validate(query=g.BadgesQuery, resp=responses(g.BadgeOut, many=True), tags=["gamification"])
@@ -165,12 +150,9 @@ def list_badges():
     """The school's badges with their rarity and how many students hold each, and which the caller earned
     (`earned=true`: only those), cheapest first."""
     query: g.BadgesQuery = request.context.query
-    views = badges.catalog_for(api_user(), earned_only=query.earned, after=_badge_after(query.cursor),
-                               limit=query.limit + 1)
-    more = len(views) > query.limit
-    views = views[:query.limit]
-    cursor = encode_cursor([views[-1].badge.xp, views[-1].badge.slug]) if more else None
-    return ok([_badge_out(view) for view in views], has_more=more, next_cursor=cursor, limit=query.limit)
+    page = badges.catalog_after(api_user(), earned_only=query.earned, after=decode_cursor(query.cursor),
+                                limit=query.limit)
+    return ok([_badge_out(view) for view in page.items], **keyset_meta(page))
 
 
 @bp.post("/badges/unlock")

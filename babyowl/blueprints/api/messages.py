@@ -8,7 +8,6 @@ the read pointer: an app says what the person saw with POST .../read.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from flask import request
 
@@ -16,10 +15,9 @@ from babyowl.authz import STAFF_ROLES
 from babyowl.blueprints.params import uploaded_file
 from babyowl.blueprints.api import schemas_messages as s
 from babyowl.blueprints.api.core import (
-    STORED_FILE_ELSEWHERE, answers_file, api_user, authenticated, form_body, json_body, ok, responses, spec,
-    stored_file,
+    STORED_FILE_ELSEWHERE, answers_file, api_user, authenticated, decode_cursor, form_body, json_body, keyset_meta,
+    ok, responses, spec, stored_file,
 )
-from babyowl.blueprints.api.keysets import page_meta, read_keyset
 from babyowl.blueprints.api.schemas import UnreadOut
 from babyowl.blueprints.api.views import bp
 from babyowl.services import messages
@@ -59,10 +57,8 @@ def _message_out(message, moderator: bool) -> s.MessageOut:
 def list_conversations():
     """My conversations, newest activity first, each with its unread count (from my read pointer)."""
     query = request.context.query
-    after = read_keyset(query.cursor, datetime, uuid.UUID)
-    rows, next_key = messages.conversations_page(api_user(), after=after, limit=query.limit)
-    return ok([_conversation_out(row) for row in rows],
-              **page_meta(query.limit, next_key is not None, *(next_key or ())))
+    page = messages.conversations_page(api_user(), after=decode_cursor(query.cursor), limit=query.limit)
+    return ok([_conversation_out(row) for row in page.items], **keyset_meta(page))
 
 
 @bp.post("/conversations")
@@ -91,18 +87,15 @@ def conversation_messages(conversation_id: uuid.UUID):
     actor = api_user()
     moderator = messages.can_moderate(actor)
     if query.after is not None:
-        rows = messages.messages_after(messages.view_for(actor, conversation_id), query.after, query.limit + 1)
-        more = len(rows) > query.limit
-        return ok([_message_out(m, moderator) for m in rows[:query.limit]], has_more=more, limit=query.limit)
-    before = read_keyset(query.cursor, uuid.UUID)
-    if before is None:
+        page = messages.messages_after(messages.view_for(actor, conversation_id), query.after, query.limit)
+        return ok([_message_out(m, moderator) for m in page.items], has_more=page.has_more, limit=query.limit)
+    after = decode_cursor(query.cursor)
+    if after is None:
         view = messages.open_conversation(actor, conversation_id, mark_read=False)  # a staff read is logged
     else:
         view = messages.view_for(actor, conversation_id)
-    rows, older = messages.messages_page(view.id, before=before[0] if before else None, limit=query.limit)
-    newest_first = list(reversed(rows))
-    return ok([_message_out(m, moderator) for m in newest_first],
-              **page_meta(query.limit, older, *([newest_first[-1].id] if newest_first else [])))
+    page = messages.older_messages(view.id, after=after, limit=query.limit)
+    return ok([_message_out(m, moderator) for m in page.items], **keyset_meta(page))
 
 
 @bp.post("/conversations/<uuid:conversation_id>/messages")

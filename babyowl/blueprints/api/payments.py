@@ -13,8 +13,8 @@ from flask_babel import gettext as _
 from babyowl.authz import STAFF_ROLES
 from babyowl.blueprints.api import schemas_payments as p
 from babyowl.blueprints.api.core import (
-    PageQuery, answers_file, api_user, authenticated, decode_time_cursor, encode_time_cursor, error, form_body,
-    json_body, ok, public, responses, spec,
+    PageQuery, answers_file, api_user, authenticated, decode_cursor, error, form_body, json_body, keyset_meta, ok,
+    public, responses, spec,
 )
 from babyowl.blueprints.api.views import _page_cursor, _page_meta, bp
 from babyowl.services import classes, payments
@@ -88,12 +88,8 @@ def open_classes():
 def my_invoices():
     """The caller's own invoices, newest first (staff read everyone's in `GET /payments`)."""
     query: PageQuery = request.context.query
-    after = decode_time_cursor(query.cursor)
-    found = payments.my_invoices(api_user(), after=after, limit=query.limit + 1)
-    more = len(found) > query.limit
-    found = found[:query.limit]
-    cursor = encode_time_cursor(found[-1]) if more else None
-    return ok([_invoice_out(invoice) for invoice in found], has_more=more, next_cursor=cursor, limit=query.limit)
+    page = payments.my_invoices_after(api_user(), after=decode_cursor(query.cursor), limit=query.limit)
+    return ok([_invoice_out(invoice) for invoice in page.items], **keyset_meta(page))
 
 
 @bp.post("/invoices")
