@@ -208,6 +208,7 @@ API_ACCESS.update({
     "api.unblock_user": Op(SIGNED_IN, _a2("/messages/blocks/{other}"), "DELETE"),
     "api.community_feed": Op(SIGNED_IN, "/api/v1/community/posts"),
     "api.create_post": Op(SIGNED_IN, "/api/v1/community/posts", "POST", {"content": "Halo semua"}),
+    "api.create_post_with_files": Op(SIGNED_IN, "/api/v1/community/posts/files", "POST"),
     "api.get_post": Op(SIGNED_IN, _a2("/community/posts/{post}")),
     "api.post_image": Op(SIGNED_IN, _a2("/community/posts/{post}/images/0")),
     "api.edit_post": Op(SIGNED_IN, _a2("/community/posts/{own_post}"), "PUT", {"content": "Diubah"}),

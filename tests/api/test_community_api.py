@@ -240,3 +240,60 @@ def test_a_posts_pictures_are_served_to_whoever_may_read_the_post(client, db, pe
     served.close()
     _refusal(client.get(f"/api/v1/community/posts/{post.id}/images/1", headers=me), 404)
     _refusal(client.get(f"/api/v1/community/posts/{post.id}/images/0", headers=bearer(make_user("student"))), 404)
+
+
+def _picture(color: str = "blue"):
+    import io
+
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.new("RGB", (30, 20), color).save(picture, "PNG")
+    picture.seek(0)
+    return picture
+
+
+def test_a_post_with_pictures_and_a_drawing_follows_the_pages_rules(client, db, people):
+    from babyowl.models import CodingSubmission
+    from babyowl.models.community import MAX_POST_IMAGES
+    from tests.factories import make_course
+
+    me = people["auth"][people["student"].id]
+    url = "/api/v1/community/posts/files"
+    sent = client.post(url, headers=me, content_type="multipart/form-data", data={
+        "content": "Foto proyek", "scope": "class", "class_id": str(people["mine"].id),
+        "images": [(_picture("blue"), "a.png"), (_picture("red"), "b.png")]})
+    post = _data(sent)
+    assert sent.status_code == 201 and post["image_count"] == 2 and post["class_id"] == str(people["mine"].id)
+    served = client.get(f"/api/v1/community/posts/{post['id']}/images/1", headers=me)
+    assert served.status_code == 200 and served.mimetype == "image/jpeg"
+    served.close()
+    # The page's rules, not the API's: too many pictures, a file that is not a picture, another class.
+    too_many = [(_picture(), f"{n}.png") for n in range(MAX_POST_IMAGES + 1)]
+    refused = _refusal(client.post(url, headers=me, content_type="multipart/form-data",
+                                   data={"content": "Banyak", "images": too_many}), 422)
+    assert f"at most {MAX_POST_IMAGES} pictures" in refused["message"]
+    import io
+
+    fake = _refusal(client.post(url, headers=me, content_type="multipart/form-data",
+                                data={"content": "Bukan gambar", "images": [(io.BytesIO(b"MZ not a png"), "x.png")]}),
+                    422)
+    assert fake["code"] == "VALIDATION_ERROR"
+    _refusal(client.post(url, headers=me, content_type="multipart/form-data",
+                         data={"content": "Kelas lain", "scope": "class", "class_id": str(people["other"].id),
+                               "images": [(_picture(), "c.png")]}), 404)
+    # A turtle drawing shared from my own coding submission, drawn escaped as on the page.
+    exercise = make_course(lessons=1).sections[0].lessons[0].exercises[0]
+    program = CodingSubmission(user_id=people["student"].id, exercise_id=exercise.id, code="import turtle", passed=True)
+    db.session.add(program)
+    db.session.commit()
+    drawing = '{"lines": [[0, 0, 50, 50, "red", 3]], "dots": [], "fills": [], "bg": "white", ' \
+              '"texts": [[0, 0, "<script>alert(1)</script>", "blue", "left", 8]]}'
+    shared = client.post(url, headers=me, content_type="multipart/form-data", data={
+        "content": "Gambarku", "coding_submission_id": str(program.id), "drawing": drawing})
+    assert shared.status_code == 201, shared.get_data(as_text=True)
+    stored = db.session.get(CommunityPost, _data(shared)["id"])
+    assert stored.drawing["lines"] == [[0, 0, 50, 50, "red", 3]]
+    broken = {"content": "Rusak", "coding_submission_id": str(program.id), "drawing": "{not json"}
+    _refusal(client.post(url, headers=me, content_type="multipart/form-data", data=broken), 422)
+    assert db.session.scalar(select(func.count()).select_from(CommunityPost)) == 2

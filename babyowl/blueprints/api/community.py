@@ -11,9 +11,10 @@ from flask_babel import gettext as _
 from babyowl.authz import STAFF_ROLES
 from babyowl.blueprints.api import schemas_community as s
 from babyowl.blueprints.api.core import (
-    STORED_FILE_ELSEWHERE, answers_file, api_user, authenticated, decode_cursor, json_body, keyset_meta, ok,
-    responses, spec, stored_file,
+    STORED_FILE_ELSEWHERE, answers_file, api_user, authenticated, decode_cursor, form_body, json_body, keyset_meta,
+    ok, responses, spec, stored_file,
 )
+from babyowl.blueprints.params import uploaded_file
 from babyowl.blueprints.api.schemas import Done
 from babyowl.blueprints.api.views import bp
 from babyowl.services import community, community_events, community_groups
@@ -60,6 +61,21 @@ def create_post():
     target = body.class_id if body.scope == "class" else body.group_id if body.scope == "group" else None
     post = community.create_post(api_user(), content=body.content, scope=body.scope, target_id=target,
                                  coding_submission_id=body.coding_submission_id)
+    return ok(_post_out(post, False), 201)
+
+
+@bp.post("/community/posts/files")
+@authenticated()
+@spec.validate(form=s.PostFilesForm, resp=responses(s.PostOut, 201), tags=TAGS)
+def create_post_with_files():
+    """Publish a post with pictures or a turtle drawing (multipart/form-data), by the same rules as `POST
+    /community/posts`: the pictures are checked and re-encoded as the page's are."""
+    form: s.PostFilesForm = form_body()
+    target = form.class_id if form.scope == "class" else form.group_id if form.scope == "group" else None
+    images = [uploaded_file(image) for image in request.files.getlist("images")]
+    post = community.create_post(api_user(), content=form.content, scope=form.scope, target_id=target,
+                                 images=images, coding_submission_id=form.coding_submission_id,
+                                 drawing=form.drawing or None)
     return ok(_post_out(post, False), 201)
 
 

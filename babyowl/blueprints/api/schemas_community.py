@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -45,6 +45,19 @@ class PostIn(ApiModel):
     class_id: uuid.UUID | None = None
     group_id: uuid.UUID | None = None
     coding_submission_id: uuid.UUID | None = Field(None, description="One of my own coding submissions to show.")
+
+
+class PostFilesForm(ApiModel):
+    """A post with pictures (multipart/form-data): the fields of a post, and `images` repeated, one per picture."""
+    content: str = Field(max_length=5000, description="Markdown; sanitised on the server.")
+    scope: Literal["school", "class", "group"] = "school"
+    class_id: uuid.UUID | None = None
+    group_id: uuid.UUID | None = None
+    coding_submission_id: uuid.UUID | None = Field(None, description="One of my own coding submissions to show.")
+    drawing: str | None = Field(None, max_length=200_000,
+                                description="A turtle drawing as the coding page's \"Share this drawing\" sends it.")
+    images: Any = Field(None, json_schema_extra={"type": "array", "items": {"type": "string", "format": "binary"}},
+                        description="Pictures (JPEG, PNG, WebP; re-encoded), as many as the school allows a post.")
 
 
 class PostEditIn(ApiModel):
