@@ -154,19 +154,9 @@ def measure(url: str, kind: str) -> dict:
     from babyowl.models import User
 
     with app.app_context():
-        admin = db.session.scalars(sa.select(User).where(User.role == "super_admin")).first()
-        # Signed in as a browser is: a live session row, named in the cookie.
-        from babyowl.services.sessions import start_session
-        from babyowl.transactions import unit_of_work
-
-        with unit_of_work("bench sign-in"):
-            start_session(admin, user_agent="bench", ip="127.0.0.1")
-        user_id = admin.get_id()
+        admin_id = db.session.scalar(sa.select(User.id).where(User.role == "super_admin"))
         db.session.remove()
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = user_id
-        session["_fresh"] = True
+    client = school_seeder.signed_in_client(app, admin_id)  # a live session row, named in the cookie
     client.get("/dashboard")  # imports, templates and the connection pool warm, not counted
     before_mb = _status_mb("VmRSS")
     started, cpu = time.perf_counter(), time.process_time()

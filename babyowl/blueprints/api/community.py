@@ -58,8 +58,7 @@ def community_feed():
 def create_post():
     """Publish a post (or, when the school says so, hold a student's post for approval: `status` pending)."""
     body: s.PostIn = json_body()
-    target = body.class_id if body.scope == "class" else body.group_id if body.scope == "group" else None
-    post = community.create_post(api_user(), content=body.content, scope=body.scope, target_id=target,
+    post = community.create_post(api_user(), content=body.content, scope=body.scope, target_id=body.target_id,
                                  coding_submission_id=body.coding_submission_id)
     return ok(_post_out(post, False), 201)
 
@@ -71,9 +70,8 @@ def create_post_with_files():
     """Publish a post with pictures or a turtle drawing (multipart/form-data), by the same rules as `POST
     /community/posts`: the pictures are checked and re-encoded as the page's are."""
     form: s.PostFilesForm = form_body()
-    target = form.class_id if form.scope == "class" else form.group_id if form.scope == "group" else None
     images = [uploaded_file(image) for image in request.files.getlist("images")]
-    post = community.create_post(api_user(), content=form.content, scope=form.scope, target_id=target,
+    post = community.create_post(api_user(), content=form.content, scope=form.scope, target_id=form.target_id,
                                  images=images, coding_submission_id=form.coding_submission_id,
                                  drawing=form.drawing or None)
     return ok(_post_out(post, False), 201)

@@ -46,14 +46,14 @@ class PostIn(ApiModel):
     group_id: uuid.UUID | None = None
     coding_submission_id: uuid.UUID | None = Field(None, description="One of my own coding submissions to show.")
 
+    @property
+    def target_id(self) -> uuid.UUID | None:
+        """The class or group the post goes to, as `community.create_post` takes it (None for the school)."""
+        return self.class_id if self.scope == "class" else self.group_id if self.scope == "group" else None
 
-class PostFilesForm(ApiModel):
+
+class PostFilesForm(PostIn):
     """A post with pictures (multipart/form-data): the fields of a post, and `images` repeated, one per picture."""
-    content: str = Field(max_length=5000, description="Markdown; sanitised on the server.")
-    scope: Literal["school", "class", "group"] = "school"
-    class_id: uuid.UUID | None = None
-    group_id: uuid.UUID | None = None
-    coding_submission_id: uuid.UUID | None = Field(None, description="One of my own coding submissions to show.")
     drawing: str | None = Field(None, max_length=200_000,
                                 description="A turtle drawing as the coding page's \"Share this drawing\" sends it.")
     images: Any = Field(None, json_schema_extra={"type": "array", "items": {"type": "string", "format": "binary"}},
