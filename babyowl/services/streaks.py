@@ -104,7 +104,9 @@ def _activity_of(user_id) -> list:
     """The ledger rows that make a day active (`user_id` a value or a bound parameter)."""
     from babyowl.services.xp import ACTIVITY_REASONS
 
-    return [XPTransaction.user_id == user_id, XPTransaction.reason.in_(ACTIVITY_REASONS)]
+    # A bound value each, not one expanding IN, which a statement built once would expand on every execution.
+    return [XPTransaction.user_id == user_id,
+            XPTransaction.reason.in_([literal(reason) for reason in ACTIVITY_REASONS])]
 
 
 def window_day_arrays(user_id, zone_name, earliest: BindParameter, earliest_day: BindParameter) -> tuple:

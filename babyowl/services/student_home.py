@@ -24,8 +24,9 @@ from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import Date, DateTime, String, Uuid, bindparam, exists, func, select, true
+from sqlalchemy import Date, DateTime, String, Uuid, and_, bindparam, exists, func, not_, select, true
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import aliased
 
 from babyowl.extensions import db
 from babyowl.models import (
@@ -103,82 +104,89 @@ class StudentHome:
 
 RECENT_BADGES = 3
 LATEST_ANNOUNCEMENTS = 5
-_BADGE_COLUMNS = HomeBadge._fields
-_ANNOUNCEMENT_COLUMNS = ("id", "title", "class_name", "sent_at", "read")
 
 
-@functools.cache
-def _cards_statement():
-    """The class cards' statement, built once with the student bound per request (building it cost more CPU
-    than running it, issue 22)."""
-    student_id = bindparam("student_id", type_=Uuid)
-    exercises = select(func.count()).where(Exercise.lesson_id == Lesson.id).scalar_subquery()
+def _cards(student_id):
+    """One row a card: the student's active classes (place: newest enrollment first), with the lesson counts
+    and the next lesson worked out by the database: a course has dozens of lessons, and a row each cost more
+    to read than to count."""
+    total = select(func.count()).where(Exercise.lesson_id == Lesson.id).scalar_subquery()
     done = (select(func.count()).select_from(ExerciseProgress)
             .join(Exercise, Exercise.id == ExerciseProgress.exercise_id)
             .where(Exercise.lesson_id == Lesson.id, ExerciseProgress.user_id == student_id,
                    ExerciseProgress.completed.is_(True)).scalar_subquery())
-    unlocked = exists().where(LessonUnlock.class_id == ClassEnrollment.class_id, LessonUnlock.lesson_id == Lesson.id)
+    completed = and_(total > 0, done >= total)  # all its exercises, as progress.MyClassProgress counts
+    unlocked = (exists().where(LessonUnlock.class_id == ClassEnrollment.class_id, LessonUnlock.lesson_id == Lesson.id)
+                .correlate_except(LessonUnlock))  # the enrollment two levels up, the lesson one
+
+    def of_the_course(*where):
+        return (select(func.count()).select_from(Lesson).join(Section, Section.id == Lesson.section_id)
+                .where(Section.course_id == SchoolClass.course_id, *where).scalar_subquery())
+
+    next_id = (select(Lesson.id).join(Section, Section.id == Lesson.section_id)
+               .where(Section.course_id == SchoolClass.course_id, unlocked, not_(completed))
+               .order_by(Section.order_index, Lesson.order_index).limit(1).scalar_subquery())
+    next_lesson = aliased(Lesson, name="next_lesson")
     return (select(ClassEnrollment.class_id, ClassEnrollment.meeting_credits, ClassEnrollment.credits_used,
-                   SchoolClass.name, Course.title, SchoolClass.schedule, SchoolClass.status, SchoolClass.start_date,
-                   SchoolClass.end_date, Lesson.id, Lesson.title, unlocked, exercises, done)
+                   SchoolClass.name, Course.title.label("course_title"), SchoolClass.schedule, SchoolClass.status,
+                   SchoolClass.start_date, SchoolClass.end_date, of_the_course(completed).label("completed"),
+                   of_the_course(unlocked).label("open"), next_lesson.id.label("next_id"),
+                   next_lesson.title.label("next_title"),
+                   func.row_number().over(order_by=(ClassEnrollment.enrolled_at.desc(), ClassEnrollment.id))
+                   .label("place"))
             .join(SchoolClass, SchoolClass.id == ClassEnrollment.class_id)
             .join(Course, Course.id == SchoolClass.course_id)
-            .outerjoin(Section, Section.course_id == Course.id)
-            .outerjoin(Lesson, Lesson.section_id == Section.id)
-            .where(ClassEnrollment.student_id == student_id, ClassEnrollment.status == "active")
-            .order_by(ClassEnrollment.enrolled_at.desc(), ClassEnrollment.id, Section.order_index,
-                      Lesson.order_index))
+            .outerjoin(next_lesson, next_lesson.id == next_id)
+            .where(ClassEnrollment.student_id == student_id, ClassEnrollment.status == "active"))
+
+
+def _card(class_id, credits, used, name, course_title, schedule, status, start, end, completed, open_, next_id,
+          next_title) -> ClassCard:
+    from babyowl.services.classes import next_meeting_day
+
+    school_class = CardClass(class_id, name, CardCourse(course_title), schedule, status, start, end)
+    return ClassCard(school_class, (credits or 0) - (used or 0),
+                     CardLesson(next_id, next_title) if next_id is not None else None,
+                     next_meeting_day(school_class), completed, open_)
+
+
+_CARD_FIELDS = 13  # `_card`'s: the columns of `_cards` but its place
+
+
+@functools.cache
+def _cards_statement():
+    """SQLite's: the cards alone, built once with the student bound per request."""
+    cards = _cards(bindparam("student_id", type_=Uuid)).subquery("cards")
+    return select(*(column for column in cards.c if column.key != "place")).order_by(cards.c.place)
 
 
 def _as_arrays(rows, name: str):
-    """One row: each column of `rows` (a service's list with its `place`) as an array, in the list's order."""
+    """One row: each column of `rows` (a list with its `place`) as an array, in the list's order."""
     listed = rows.subquery()
     return select(*(func.array_agg(aggregate_order_by(column, listed.c.place)).label(column.key)
                     for column in listed.c if column.key != "place")).subquery(name)
 
 
 @functools.cache
-def _rest_statement():
-    """PostgreSQL: the level, the streak's window of days, the recent badges and the latest announcements in
-    one row, built once (issue 22: they were four statements)."""
+def _home_statement():
+    """PostgreSQL: the whole page in one row, built once: the cards, the recent badges and the latest
+    announcements as arrays, the level and the streak's window of days (issue 22: they were five statements)."""
     student_id = bindparam("student_id", type_=Uuid)
     zone = func.coalesce(func.nullif(UserLevel.time_zone, ""), bindparam("school_zone", type_=String))
     days, outage = streaks.window_day_arrays(student_id, zone, bindparam("earliest", type_=DateTime(timezone=True)),
                                              bindparam("earliest_day", type_=Date))
+    cards = _as_arrays(_cards(student_id), "cards")
     held = _as_arrays(badges.latest_held(student_id, RECENT_BADGES), "recent_badges")
     sent = _as_arrays(announcements.latest_for_student(student_id, LATEST_ANNOUNCEMENTS), "latest_announcements")
     return (select(UserLevel.total_xp, UserLevel.leaderboard_opt_out, UserLevel.time_zone, days, outage,
-                   *(held.c[name] for name in _BADGE_COLUMNS), *(sent.c[name] for name in _ANNOUNCEMENT_COLUMNS))
-            .select_from(held).join(sent, true()).outerjoin(UserLevel, UserLevel.user_id == student_id))
-
-
-def _class_cards(student_id: uuid.UUID) -> list[ClassCard]:
-    """The student's active classes, newest enrollment first, in one statement."""
-    from babyowl.services.classes import next_meeting_day
-
-    rows = db.session.execute(_cards_statement(), {"student_id": student_id})
-    cards: dict[uuid.UUID, ClassCard] = {}
-    for (class_id, credits, used, name, course_title, schedule, status, start, end,
-         lesson_id, lesson_title, is_unlocked, total, completed) in rows:
-        card = cards.get(class_id)
-        if card is None:
-            school_class = CardClass(class_id, name, CardCourse(course_title), schedule, status, start, end)
-            card = cards[class_id] = ClassCard(school_class, (credits or 0) - (used or 0), None,
-                                               next_meeting_day(school_class), 0, 0)
-        if lesson_id is None:  # a course (or section) without lessons
-            continue
-        is_completed = total > 0 and completed >= total
-        card.lessons_completed += is_completed
-        if is_unlocked:
-            card.lessons_open += 1
-            if card.next_lesson is None and not is_completed:
-                card.next_lesson = CardLesson(lesson_id, lesson_title)
-    return list(cards.values())
+                   *cards.c, *held.c, *sent.c)
+            .select_from(cards).join(held, true()).join(sent, true())
+            .outerjoin(UserLevel, UserLevel.user_id == student_id))
 
 
 def home_for(student: User) -> StudentHome:
-    cards = _class_cards(student.id)
-    if db.engine.dialect.name != "postgresql":  # no arrays: each service reads its own
+    if db.engine.dialect.name != "postgresql":  # no arrays: the cards, then each service reads its own
+        cards = [_card(*row) for row in db.session.execute(_cards_statement(), {"student_id": student.id})]
         standing = xp.standing(student.id)
         streak = streaks.streak_for(student.id, zone=streaks.zone_named(standing.time_zone))
         return StudentHome(student, standing, streak, cards,
@@ -188,16 +196,24 @@ def home_for(student: User) -> StudentHome:
     # The streak's window starts at midnight 182 days before today in the student's zone, which only the
     # statement knows: it reads from a little earlier, and `streak_from_window` leaves the extra days out.
     earliest = now - timedelta(days=streaks.WINDOW_DAYS + 2)
-    row = db.session.execute(_rest_statement(), {
+    # The session's connection, not the session: plain rows need none of the ORM's execution layer.
+    row = db.session.connection().execute(_home_statement(), {
         "student_id": student.id, "school_zone": current_app.config["SCHOOL_TIMEZONE"], "earliest": earliest,
         "earliest_day": earliest.date()}).one()
     total_xp, opted_out, time_zone, days, outage = row[:5]
-    badge_lists, announcement_lists = row[5:5 + len(_BADGE_COLUMNS)], row[5 + len(_BADGE_COLUMNS):]
+    badges_at = 5 + _CARD_FIELDS
+    announcements_at = badges_at + len(HomeBadge._fields)
     zone = streaks.zone_named(time_zone)
     streak = streaks.streak_from_window(student.id, zone, now.astimezone(zone).date(), set(days or ()),
                                         set(outage or ()))
     return StudentHome(
-        student, xp.standing_from(student.id, total_xp, opted_out, time_zone), streak, cards,
-        [HomeBadge(*badge) for badge in zip(*(column or () for column in badge_lists))],
+        student, xp.standing_from(student.id, total_xp, opted_out, time_zone), streak,
+        [_card(*card) for card in _rows_of(row[5:badges_at])],
+        [HomeBadge(*badge) for badge in _rows_of(row[badges_at:announcements_at])],
         [(HomeAnnouncement(id_, title, HomeClassName(class_name), sent), is_read)
-         for id_, title, class_name, sent, is_read in zip(*(column or () for column in announcement_lists))])
+         for id_, title, class_name, sent, is_read in _rows_of(row[announcements_at:])])
+
+
+def _rows_of(arrays) -> zip:
+    """The rows back from `_as_arrays`' columns (each NULL when there is none)."""
+    return zip(*(array or () for array in arrays))

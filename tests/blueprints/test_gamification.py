@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy import select
 
 from babyowl.extensions import db as _db
-from babyowl.models import Badge, ClassLeaderboard, LessonUnlock, UserBadge, XPTransaction
+from babyowl.models import (
+    Badge, ClassLeaderboard, Exercise, ExerciseProgress, LessonUnlock, UserBadge, XPTransaction,
+)
 from babyowl.models.base import utcnow
 from babyowl.services import announcements, attendance, badges, leaderboards, xp
 from tests.factories import make_class, make_course, make_enrollment, make_user
@@ -264,6 +266,34 @@ def test_the_students_home_shows_next_lesson_level_streak_badges_and_credits(app
     assert "No streak yet" in page
 
 
+def test_the_students_home_counts_lessons_and_offers_the_first_unlocked_one_not_completed(app, school):
+    ayu = school["students"][0]
+    course = make_course(lessons=4)
+    first, second, third, fourth = course.sections[0].lessons
+    _db.session.add(Exercise(lesson=third, title="Kuis", type="material", content={"format": "markdown", "body": "x"},
+                             order_index=1))
+    newer = make_class(course=course, name="Kelas Baru")
+    make_enrollment(newer, ayu, enrolled_at=utcnow(), credits_used=4)
+    for lesson in (first, third):  # the second and the fourth stay locked
+        _db.session.add(LessonUnlock(class_id=newer.id, lesson_id=lesson.id))
+    # Done: the first lesson and the (locked) fourth; the third has one of its two exercises done.
+    for exercise in (first.exercises[0], third.exercises[0], fourth.exercises[0]):
+        _db.session.add(ExerciseProgress(user_id=ayu.id, exercise_id=exercise.id, completed=True))
+    empty = make_class(course=make_course(lessons=0), name="Kelas Kosong")
+    make_enrollment(empty, ayu, enrolled_at=utcnow() - timedelta(days=400))
+    make_enrollment(make_class(course=course, name="Kelas Lama"), ayu, status="withdrawn")
+    _db.session.commit()
+
+    page = text(signed_in_client(app, ayu).get("/dashboard"))
+    step = page[page.index("Next lesson"):page.index("Recent badges")]
+    assert "Lesson 3" in step and "Kelas Baru" in step
+    assert "Lessons completed: 2 · Lessons open: 2" in page and "Continue: Lesson 3" in page
+    assert "Lessons completed: 0 · Lessons open: 0" in page and "Continue: Lesson 1" not in page
+    assert "Credits remaining: 6" in page and "Kelas Lama" not in page
+    # Newest enrollment first: the new class, Python Sabtu, then the empty course's class.
+    assert page.index("Kelas Baru") < page.index("Python Sabtu") < page.index("Kelas Kosong")
+
+
 def test_the_chooser_and_a_student_with_one_class_goes_straight_to_its_board(app, school):
     _set_mode(school, "anonymous")
     page = text(signed_in_client(app, school["students"][0]).get("/leaderboard"))
@@ -362,7 +392,7 @@ def test_the_students_home_runs_the_same_statements_with_10_or_500_ledger_rows(a
     _ledger(ayu.id, [now - timedelta(days=31 + n // 3, hours=n % 3) for n in range(490)])
     page, after = visit()
     assert "10 days in a row" in page and after == before
-    assert before == 3  # session; the class cards; level, streak days, badges and announcements in one
+    assert before == 2  # the session; the cards, level, streak days, badges and announcements in one
 
 
 def test_the_cli_seeds_badges_and_rebuilds_boards(app, db):
