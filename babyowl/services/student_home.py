@@ -110,12 +110,14 @@ def _cards(student_id):
     """One row a card: the student's active classes (place: newest enrollment first), with the lesson counts
     and the next lesson worked out by the database: a course has dozens of lessons, and a row each cost more
     to read than to count."""
-    total = select(func.count()).where(Exercise.lesson_id == Lesson.id).scalar_subquery()
-    done = (select(func.count()).select_from(ExerciseProgress)
-            .join(Exercise, Exercise.id == ExerciseProgress.exercise_id)
-            .where(Exercise.lesson_id == Lesson.id, ExerciseProgress.user_id == student_id,
-                   ExerciseProgress.completed.is_(True)).scalar_subquery())
-    completed = and_(total > 0, done >= total)  # all its exercises, as progress.MyClassProgress counts
+    # The lesson is completed when all its exercises are (`progress.LessonCell`): of its exercises (total),
+    # those the student completed (done, one progress row each at most).
+    total, done = func.count(), func.count(ExerciseProgress.id)
+    completed = (select(and_(total > 0, done >= total)).select_from(Exercise)
+                 .outerjoin(ExerciseProgress, and_(ExerciseProgress.exercise_id == Exercise.id,
+                                                   ExerciseProgress.user_id == student_id,
+                                                   ExerciseProgress.completed.is_(True)))
+                 .where(Exercise.lesson_id == Lesson.id).scalar_subquery())
     unlocked = (exists().where(LessonUnlock.class_id == ClassEnrollment.class_id, LessonUnlock.lesson_id == Lesson.id)
                 .correlate_except(LessonUnlock))  # the enrollment two levels up, the lesson one
 
