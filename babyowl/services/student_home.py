@@ -6,14 +6,16 @@ then level, XP bar, streaks, recent badges and the latest announcements. A
 fixed number of queries whatever the student's history.
 
 It is the page students open most (issue 22), so it reads plain columns, not
-ORM objects, with statements built once: the class cards are one statement (one
-row per lesson of each active class's course, with the lesson's counts); on
-PostgreSQL the level, the streak's days (see services/streaks.py), the recent
-badges and the announcements are one more (one row, the lists as arrays), where
-SQLite asks each service in turn. The rules are the same as the progress pages'
-(`progress.MyClassProgress`): a lesson is completed when all its exercises are,
-the next lesson is the first unlocked one not completed; the badges, the
-announcements and the streak's days are the rows their services choose.
+ORM objects, with statements built once. On PostgreSQL the whole page is one
+statement: the class cards (one row a class, the database counting its lessons
+and choosing the next one), the recent badges and the latest announcements as
+ordered arrays, beside the level and the streak's window of days (see
+services/streaks.py). SQLite, which has no arrays, reads the cards in one
+statement and asks each service in turn. The rules are the same as the progress
+pages' (`progress.MyClassProgress`): a lesson is completed when all its
+exercises are, the next lesson is the first unlocked one not completed; the
+badges, the announcements and the streak's days are the rows their services
+choose.
 """
 from __future__ import annotations
 

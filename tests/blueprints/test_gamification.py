@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -393,6 +393,26 @@ def test_the_students_home_runs_the_same_statements_with_10_or_500_ledger_rows(a
     page, after = visit()
     assert "10 days in a row" in page and after == before
     assert before == 2  # the session; the cards, level, streak days, badges and announcements in one
+
+
+def test_the_students_home_counts_streak_days_in_the_students_own_time_zone(app, school):
+    from zoneinfo import ZoneInfo
+
+    from babyowl.models import UserLevel
+    from babyowl.services import streaks
+
+    ayu = school["students"][0]
+    _db.session.execute(sa.update(UserLevel).where(UserLevel.user_id == ayu.id)
+                        .values(time_zone="America/Los_Angeles"))
+    _db.session.commit()
+    los_angeles = ZoneInfo("America/Los_Angeles")
+    today = datetime.now(los_angeles).date()
+    # Three evenings and a night in a row in Los Angeles; in Jakarta (15 hours ahead) only two days.
+    _ledger(ayu.id, [datetime.combine(today - timedelta(days=days), at, los_angeles)
+                     for days, at in ((2, time(20)), (1, time(20)), (0, time(0, 30)))])
+    assert streaks.streak_for(ayu.id, zone=ZoneInfo(app.config["SCHOOL_TIMEZONE"])).days == 2
+    page = text(signed_in_client(app, ayu).get("/dashboard"))
+    assert "3 days in a row" in page
 
 
 def test_the_cli_seeds_badges_and_rebuilds_boards(app, db):
