@@ -6,15 +6,24 @@ every course's first lesson, starts gunicorn with the deploy configuration
 (gthread, WEB_WORKERS x WEB_THREADS, default 2 x 4 on 2 cores) and, beside it,
 the floor app (bench/floor_app.py: Flask + SQLAlchemy + Jinja, one indexed
 query, a small page, a session cookie) with the same settings, then drives both
-from an asyncio client (httpx), in the same run:
+from a minimal asyncio HTTP/1.1 client (RawClient; --client httpx for the one
+used before), in the same run. After seeding: VACUUM ANALYZE and CHECKPOINT,
+then a warm-up of every capacity page.
 
   1. Capacity (no think time, --capacity-clients at once, --capacity-seconds
-     each): req/s of the floor page, the student dashboard and an attendance
-     tap, and their ratios to the floor.
+     each, --capacity-rounds interleaved rounds): req/s of the floor page, the
+     student dashboard and an attendance tap, and their ratios to the floor,
+     each round's and the median of the rounds.
   2. Steps of N concurrent users (default 100, 300, 500) with think time 2-5 s,
      a realistic mix: 80 % students (dashboard, lesson, quiz submit), 15 %
      instructors (attendance grid, taps), 5 % staff (/reports filtered by a
      class, the user list). Per step: p50/p95/p99 (ms), req/s and failures.
+
+Failures are listed with their exception; a request that met a kept-alive
+connection closing before any byte of the answer is sent again once, as a
+browser does, and counted apart. Every capacity run and step prints the CPU
+of the generator, of each gunicorn, of PostgreSQL for them and of the rest of
+the machine (cores busy), and autovacuum's runs.
 
 Every user is signed in as a browser is (a live session row, a signed session
 cookie, a CSRF token), without going through the sign-in form. The load
@@ -42,6 +51,7 @@ import ssl
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -229,14 +239,19 @@ def start_server(app_spec: str, port: int, args, database_url: str, chdir: Path 
            **dict(config.env), "BABYOWL_ENV": "development",
            "DEFAULT_LOCALE": "en", "LOG_FORMAT": "json", "BCRYPT_ROUNDS": "4",
            "RATELIMIT_ENABLED": "true", "RATELIMIT_APPLICATION": BENCH_APPLICATION_LIMIT}
+    # gunicorn's log goes to a file: a pipe nobody reads would fill and stop the server; the file says when a
+    # worker was replaced (max_requests).
+    log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)
     process = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "deploy/gunicorn.conf.py"), "--chdir", str(chdir),
          "--access-logfile", "/dev/null", app_spec],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+    process.log_path = Path(log.name)
+    log.close()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"{app_spec} did not start: {process.stderr.read().decode()[-2000:]}")
+            raise SystemExit(f"{app_spec} did not start: {process.log_path.read_text()[-2000:]}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return process
@@ -252,6 +267,12 @@ def stop_server(process: subprocess.Popen) -> None:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+    process.log_path.unlink(missing_ok=True)
+
+
+def worker_restarts(process: subprocess.Popen) -> int:
+    """Workers gunicorn replaced so far after their max_requests (its log says so)."""
+    return process.log_path.read_text(errors="replace").count("Autorestarting worker")
 
 
 # ---------------------------------------------------------------- who took the CPU
@@ -288,6 +309,22 @@ def group_rss_mb(pgid: int) -> list[float]:
     return sizes
 
 
+def postgres_cpu_seconds(database: str) -> float:
+    """CPU seconds of the PostgreSQL backends connected to `database` now (their title names it); a backend that
+    ended since is not counted (the pools keep theirs)."""
+    ticks, title = 0, f" {database} ".encode()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry.name}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if cmdline.startswith(b"postgres: ") and title in cmdline and (fields := _proc_stat(entry.name)):
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / CLOCK_TICKS
+
+
 def machine_cpu_seconds() -> tuple[float, float]:
     """(busy, all) CPU seconds of the whole machine since boot, every core (/proc/stat)."""
     ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -296,28 +333,39 @@ def machine_cpu_seconds() -> tuple[float, float]:
 
 class CpuMeter:
     """Cores used (CPU seconds / wall seconds) from start() to report(): the generator (this process), each
-    gunicorn server, and the rest of the machine (PostgreSQL, Redis, other work)."""
+    gunicorn server, the PostgreSQL backends of the benchmark's database, and the rest of the machine."""
 
-    def __init__(self, servers: dict[str, int]):
-        self.servers = servers  # label: the arbiter's pid (= its process group)
+    def __init__(self, servers: dict[str, subprocess.Popen], database: str):
+        self.servers = servers  # label: the gunicorn arbiter (its pid is its process group's)
+        self.database = database
 
     def start(self) -> CpuMeter:
         self.wall, self.own = time.perf_counter(), time.process_time()
-        self.groups = {label: group_cpu_seconds(pid) for label, pid in self.servers.items()}
+        self.groups = {label: group_cpu_seconds(server.pid) for label, server in self.servers.items()}
+        self.restarts = {label: worker_restarts(server) for label, server in self.servers.items()}
+        self.postgres = postgres_cpu_seconds(self.database)
         self.busy, self.all = machine_cpu_seconds()
         return self
 
-    def report(self, requests: int) -> str:
+    def report(self, requests: int, server: str = "") -> str:
+        """The split; with `server`, also remembers that server's CPU ms a request (gunicorn + PostgreSQL)."""
         wall = time.perf_counter() - self.wall
         own = time.process_time() - self.own
-        groups = {label: group_cpu_seconds(pid) - self.groups[label] for label, pid in self.servers.items()}
+        groups = {label: group_cpu_seconds(server.pid) - self.groups[label] for label, server in self.servers.items()}
+        restarts = {label: worker_restarts(server) - self.restarts[label] for label, server in self.servers.items()}
+        postgres = max(postgres_cpu_seconds(self.database) - self.postgres, 0)
         busy, every = machine_cpu_seconds()
         busy, every = busy - self.busy, every - self.all
         cores = os.cpu_count() or 1
-        rest = busy - own - sum(groups.values())
-        shown = ", ".join(f"{label} {seconds / wall:.2f}" for label, seconds in groups.items())
+        rest = busy - own - sum(groups.values()) - postgres
+        if server:
+            self.ms_a_request = (groups[server] + postgres) * 1000 / max(requests, 1)
+        shown = ", ".join(f"{label} {seconds / wall:.2f}" + (f" ({restarts[label]} workers replaced)"
+                                                              if restarts[label] else "")
+                          for label, seconds in groups.items())
         return (f"  CPU, cores busy of {cores}: generator {own / wall:.2f} ({own * 1000 / max(requests, 1):.1f} ms a "
-                f"request), {shown}, rest of the machine {rest / wall:.2f} (PostgreSQL, Redis, other work); "
+                f"request), {shown}, PostgreSQL for them {postgres / wall:.2f}, the rest of the machine "
+                f"{rest / wall:.2f} (Redis, other work); "
                 f"machine {busy / every * 100:.0f} % busy")
 
 
@@ -624,6 +672,7 @@ def capacity_rounds(args, bases: dict[str, str], people, floor_uids, meter: CpuM
     """Rounds of floor, dashboard, tap one after the other: each round's ratios compare runs seconds apart, so
     other work on the machine moves a round's three rates together; the median of the rounds is reported."""
     rounds: list[dict[str, float]] = []
+    cpu: dict[str, list[float]] = {label: [] for label, *_ in CAPACITY}
     pooled: dict[str, list[Sample]] = {label: [] for label, *_ in CAPACITY}
     for number in range(args.capacity_rounds):
         rates = {}
@@ -634,7 +683,8 @@ def capacity_rounds(args, bases: dict[str, str], people, floor_uids, meter: CpuM
             rates[label] = rate
             pooled[label] += samples
             print(f"  round {number + 1}, {label}: {rate:.1f} req/s, {load_line()}")
-            print("  " + meter.report(len(samples)))
+            print("  " + meter.report(len(samples), "floor server" if target == "floor" else "app server"))
+            cpu[label].append(meter.ms_a_request)
         rounds.append(rates)
     print(HEADER.replace("req/s   ", "req/s * ") + "   req/s of each round")
     medians = {}
@@ -648,6 +698,13 @@ def capacity_rounds(args, bases: dict[str, str], people, floor_uids, meter: CpuM
     print(f"  * the median of the rounds. dashboard / floor = {ratios[0]:.2f} (rounds "
           f"{' / '.join(f'{x:.2f}' for x in dash)}), tap / floor = {ratios[1]:.2f} (rounds "
           f"{' / '.join(f'{x:.2f}' for x in tap)}); medians of each round's ratio")
+    # Other work on the machine moves req/s; the server's CPU a request moves much less, and its ratio is what
+    # the req/s ratio would be with the cores to the servers alone.
+    ms = {label: statistics.median(values) for label, values in cpu.items()}
+    print("  server CPU a request (gunicorn + its PostgreSQL backends), median of the rounds: "
+          + ", ".join(f"{label} {ms[label]:.1f} ms ({' / '.join(f'{x:.1f}' for x in cpu[label])})" for label in ms)
+          + f"; floor / dashboard = {ms['floor page'] / ms['student dashboard']:.2f}, floor / tap = "
+          f"{ms['floor page'] / ms['attendance tap']:.2f}")
     return medians, ratios, [sample for samples in pooled.values() for sample in samples]
 
 
@@ -660,7 +717,7 @@ def run_config(config: ServerConfig, args, url: str, people, floor_uids) -> tupl
         servers.append(start_server("babyowl:create_app()", app_port, args, url, config=config))
         servers.append(start_server("floor_app:create_app()", floor_port, args, url, chdir=HERE, config=config))
         bases = {"app": f"http://127.0.0.1:{app_port}", "floor": f"http://127.0.0.1:{floor_port}"}
-        meter = CpuMeter({"app server": servers[0].pid, "floor server": servers[1].pid})
+        meter = CpuMeter({"app server": servers[0], "floor server": servers[1]}, make_url(url).database)
         autovacuum = AutovacuumWatch(url)
 
         # Warm both, every thread of every worker: imports, templates, pools, the tap's statements.
@@ -737,7 +794,7 @@ def check_writes(url: str, samples: list[Sample]) -> None:
     retried = [s for s in suspect if s.retried]
     failed_written = [s for s in suspect if s.status == 0 and s.key in held]
     print(f"  taps sent again: {len(retried)}, of which {sum(1 for s in retried if s.key in held)} changed a mark "
-          f"(each key {max(held.values(), default=0)} time at most); taps without an answer: "
+          f"(rows of one key at most: {max(held.values(), default=0)}); taps without an answer: "
           f"{sum(1 for s in suspect if s.status == 0)}, of which written anyway: {len(failed_written)}")
 
 
