@@ -270,6 +270,23 @@ def stop_server(process: subprocess.Popen) -> None:
     process.log_path.unlink(missing_ok=True)
 
 
+def server_errors(process: subprocess.Popen, seen: int) -> tuple[list[str], int]:
+    """The errors the app logged (its JSON lines at ERROR or above) after the first `seen`: each as its message
+    and the last line of its traceback; and how many there are now."""
+    import json
+
+    errors = []
+    for raw in process.log_path.read_text(errors="replace").splitlines():
+        if raw.startswith("{") and ('"level": "ERROR"' in raw or '"level": "CRITICAL"' in raw):
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                continue
+            last = (entry.get("exception") or "").strip().splitlines()[-1:]
+            errors.append(f"{entry.get('message')}{': ' + last[0] if last else ''}")
+    return errors[seen:], len(errors)
+
+
 def worker_restarts(process: subprocess.Popen) -> int:
     """Workers gunicorn replaced so far after their max_requests (its log says so)."""
     return process.log_path.read_text(errors="replace").count("Autorestarting worker")
@@ -728,9 +745,11 @@ def run_config(config: ServerConfig, args, url: str, people, floor_uids) -> tupl
               f"{args.capacity_rounds} rounds (after {args.warmup_seconds:g} s of warm-up of each)")
         rates, ratios, samples = capacity_rounds(args, bases, people, floor_uids, meter)
         print_failures(samples, len(samples))
+        for error in server_errors(servers[0], 0)[0]:
+            print(f"  the app logged: {error[:400]}")
         print(f"  {load_line()}; {autovacuum.report()} during the capacity runs")
 
-        steps = []
+        steps, logged = [], server_errors(servers[0], 0)[1]  # errors of the capacity runs: listed with them
         for number, users in enumerate(int(s) for s in args.steps.split(",") if s.strip()):
             meter.start()
             samples, every = asyncio.run(step(bases["app"], people, users, args.step_seconds, number + 1,
@@ -742,6 +761,9 @@ def run_config(config: ServerConfig, args, url: str, people, floor_uids) -> tupl
             for label in sorted({s.label for s in samples}):
                 print(line(f"  {label}", [s for s in samples if s.label == label], seconds))
             print_failures(every, len(samples))
+            errors, logged = server_errors(servers[0], logged)
+            for error, count in sorted({e: errors.count(e) for e in errors}.items(), key=lambda item: -item[1]):
+                print(f"  {count:>5} x the app logged: {error[:400]}")
             print(meter.report(len(every)) + " (the whole step, arrivals included)")
             rss = group_rss_mb(servers[0].pid)
             print(f"  app workers' memory: {', '.join(f'{mb:.0f}' for mb in rss)} MB resident; "
