@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import Integer, Uuid, and_, bindparam, distinct, exists, func, insert, literal, select, update
@@ -43,8 +44,9 @@ XP_STATUSES = ("present", "late")  # marks that earn attendance XP
 
 @dataclass
 class GridRow:
-    enrollment: ClassEnrollment
-    record: ClassAttendance | None
+    """One student's row of the sheet: the loaded rows after a tap, plain tuples of the same names on the grid."""
+    enrollment: ClassEnrollment | SheetEnrollment
+    record: ClassAttendance | SheetMark | None
 
     @property
     def status(self) -> str | None:
@@ -126,14 +128,46 @@ def meeting_date_of(school_class: SchoolClass, meeting_number: int) -> date | No
         ClassAttendance.class_id == school_class.id, ClassAttendance.meeting_number == meeting_number).limit(1))
 
 
+class SheetStudent(NamedTuple):
+    id: uuid.UUID
+    full_name: str
+    avatar: str | None
+    display_initials = property(User.display_initials.fget)
+
+
+class SheetEnrollment(NamedTuple):
+    id: uuid.UUID
+    meeting_credits: int
+    credits_used: int
+    student: SheetStudent
+    credits_remaining = property(ClassEnrollment.credits_remaining.fget)
+
+
+class SheetMark(NamedTuple):
+    status: str
+    credit_deducted: bool
+    notes: str | None
+
+
+@functools.cache
+def _grid_query():
+    """The sheet's statement, built once: plain columns, no ORM objects (the grid is only read and drawn)."""
+    enrollments, students, records = ClassEnrollment.__table__, User.__table__, ClassAttendance.__table__
+    return (select(enrollments.c.id, enrollments.c.meeting_credits, enrollments.c.credits_used, students.c.id,
+                   students.c.full_name, students.c.avatar, records.c.id, records.c.status,
+                   records.c.credit_deducted, records.c.notes)
+            .join(students, students.c.id == enrollments.c.student_id)
+            .outerjoin(records, and_(records.c.enrollment_id == enrollments.c.id,
+                                     records.c.meeting_number == bindparam("meeting_number", type_=Integer)))
+            .where(enrollments.c.class_id == bindparam("class_id", type_=Uuid), enrollments.c.status == "active"))
+
+
 def grid(school_class: SchoolClass, meeting_number: int) -> list[GridRow]:
-    """The class's active students with their mark for this meeting, in two queries."""
-    enrollments = db.session.scalars(
-        select(ClassEnrollment).options(joinedload(ClassEnrollment.student))
-        .where(ClassEnrollment.class_id == school_class.id, ClassEnrollment.status == "active")).all()
-    records = {r.enrollment_id: r for r in db.session.scalars(select(ClassAttendance).where(
-        ClassAttendance.class_id == school_class.id, ClassAttendance.meeting_number == meeting_number))}
-    rows = [GridRow(e, records.get(e.id)) for e in enrollments]
+    """The class's active students with their mark for this meeting, in one query."""
+    rows = [GridRow(SheetEnrollment(eid, meeting_credits, used, SheetStudent(sid, name, avatar)),
+                    SheetMark(status, deducted, notes) if record_id is not None else None)
+            for eid, meeting_credits, used, sid, name, avatar, record_id, status, deducted, notes in db.session.execute(
+                _grid_query(), {"class_id": school_class.id, "meeting_number": meeting_number})]
     return sorted(rows, key=lambda row: row.enrollment.student.full_name.lower())
 
 
