@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import Integer, Uuid, and_, bindparam, distinct, exists, func, insert, literal, select, update
+from sqlalchemy import Integer, Uuid, and_, bindparam, distinct, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.selectable import ScalarSelect
 from sqlalchemy.orm import aliased, joinedload, make_transient_to_detached
@@ -31,7 +31,7 @@ from babyowl.models import (
 )
 from babyowl.models.base import utcnow
 from babyowl.services import credits  # how a mark moves credits is decided there
-from babyowl.services import xp
+from babyowl.services import statements, xp
 from babyowl.services import classes
 from babyowl.services.classes import can_teach, locked_class
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
@@ -307,7 +307,8 @@ def apply_mark(actor: User, school_class: SchoolClass, enrollment: ClassEnrollme
                                         idempotency_key=key))
     _refresh_counts(school_class, enrollment)
     # Last, so nothing after it can roll the caller's savepoint back once its Redis update is registered.
-    _award_xp(school_class, enrollment, record, old_status, status)
+    if _earns_xp(old_status, status):
+        xp.for_attendance(enrollment.student_id, record.id, status, school_class.id)
     return True
 
 
@@ -317,10 +318,8 @@ def _changes(record: ClassAttendance | None, status: str, note: str | None) -> b
     return (record.status if record else None) != status or note_changed
 
 
-def _award_xp(school_class: SchoolClass, enrollment: ClassEnrollment, record: ClassAttendance,
-              old_status: str | None, status: str) -> None:
-    if status in XP_STATUSES and old_status not in XP_STATUSES:  # one award per mark (services/xp.py)
-        xp.for_attendance(enrollment.student_id, record.id, status, school_class.id)
+def _earns_xp(old_status: str | None, status: str) -> bool:
+    return status in XP_STATUSES and old_status not in XP_STATUSES  # one award per mark (services/xp.py)
 
 
 _RECORDS, _CHANGES = ClassAttendance.__table__, AttendanceChange.__table__
@@ -350,13 +349,6 @@ def _tap_writes() -> dict:
         "class": update(_CLASSES).where(by_id(_CLASSES, "c_"))
         .values(_bound(_CLASSES, "c_", ("meetings_completed", "updated_at"))),
     }
-
-
-@functools.cache
-def _tap_statement(parts: tuple[str, ...]):
-    """On PostgreSQL the tap's writes in one statement: each a data-modifying CTE (one round trip, not four)."""
-    writes = _tap_writes()
-    return select(literal(1)).add_cte(*(writes[part].cte(f"tap_{part}") for part in parts))
 
 
 def _save_tap(actor: User, school_class: SchoolClass, state: TapState, meeting_number: int, meeting_date: date,
@@ -397,12 +389,12 @@ def _save_tap(actor: User, school_class: SchoolClass, state: TapState, meeting_n
     if meetings != school_class.meetings_completed:
         parts.append("class")
         params.update(c_id=school_class.id, c_meetings_completed=meetings, c_updated_at=now)
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(_tap_statement(tuple(parts)), params)
-    else:  # SQLite has no data-modifying CTE: one statement each
-        writes = _tap_writes()
-        for part in parts:
-            db.session.execute(writes[part], params)
+    writes = tuple(_tap_writes()[part] for part in parts)
+    if _earns_xp(old_status, status):  # the writes and the XP award in one statement (services/statements.py)
+        xp.for_attendance(enrollment.student_id, record.id, status, school_class.id, along=writes,
+                          along_params=params)
+    else:
+        statements.run_together(writes, params)
     # The loaded rows as the writes left them (the row drawn after the tap reads them).
     if state.record is None:
         make_transient_to_detached(record)
@@ -418,7 +410,6 @@ def _save_tap(actor: User, school_class: SchoolClass, state: TapState, meeting_n
     if "class" in parts:
         set_committed_value(school_class, "meetings_completed", meetings)
         set_committed_value(school_class, "updated_at", now)
-    _award_xp(school_class, enrollment, record, old_status, status)
 
 
 def check_status(status: str) -> None:
