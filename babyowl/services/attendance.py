@@ -110,15 +110,42 @@ def next_meeting_number(school_class: SchoolClass) -> int:
     return (highest or 0) + 1
 
 
+@functools.cache
+def _sheet_meeting_columns() -> tuple:
+    class_id = bindparam("class_id", type_=Uuid)
+    return (select(ClassAttendance.meeting_date).where(
+        ClassAttendance.class_id == class_id,
+        ClassAttendance.meeting_number == bindparam("meeting_number", type_=Integer)).limit(1).scalar_subquery(),
+        _highest_meeting(class_id))
+
+
+@functools.cache
+def _sheet_meeting_query():
+    return select(*_sheet_meeting_columns())
+
+
+@functools.cache
+def _class_sheet_query():
+    return select(SchoolClass, *_sheet_meeting_columns()).where(SchoolClass.id == bindparam("class_id", type_=Uuid))
+
+
 def sheet_meeting(school_class: SchoolClass, meeting_number: int) -> tuple[date | None, int]:
     """The meeting's date (None before its first mark) and the class's next meeting number, in one statement
-    (each on its own index path: the grid paid a round trip for each)."""
-    fixed, highest = db.session.execute(select(
-        select(ClassAttendance.meeting_date).where(ClassAttendance.class_id == school_class.id,
-                                                   ClassAttendance.meeting_number == meeting_number)
-        .limit(1).scalar_subquery(),
-        _highest_meeting(school_class.id))).one()
+    (each on its own index path: the grid paid a round trip for each), built once."""
+    fixed, highest = db.session.execute(_sheet_meeting_query(), {"class_id": school_class.id,
+                                                                 "meeting_number": meeting_number}).one()
     return fixed, (highest or 0) + 1
+
+
+def class_with_sheet_meeting(class_id: uuid.UUID, meeting_number: int) -> tuple[SchoolClass | None,
+                                                                                tuple[date | None, int]]:
+    """The class (None if there is none) with `sheet_meeting`'s answer for this meeting, in one statement.
+    The caller checks who may see it."""
+    row = db.session.execute(_class_sheet_query(), {"class_id": class_id, "meeting_number": meeting_number}).first()
+    if row is None:
+        return None, (None, 1)
+    school_class, fixed, highest = row
+    return school_class, (fixed, (highest or 0) + 1)
 
 
 def proposed_meeting_number(school_class: SchoolClass) -> int:

@@ -156,6 +156,19 @@ def test_the_sheet_shows_the_tally_the_cost_of_each_choice_and_where_to_go_next(
     assert andi_row.count("9 left") == 2 and "10 left" in andi_row
 
 
+def test_the_sheet_opens_the_asked_meeting_within_the_package(signed_in, db, school_class):
+    def date_field(html):
+        return html.split('id="meeting-date"')[1].split(">")[0]
+
+    tap(signed_in, school_class, make_enrollment(school_class), "present", meeting_number="10")
+    last = text(signed_in.get(f"/classes/{school_class.id}/attendance?meeting=99"))  # the package has 10
+    assert '<option value="10" selected>' in last and 'name="meeting_number" value="10"' in last
+    assert "readonly" in date_field(last)  # meeting 10's first mark fixed its date
+    second = text(signed_in.get(f"/classes/{school_class.id}/attendance?meeting=2"))
+    assert '<option value="2" selected>' in second and "readonly" not in date_field(second)
+    assert signed_in.get(f"/classes/{uuid.uuid4()}/attendance").status_code == 404
+
+
 def test_a_refused_tap_answers_the_row_with_its_status_and_no_rollback_in_the_view(signed_in, db, school_class):
     enrollment = make_enrollment(school_class)
     plain = signed_in.post(f"/classes/{school_class.id}/attendance/mark", data={
@@ -223,8 +236,9 @@ def test_a_tap_runs_four_statements_and_answers_the_row_it_saved(signed_in, db, 
     assert reload(db, school_class).meetings_completed == 1
 
 
-def test_the_grid_runs_four_statements_whatever_the_class_size(signed_in, db, school_class, count_queries):
-    # The signed-in user, the class, the meeting's date with the next meeting's number, the students with their marks.
+def test_the_grid_runs_three_statements_whatever_the_class_size(signed_in, db, school_class, count_queries):
+    # The signed-in user, the class with the meeting's date and the next meeting's number, the students with
+    # their marks.
     counts = []
     for size in (3, 12):
         while len(school_class.enrollments) < size:
@@ -236,4 +250,4 @@ def test_the_grid_runs_four_statements_whatever_the_class_size(signed_in, db, sc
         assert html.count(' data-enrollment="') == size and "Meeting 2 · next" in html
         assert 'id="meeting-date"' in html and "readonly" in html.split('id="meeting-date"')[1].split(">")[0]
         counts.append(len(statements))
-    assert counts == [4, 4], counts
+    assert counts == [3, 3], counts

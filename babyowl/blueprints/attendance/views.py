@@ -65,8 +65,9 @@ def _sheet_words() -> dict[str, str]:
 
 
 def _grid_page(school_class, meeting_number: int, error: str | None = None, status: int = 200, block=None,
-               confirmation: str | None = None):
-    meeting_date, next_number = attendance.sheet_meeting(school_class, meeting_number)
+               confirmation: str | None = None, meeting=None):
+    """`meeting`: `attendance.sheet_meeting`'s answer for this meeting, when the caller read it already."""
+    meeting_date, next_number = meeting or attendance.sheet_meeting(school_class, meeting_number)
     rows = attendance.grid(school_class, meeting_number)
     return render("attendance/take.html", block=block, status=status, school_class=school_class,
                   meeting_number=meeting_number, meeting_date=meeting_date or school_today(),
@@ -82,10 +83,14 @@ def _back_to_sheet(class_id: uuid.UUID, meeting: int) -> str:
 @bp.route("/classes/<uuid:class_id>/attendance")
 @roles_required(*TEACHING_ROLES)
 def take(class_id: uuid.UUID):
-    school_class = _taken_class(class_id)
-    meeting = _int(request.args.get("meeting")) or attendance.proposed_meeting_number(school_class)
+    asked = _int(request.args.get("meeting"))
+    # The class and the asked meeting's date in one read (issue 22); the refusals are _taken_class's.
+    school_class, sheet = attendance.class_with_sheet_meeting(class_id, asked or 0)
+    if school_class is None or not attendance.may_take(current_user, school_class):
+        school_class = _taken_class(class_id)
+    meeting = asked or attendance.proposed_meeting_number(school_class)
     meeting = min(max(1, meeting), school_class.total_meetings)
-    return _grid_page(school_class, meeting)
+    return _grid_page(school_class, meeting, meeting=sheet if meeting == asked else None)
 
 
 @bp.route("/attendance/csrf-token")
