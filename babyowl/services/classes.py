@@ -100,8 +100,11 @@ def _require_staff(actor: User) -> None:
 
 
 # Built once: every tap and credit change starts with it (building it cost more CPU than running it, issue 22).
-_LOCKED_CLASS = (select(SchoolClass).where(SchoolClass.id == bindparam("class_id", type_=Uuid)).with_for_update()
-                 .execution_options(populate_existing=True))
+# FOR NO KEY UPDATE (key_share): it still serialises everyone who locks the class, but not the foreign-key checks
+# of rows that name the class (an XP ledger row of a quiz pass): under FOR UPDATE, a tap holding the class and
+# awarding XP, and a quiz pass holding the student's level row and inserting its ledger row, deadlocked.
+_LOCKED_CLASS = (select(SchoolClass).where(SchoolClass.id == bindparam("class_id", type_=Uuid))
+                 .with_for_update(key_share=True).execution_options(populate_existing=True))
 
 
 def locked_class(class_id: uuid.UUID) -> SchoolClass:
