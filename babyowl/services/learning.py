@@ -10,15 +10,16 @@ from __future__ import annotations
 import functools
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import Uuid, and_, bindparam, exists, false, func, select
+from sqlalchemy import Uuid, and_, bindparam, exists, false, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from babyowl.exercise_types import ExerciseType, InvalidContent, get_type
+from babyowl.exercise_types.base import StudentWork
 from babyowl.exercise_types.video import is_video_key
 from babyowl.authz import is_staff
 from babyowl.extensions import db
@@ -158,7 +159,7 @@ class LessonPage:
 
 def _items(student: User, exercises: list[Exercise], numbers: dict | None = None,
            review_attempt: uuid.UUID | None = None, progress: ExerciseProgress | None = None,
-           progress_rows: dict | None = None) -> list[Item]:
+           progress_rows: dict | None = None, work: StudentWork | None = None) -> list[Item]:
     ids = [e.id for e in exercises]
     if not ids:
         return []
@@ -169,7 +170,9 @@ def _items(student: User, exercises: list[Exercise], numbers: dict | None = None
     else:
         progress = {p.exercise_id: p for p in db.session.scalars(select(ExerciseProgress).where(
             ExerciseProgress.user_id == student.id, ExerciseProgress.exercise_id.in_(ids)))}
-    work = student_work(student.id, ids, needed={part for e in exercises for part in get_type(e.type).work_needed})
+    if work is None:
+        work = student_work(student.id, ids,
+                            needed={part for e in exercises for part in get_type(e.type).work_needed})
     return [Item(exercise, (numbers or {}).get(exercise.id, index), progress.get(exercise.id),
                  get_type(exercise.type).player_panel(exercise, work, review_attempt))
             for index, exercise in enumerate(exercises, start=1)]
@@ -198,12 +201,16 @@ def lesson_page(student: User, class_id: uuid.UUID, lesson_id: uuid.UUID,
                       can_work=enrollment.status == "active")
 
 
-def item_for(student: User, place: Place, review_attempt: uuid.UUID | None = None) -> Item:
-    """One exercise's part of the player, after an action (numbered as on the page)."""
+def item_for(student: User, place: Place, review_attempt: uuid.UUID | None = None,
+             attempts: list | None = None) -> Item:
+    """One exercise's part of the player, after an action (numbered as on the page); `attempts`: the quiz's
+    attempts as the action that just ran read them (`QuizSubmitted.attempts`), not read again."""
     number = place.number or 1 + db.session.scalar(select(func.count()).select_from(Exercise).where(
         Exercise.lesson_id == place.lesson.id, Exercise.order_index < place.exercise.order_index))
     held = _held(ExerciseProgress, user_id=student.id, exercise_id=place.exercise.id)
-    return _items(student, [place.exercise], {place.exercise.id: number}, review_attempt, progress=held)[0]
+    work = StudentWork(student.id, {place.exercise.id: attempts}) if attempts is not None else None
+    return _items(student, [place.exercise], {place.exercise.id: number}, review_attempt, progress=held,
+                  work=work)[0]
 
 
 def _held(model, **key):
@@ -261,8 +268,33 @@ def record_progress(student: User, place: Place, *, seconds: int | None = None,
     return progress
 
 
+class Attempt(NamedTuple):
+    """A quiz attempt as the player shows it (what `QuizAttempt` rows offer it); `answers` only when reviewed."""
+    id: uuid.UUID
+    score: int
+    max_score: int
+    attempt_number: int
+    answers: Any = None
+
+
+class QuizSubmitted(NamedTuple):
+    attempt: Attempt
+    review: list[dict]
+    attempts: list[Attempt]  # every attempt at the quiz, oldest first, this one last: the panel drawn after it
+
+
+_ATTEMPTS = QuizAttempt.__table__
+# Built once (issue 22): the attempts made so far, read under the progress row's lock, count the new one's number
+# and are what the panel shows after the submit; earlier answers are not shown there, so they are not read.
+_TRIED = (select(_ATTEMPTS.c.id, _ATTEMPTS.c.score, _ATTEMPTS.c.max_score, _ATTEMPTS.c.attempt_number)
+          .where(_ATTEMPTS.c.user_id == bindparam("user_id", type_=Uuid),
+                 _ATTEMPTS.c.exercise_id == bindparam("exercise_id", type_=Uuid))
+          .order_by(_ATTEMPTS.c.attempt_number))
+_ADD_ATTEMPT = insert(_ATTEMPTS)
+
+
 @use_case(keep_loaded=True)  # the block drawn after it shows the rows it wrote
-def submit_quiz(student: User, place: Place, answers: dict[str, list[str]]) -> tuple[QuizAttempt, list[dict]]:
+def submit_quiz(student: User, place: Place, answers: dict[str, list[str]]) -> QuizSubmitted:
     """Score the answers on the server, record the attempt; the quiz completes once an attempt passes."""
     quiz = get_type("quiz")
     if place.kind is not quiz:
@@ -275,16 +307,14 @@ def submit_quiz(student: User, place: Place, answers: dict[str, list[str]]) -> t
     if not result.answered:
         raise InvalidInput(_("Answer at least one question."))
     progress = locked_progress(student.id, place.exercise.id)
-    used = db.session.scalar(select(func.count()).select_from(QuizAttempt).where(
-        QuizAttempt.user_id == student.id, QuizAttempt.exercise_id == place.exercise.id))
+    key = {"user_id": student.id, "exercise_id": place.exercise.id}
+    tried = [Attempt(*row) for row in db.session.execute(_TRIED, key)]
     allowed = content.get("attemptsAllowed")
-    if allowed is not None and used >= allowed:
+    if allowed is not None and len(tried) >= allowed:
         raise NoAttemptsLeft(_("You have used all %(n)d attempts of this quiz.", n=allowed))
-    attempt = QuizAttempt(user_id=student.id, exercise_id=place.exercise.id, score=result.score,
-                          max_score=result.max_score, answers=result.answers, attempt_number=used + 1)
-    db.session.add(attempt)
+    attempt = Attempt(uuid.uuid4(), result.score, result.max_score, len(tried) + 1, result.answers)
     try:
-        db.session.flush()
+        db.session.execute(_ADD_ATTEMPT, {**key, **attempt._asdict(), "created_at": utcnow()})
     except IntegrityError as exc:  # the numbering is the database's last guard; the use case rolls back
         raise AttemptConflict(_("This attempt was already sent from another tab. Reload the page.")) from exc
     if result.passed:
@@ -292,8 +322,7 @@ def submit_quiz(student: User, place: Place, answers: dict[str, list[str]]) -> t
         xp.for_quiz(student.id, place.exercise.id, result.score, result.max_score, place.school_class.id)
         set_completed(progress, True)
     refresh_counters(student.id, place.lesson, class_id=place.school_class.id)
-    return attempt, quiz.review(content, result.answers)
-
+    return QuizSubmitted(attempt, quiz.review(content, result.answers), [*tried, attempt])
 
 
 def video_for(actor: User, key: str) -> str:
