@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from flask_babel import gettext as _
 from sqlalchemy import Uuid, and_, bindparam, exists, false, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
 from babyowl.exercise_types import ExerciseType, InvalidContent, get_type
@@ -178,20 +178,48 @@ def _items(student: User, exercises: list[Exercise], numbers: dict | None = None
             for index, exercise in enumerate(exercises, start=1)]
 
 
+@functools.cache
+def _lesson_page_queries() -> tuple:
+    """`lesson_page`'s statements, built once with their parameters bound per request (issue 22)."""
+    class_id, student_id = bindparam("class_id", type_=Uuid), bindparam("student_id", type_=Uuid)
+
+    def unlocked_by(column):
+        return exists().where(LessonUnlock.class_id == column, LessonUnlock.lesson_id == Lesson.id)
+
+    # The class's plan (as `classes.lesson_plan`) on the rows of the class and the student's enrollment in it
+    # (as `classes.class_of_student`): no row when the student may not see the class.
+    plan = (select(Lesson, unlocked_by(class_id), unlocked_by(SchoolClass.continued_from_class_id), SchoolClass,
+                   ClassEnrollment)
+            .join(Lesson.section).options(contains_eager(Lesson.section))
+            .join(SchoolClass, and_(SchoolClass.id == class_id, SchoolClass.course_id == Section.course_id))
+            .join(ClassEnrollment, and_(ClassEnrollment.class_id == SchoolClass.id,
+                                        ClassEnrollment.student_id == student_id,
+                                        ClassEnrollment.status != "withdrawn"))
+            .order_by(Section.order_index, Lesson.order_index))
+    exercises = (select(Exercise, ExerciseProgress)
+                 .outerjoin(ExerciseProgress, and_(ExerciseProgress.exercise_id == Exercise.id,
+                                                   ExerciseProgress.user_id == student_id))
+                 .where(Exercise.lesson_id == bindparam("lesson_id", type_=Uuid)).order_by(Exercise.order_index))
+    return plan, exercises
+
+
 def lesson_page(student: User, class_id: uuid.UUID, lesson_id: uuid.UUID,
                 review_attempt: uuid.UUID | None = None) -> LessonPage:
     """The lesson as the student works through it; `review_attempt` shows the feedback on that quiz attempt."""
-    school_class, enrollment = classes.class_of_student(student, class_id)
-    plan = classes.lesson_plan(school_class)
+    plan_query, exercises_query = _lesson_page_queries()
+    rows = db.session.execute(plan_query, {"class_id": class_id, "student_id": student.id}).all()
+    if rows:
+        school_class, enrollment = rows[0][3], rows[0][4]
+        plan = classes.plan_of(rows)
+    else:  # not the student's class (404), or a course without lessons: the rules' own answers
+        school_class, enrollment = classes.class_of_student(student, class_id)
+        plan = classes.lesson_plan(school_class)
     position, entry = classes.planned_lesson(student, plan, lesson_id)
     lesson = entry.lesson
     previous = next((planned for _n, planned, unlocked in reversed(plan[:position]) if unlocked), None)
     following = plan[position + 1] if position + 1 < len(plan) else None
     # The exercises with the student's progress rows, in one statement (the player shows both).
-    rows = db.session.execute(
-        select(Exercise, ExerciseProgress).outerjoin(ExerciseProgress, and_(
-            ExerciseProgress.exercise_id == Exercise.id, ExerciseProgress.user_id == student.id))
-        .where(Exercise.lesson_id == lesson.id).order_by(Exercise.order_index)).all()
+    rows = db.session.execute(exercises_query, {"student_id": student.id, "lesson_id": lesson.id}).all()
     exercises = [exercise for exercise, _progress in rows]
     set_committed_value(lesson, "exercises", exercises)
     items = _items(student, exercises, review_attempt=review_attempt,

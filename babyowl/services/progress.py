@@ -242,23 +242,34 @@ class MyClassProgress:
         return next((c.lesson for c in self.lessons if c.unlocked and not c.completed), None)
 
 
+@functools.cache
+def _work_queries(of_exercises: bool) -> tuple:
+    """`student_work`'s two statements, built once (issue 22: the lesson player reads them on every page)."""
+    attempts = select(QuizAttempt).where(QuizAttempt.user_id == bindparam("student_id", type_=Uuid))
+    submissions = select(AssignmentSubmission).where(
+        AssignmentSubmission.student_id == bindparam("student_id", type_=Uuid))
+    if of_exercises:
+        ids = bindparam("exercise_ids", type_=Uuid, expanding=True)
+        attempts = attempts.where(QuizAttempt.exercise_id.in_(ids))
+        submissions = submissions.where(AssignmentSubmission.exercise_id.in_(ids))
+    return (attempts.order_by(QuizAttempt.attempt_number),
+            submissions.order_by(AssignmentSubmission.version.desc()))
+
+
 def student_work(student_id: uuid.UUID, exercise_ids: list[uuid.UUID] | None = None,
                  needed: set[str] | None = None) -> StudentWork:
     """The student's quiz attempts (oldest first) and hand-ins (newest first) by exercise, in two queries;
     each exercise type takes its own part. All of them, or only those on `exercise_ids`; `needed`: only
     these parts (the types' `work_needed`), the others left empty."""
-    attempts_query = select(QuizAttempt).where(QuizAttempt.user_id == student_id)
-    submissions_query = select(AssignmentSubmission).where(AssignmentSubmission.student_id == student_id)
-    if exercise_ids is not None:
-        attempts_query = attempts_query.where(QuizAttempt.exercise_id.in_(exercise_ids))
-        submissions_query = submissions_query.where(AssignmentSubmission.exercise_id.in_(exercise_ids))
+    attempts_query, submissions_query = _work_queries(exercise_ids is not None)
+    params = {"student_id": student_id, "exercise_ids": list(exercise_ids or ())}
     attempts: dict[uuid.UUID, list[QuizAttempt]] = {}
     if needed is None or "quiz_attempts" in needed:
-        for attempt in db.session.scalars(attempts_query.order_by(QuizAttempt.attempt_number)):
+        for attempt in db.session.scalars(attempts_query, params):
             attempts.setdefault(attempt.exercise_id, []).append(attempt)
     submissions: dict[uuid.UUID, list[AssignmentSubmission]] = {}
     if needed is None or "submissions" in needed:
-        for submission in db.session.scalars(submissions_query.order_by(AssignmentSubmission.version.desc())):
+        for submission in db.session.scalars(submissions_query, params):
             submissions.setdefault(submission.exercise_id, []).append(submission)
     return StudentWork(student_id, attempts, submissions)
 
