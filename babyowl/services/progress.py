@@ -98,6 +98,14 @@ def set_completed(progress: ExerciseProgress, completed: bool) -> None:
         progress.completed, progress.completed_at = False, None
 
 
+def _change(row, **values) -> None:
+    """Set only the values that differ: a row given its own values again is not dirty, so the flush and the
+    commit skip the unit of work's comparisons (most quiz attempts change no counter, issue 22)."""
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+
+
 def refresh_counters(user_id: uuid.UUID, lesson: Lesson, class_id: uuid.UUID | None = None) -> LessonProgress:
     """Make the lesson's progress row and the student's enrollment counters true again (no commit).
 
@@ -120,17 +128,17 @@ def refresh_counters(user_id: uuid.UUID, lesson: Lesson, class_id: uuid.UUID | N
     else:  # no enrollment in the course left to count for: the lesson's own numbers still hold
         total, done = db.session.execute(statements["lesson_numbers"], params).one()
     complete = total > 0 and done >= total
-    row.exercises_completed, row.total_exercises = done, total
+    _change(row, exercises_completed=done, total_exercises=total)
     newly_completed = complete and not row.completed
     if complete and not row.completed:
         row.completed, row.completed_at = True, utcnow()
     elif not complete:
-        row.completed, row.completed_at = False, None
+        _change(row, completed=False, completed_at=None)
     db.session.flush()
 
     lessons_done, exercises_done = db.session.execute(statements["course_numbers"], params).one()
     for enrollment in enrollments:
-        enrollment.lessons_completed, enrollment.exercises_completed = lessons_done, exercises_done
+        _change(enrollment, lessons_completed=lessons_done, exercises_completed=exercises_done)
     if newly_completed:  # XP once per lesson (the ledger's key), counted in the class the work was done in
         from babyowl.services import xp
 
