@@ -30,7 +30,7 @@ from babyowl.models import (
 from babyowl.models.base import utcnow
 from babyowl.services import classes, xp
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
-from babyowl.services.progress import locked_progress, refresh_counters, set_completed, student_work
+from babyowl.services.progress import Attempt, locked_progress, refresh_counters, set_completed, student_work
 from babyowl.transactions import kept_rows, use_case
 
 class CannotComplete(DomainError):
@@ -294,15 +294,6 @@ def record_progress(student: User, place: Place, *, seconds: int | None = None,
     progress.updated_at = utcnow()
     refresh_counters(student.id, place.lesson, class_id=place.school_class.id)
     return progress
-
-
-class Attempt(NamedTuple):
-    """A quiz attempt as the player shows it (what `QuizAttempt` rows offer it); `answers` only when reviewed."""
-    id: uuid.UUID
-    score: int
-    max_score: int
-    attempt_number: int
-    answers: Any = None
 
 
 class QuizSubmitted(NamedTuple):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import uuid
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from sqlalchemy import Uuid, and_, bindparam, func, select
 from sqlalchemy import inspect as sa_inspect
@@ -250,17 +251,32 @@ class MyClassProgress:
         return next((c.lesson for c in self.lessons if c.unlocked and not c.completed), None)
 
 
+class Attempt(NamedTuple):
+    """A quiz attempt as the player and the progress page show it; `answers` when read for a review."""
+    id: uuid.UUID
+    score: int
+    max_score: int
+    attempt_number: int
+    answers: Any = None
+
+
+_ATTEMPTS = QuizAttempt.__table__
+
+
 @functools.cache
 def _work_queries(of_exercises: bool) -> tuple:
-    """`student_work`'s two statements, built once (issue 22: the lesson player reads them on every page)."""
-    attempts = select(QuizAttempt).where(QuizAttempt.user_id == bindparam("student_id", type_=Uuid))
+    """`student_work`'s two statements, built once (issue 22: the lesson player reads them on every page); the
+    attempts as plain rows, which is all the player and the progress page read of them."""
+    attempts = (select(_ATTEMPTS.c.exercise_id, _ATTEMPTS.c.id, _ATTEMPTS.c.score, _ATTEMPTS.c.max_score,
+                       _ATTEMPTS.c.attempt_number, _ATTEMPTS.c.answers)
+                .where(_ATTEMPTS.c.user_id == bindparam("student_id", type_=Uuid)))
     submissions = select(AssignmentSubmission).where(
         AssignmentSubmission.student_id == bindparam("student_id", type_=Uuid))
     if of_exercises:
         ids = bindparam("exercise_ids", type_=Uuid, expanding=True)
-        attempts = attempts.where(QuizAttempt.exercise_id.in_(ids))
+        attempts = attempts.where(_ATTEMPTS.c.exercise_id.in_(ids))
         submissions = submissions.where(AssignmentSubmission.exercise_id.in_(ids))
-    return (attempts.order_by(QuizAttempt.attempt_number),
+    return (attempts.order_by(_ATTEMPTS.c.attempt_number),
             submissions.order_by(AssignmentSubmission.version.desc()))
 
 
@@ -271,10 +287,10 @@ def student_work(student_id: uuid.UUID, exercise_ids: list[uuid.UUID] | None = N
     these parts (the types' `work_needed`), the others left empty."""
     attempts_query, submissions_query = _work_queries(exercise_ids is not None)
     params = {"student_id": student_id, "exercise_ids": list(exercise_ids or ())}
-    attempts: dict[uuid.UUID, list[QuizAttempt]] = {}
+    attempts: dict[uuid.UUID, list[Attempt]] = {}
     if needed is None or "quiz_attempts" in needed:
-        for attempt in db.session.scalars(attempts_query, params):
-            attempts.setdefault(attempt.exercise_id, []).append(attempt)
+        for exercise_id, *attempt in db.session.execute(attempts_query, params):
+            attempts.setdefault(exercise_id, []).append(Attempt(*attempt))
     submissions: dict[uuid.UUID, list[AssignmentSubmission]] = {}
     if needed is None or "submissions" in needed:
         for submission in db.session.scalars(submissions_query, params):
