@@ -13,10 +13,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import Uuid, and_, bindparam, func, select
+from sqlalchemy import Integer, Uuid, and_, bindparam, func, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from babyowl.extensions import db
 from babyowl.models import (
@@ -46,6 +48,9 @@ def _locked_or_new(query, make, params: dict):
     return row
 
 
+_ENROLLMENTS = ClassEnrollment.__table__
+
+
 @functools.cache
 def _statements() -> dict:
     """The statements of a progress write, built once with their parameters bound per call: building the
@@ -68,10 +73,17 @@ def _statements() -> dict:
         "lesson_row": locked(LessonProgress, LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson_id),
         # The lesson's counts ride on the statement that locks the enrollments: it starts after the lesson
         # row is locked, so it sees every exercise of the lesson finished before (issue 22: 7 reads became 3).
-        "enrollments": select(ClassEnrollment, total_of_lesson.scalar_subquery(), done_in_lesson.scalar_subquery())
-        .join(SchoolClass).where(ClassEnrollment.student_id == user_id, ClassEnrollment.status != "withdrawn",
+        # Plain columns: the counters are compared here and written by `enrollment_counters` only when they move.
+        "enrollments": select(_ENROLLMENTS.c.id, _ENROLLMENTS.c.class_id, _ENROLLMENTS.c.status,
+                              _ENROLLMENTS.c.lessons_completed, _ENROLLMENTS.c.exercises_completed,
+                              total_of_lesson.scalar_subquery(), done_in_lesson.scalar_subquery())
+        .join(SchoolClass).where(_ENROLLMENTS.c.student_id == user_id, _ENROLLMENTS.c.status != "withdrawn",
                                  SchoolClass.course_id == course_id)
-        .with_for_update(of=ClassEnrollment).execution_options(populate_existing=True),
+        .with_for_update(of=_ENROLLMENTS),
+        "enrollment_counters": update(_ENROLLMENTS)
+        .where(_ENROLLMENTS.c.id.in_(bindparam("enrollment_ids", type_=Uuid, expanding=True)))
+        .values(lessons_completed=bindparam("lessons_done", type_=Integer),
+                exercises_completed=bindparam("exercises_done", type_=Integer)),
         "lesson_numbers": select(total_of_lesson.scalar_subquery(), done_in_lesson.scalar_subquery()),
         "course_numbers": select(
             select(func.count()).select_from(LessonProgress).where(
@@ -123,9 +135,8 @@ def refresh_counters(user_id: uuid.UUID, lesson: Lesson, class_id: uuid.UUID | N
         lambda: LessonProgress(user_id=user_id, lesson_id=lesson.id, completed=False, exercises_completed=0,
                                total_exercises=0), params)
     locked = db.session.execute(statements["enrollments"], params).all()
-    enrollments = [enrollment for enrollment, _total, _done in locked]
     if locked:
-        total, done = locked[0][1], locked[0][2]
+        total, done = locked[0][5], locked[0][6]
     else:  # no enrollment in the course left to count for: the lesson's own numbers still hold
         total, done = db.session.execute(statements["lesson_numbers"], params).one()
     complete = total > 0 and done >= total
@@ -138,12 +149,19 @@ def refresh_counters(user_id: uuid.UUID, lesson: Lesson, class_id: uuid.UUID | N
     db.session.flush()
 
     lessons_done, exercises_done = db.session.execute(statements["course_numbers"], params).one()
-    for enrollment in enrollments:
-        _change(enrollment, lessons_completed=lessons_done, exercises_completed=exercises_done)
+    moved = [e.id for e in locked if (e.lessons_completed, e.exercises_completed) != (lessons_done, exercises_done)]
+    if moved:
+        db.session.execute(statements["enrollment_counters"], {
+            "enrollment_ids": moved, "lessons_done": lessons_done, "exercises_done": exercises_done})
+        for enrollment_id in moved:  # an enrollment this request already holds (its place) shows the new counts
+            held = db.session.identity_map.get(identity_key(ClassEnrollment, enrollment_id))
+            if held is not None:
+                set_committed_value(held, "lessons_completed", lessons_done)
+                set_committed_value(held, "exercises_completed", exercises_done)
     if newly_completed:  # XP once per lesson (the ledger's key), counted in the class the work was done in
         from babyowl.services import xp
 
-        active = [e.class_id for e in enrollments if e.status == "active"]
+        active = [e.class_id for e in locked if e.status == "active"]
         xp.for_lesson(user_id, lesson.id, class_id if class_id in active or not active else active[0])
     return row
 
