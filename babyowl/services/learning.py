@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from flask_babel import gettext as _
 from sqlalchemy import Uuid, and_, bindparam, exists, false, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, contains_eager
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from babyowl.exercise_types import ExerciseType, InvalidContent, get_type
@@ -132,15 +132,32 @@ class Item:
         return not self.completed and self.kind.manual_completion_allowed(self.exercise.content)
 
 
+class PlayerLesson(NamedTuple):
+    """A lesson of the class's plan as the player shows it (title and link), read as plain columns."""
+    id: uuid.UUID
+    title: str
+    description: str | None
+
+
+class PlayerClass(NamedTuple):
+    id: uuid.UUID
+    name: str
+
+
+class PlayerEnrollment(NamedTuple):
+    id: uuid.UUID
+    status: str
+
+
 @dataclass
 class LessonPage:
-    school_class: SchoolClass
-    enrollment: ClassEnrollment
-    lesson: Lesson
+    school_class: PlayerClass
+    enrollment: PlayerEnrollment
+    lesson: PlayerLesson
     number: int
     items: list[Item]
-    previous: Lesson | None = None
-    next: Lesson | None = None
+    previous: PlayerLesson | None = None
+    next: PlayerLesson | None = None
     next_unlocked: bool = False
     can_work: bool = field(default=True)
 
@@ -187,10 +204,12 @@ def _lesson_page_queries() -> tuple:
         return exists().where(LessonUnlock.class_id == column, LessonUnlock.lesson_id == Lesson.id)
 
     # The class's plan (as `classes.lesson_plan`) on the rows of the class and the student's enrollment in it
-    # (as `classes.class_of_student`): no row when the student may not see the class.
-    plan = (select(Lesson, unlocked_by(class_id), unlocked_by(SchoolClass.continued_from_class_id), SchoolClass,
-                   ClassEnrollment)
-            .join(Lesson.section).options(contains_eager(Lesson.section))
+    # (as `classes.class_of_student`): no row when the student may not see the class. Plain columns: the
+    # player shows a few of each (issue 22: ORM rows of five models on every row cost more than the query).
+    plan = (select(Lesson.id, Lesson.title, Lesson.description, unlocked_by(class_id),
+                   unlocked_by(SchoolClass.continued_from_class_id), SchoolClass.name, ClassEnrollment.id,
+                   ClassEnrollment.status)
+            .join(Section, Section.id == Lesson.section_id)
             .join(SchoolClass, and_(SchoolClass.id == class_id, SchoolClass.course_id == Section.course_id))
             .join(ClassEnrollment, and_(ClassEnrollment.class_id == SchoolClass.id,
                                         ClassEnrollment.student_id == student_id,
@@ -208,12 +227,12 @@ def lesson_page(student: User, class_id: uuid.UUID, lesson_id: uuid.UUID,
     """The lesson as the student works through it; `review_attempt` shows the feedback on that quiz attempt."""
     plan_query, exercises_query = _lesson_page_queries()
     rows = db.session.execute(plan_query, {"class_id": class_id, "student_id": student.id}).all()
-    if rows:
-        school_class, enrollment = rows[0][3], rows[0][4]
-        plan = classes.plan_of(rows)
-    else:  # not the student's class (404), or a course without lessons: the rules' own answers
-        school_class, enrollment = classes.class_of_student(student, class_id)
-        plan = classes.lesson_plan(school_class)
+    if not rows:  # not the student's class (404), or a course without lessons (404): the rules' own answers
+        classes.planned_lesson(student, classes.lesson_plan(classes.class_of_student(student, class_id)[0]),
+                               lesson_id)
+        raise classes.ClassNotFound(_("This lesson is not part of the class."))
+    school_class, enrollment = PlayerClass(class_id, rows[0][5]), PlayerEnrollment(rows[0][6], rows[0][7])
+    plan = classes.plan_of((PlayerLesson(*row[:3]), *row[3:5]) for row in rows)
     position, entry = classes.planned_lesson(student, plan, lesson_id)
     lesson = entry.lesson
     previous = next((planned for _n, planned, unlocked in reversed(plan[:position]) if unlocked), None)
@@ -221,7 +240,6 @@ def lesson_page(student: User, class_id: uuid.UUID, lesson_id: uuid.UUID,
     # The exercises with the student's progress rows, in one statement (the player shows both).
     rows = db.session.execute(exercises_query, {"student_id": student.id, "lesson_id": lesson.id}).all()
     exercises = [exercise for exercise, _progress in rows]
-    set_committed_value(lesson, "exercises", exercises)
     items = _items(student, exercises, review_attempt=review_attempt,
                    progress_rows={exercise.id: row for exercise, row in rows if row is not None})
     return LessonPage(school_class, enrollment, lesson, position + 1, items, previous=previous,
