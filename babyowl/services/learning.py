@@ -113,10 +113,11 @@ def place_for(student: User, class_id: uuid.UUID, exercise_id: uuid.UUID) -> Pla
 
 @dataclass
 class Item:
-    """One exercise in the player: the student's progress and the type's own panel (quiz attempts, versions)."""
-    exercise: Exercise
+    """One exercise in the player: the student's progress and the type's own panel (quiz attempts, versions);
+    on the lesson page plain rows (`PlayerExercise`, `PlayerProgress`), after an action the rows it wrote."""
+    exercise: Exercise | PlayerExercise
     number: int
-    progress: ExerciseProgress | None
+    progress: ExerciseProgress | PlayerProgress | None
     panel: Any = None
 
     @property
@@ -137,6 +138,20 @@ class PlayerLesson(NamedTuple):
     id: uuid.UUID
     title: str
     description: str | None
+
+
+class PlayerExercise(NamedTuple):
+    """An exercise as the player shows it (what its types' templates and panels read of it)."""
+    id: uuid.UUID
+    title: str
+    type: str
+    content: Any
+
+
+class PlayerProgress(NamedTuple):
+    """The student's progress on an exercise as the player shows it."""
+    completed: bool
+    watched_seconds: int
 
 
 class PlayerClass(NamedTuple):
@@ -215,7 +230,8 @@ def _lesson_page_queries() -> tuple:
                                         ClassEnrollment.student_id == student_id,
                                         ClassEnrollment.status != "withdrawn"))
             .order_by(Section.order_index, Lesson.order_index))
-    exercises = (select(Exercise, ExerciseProgress)
+    exercises = (select(Exercise.id, Exercise.title, Exercise.type, Exercise.content, ExerciseProgress.id,
+                        ExerciseProgress.completed, ExerciseProgress.watched_seconds)
                  .outerjoin(ExerciseProgress, and_(ExerciseProgress.exercise_id == Exercise.id,
                                                    ExerciseProgress.user_id == student_id))
                  .where(Exercise.lesson_id == bindparam("lesson_id", type_=Uuid)).order_by(Exercise.order_index))
@@ -239,9 +255,9 @@ def lesson_page(student: User, class_id: uuid.UUID, lesson_id: uuid.UUID,
     following = plan[position + 1] if position + 1 < len(plan) else None
     # The exercises with the student's progress rows, in one statement (the player shows both).
     rows = db.session.execute(exercises_query, {"student_id": student.id, "lesson_id": lesson.id}).all()
-    exercises = [exercise for exercise, _progress in rows]
+    exercises = [PlayerExercise(*row[:4]) for row in rows]
     items = _items(student, exercises, review_attempt=review_attempt,
-                   progress_rows={exercise.id: row for exercise, row in rows if row is not None})
+                   progress_rows={row[0]: PlayerProgress(*row[5:]) for row in rows if row[4] is not None})
     return LessonPage(school_class, enrollment, lesson, position + 1, items, previous=previous,
                       next=following[1] if following else None, next_unlocked=bool(following and following[2]),
                       can_work=enrollment.status == "active")
