@@ -570,8 +570,13 @@ def lesson_plan(school_class: SchoolClass) -> list[PlanEntry]:
         select(Lesson, unlocked_by(school_class.id), covered).join(Lesson.section)
         .options(contains_eager(Lesson.section)).where(Section.course_id == school_class.course_id)
         .order_by(Section.order_index, Lesson.order_index))
+    return plan_of(rows)
+
+
+def plan_of(rows) -> list[PlanEntry]:
+    """The plan from (lesson, unlocked by this class, unlocked by the class it continues) in teaching order."""
     plan, meeting = [], 0
-    for lesson, is_unlocked, is_covered in rows:
+    for lesson, is_unlocked, is_covered, *_rest in rows:
         if is_covered and not is_unlocked:
             plan.append(PlanEntry(None, lesson, True))
         else:
