@@ -48,6 +48,11 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     compress.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
+    from babyowl.security import csrf_token
+
+    # Templates sign their token through the per-process reuse (security.csrf_token), not Flask-WTF's own.
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.context_processor(lambda: {"csrf_token": csrf_token})
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     install_template_gettext(app)
     login_manager.init_app(app)
