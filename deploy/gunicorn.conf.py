@@ -41,6 +41,9 @@ preload_app = False
 max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "100000"))
 max_requests_jitter = max_requests // 10
 # The proxy's X-Forwarded-* are read by the app itself (PROXY_HOPS, werkzeug's ProxyFix).
+# The one log line per request (the app writes none of its own): gunicorn's costs ~22 µs of CPU, a JSON line from
+# the app ~11 µs plus the hook that would write it, and would miss the files WhiteNoise serves. The request id is
+# the one the app answered with (X-Request-ID out): nginx's own when it sent one, else the id the app made.
 accesslog = "-"
 errorlog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%({x-request-id}i)s"'
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%({x-request-id}o)s"'
