@@ -58,6 +58,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from babyowl.static_files import runner_files, serve_static
 
     app.jinja_env.globals["runner_files"] = runner_files
+    from babyowl.services.header_counts import header_counts
+
+    app.jinja_env.globals["header_counts"] = header_counts
 
     from babyowl.blueprints.account.views import bp as account_bp
     from babyowl.blueprints.admin.views import bp as admin_bp
