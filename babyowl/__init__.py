@@ -63,6 +63,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from babyowl.static_files import runner_files, serve_static
 
     app.jinja_env.globals["runner_files"] = runner_files
+    from babyowl.services.header_counts import header_counts
+
+    app.jinja_env.globals["header_counts"] = header_counts
 
     from babyowl.blueprints.account.views import bp as account_bp
     from babyowl.blueprints.admin.views import bp as admin_bp
@@ -172,7 +175,9 @@ def _configure_login(login_manager) -> None:
 
         try:
             raw_user_id, fingerprint, raw_session_id = cookie_id.split(".")
-            user = signed_in_user(uuid.UUID(raw_user_id), uuid.UUID(raw_session_id))
+            # A plain page view shows the header's unread counts: read them with the user (header_counts.py).
+            user = signed_in_user(uuid.UUID(raw_user_id), uuid.UUID(raw_session_id),
+                                  header_counts=request.method == "GET" and not is_htmx())
         except ValueError:
             return None
         if user is None or user.password_fingerprint != fingerprint:
