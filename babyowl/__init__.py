@@ -28,7 +28,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from babyowl.navigation import (
         ATTENDANCE_STATUS_NAMES, CLASS_STATUS_ACTIONS, CLASS_STATUS_NAMES, CLASS_TYPE_NAMES, DAY_NAMES,
         ENROLLMENT_STATUS_NAMES, PAYMENT_STATUS_NAMES, COURSE_STATUS_NAMES, LANGUAGE_LABELS, LEVEL_NAMES, ROLE_NAMES,
-        STATUS_NAMES, navigation_for,
+        STATUS_NAMES, layout_urls, navigation_for,
     )
     from babyowl.authz import can_manage_user
     from babyowl.security import add_security_headers
@@ -48,6 +48,11 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     compress.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
+    from babyowl.security import csrf_token
+
+    # Templates sign their token through the per-process reuse (security.csrf_token), not Flask-WTF's own.
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.context_processor(lambda: {"csrf_token": csrf_token})
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     install_template_gettext(app)
     login_manager.init_app(app)
@@ -58,6 +63,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from babyowl.static_files import runner_files, serve_static
 
     app.jinja_env.globals["runner_files"] = runner_files
+    from babyowl.services.header_counts import header_counts
+
+    app.jinja_env.globals["header_counts"] = header_counts
 
     from babyowl.blueprints.account.views import bp as account_bp
     from babyowl.blueprints.admin.views import bp as admin_bp
@@ -104,6 +112,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     def layout_context():
         return {
             "navigation": navigation_for(),
+            "layout_urls": layout_urls(),
             "school_name": app.config["SCHOOL_NAME"],
             "role_names": ROLE_NAMES,
             "class_type_names": CLASS_TYPE_NAMES,
@@ -166,7 +175,9 @@ def _configure_login(login_manager) -> None:
 
         try:
             raw_user_id, fingerprint, raw_session_id = cookie_id.split(".")
-            user = signed_in_user(uuid.UUID(raw_user_id), uuid.UUID(raw_session_id))
+            # A plain page view shows the header's unread counts: read them with the user (header_counts.py).
+            user = signed_in_user(uuid.UUID(raw_user_id), uuid.UUID(raw_session_id),
+                                  header_counts=request.method == "GET" and not is_htmx())
         except ValueError:
             return None
         if user is None or user.password_fingerprint != fingerprint:

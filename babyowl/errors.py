@@ -97,8 +97,13 @@ def _answer_refusal(error: DomainError):
 
 def _reject_nul_bytes():
     # PostgreSQL cannot store U+0000 in text; refuse it up front, with a message,
-    # instead of failing at commit.
-    if any("\x00" in value for value in (*request.args.values(), *request.form.values())):
+    # instead of failing at commit. A NUL in the query can only come from "%00" or a raw NUL byte, and a request
+    # without a body has no form: most requests (a page, a poll) parse neither here.
+    query = request.query_string
+    values = [*request.args.values()] if b"%00" in query or b"\x00" in query else []
+    if request.content_length or request.headers.get("Transfer-Encoding"):
+        values.extend(request.form.values())
+    if any("\x00" in value for value in values):
         return error_response(422, str(_l("What you entered contains a character that cannot be saved (a NUL "
                                            "byte). Remove it and try again.")))
     return None

@@ -82,3 +82,40 @@ def navigation_for() -> list[dict]:
             {"url": url_for(item.endpoint), "label": str(item.label), "active": endpoint == item.endpoint}
             for item in NAV_ITEMS if role in item.roles and item.endpoint in views]
     return items
+
+
+# The base layout's own links (name: endpoint and arguments), the same on every page.
+LAYOUT_LINKS = {
+    "css": ("static", {"filename": "css/app.css"}),
+    "htmx": ("static", {"filename": "vendor/htmx/htmx.min.js"}),
+    "logo": ("static", {"filename": "img/logo.svg"}),
+    "home": ("main.index", {}),
+    "notifications": ("notifications.index", {}),
+    "bell": ("notifications.bell", {}),
+    "messages": ("messages.index", {}),
+    "messages_badge": ("messages.badge", {}),
+    "set_language": ("main.set_language", {}),
+    "profile": ("account.profile", {}),
+    "logout": ("auth.logout", {}),
+    "login": ("auth.login", {}),
+    "resend_verification": ("auth.resend_verification", {}),
+}
+
+
+class _UrlsWhenAsked(dict):
+    def __missing__(self, name: str) -> str:
+        endpoint, values = LAYOUT_LINKS[name]
+        return url_for(endpoint, **values)
+
+
+def layout_urls() -> dict[str, str]:
+    """The layout's links, built once per mount point: a url_for each (~20 µs) on every page was a tenth of the
+    layout's own cost, for URLs that never change while the process runs."""
+    if not has_request_context():
+        return _UrlsWhenAsked()  # a template rendered by a job (an email): only the links it uses, if any
+    cache = current_app.extensions.setdefault("babyowl.layout_urls", {})
+    urls = cache.get(request.script_root)
+    if urls is None:
+        urls = cache[request.script_root] = {
+            name: url_for(endpoint, **values) for name, (endpoint, values) in LAYOUT_LINKS.items()}
+    return urls

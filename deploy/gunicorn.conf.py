@@ -31,10 +31,19 @@ keepalive = 75
 # Each worker imports the app itself, so `systemctl reload babyowl-web` (HUP) starts workers on the
 # new release while the old ones finish their requests; a preloaded app would keep the old code.
 preload_app = False
-# A worker is replaced after this many requests, so slow growth of memory never adds up.
-max_requests = 2000
-max_requests_jitter = 200
+# A worker is replaced after this many requests, so slow growth of memory never adds up; rarely, because
+# replacing one closes the connections kept alive to it, and a request already on its way on one of them
+# gets a reset instead of an answer: nginx sends a GET again, never a POST (a quiz answer, a message: 502).
+# At 2,000 (every minute or so per worker under load) those resets (ConnectionResetError) were the few
+# failed requests of bench/load.py's steps (reproduced there with max_requests lowered to 150-200), and
+# each new worker costs ~2.7 s of CPU (imports, templates) plus cold caches. The workers' memory stayed
+# at 150 MB over a run. WEB_MAX_REQUESTS=0 never replaces them.
+max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "100000"))
+max_requests_jitter = max_requests // 10
 # The proxy's X-Forwarded-* are read by the app itself (PROXY_HOPS, werkzeug's ProxyFix).
+# The one log line per request (the app writes none of its own): gunicorn's costs ~22 µs of CPU, a JSON line from
+# the app ~11 µs plus the hook that would write it, and would miss the files WhiteNoise serves. The request id is
+# the one the app answered with (X-Request-ID out): nginx's own when it sent one, else the id the app made.
 accesslog = "-"
 errorlog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%({x-request-id}i)s"'
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%({x-request-id}o)s"'

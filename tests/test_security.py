@@ -93,6 +93,16 @@ def test_a_signed_in_post_needs_the_token_too(csrf_client, db):
     assert csrf_client.post("/logout", headers={"X-CSRFToken": _token(csrf_client)}).status_code == 303
 
 
+def test_a_page_signs_its_token_once_per_browser_and_another_browser_cannot_use_it(make_app, db):
+    # The signed token is reused for a while per session secret (security.csrf_token), never across browsers.
+    app = make_app(WTF_CSRF_ENABLED=True)
+    mine, theirs = app.test_client(), app.test_client()
+    token = _token(mine)
+    assert _token(mine) == token and _token(theirs) != token
+    assert theirs.post("/language", data={"lang": "id", "csrf_token": token}).status_code == 400
+    assert mine.post("/language", data={"lang": "id", "csrf_token": token}).status_code in (302, 303)
+
+
 @pytest.fixture(params=["memory", "redis"])
 def limited_app(request, make_app, db):
     if request.param == "redis":

@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,28 @@ def test_embedded_sqlite_app_migrates_seeds_and_serves_pages(tmp_path):
     assert "Python Dasar — Grup Sabtu Pagi" in lines[1] and "+07:00" in lines[1]
     assert client.get(f"/classes/{class_id}/attendance/report.xlsx").get_data().startswith(b"PK")
 
+    # Taps: on PostgreSQL their writes are one statement (data-modifying CTEs), here one statement each.
+    from babyowl.models import AttendanceChange, ClassAttendance, ClassEnrollment, XPTransaction
+
+    sheet = client.get(f"/classes/{class_id}/attendance?meeting=4").get_data(as_text=True)
+    enrollment_id = re.search(r'data-enrollment="([0-9a-f-]+)"', sheet).group(1)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', sheet).group(1)
     with app.app_context():
+        used = db.session.get(ClassEnrollment, uuid.UUID(enrollment_id)).credits_used
+    for status in ("late", "absent", "present"):
+        row = client.post(f"/classes/{class_id}/attendance/mark", headers={"HX-Request": "true"}, data={
+            "enrollment_id": enrollment_id, "meeting_number": "4", "status": status, "key": str(uuid.uuid4()),
+            "csrf_token": csrf}).get_data(as_text=True)
+        assert "✓ Saved" in row and f'value="{status}" checked' in row
+    with app.app_context():
+        record = db.session.scalar(select(ClassAttendance).where(
+            ClassAttendance.enrollment_id == uuid.UUID(enrollment_id), ClassAttendance.meeting_number == 4))
+        assert db.session.get(ClassEnrollment, record.enrollment_id).credits_used == used + 1
+        assert db.session.scalars(select(AttendanceChange.new_status).where(
+            AttendanceChange.attendance_id == record.id).order_by(AttendanceChange.changed_at)).all() == [
+            "late", "absent", "present"]
+        assert db.session.scalars(select(XPTransaction.amount).where(
+            XPTransaction.reference_id == record.id)).all() == [5]  # late earned it; present again does not
         db.engine.dispose()
 
 

@@ -15,12 +15,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import Integer, Uuid, and_, bindparam, distinct, exists, func, select
+from sqlalchemy import Integer, Uuid, and_, bindparam, distinct, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.selectable import ScalarSelect
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased, joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from babyowl.authz import is_staff
@@ -30,7 +31,7 @@ from babyowl.models import (
 )
 from babyowl.models.base import utcnow
 from babyowl.services import credits  # how a mark moves credits is decided there
-from babyowl.services import xp
+from babyowl.services import statements, xp
 from babyowl.services import classes
 from babyowl.services.classes import can_teach, locked_class
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
@@ -39,12 +40,14 @@ from babyowl.transactions import use_case
 
 MAX_NOTE = 500
 XP_STATUSES = ("present", "late")  # marks that earn attendance XP
+SHEET_ORDER = ("present", "late", "absent")  # the choices of a row, left to right
 
 
 @dataclass
 class GridRow:
-    enrollment: ClassEnrollment
-    record: ClassAttendance | None
+    """One student's row of the sheet: the loaded rows after a tap, plain tuples of the same names on the grid."""
+    enrollment: ClassEnrollment | SheetEnrollment
+    record: ClassAttendance | SheetMark | None
 
     @property
     def status(self) -> str | None:
@@ -54,6 +57,12 @@ class GridRow:
         """Credits the student has left if this meeting is marked `status` (what a tap will cost, shown before it)."""
         already_used = int(self.record is not None and self.record.credit_deducted)
         return self.enrollment.credits_remaining + already_used - credits.used_by(status)
+
+    @property
+    def choices(self) -> tuple[tuple[str, int], ...]:
+        """Each mark with the credits left after it, in the sheet's order: one attribute for the template to read
+        (three calls from the template cost more than the arithmetic)."""
+        return tuple((status, self.credits_left_after(status)) for status in SHEET_ORDER)
 
 
 @dataclass
@@ -101,15 +110,42 @@ def next_meeting_number(school_class: SchoolClass) -> int:
     return (highest or 0) + 1
 
 
+@functools.cache
+def _sheet_meeting_columns() -> tuple:
+    class_id = bindparam("class_id", type_=Uuid)
+    return (select(ClassAttendance.meeting_date).where(
+        ClassAttendance.class_id == class_id,
+        ClassAttendance.meeting_number == bindparam("meeting_number", type_=Integer)).limit(1).scalar_subquery(),
+        _highest_meeting(class_id))
+
+
+@functools.cache
+def _sheet_meeting_query():
+    return select(*_sheet_meeting_columns())
+
+
+@functools.cache
+def _class_sheet_query():
+    return select(SchoolClass, *_sheet_meeting_columns()).where(SchoolClass.id == bindparam("class_id", type_=Uuid))
+
+
 def sheet_meeting(school_class: SchoolClass, meeting_number: int) -> tuple[date | None, int]:
     """The meeting's date (None before its first mark) and the class's next meeting number, in one statement
-    (each on its own index path: the grid paid a round trip for each)."""
-    fixed, highest = db.session.execute(select(
-        select(ClassAttendance.meeting_date).where(ClassAttendance.class_id == school_class.id,
-                                                   ClassAttendance.meeting_number == meeting_number)
-        .limit(1).scalar_subquery(),
-        _highest_meeting(school_class.id))).one()
+    (each on its own index path: the grid paid a round trip for each), built once."""
+    fixed, highest = db.session.execute(_sheet_meeting_query(), {"class_id": school_class.id,
+                                                                 "meeting_number": meeting_number}).one()
     return fixed, (highest or 0) + 1
+
+
+def class_with_sheet_meeting(class_id: uuid.UUID, meeting_number: int) -> tuple[SchoolClass | None,
+                                                                                tuple[date | None, int]]:
+    """The class (None if there is none) with `sheet_meeting`'s answer for this meeting, in one statement.
+    The caller checks who may see it."""
+    row = db.session.execute(_class_sheet_query(), {"class_id": class_id, "meeting_number": meeting_number}).first()
+    if row is None:
+        return None, (None, 1)
+    school_class, fixed, highest = row
+    return school_class, (fixed, (highest or 0) + 1)
 
 
 def proposed_meeting_number(school_class: SchoolClass) -> int:
@@ -126,14 +162,46 @@ def meeting_date_of(school_class: SchoolClass, meeting_number: int) -> date | No
         ClassAttendance.class_id == school_class.id, ClassAttendance.meeting_number == meeting_number).limit(1))
 
 
+class SheetStudent(NamedTuple):
+    id: uuid.UUID
+    full_name: str
+    avatar: str | None
+    display_initials = property(User.display_initials.fget)
+
+
+class SheetEnrollment(NamedTuple):
+    id: uuid.UUID
+    meeting_credits: int
+    credits_used: int
+    student: SheetStudent
+    credits_remaining = property(ClassEnrollment.credits_remaining.fget)
+
+
+class SheetMark(NamedTuple):
+    status: str
+    credit_deducted: bool
+    notes: str | None
+
+
+@functools.cache
+def _grid_query():
+    """The sheet's statement, built once: plain columns, no ORM objects (the grid is only read and drawn)."""
+    enrollments, students, records = ClassEnrollment.__table__, User.__table__, ClassAttendance.__table__
+    return (select(enrollments.c.id, enrollments.c.meeting_credits, enrollments.c.credits_used, students.c.id,
+                   students.c.full_name, students.c.avatar, records.c.id, records.c.status,
+                   records.c.credit_deducted, records.c.notes)
+            .join(students, students.c.id == enrollments.c.student_id)
+            .outerjoin(records, and_(records.c.enrollment_id == enrollments.c.id,
+                                     records.c.meeting_number == bindparam("meeting_number", type_=Integer)))
+            .where(enrollments.c.class_id == bindparam("class_id", type_=Uuid), enrollments.c.status == "active"))
+
+
 def grid(school_class: SchoolClass, meeting_number: int) -> list[GridRow]:
-    """The class's active students with their mark for this meeting, in two queries."""
-    enrollments = db.session.scalars(
-        select(ClassEnrollment).options(joinedload(ClassEnrollment.student))
-        .where(ClassEnrollment.class_id == school_class.id, ClassEnrollment.status == "active")).all()
-    records = {r.enrollment_id: r for r in db.session.scalars(select(ClassAttendance).where(
-        ClassAttendance.class_id == school_class.id, ClassAttendance.meeting_number == meeting_number))}
-    rows = [GridRow(e, records.get(e.id)) for e in enrollments]
+    """The class's active students with their mark for this meeting, in one query."""
+    rows = [GridRow(SheetEnrollment(eid, meeting_credits, used, SheetStudent(sid, name, avatar)),
+                    SheetMark(status, deducted, notes) if record_id is not None else None)
+            for eid, meeting_credits, used, sid, name, avatar, record_id, status, deducted, notes in db.session.execute(
+                _grid_query(), {"class_id": school_class.id, "meeting_number": meeting_number})]
     return sorted(rows, key=lambda row: row.enrollment.student.full_name.lower())
 
 
@@ -168,9 +236,14 @@ def _refresh_counts(school_class: SchoolClass, enrollment: ClassEnrollment) -> N
             ClassAttendance.class_id == school_class.id)))
 
 
+def _rate(total: int, attended: int) -> Decimal | None:
+    """The enrollment's attendance rate (percent) from its marks and attended marks."""
+    return (Decimal(attended * 100) / total).quantize(Decimal("0.01")) if total else None
+
+
 def _set_counts(school_class: SchoolClass, enrollment: ClassEnrollment, total: int, attended: int,
                 meetings: int) -> None:
-    enrollment.attendance_rate = (Decimal(attended * 100) / total).quantize(Decimal("0.01")) if total else None
+    enrollment.attendance_rate = _rate(total, attended)
     school_class.meetings_completed = meetings
 
 
@@ -237,56 +310,140 @@ def _tap_state(enrollment_id: uuid.UUID, class_id: uuid.UUID, meeting_number: in
 
 
 def apply_mark(actor: User, school_class: SchoolClass, enrollment: ClassEnrollment, meeting_number: int,
-               meeting_date: date, status: str, note: str | None, key: uuid.UUID | None, reason: str | None,
-               known: TapState | None = None) -> bool:
-    """Set one mark inside the caller's transaction; True when something changed.
+               meeting_date: date, status: str, note: str | None, key: uuid.UUID | None, reason: str | None) -> bool:
+    """Set one mark inside the caller's transaction (the unit of work); True when something changed.
 
-    `known`: what `_tap_state` read for a tap (the record and the counts), so nothing is read again here.
+    The sheet, "mark all present" and a correction come here; a tap writes through `_save_tap`.
     """
-    if known is None:
-        record = db.session.scalars(select(ClassAttendance).where(
-            ClassAttendance.enrollment_id == enrollment.id, ClassAttendance.meeting_number == meeting_number)
-            .with_for_update()).first()
-    else:
-        record = known.record
+    record = db.session.scalars(select(ClassAttendance).where(
+        ClassAttendance.enrollment_id == enrollment.id, ClassAttendance.meeting_number == meeting_number)
+        .with_for_update()).first()
     old_status = record.status if record else None
-    note_changed = note is not None and (record.notes if record else None) != (note or None)
-    if old_status == status and not note_changed:
+    if not _changes(record, status, note):
         return False
     if record is None:
         record = ClassAttendance(id=uuid.uuid4(), class_id=school_class.id, enrollment_id=enrollment.id,
                                  meeting_number=meeting_number, meeting_date=meeting_date, status=status,
                                  marked_by=actor.id, marked_at=utcnow())
         db.session.add(record)
-        if known is not None:
-            set_committed_value(record, "enrollment", enrollment)
     else:
         record.status = status
         record.updated_by, record.updated_at = actor.id, utcnow()
-    if known is not None:
-        known.record = record
     record.credit_deducted = bool(credits.used_by(status))
     if note is not None:
         record.notes = note or None
-    if known is not None and old_status is None:
-        db.session.flush()  # the new record before its history row (the foreign key); still one INSERT
     credit_change = credits.charge_mark(enrollment, old_status, status)
-    if known is None:
-        db.session.flush()
+    db.session.flush()
     if old_status != status:
         db.session.add(AttendanceChange(attendance_id=record.id, enrollment_id=enrollment.id,
                                         meeting_number=meeting_number, old_status=old_status, new_status=status,
                                         credit_change=credit_change, changed_by=actor.id, reason=reason,
                                         idempotency_key=key))
-    if known is None:
-        _refresh_counts(school_class, enrollment)
-    else:
-        _set_counts(school_class, enrollment, known.other_marks + 1,
-                    known.other_attended + credits.used_by(status), known.other_meetings + 1)
+    _refresh_counts(school_class, enrollment)
     # Last, so nothing after it can roll the caller's savepoint back once its Redis update is registered.
-    if status in XP_STATUSES and old_status not in XP_STATUSES:  # one award per mark (services/xp.py)
+    if _earns_xp(old_status, status):
         xp.for_attendance(enrollment.student_id, record.id, status, school_class.id)
     return True
+
+
+def _changes(record: ClassAttendance | None, status: str, note: str | None) -> bool:
+    """Whether marking `status` (with `note`, None: left as it is) changes the meeting's record."""
+    note_changed = note is not None and (record.notes if record else None) != (note or None)
+    return (record.status if record else None) != status or note_changed
+
+
+def _earns_xp(old_status: str | None, status: str) -> bool:
+    return status in XP_STATUSES and old_status not in XP_STATUSES  # one award per mark (services/xp.py)
+
+
+_RECORDS, _CHANGES = ClassAttendance.__table__, AttendanceChange.__table__
+_ENROLLMENTS, _CLASSES = ClassEnrollment.__table__, SchoolClass.__table__
+
+
+def _bound(table, prefix: str, names: tuple[str, ...]) -> dict:
+    # Prefixed: on PostgreSQL the four writes are one statement, and a parameter named as a column is reserved.
+    return {name: bindparam(prefix + name, type_=table.c[name].type) for name in names}
+
+
+@functools.cache
+def _tap_writes() -> dict:
+    """A tap's writes as Core statements, built once (the unit of work cost a tap more CPU than its SQL)."""
+    by_id = lambda table, prefix: table.c.id == bindparam(prefix + "id", type_=Uuid)  # noqa: E731
+    return {
+        "new_record": insert(_RECORDS).values(_bound(_RECORDS, "r_", (
+            "id", "class_id", "enrollment_id", "meeting_number", "meeting_date", "status", "credit_deducted",
+            "marked_by", "marked_at", "notes"))),
+        "record": update(_RECORDS).where(by_id(_RECORDS, "r_")).values(_bound(_RECORDS, "r_", (
+            "status", "credit_deducted", "updated_by", "updated_at", "notes"))),
+        "history": insert(_CHANGES).values(_bound(_CHANGES, "h_", (
+            "id", "attendance_id", "enrollment_id", "meeting_number", "old_status", "new_status", "credit_change",
+            "changed_by", "changed_at", "reason", "idempotency_key"))),
+        "enrollment": update(_ENROLLMENTS).where(by_id(_ENROLLMENTS, "e_"))
+        .values(_bound(_ENROLLMENTS, "e_", ("credits_used", "attendance_rate"))),
+        "class": update(_CLASSES).where(by_id(_CLASSES, "c_"))
+        .values(_bound(_CLASSES, "c_", ("meetings_completed", "updated_at"))),
+    }
+
+
+def _save_tap(actor: User, school_class: SchoolClass, state: TapState, meeting_number: int, meeting_date: date,
+              status: str, note: str | None, key: uuid.UUID | None, reason: str | None) -> None:
+    """A tap's mark with the same rules as `apply_mark`, written with Core statements from what `_tap_state`
+    read under the locks: the loaded rows are then given their new values as saved, so nothing is flushed."""
+    enrollment, record = state.enrollment, state.record
+    old_status = record.status if record else None
+    if not _changes(record, status, note):
+        return
+    now, deducted = utcnow(), bool(credits.used_by(status))
+    notes = (note or None) if note is not None else record.notes if record else None
+    credit_change = credits.mark_change(old_status, status)
+    credits_used = enrollment.credits_used + credit_change
+    rate = _rate(state.other_marks + 1, state.other_attended + credits.used_by(status))
+    meetings = state.other_meetings + 1
+    parts = ["new_record" if record is None else "record"]
+    params = {"r_status": status, "r_credit_deducted": deducted, "r_notes": notes}
+    if record is None:
+        record = ClassAttendance(id=uuid.uuid4(), class_id=school_class.id, enrollment_id=enrollment.id,
+                                 meeting_number=meeting_number, meeting_date=meeting_date, status=status,
+                                 credit_deducted=deducted, marked_by=actor.id, marked_at=now, updated_by=None,
+                                 updated_at=None, notes=notes)
+        params.update(r_id=record.id, r_class_id=school_class.id, r_enrollment_id=enrollment.id,
+                      r_meeting_number=meeting_number, r_meeting_date=meeting_date, r_marked_by=actor.id,
+                      r_marked_at=now)
+    else:
+        params.update(r_id=record.id, r_updated_by=actor.id, r_updated_at=now)
+    if old_status != status:
+        parts.append("history")
+        params.update(h_id=uuid.uuid4(), h_attendance_id=record.id, h_enrollment_id=enrollment.id,
+                      h_meeting_number=meeting_number, h_old_status=old_status, h_new_status=status,
+                      h_credit_change=credit_change, h_changed_by=actor.id, h_changed_at=now, h_reason=reason,
+                      h_idempotency_key=key)
+    if (credits_used, rate) != (enrollment.credits_used, enrollment.attendance_rate):
+        parts.append("enrollment")
+        params.update(e_id=enrollment.id, e_credits_used=credits_used, e_attendance_rate=rate)
+    if meetings != school_class.meetings_completed:
+        parts.append("class")
+        params.update(c_id=school_class.id, c_meetings_completed=meetings, c_updated_at=now)
+    writes = tuple(_tap_writes()[part] for part in parts)
+    if _earns_xp(old_status, status):  # the writes and the XP award in one statement (services/statements.py)
+        xp.for_attendance(enrollment.student_id, record.id, status, school_class.id, along=writes,
+                          along_params=params)
+    else:
+        statements.run_together(writes, params)
+    # The loaded rows as the writes left them (the row drawn after the tap reads them).
+    if state.record is None:
+        make_transient_to_detached(record)
+        db.session.add(record)
+        set_committed_value(record, "enrollment", enrollment)
+        state.record = record
+    else:
+        for name, value in (("status", status), ("credit_deducted", deducted), ("updated_by", actor.id),
+                            ("updated_at", now), ("notes", notes)):
+            set_committed_value(record, name, value)
+    set_committed_value(enrollment, "credits_used", credits_used)
+    set_committed_value(enrollment, "attendance_rate", rate)
+    if "class" in parts:
+        set_committed_value(school_class, "meetings_completed", meetings)
+        set_committed_value(school_class, "updated_at", now)
 
 
 def check_status(status: str) -> None:
@@ -337,9 +494,8 @@ def mark(actor: User, school_class: SchoolClass | uuid.UUID, *, enrollment_id: u
     enrollment = state.enrollment
     if enrollment.status != "active":
         raise InvalidInput(_("This student is not active in the class."))
-    apply_mark(actor, school_class, enrollment, meeting_number, the_date, status, note, key, reason, known=state)
     try:
-        db.session.flush()
+        _save_tap(actor, school_class, state, meeting_number, the_date, status, note, key, reason)
     except IntegrityError as exc:
         # The key is UNIQUE: a tap re-sent while the first was being saved found the class locked and then
         # its key (above). Only the same key used for another class ends here; nothing is changed.

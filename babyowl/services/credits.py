@@ -67,9 +67,14 @@ def used_by(status: str | None) -> int:
     return int(status in USES_CREDIT)
 
 
+def mark_change(old_status: str | None, new_status: str) -> int:
+    """The credits a mark going from `old_status` to `new_status` uses (+1), gives back (-1) or leaves (0)."""
+    return used_by(new_status) - used_by(old_status)
+
+
 def charge_mark(enrollment: ClassEnrollment, old_status: str | None, new_status: str) -> int:
     """Move the enrollment's credits for a mark going from `old_status` to `new_status`; the change made."""
-    change = used_by(new_status) - used_by(old_status)
+    change = mark_change(old_status, new_status)
     enrollment.credits_used += change
     return change
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 import functools
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import Uuid, and_, bindparam, exists, false, func, select
+from sqlalchemy import Uuid, and_, bindparam, exists, false, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from babyowl.exercise_types import ExerciseType, InvalidContent, get_type
+from babyowl.exercise_types.base import StudentWork
 from babyowl.exercise_types.video import is_video_key
 from babyowl.authz import is_staff
 from babyowl.extensions import db
@@ -29,7 +30,7 @@ from babyowl.models import (
 from babyowl.models.base import utcnow
 from babyowl.services import classes, xp
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
-from babyowl.services.progress import locked_progress, refresh_counters, set_completed, student_work
+from babyowl.services.progress import Attempt, locked_progress, refresh_counters, set_completed, student_work
 from babyowl.transactions import kept_rows, use_case
 
 class CannotComplete(DomainError):
@@ -112,10 +113,11 @@ def place_for(student: User, class_id: uuid.UUID, exercise_id: uuid.UUID) -> Pla
 
 @dataclass
 class Item:
-    """One exercise in the player: the student's progress and the type's own panel (quiz attempts, versions)."""
-    exercise: Exercise
+    """One exercise in the player: the student's progress and the type's own panel (quiz attempts, versions);
+    on the lesson page plain rows (`PlayerExercise`, `PlayerProgress`), after an action the rows it wrote."""
+    exercise: Exercise | PlayerExercise
     number: int
-    progress: ExerciseProgress | None
+    progress: ExerciseProgress | PlayerProgress | None
     panel: Any = None
 
     @property
@@ -131,15 +133,46 @@ class Item:
         return not self.completed and self.kind.manual_completion_allowed(self.exercise.content)
 
 
+class PlayerLesson(NamedTuple):
+    """A lesson of the class's plan as the player shows it (title and link), read as plain columns."""
+    id: uuid.UUID
+    title: str
+    description: str | None
+
+
+class PlayerExercise(NamedTuple):
+    """An exercise as the player shows it (what its types' templates and panels read of it)."""
+    id: uuid.UUID
+    title: str
+    type: str
+    content: Any
+
+
+class PlayerProgress(NamedTuple):
+    """The student's progress on an exercise as the player shows it."""
+    completed: bool
+    watched_seconds: int
+
+
+class PlayerClass(NamedTuple):
+    id: uuid.UUID
+    name: str
+
+
+class PlayerEnrollment(NamedTuple):
+    id: uuid.UUID
+    status: str
+
+
 @dataclass
 class LessonPage:
-    school_class: SchoolClass
-    enrollment: ClassEnrollment
-    lesson: Lesson
+    school_class: PlayerClass
+    enrollment: PlayerEnrollment
+    lesson: PlayerLesson
     number: int
     items: list[Item]
-    previous: Lesson | None = None
-    next: Lesson | None = None
+    previous: PlayerLesson | None = None
+    next: PlayerLesson | None = None
     next_unlocked: bool = False
     can_work: bool = field(default=True)
 
@@ -158,7 +191,7 @@ class LessonPage:
 
 def _items(student: User, exercises: list[Exercise], numbers: dict | None = None,
            review_attempt: uuid.UUID | None = None, progress: ExerciseProgress | None = None,
-           progress_rows: dict | None = None) -> list[Item]:
+           progress_rows: dict | None = None, work: StudentWork | None = None) -> list[Item]:
     ids = [e.id for e in exercises]
     if not ids:
         return []
@@ -169,41 +202,77 @@ def _items(student: User, exercises: list[Exercise], numbers: dict | None = None
     else:
         progress = {p.exercise_id: p for p in db.session.scalars(select(ExerciseProgress).where(
             ExerciseProgress.user_id == student.id, ExerciseProgress.exercise_id.in_(ids)))}
-    work = student_work(student.id, ids, needed={part for e in exercises for part in get_type(e.type).work_needed})
+    if work is None:
+        work = student_work(student.id, ids,
+                            needed={part for e in exercises for part in get_type(e.type).work_needed})
     return [Item(exercise, (numbers or {}).get(exercise.id, index), progress.get(exercise.id),
                  get_type(exercise.type).player_panel(exercise, work, review_attempt))
             for index, exercise in enumerate(exercises, start=1)]
 
 
+@functools.cache
+def _lesson_page_queries() -> tuple:
+    """`lesson_page`'s statements, built once with their parameters bound per request (issue 22)."""
+    class_id, student_id = bindparam("class_id", type_=Uuid), bindparam("student_id", type_=Uuid)
+
+    def unlocked_by(column):
+        return exists().where(LessonUnlock.class_id == column, LessonUnlock.lesson_id == Lesson.id)
+
+    # The class's plan (as `classes.lesson_plan`) on the rows of the class and the student's enrollment in it
+    # (as `classes.class_of_student`): no row when the student may not see the class. Plain columns: the
+    # player shows a few of each (issue 22: ORM rows of five models on every row cost more than the query).
+    plan = (select(Lesson.id, Lesson.title, Lesson.description, unlocked_by(class_id),
+                   unlocked_by(SchoolClass.continued_from_class_id), SchoolClass.name, ClassEnrollment.id,
+                   ClassEnrollment.status)
+            .join(Section, Section.id == Lesson.section_id)
+            .join(SchoolClass, and_(SchoolClass.id == class_id, SchoolClass.course_id == Section.course_id))
+            .join(ClassEnrollment, and_(ClassEnrollment.class_id == SchoolClass.id,
+                                        ClassEnrollment.student_id == student_id,
+                                        ClassEnrollment.status != "withdrawn"))
+            .order_by(Section.order_index, Lesson.order_index))
+    exercises = (select(Exercise.id, Exercise.title, Exercise.type, Exercise.content, ExerciseProgress.id,
+                        ExerciseProgress.completed, ExerciseProgress.watched_seconds)
+                 .outerjoin(ExerciseProgress, and_(ExerciseProgress.exercise_id == Exercise.id,
+                                                   ExerciseProgress.user_id == student_id))
+                 .where(Exercise.lesson_id == bindparam("lesson_id", type_=Uuid)).order_by(Exercise.order_index))
+    return plan, exercises
+
+
 def lesson_page(student: User, class_id: uuid.UUID, lesson_id: uuid.UUID,
                 review_attempt: uuid.UUID | None = None) -> LessonPage:
     """The lesson as the student works through it; `review_attempt` shows the feedback on that quiz attempt."""
-    school_class, enrollment = classes.class_of_student(student, class_id)
-    plan = classes.lesson_plan(school_class)
+    plan_query, exercises_query = _lesson_page_queries()
+    rows = db.session.execute(plan_query, {"class_id": class_id, "student_id": student.id}).all()
+    if not rows:  # not the student's class (404), or a course without lessons (404): the rules' own answers
+        classes.planned_lesson(student, classes.lesson_plan(classes.class_of_student(student, class_id)[0]),
+                               lesson_id)
+        raise classes.ClassNotFound(_("This lesson is not part of the class."))
+    school_class, enrollment = PlayerClass(class_id, rows[0][5]), PlayerEnrollment(rows[0][6], rows[0][7])
+    plan = classes.plan_of((PlayerLesson(*row[:3]), *row[3:5]) for row in rows)
     position, entry = classes.planned_lesson(student, plan, lesson_id)
     lesson = entry.lesson
     previous = next((planned for _n, planned, unlocked in reversed(plan[:position]) if unlocked), None)
     following = plan[position + 1] if position + 1 < len(plan) else None
     # The exercises with the student's progress rows, in one statement (the player shows both).
-    rows = db.session.execute(
-        select(Exercise, ExerciseProgress).outerjoin(ExerciseProgress, and_(
-            ExerciseProgress.exercise_id == Exercise.id, ExerciseProgress.user_id == student.id))
-        .where(Exercise.lesson_id == lesson.id).order_by(Exercise.order_index)).all()
-    exercises = [exercise for exercise, _progress in rows]
-    set_committed_value(lesson, "exercises", exercises)
+    rows = db.session.execute(exercises_query, {"student_id": student.id, "lesson_id": lesson.id}).all()
+    exercises = [PlayerExercise(*row[:4]) for row in rows]
     items = _items(student, exercises, review_attempt=review_attempt,
-                   progress_rows={exercise.id: row for exercise, row in rows if row is not None})
+                   progress_rows={row[0]: PlayerProgress(*row[5:]) for row in rows if row[4] is not None})
     return LessonPage(school_class, enrollment, lesson, position + 1, items, previous=previous,
                       next=following[1] if following else None, next_unlocked=bool(following and following[2]),
                       can_work=enrollment.status == "active")
 
 
-def item_for(student: User, place: Place, review_attempt: uuid.UUID | None = None) -> Item:
-    """One exercise's part of the player, after an action (numbered as on the page)."""
+def item_for(student: User, place: Place, review_attempt: uuid.UUID | None = None,
+             attempts: list | None = None) -> Item:
+    """One exercise's part of the player, after an action (numbered as on the page); `attempts`: the quiz's
+    attempts as the action that just ran read them (`QuizSubmitted.attempts`), not read again."""
     number = place.number or 1 + db.session.scalar(select(func.count()).select_from(Exercise).where(
         Exercise.lesson_id == place.lesson.id, Exercise.order_index < place.exercise.order_index))
     held = _held(ExerciseProgress, user_id=student.id, exercise_id=place.exercise.id)
-    return _items(student, [place.exercise], {place.exercise.id: number}, review_attempt, progress=held)[0]
+    work = StudentWork(student.id, {place.exercise.id: attempts}) if attempts is not None else None
+    return _items(student, [place.exercise], {place.exercise.id: number}, review_attempt, progress=held,
+                  work=work)[0]
 
 
 def _held(model, **key):
@@ -261,8 +330,24 @@ def record_progress(student: User, place: Place, *, seconds: int | None = None,
     return progress
 
 
+class QuizSubmitted(NamedTuple):
+    attempt: Attempt
+    review: list[dict]
+    attempts: list[Attempt]  # every attempt at the quiz, oldest first, this one last: the panel drawn after it
+
+
+_ATTEMPTS = QuizAttempt.__table__
+# Built once (issue 22): the attempts made so far, read under the progress row's lock, count the new one's number
+# and are what the panel shows after the submit; earlier answers are not shown there, so they are not read.
+_TRIED = (select(_ATTEMPTS.c.id, _ATTEMPTS.c.score, _ATTEMPTS.c.max_score, _ATTEMPTS.c.attempt_number)
+          .where(_ATTEMPTS.c.user_id == bindparam("user_id", type_=Uuid),
+                 _ATTEMPTS.c.exercise_id == bindparam("exercise_id", type_=Uuid))
+          .order_by(_ATTEMPTS.c.attempt_number))
+_ADD_ATTEMPT = insert(_ATTEMPTS)
+
+
 @use_case(keep_loaded=True)  # the block drawn after it shows the rows it wrote
-def submit_quiz(student: User, place: Place, answers: dict[str, list[str]]) -> tuple[QuizAttempt, list[dict]]:
+def submit_quiz(student: User, place: Place, answers: dict[str, list[str]]) -> QuizSubmitted:
     """Score the answers on the server, record the attempt; the quiz completes once an attempt passes."""
     quiz = get_type("quiz")
     if place.kind is not quiz:
@@ -275,16 +360,14 @@ def submit_quiz(student: User, place: Place, answers: dict[str, list[str]]) -> t
     if not result.answered:
         raise InvalidInput(_("Answer at least one question."))
     progress = locked_progress(student.id, place.exercise.id)
-    used = db.session.scalar(select(func.count()).select_from(QuizAttempt).where(
-        QuizAttempt.user_id == student.id, QuizAttempt.exercise_id == place.exercise.id))
+    key = {"user_id": student.id, "exercise_id": place.exercise.id}
+    tried = [Attempt(*row) for row in db.session.execute(_TRIED, key)]
     allowed = content.get("attemptsAllowed")
-    if allowed is not None and used >= allowed:
+    if allowed is not None and len(tried) >= allowed:
         raise NoAttemptsLeft(_("You have used all %(n)d attempts of this quiz.", n=allowed))
-    attempt = QuizAttempt(user_id=student.id, exercise_id=place.exercise.id, score=result.score,
-                          max_score=result.max_score, answers=result.answers, attempt_number=used + 1)
-    db.session.add(attempt)
+    attempt = Attempt(uuid.uuid4(), result.score, result.max_score, len(tried) + 1, result.answers)
     try:
-        db.session.flush()
+        db.session.execute(_ADD_ATTEMPT, {**key, **attempt._asdict(), "created_at": utcnow()})
     except IntegrityError as exc:  # the numbering is the database's last guard; the use case rolls back
         raise AttemptConflict(_("This attempt was already sent from another tab. Reload the page.")) from exc
     if result.passed:
@@ -292,8 +375,7 @@ def submit_quiz(student: User, place: Place, answers: dict[str, list[str]]) -> t
         xp.for_quiz(student.id, place.exercise.id, result.score, result.max_score, place.school_class.id)
         set_completed(progress, True)
     refresh_counters(student.id, place.lesson, class_id=place.school_class.id)
-    return attempt, quiz.review(content, result.answers)
-
+    return QuizSubmitted(attempt, quiz.review(content, result.answers), [*tried, attempt])
 
 
 def video_for(actor: User, key: str) -> str:

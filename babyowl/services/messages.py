@@ -539,10 +539,14 @@ def unread_counts(user: User, conversation_ids: list[uuid.UUID] | None = None) -
     return dict(db.session.execute(statement).all())
 
 
+def unread_total_statement(user_id):
+    """The header badge's number: unread messages in the conversations `user_id` has not muted."""
+    cm, m, base = _unread_condition(user_id)
+    return base.with_only_columns(func.count(m.id)).where(cm.muted.is_(False))
+
+
 def unread_total(user: User) -> int:
-    """Unread messages in the conversations `user` has not muted (the header badge): one query."""
-    cm, m, base = _unread_condition(user.id)
-    return db.session.scalar(base.with_only_columns(func.count(m.id)).where(cm.muted.is_(False))) or 0
+    return db.session.scalar(unread_total_statement(user.id)) or 0
 
 
 def is_seen(view: ConversationView, last: Message | None) -> bool:

@@ -118,9 +118,14 @@ def pending_emails(older_than: timedelta) -> list[uuid.UUID]:
 
 # Reading ------------------------------------------------------------------
 
+def unread_count_statement(user_id):
+    """The bell's number: `user_id`'s unread notifications (a column or a bind parameter)."""
+    return select(func.count()).select_from(Notification).where(
+        Notification.user_id == user_id, Notification.read.is_(False))
+
+
 def unread_count(user: User) -> int:
-    return db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.read.is_(False)))
+    return db.session.scalar(unread_count_statement(user.id))
 
 
 def notifications_page(user: User, page: int, per_page: int | None = None):

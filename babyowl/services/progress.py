@@ -11,11 +11,14 @@ from __future__ import annotations
 import functools
 import uuid
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
-from sqlalchemy import Uuid, and_, bindparam, func, select
+from sqlalchemy import Integer, Uuid, and_, bindparam, func, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from babyowl.extensions import db
 from babyowl.models import (
@@ -45,6 +48,9 @@ def _locked_or_new(query, make, params: dict):
     return row
 
 
+_ENROLLMENTS = ClassEnrollment.__table__
+
+
 @functools.cache
 def _statements() -> dict:
     """The statements of a progress write, built once with their parameters bound per call: building the
@@ -67,10 +73,17 @@ def _statements() -> dict:
         "lesson_row": locked(LessonProgress, LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson_id),
         # The lesson's counts ride on the statement that locks the enrollments: it starts after the lesson
         # row is locked, so it sees every exercise of the lesson finished before (issue 22: 7 reads became 3).
-        "enrollments": select(ClassEnrollment, total_of_lesson.scalar_subquery(), done_in_lesson.scalar_subquery())
-        .join(SchoolClass).where(ClassEnrollment.student_id == user_id, ClassEnrollment.status != "withdrawn",
+        # Plain columns: the counters are compared here and written by `enrollment_counters` only when they move.
+        "enrollments": select(_ENROLLMENTS.c.id, _ENROLLMENTS.c.class_id, _ENROLLMENTS.c.status,
+                              _ENROLLMENTS.c.lessons_completed, _ENROLLMENTS.c.exercises_completed,
+                              total_of_lesson.scalar_subquery(), done_in_lesson.scalar_subquery())
+        .join(SchoolClass).where(_ENROLLMENTS.c.student_id == user_id, _ENROLLMENTS.c.status != "withdrawn",
                                  SchoolClass.course_id == course_id)
-        .with_for_update(of=ClassEnrollment).execution_options(populate_existing=True),
+        .with_for_update(of=_ENROLLMENTS),
+        "enrollment_counters": update(_ENROLLMENTS)
+        .where(_ENROLLMENTS.c.id.in_(bindparam("enrollment_ids", type_=Uuid, expanding=True)))
+        .values(lessons_completed=bindparam("lessons_done", type_=Integer),
+                exercises_completed=bindparam("exercises_done", type_=Integer)),
         "lesson_numbers": select(total_of_lesson.scalar_subquery(), done_in_lesson.scalar_subquery()),
         "course_numbers": select(
             select(func.count()).select_from(LessonProgress).where(
@@ -98,6 +111,14 @@ def set_completed(progress: ExerciseProgress, completed: bool) -> None:
         progress.completed, progress.completed_at = False, None
 
 
+def _change(row, **values) -> None:
+    """Set only the values that differ: a row given its own values again is not dirty, so the flush and the
+    commit skip the unit of work's comparisons (most quiz attempts change no counter, issue 22)."""
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+
+
 def refresh_counters(user_id: uuid.UUID, lesson: Lesson, class_id: uuid.UUID | None = None) -> LessonProgress:
     """Make the lesson's progress row and the student's enrollment counters true again (no commit).
 
@@ -114,27 +135,33 @@ def refresh_counters(user_id: uuid.UUID, lesson: Lesson, class_id: uuid.UUID | N
         lambda: LessonProgress(user_id=user_id, lesson_id=lesson.id, completed=False, exercises_completed=0,
                                total_exercises=0), params)
     locked = db.session.execute(statements["enrollments"], params).all()
-    enrollments = [enrollment for enrollment, _total, _done in locked]
     if locked:
-        total, done = locked[0][1], locked[0][2]
+        total, done = locked[0][5], locked[0][6]
     else:  # no enrollment in the course left to count for: the lesson's own numbers still hold
         total, done = db.session.execute(statements["lesson_numbers"], params).one()
     complete = total > 0 and done >= total
-    row.exercises_completed, row.total_exercises = done, total
+    _change(row, exercises_completed=done, total_exercises=total)
     newly_completed = complete and not row.completed
     if complete and not row.completed:
         row.completed, row.completed_at = True, utcnow()
     elif not complete:
-        row.completed, row.completed_at = False, None
+        _change(row, completed=False, completed_at=None)
     db.session.flush()
 
     lessons_done, exercises_done = db.session.execute(statements["course_numbers"], params).one()
-    for enrollment in enrollments:
-        enrollment.lessons_completed, enrollment.exercises_completed = lessons_done, exercises_done
+    moved = [e.id for e in locked if (e.lessons_completed, e.exercises_completed) != (lessons_done, exercises_done)]
+    if moved:
+        db.session.execute(statements["enrollment_counters"], {
+            "enrollment_ids": moved, "lessons_done": lessons_done, "exercises_done": exercises_done})
+        for enrollment_id in moved:  # an enrollment this request already holds (its place) shows the new counts
+            held = db.session.identity_map.get(identity_key(ClassEnrollment, enrollment_id))
+            if held is not None:
+                set_committed_value(held, "lessons_completed", lessons_done)
+                set_committed_value(held, "exercises_completed", exercises_done)
     if newly_completed:  # XP once per lesson (the ledger's key), counted in the class the work was done in
         from babyowl.services import xp
 
-        active = [e.class_id for e in enrollments if e.status == "active"]
+        active = [e.class_id for e in locked if e.status == "active"]
         xp.for_lesson(user_id, lesson.id, class_id if class_id in active or not active else active[0])
     return row
 
@@ -242,23 +269,49 @@ class MyClassProgress:
         return next((c.lesson for c in self.lessons if c.unlocked and not c.completed), None)
 
 
+class Attempt(NamedTuple):
+    """A quiz attempt as the player and the progress page show it; `answers` when read for a review."""
+    id: uuid.UUID
+    score: int
+    max_score: int
+    attempt_number: int
+    answers: Any = None
+
+
+_ATTEMPTS = QuizAttempt.__table__
+
+
+@functools.cache
+def _work_queries(of_exercises: bool) -> tuple:
+    """`student_work`'s two statements, built once (issue 22: the lesson player reads them on every page); the
+    attempts as plain rows, which is all the player and the progress page read of them."""
+    attempts = (select(_ATTEMPTS.c.exercise_id, _ATTEMPTS.c.id, _ATTEMPTS.c.score, _ATTEMPTS.c.max_score,
+                       _ATTEMPTS.c.attempt_number, _ATTEMPTS.c.answers)
+                .where(_ATTEMPTS.c.user_id == bindparam("student_id", type_=Uuid)))
+    submissions = select(AssignmentSubmission).where(
+        AssignmentSubmission.student_id == bindparam("student_id", type_=Uuid))
+    if of_exercises:
+        ids = bindparam("exercise_ids", type_=Uuid, expanding=True)
+        attempts = attempts.where(_ATTEMPTS.c.exercise_id.in_(ids))
+        submissions = submissions.where(AssignmentSubmission.exercise_id.in_(ids))
+    return (attempts.order_by(_ATTEMPTS.c.attempt_number),
+            submissions.order_by(AssignmentSubmission.version.desc()))
+
+
 def student_work(student_id: uuid.UUID, exercise_ids: list[uuid.UUID] | None = None,
                  needed: set[str] | None = None) -> StudentWork:
     """The student's quiz attempts (oldest first) and hand-ins (newest first) by exercise, in two queries;
     each exercise type takes its own part. All of them, or only those on `exercise_ids`; `needed`: only
     these parts (the types' `work_needed`), the others left empty."""
-    attempts_query = select(QuizAttempt).where(QuizAttempt.user_id == student_id)
-    submissions_query = select(AssignmentSubmission).where(AssignmentSubmission.student_id == student_id)
-    if exercise_ids is not None:
-        attempts_query = attempts_query.where(QuizAttempt.exercise_id.in_(exercise_ids))
-        submissions_query = submissions_query.where(AssignmentSubmission.exercise_id.in_(exercise_ids))
-    attempts: dict[uuid.UUID, list[QuizAttempt]] = {}
+    attempts_query, submissions_query = _work_queries(exercise_ids is not None)
+    params = {"student_id": student_id, "exercise_ids": list(exercise_ids or ())}
+    attempts: dict[uuid.UUID, list[Attempt]] = {}
     if needed is None or "quiz_attempts" in needed:
-        for attempt in db.session.scalars(attempts_query.order_by(QuizAttempt.attempt_number)):
-            attempts.setdefault(attempt.exercise_id, []).append(attempt)
+        for exercise_id, *attempt in db.session.execute(attempts_query, params):
+            attempts.setdefault(exercise_id, []).append(Attempt(*attempt))
     submissions: dict[uuid.UUID, list[AssignmentSubmission]] = {}
     if needed is None or "submissions" in needed:
-        for submission in db.session.scalars(submissions_query.order_by(AssignmentSubmission.version.desc())):
+        for submission in db.session.scalars(submissions_query, params):
             submissions.setdefault(submission.exercise_id, []).append(submission)
     return StudentWork(student_id, attempts, submissions)
 

@@ -17,6 +17,7 @@ Rules:
 """
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from datetime import timedelta
@@ -80,14 +81,29 @@ _LIVE_SESSION = (
 )
 
 
-def signed_in_user(user_id: uuid.UUID, session_id: uuid.UUID) -> User | None:
-    """The user of a live session (one query by primary key), or None."""
+@functools.cache
+def _live_session_with_header_counts():
+    from babyowl.services import header_counts
+
+    return _LIVE_SESSION.add_columns(*header_counts.count_columns(User.id))
+
+
+def signed_in_user(user_id: uuid.UUID, session_id: uuid.UUID, *, header_counts: bool = False) -> User | None:
+    """The user of a live session (one query by primary key), or None.
+
+    `header_counts`: a page the layout will frame reads the header's unread counts in the same statement
+    (services/header_counts.py) instead of one of its own."""
     now = utcnow()
-    row = db.session.execute(_LIVE_SESSION, {"session_id": session_id, "user_id": user_id,
-                                             "seen_after": now - _max_idle()}).first()
+    statement = _live_session_with_header_counts() if header_counts else _LIVE_SESSION
+    row = db.session.execute(statement, {"session_id": session_id, "user_id": user_id,
+                                         "seen_after": now - _max_idle()}).first()
     if row is None:
         return None
-    user, last_seen_at = row
+    user, last_seen_at = row[0], row[1]
+    if header_counts:
+        from babyowl.services.header_counts import remember
+
+        remember(user.id, row[2], row[3])
     user.current_session_id = session_id
     if last_seen_at < now - TOUCH_EVERY:
         _touch(session_id, now)

@@ -51,6 +51,7 @@ from babyowl.extensions import db
 from babyowl.levels import LevelInfo, level_for
 from babyowl.models import ClassEnrollment, Lesson, SchoolClass, Section, User, UserLevel, XPTransaction
 from babyowl.models.base import utcnow
+from babyowl.services import statements
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
 from babyowl.services.listing import Key, Slice, keyset_page
 from babyowl.transactions import after_commit, use_case
@@ -87,20 +88,26 @@ def level_info(total_xp: int) -> LevelInfo:
 
 def award(user_id: uuid.UUID, reason: str, reference_id: uuid.UUID, amount: int, *,
           class_id: uuid.UUID | None = None, source_id: uuid.UUID | None = None,
-          awarded_by: uuid.UUID | None = None, note: str | None = None, at: datetime | None = None) -> bool:
+          awarded_by: uuid.UUID | None = None, note: str | None = None, at: datetime | None = None,
+          along: tuple = (), along_params: dict | None = None) -> bool:
     """Write one ledger row unless (user, reason, reference) already has one; True when it went in.
 
     Does not commit. One statement on PostgreSQL (the INSERT and the cache
     upsert together, `_write`), two on SQLite; the leaderboard and the achievements job
     follow after the caller's commit. Inside a savepoint, call it last: a
     savepoint rolled back after it would drop the row but not the Redis update.
+
+    `along`: the caller's own writes (`services/statements.py`, with `along_params`), sent in the same
+    statement on PostgreSQL (a tap's mark and its XP in one round trip); they run whether or not the row goes in.
     """
     amount = int(amount)
     if amount == 0:
+        statements.run_together(along, along_params or {})
         return False
     now = at or utcnow()  # `at`: the demo and the benchmark write history
     if not _write(dict(id=uuid.uuid4(), user_id=user_id, amount=amount, reason=reason, reference_id=reference_id,
-                       class_id=class_id, source_id=source_id, awarded_by=awarded_by, note=note, created_at=now)):
+                       class_id=class_id, source_id=source_id, awarded_by=awarded_by, note=note, created_at=now),
+                  along, along_params or {}):
         return False
     from babyowl.services import leaderboards
 
@@ -113,20 +120,28 @@ def award(user_id: uuid.UUID, reason: str, reference_id: uuid.UUID, amount: int,
 _LEDGER, _LEVELS = XPTransaction.__table__, UserLevel.__table__
 
 
+def _p(name: str) -> str:
+    # Prefixed: a caller's writes may share the statement (`along`), and a DML statement takes a parameter
+    # named as one of its table's columns as a value to set.
+    return "xp_" + name
+
+
 @functools.cache
 def _statements(dialect: str) -> tuple:
     """(ledger INSERT, cache upsert) built once with their parameters bound per award; on PostgreSQL the
     second statement holds the first (a data-modifying CTE) and the first is None."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    added = (insert(_LEDGER).values({name: bindparam(name, type_=column.type) for name, column in _LEDGER.c.items()})
+    added = (insert(_LEDGER).values({name: bindparam(_p(name), type_=column.type)
+                                     for name, column in _LEDGER.c.items()})
              .on_conflict_do_nothing(index_elements=["user_id", "reason", "reference_id"])
              .returning(_LEDGER.c.amount))
-    grown = {"total_xp": _LEVELS.c.total_xp + bindparam("amount", type_=Integer),
-             "updated_at": bindparam("created_at", type_=_LEDGER.c.created_at.type)}
+    grown = {"total_xp": _LEVELS.c.total_xp + bindparam(_p("amount"), type_=Integer),
+             "updated_at": bindparam(_p("created_at"), type_=_LEDGER.c.created_at.type)}
     # The proposed row is checked even when it conflicts: a removal proposes 0, then updates the sum.
     columns = ["id", "user_id", "total_xp", "updated_at", "leaderboard_opt_out"]
-    values = [bindparam("level_id", type_=Uuid), bindparam("user_id", type_=Uuid), bindparam("proposed", type_=Integer),
-              bindparam("created_at", type_=_LEDGER.c.created_at.type), literal(False)]
+    values = [bindparam(_p("level_id"), type_=Uuid), bindparam(_p("user_id"), type_=Uuid),
+              bindparam(_p("proposed"), type_=Integer), bindparam(_p("created_at"), type_=_LEDGER.c.created_at.type),
+              literal(False)]
     if dialect != "postgresql":  # SQLite has no data-modifying CTE: two statements
         return added, insert(_LEVELS).values(dict(zip(columns, values))).on_conflict_do_update(
             index_elements=["user_id"], set_=grown)
@@ -137,18 +152,25 @@ def _statements(dialect: str) -> tuple:
                   .returning(_LEVELS.c.user_id).add_cte(added))
 
 
-def _write(row: dict) -> bool:
+def _write(row: dict, along: tuple = (), along_params: dict | None = None) -> bool:
     """The ledger row unless its key is taken, and then the cache; True when the row went in.
 
     Plain Core statements, built once (no ORM objects are made). On PostgreSQL one statement: the ledger
     INSERT is a CTE whose RETURNING feeds the cache's upsert, so a taken key upserts nothing and returns no
     row (a tap or a quiz pass paid two round trips and the ORM's insert machinery for this, issue 22).
+    The caller's `along` writes go in the same statement there, before the ledger's on SQLite.
     """
     db.session.flush()  # the caller's pending rows first, as an ORM statement's autoflush would
     ledger, cache = _statements(db.engine.dialect.name)
-    params = {**row, "level_id": uuid.uuid4(), "proposed": max(row["amount"], 0)}
-    if ledger is not None and db.session.execute(ledger, params).first() is None:
-        return False
+    params = {_p(name): value for name, value in row.items()}
+    params[_p("level_id")], params[_p("proposed")] = uuid.uuid4(), max(row["amount"], 0)
+    if ledger is None:
+        if along:
+            cache, params = statements.with_writes(cache, along), {**params, **(along_params or {})}
+    else:
+        statements.run_together(along, along_params or {})
+        if db.session.execute(ledger, params).first() is None:
+            return False
     written = db.session.execute(cache, params)
     return ledger is not None or written.first() is not None
 
@@ -196,8 +218,11 @@ def for_coding(user_id: uuid.UUID, exercise_id: uuid.UUID, class_id: uuid.UUID |
     return award(user_id, "coding_passed", exercise_id, points("coding_passed"), class_id=class_id)
 
 
-def for_attendance(user_id: uuid.UUID, attendance_id: uuid.UUID, status: str, class_id: uuid.UUID) -> bool:
-    return award(user_id, "attendance", attendance_id, points(f"attendance_{status}"), class_id=class_id)
+def for_attendance(user_id: uuid.UUID, attendance_id: uuid.UUID, status: str, class_id: uuid.UUID, *,
+                   along: tuple = (), along_params: dict | None = None) -> bool:
+    """`along`: the tap's own writes, sent with the award (see `award`)."""
+    return award(user_id, "attendance", attendance_id, points(f"attendance_{status}"), class_id=class_id,
+                 along=along, along_params=along_params)
 
 
 def grade_increment_key(exercise_id: uuid.UUID, best: int) -> uuid.UUID:

@@ -47,6 +47,16 @@ def test_the_grid_lists_active_students_with_credits(signed_in, db, school_class
     assert "no credits left" in html and f'id="row-{broke.id}"' in html
 
 
+def test_each_row_shows_the_students_picture_or_initials(signed_in, db, school_class):
+    pictured = make_enrollment(school_class, make_user("student", full_name="Citra Ayu", avatar="avatars/citra.webp"))
+    plain = make_enrollment(school_class, make_user("student", full_name="Dewi Sari Lestari"))
+    html = text(signed_in.get(f"/classes/{school_class.id}/attendance"))
+    assert '<img class="avatar" src="/avatars/avatars/citra.webp" alt="" loading="lazy">' in html
+    assert '<span class="avatar" aria-hidden="true">DL</span>' in html
+    for enrollment, shown in ((pictured, 'src="/avatars/avatars/citra.webp"'), (plain, ">DL</span>")):
+        assert shown in text(tap(signed_in, school_class, enrollment, "present"))  # the tap's row too
+
+
 def test_a_tap_is_saved_and_the_row_comes_back(signed_in, db, school_class):
     enrollment = make_enrollment(school_class)
     response = tap(signed_in, school_class, enrollment, "present", note="Tepat waktu")
@@ -146,6 +156,19 @@ def test_the_sheet_shows_the_tally_the_cost_of_each_choice_and_where_to_go_next(
     assert andi_row.count("9 left") == 2 and "10 left" in andi_row
 
 
+def test_the_sheet_opens_the_asked_meeting_within_the_package(signed_in, db, school_class):
+    def date_field(html):
+        return html.split('id="meeting-date"')[1].split(">")[0]
+
+    tap(signed_in, school_class, make_enrollment(school_class), "present", meeting_number="10")
+    last = text(signed_in.get(f"/classes/{school_class.id}/attendance?meeting=99"))  # the package has 10
+    assert '<option value="10" selected>' in last and 'name="meeting_number" value="10"' in last
+    assert "readonly" in date_field(last)  # meeting 10's first mark fixed its date
+    second = text(signed_in.get(f"/classes/{school_class.id}/attendance?meeting=2"))
+    assert '<option value="2" selected>' in second and "readonly" not in date_field(second)
+    assert signed_in.get(f"/classes/{uuid.uuid4()}/attendance").status_code == 404
+
+
 def test_a_refused_tap_answers_the_row_with_its_status_and_no_rollback_in_the_view(signed_in, db, school_class):
     enrollment = make_enrollment(school_class)
     plain = signed_in.post(f"/classes/{school_class.id}/attendance/mark", data={
@@ -170,12 +193,13 @@ def test_staff_see_students_at_exactly_zero_credits(client, db, login_as, school
     assert "Eka Nol" in html and "0 / 2" in html
 
 
-def test_a_tap_runs_at_most_eight_statements_and_answers_the_row_it_saved(signed_in, db, school_class,
+def test_a_tap_runs_four_statements_and_answers_the_row_it_saved(signed_in, db, school_class,
                                                                           count_queries, monkeypatch):
     # Issue 22: a tap re-read the same user, class and enrollment rows three times (20-22 statements).
     # Now: the signed-in user, the class locked (its only read), one read of everything the tap needs (the
-    # enrollment locked), the writes (record, history row, enrollment; the class when the meeting is new),
-    # and for present/late the XP ledger row with its level cache in one statement (services/xp.py). The
+    # enrollment locked), the writes in one statement (record, history row, enrollment; the class when the
+    # meeting is new), and for present/late the XP ledger row with its level cache in one statement
+    # (services/xp.py). The
     # badge check is an RQ job queued after the commit, not the tap's work: without Redis it would run
     # inline, so it is recorded here.
     checks = []
@@ -196,12 +220,15 @@ def test_a_tap_runs_at_most_eight_statements_and_answers_the_row_it_saved(signed
     row = text(response)
     assert response.status_code == 200 and "Credits left: 9" in row and 'value="present" checked' in row
     counts = [len(first_of_meeting), len(new_mark), len(to_absent), len(back_to_present)]
-    assert counts == [8, 7, 6, 7], (first_of_meeting, new_mark, to_absent, back_to_present)
+    assert counts == [4, 4, 4, 4], (first_of_meeting, new_mark, to_absent, back_to_present)
     for statements in (first_of_meeting, new_mark, back_to_present):  # one XP statement each (a CTE)
         assert sum("INSERT INTO xp_transactions" in s for s in statements) == 1
     assert not any("xp_transactions" in s for s in to_absent)
-    assert sum(s.lstrip().startswith(("INSERT", "UPDATE")) for s in to_absent) == 3
-    assert not any(s.lstrip().startswith("SELECT classes") and "FOR UPDATE" not in s for s in new_mark)
+    writes = [s for s in to_absent if s.lstrip().startswith(("WITH", "INSERT", "UPDATE"))]
+    assert len(writes) == 1 and all(part in writes[0] for part in (
+        "UPDATE class_attendance", "INSERT INTO attendance_changes", "UPDATE class_enrollments"))
+    assert "UPDATE classes" in first_of_meeting[3] and "UPDATE classes" not in new_mark[3]
+    assert not any(s.lstrip().startswith("SELECT classes") and "FOR NO KEY UPDATE" not in s for s in new_mark)
     # One award per mark: late earned it, present again after absent does not earn twice.
     assert checks == [first.student_id, second.student_id]
     reloaded = reload(db, second)
@@ -209,8 +236,9 @@ def test_a_tap_runs_at_most_eight_statements_and_answers_the_row_it_saved(signed
     assert reload(db, school_class).meetings_completed == 1
 
 
-def test_the_grid_runs_five_statements_whatever_the_class_size(signed_in, db, school_class, count_queries):
-    # The signed-in user, the class, the meeting's date with the next meeting's number, the students, their marks.
+def test_the_grid_runs_three_statements_whatever_the_class_size(signed_in, db, school_class, count_queries):
+    # The signed-in user, the class with the meeting's date and the next meeting's number, the students with
+    # their marks.
     counts = []
     for size in (3, 12):
         while len(school_class.enrollments) < size:
@@ -222,4 +250,4 @@ def test_the_grid_runs_five_statements_whatever_the_class_size(signed_in, db, sc
         assert html.count(' data-enrollment="') == size and "Meeting 2 · next" in html
         assert 'id="meeting-date"' in html and "readonly" in html.split('id="meeting-date"')[1].split(">")[0]
         counts.append(len(statements))
-    assert counts == [5, 5], counts
+    assert counts == [3, 3], counts

@@ -44,14 +44,36 @@ def bell_count(client) -> int:
     return int(found.group(1)) if found else 0
 
 
+def layout_counts(page: str) -> tuple[int, int]:
+    """The bell's and the messages link's numbers as the page itself shows them."""
+    found = [re.search(rf'id="{name}-count">(\d+)<', page) for name in ("bell", "messages")]
+    return tuple(int(match.group(1)) if match else 0 for match in found)
+
+
 def test_the_layout_has_a_bell_that_htmx_refreshes(student_client, student):
     page = text(student_client.get("/dashboard"))
     assert 'id="bell"' in page and 'href="/notifications"' in page
     assert 'hx-get="/notifications/bell"' in page
-    assert 'hx-trigger="load, every 60s, notifications-changed from:body"' in page
+    # The count comes with the page: no request on load, only the refreshes.
+    assert 'hx-trigger="every 60s, notifications-changed from:body"' in page
+    assert 'hx-trigger="every 30s, messages-changed from:body"' in page
+    assert layout_counts(page) == (0, 0) and "0 unread notifications" in page
     assert bell_count(student_client) == 0
     tell(student, 2)
     assert bell_count(student_client) == 2
+    page = text(student_client.get("/dashboard"))
+    assert layout_counts(page) == (2, 0) and "2 unread notifications" in page
+
+
+def test_the_layout_shows_unread_messages_with_the_page(app, db, student, student_client):
+    from babyowl.services import messages
+
+    teacher = make_user("instructor")
+    make_enrollment(make_class(instructor=teacher), student)
+    conversation = messages.start_direct(teacher, student.id)
+    messages.send_message(teacher, conversation.id, "Halo")
+    page = text(student_client.get("/dashboard"))
+    assert layout_counts(page) == (0, 1) and "1 unread message" in page
 
 
 def test_the_bell_is_right_after_reading_an_announcement(app, db, student, student_client):

@@ -237,3 +237,15 @@ def test_a_session_cookie_older_than_its_lifetime_is_not_accepted(app, db, siti,
     client = browser(app)
     monkeypatch.undo()
     assert on_sign_in_page(client.get("/dashboard"))
+
+
+def test_a_cookie_accepted_before_is_refused_once_older_than_its_lifetime(app, db, siti, monkeypatch):
+    # The verified cookie is remembered by the process (babyowl/session_cookie.py); its age is still checked.
+    import itsdangerous.timed
+
+    client = browser(app)
+    assert client.get("/dashboard").status_code == 200
+    assert client.get("/dashboard").status_code == 200
+    a_day_later = itsdangerous.timed.time.time() + 24 * 3600 + 60
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: a_day_later)
+    assert on_sign_in_page(client.get("/dashboard"))

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from babyowl.models import AttendanceChange, ClassAttendance, ClassEnrollment, SchoolClass
+from babyowl.models import AttendanceChange, ClassAttendance, ClassEnrollment, SchoolClass, XPTransaction
 from babyowl.services import attendance, credits
 from babyowl.services.classes import ClassNotFound
 from babyowl.services.errors import DomainError, InvalidInput, NotAllowed
@@ -267,3 +267,54 @@ def test_the_same_mark_all_sent_from_ten_threads_at_once_is_applied_once(app, db
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(AttendanceChange)) == 6
     assert db.session.scalar(select(func.sum(ClassEnrollment.credits_used))) == len(enrollments)
+
+
+def test_xp_for_a_class_is_written_while_a_tap_holds_the_class(app, db, teacher, school_class):
+    """A tap locks its class and then awards XP; a quiz pass of one of its students, at the same moment, locks
+    the student's level row and then inserts a ledger row naming the class, whose foreign-key check takes a
+    KEY SHARE lock on the class. A tap's FOR UPDATE blocked that check: the two waited for each other and
+    PostgreSQL killed one (a 500 under bench/load.py's 500 users). The class is locked FOR NO KEY UPDATE."""
+    from babyowl.extensions import db as session_db
+    from babyowl.services import xp
+    from babyowl.services.classes import locked_class
+    from babyowl.transactions import use_case
+
+    student_id, class_id = make_enrollment(school_class).student_id, school_class.id
+    locked, release, held = threading.Event(), threading.Event(), []
+
+    def tap_holding_the_class():
+        with app.app_context():
+            try:
+                @use_case
+                def hold():
+                    locked_class(class_id)
+                    locked.set()
+                    held.append(release.wait(timeout=10))  # True: released before the timeout
+
+                hold()
+            finally:
+                session_db.session.remove()
+
+    holder = threading.Thread(target=tap_holding_the_class)
+    holder.start()
+    assert locked.wait(timeout=10)
+    finished = threading.Event()
+
+    def quiz_pass():
+        with app.app_context():
+            try:
+                use_case(lambda: xp.award(student_id, "quiz_passed", uuid.uuid4(), 10, class_id=class_id))()
+                finished.set()
+            finally:
+                session_db.session.remove()
+
+    passer = threading.Thread(target=quiz_pass)
+    passer.start()
+    # The award does not wait for the tap's transaction: it commits while the class is still locked.
+    assert finished.wait(timeout=5)
+    release.set()
+    holder.join(timeout=10)
+    passer.join(timeout=10)
+    assert held == [True]
+    assert db.session.scalar(select(func.count()).select_from(XPTransaction).where(
+        XPTransaction.user_id == student_id, XPTransaction.class_id == class_id)) == 1

@@ -334,6 +334,23 @@ def test_the_continuing_student_can_open_what_the_group_covered(db, staff, teach
         classes.lesson_for_class(student, reload(db, private), third.id)
 
 
+def test_the_lesson_player_of_a_continuation_opens_what_the_group_covered(db, staff, teacher):
+    from babyowl.services import learning
+
+    student = make_user("student")
+    group = _group_with_unlocked(db, staff, teacher, lessons=4, unlocked=2, student=student)
+    private = classes.continue_as_private(staff, group, student, name="Privat", instructor_id=teacher.id)
+    first, second, third, _fourth = classes.course_lessons(group.course_id)
+    page = learning.lesson_page(student, private.id, second.id)
+    assert (page.number, page.lesson.title, page.previous.id, page.school_class.name) == (2, second.title,
+                                                                                          first.id, "Privat")
+    assert page.next.id == third.id and not page.next_unlocked
+    with pytest.raises(NotAllowed):
+        learning.lesson_page(student, private.id, third.id)
+    with pytest.raises(classes.ClassNotFound):
+        learning.lesson_page(make_user("student"), private.id, first.id)
+
+
 def test_a_refused_continuation_leaves_no_draft_class(db, staff, teacher):
     """Defect 2: the enrollment into the new private class is refused, so the class is not made either."""
     student = make_user("student")

@@ -533,7 +533,7 @@ def submit_quiz(class_id: uuid.UUID, exercise_id: uuid.UUID):
     place, refused = _quiz_place(class_id, exercise_id)
     if refused:
         return refused
-    attempt, review = learning.submit_quiz(api_user(), place, json_body().answers)
+    attempt, review, _attempts = learning.submit_quiz(api_user(), place, json_body().answers)
     return ok(_attempt_out(attempt, place.exercise.content, s.QuizResultOut, review=review), 201)
 
 

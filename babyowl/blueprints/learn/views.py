@@ -68,7 +68,8 @@ def lesson(class_id: uuid.UUID, lesson_id: uuid.UUID):
 
 def _fragment(place: learning.Place, block: str, **extra):
     """One exercise's block after an action, with its status and the lesson bar out of band."""
-    item = learning.item_for(current_user, place, review_attempt=extra.pop("review_attempt", None))
+    item = learning.item_for(current_user, place, review_attempt=extra.pop("review_attempt", None),
+                             attempts=extra.pop("attempts", None))
     done, total = learning.lesson_counts(current_user, place.lesson)
     context = {"oob": True, "bar_oob": True, **extra}
     return render(LESSON, block=block, item=item, school_class=place.school_class, can_work=True,
@@ -130,9 +131,9 @@ def submit_quiz(class_id: uuid.UUID, exercise_id: uuid.UUID):
     place = learning.place_for(current_user, class_id, exercise_id)
     answers = {name[2:]: request.form.getlist(name) for name in request.form if name.startswith("q-")}
     with _refusal_at(place, PANEL, "panel_error"):
-        attempt, _review = learning.submit_quiz(current_user, place, answers)
+        attempt, _review, attempts = learning.submit_quiz(current_user, place, answers)
     if is_htmx():
-        return _fragment(place, PANEL, review_attempt=attempt.id)
+        return _fragment(place, PANEL, review_attempt=attempt.id, attempts=attempts)
     flash(_("Your score: %(score)d of %(max)d points.", score=attempt.score, max=attempt.max_score), "success")
     return redirect_to(_lesson_url(place, attempt=attempt.id))
 
