@@ -34,6 +34,15 @@ def test_embedded_sqlite_app_migrates_seeds_and_serves_pages(tmp_path):
     assert response.status_code == 303
     html = client.get("/dashboard").get_data(as_text=True)
     assert "Python Dasar — Grup Sabtu Pagi" in html and "3 / 10" in html
+    # A student's home: SQLite has no arrays, so the page asks each service in turn (services/student_home.py).
+    student = app.test_client()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                      student.get("/login").get_data(as_text=True)).group(1)
+    assert student.post("/login", data={"email": "andi@babyowl.example", "password": "BabyOwl#2026",
+                                        "csrf_token": token}).status_code == 303
+    home = student.get("/dashboard").get_data(as_text=True)
+    assert "Lessons completed: 0 · Lessons open: 3" in home and "Continue: Halo, Python" in home
+    assert "125 XP" in home and "First Step" in home and "in a row" in home
     from sqlalchemy import select
 
     from babyowl.extensions import db

@@ -317,16 +317,26 @@ def _row(row, class_size: int) -> AnnouncementRow:
     return AnnouncementRow(announcement, recipients if announcement.sent_at else class_size, reads)
 
 
-def _read_flag(student: User):
+def _read_flag(student_id):
     return (select(AnnouncementRead.id)
-            .where(AnnouncementRead.announcement_id == Announcement.id, AnnouncementRead.user_id == student.id)
+            .where(AnnouncementRead.announcement_id == Announcement.id, AnnouncementRead.user_id == student_id)
             .correlate(Announcement).exists())
+
+
+def _to_student(student_id):
+    """Who reads a class's announcements: its students, but not the withdrawn (`student_id` a value or a
+    bound parameter)."""
+    return and_(ClassEnrollment.class_id == Announcement.class_id, ClassEnrollment.student_id == student_id,
+                ClassEnrollment.status != "withdrawn")
+
+
+_NEWEST_SENT = (Announcement.sent_at.desc(), Announcement.id)
 
 
 def for_student(student: User, *, class_id: uuid.UUID | None = None, limit: int | None = None
                 ) -> list[tuple[Announcement, bool]]:
     """Sent announcements of the student's classes (or one of them), newest first, each with "read"."""
-    query = _sent_to(student, class_id).order_by(Announcement.sent_at.desc(), Announcement.id)
+    query = _sent_to(student, class_id).order_by(*_NEWEST_SENT)
     if limit:
         query = query.limit(limit)
     return [(announcement, bool(read)) for announcement, read in db.session.execute(query).all()]
@@ -336,14 +346,23 @@ SENT_ORDER = (Key(Announcement.sent_at, datetime, descending=True), Key(Announce
 
 
 def _sent_to(student: User, class_id: uuid.UUID | None):
-    query = (select(Announcement, _read_flag(student)).join(
-        ClassEnrollment, and_(ClassEnrollment.class_id == Announcement.class_id,
-                              ClassEnrollment.student_id == student.id, ClassEnrollment.status != "withdrawn"))
-        .options(joinedload(Announcement.school_class), joinedload(Announcement.instructor))
-        .where(Announcement.sent_at.is_not(None)))
+    query = (select(Announcement, _read_flag(student.id)).join(ClassEnrollment, _to_student(student.id))
+             .options(joinedload(Announcement.school_class), joinedload(Announcement.instructor))
+             .where(Announcement.sent_at.is_not(None)))
     if class_id is not None:
         query = query.where(Announcement.class_id == class_id)
     return query
+
+
+def latest_for_student(student_id, limit: int):
+    """`for_student`'s first `limit` rows as plain columns (id, title, class_name, sent_at, read; place: 1, 2,
+    ... in that order), for a page that reads them in a statement with other things (the student's home);
+    `student_id` a bound parameter."""
+    return (select(Announcement.id, Announcement.title, SchoolClass.name.label("class_name"), Announcement.sent_at,
+                   _read_flag(student_id).label("read"), func.row_number().over(order_by=_NEWEST_SENT).label("place"))
+            .join(ClassEnrollment, _to_student(student_id)).join(SchoolClass, SchoolClass.id == Announcement.class_id)
+            .where(Announcement.sent_at.is_not(None))
+            .order_by(*_NEWEST_SENT).limit(limit))
 
 
 def for_student_after(student: User, *, class_id: uuid.UUID | None = None, after: list | None = None,

@@ -295,11 +295,24 @@ def badge_for(viewer: User, badge_id: uuid.UUID) -> BadgeView:
     return view
 
 
+_LATEST_FIRST = (UserBadge.earned_at.desc(), UserBadge.id)
+
+
+def latest_held(user_id, limit: int):
+    """`badges_of`'s first `limit` badges as plain columns (id, slug, name, image_url, rarity: what a badge's
+    icon and name need; place: 1, 2, ... in that order), for a page that reads them in a statement with other
+    things (the student's home); `user_id` a bound parameter."""
+    return (select(Badge.id, Badge.slug, Badge.name, Badge.image_url, Badge.rarity,
+                   func.row_number().over(order_by=_LATEST_FIRST).label("place"))
+            .select_from(UserBadge).join(Badge, Badge.id == UserBadge.badge_id).where(UserBadge.user_id == user_id)
+            .order_by(*_LATEST_FIRST).limit(limit))
+
+
 def badges_of(user_id: uuid.UUID, limit: int | None = None) -> list[UserBadge]:
     from sqlalchemy.orm import joinedload
 
     query = (select(UserBadge).options(joinedload(UserBadge.badge)).where(UserBadge.user_id == user_id)
-             .order_by(UserBadge.earned_at.desc(), UserBadge.id))
+             .order_by(*_LATEST_FIRST))
     if limit:
         query = query.limit(limit)
     return list(db.session.scalars(query))

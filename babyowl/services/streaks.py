@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Date, cast, func, literal, select, union
+from sqlalchemy import BindParameter, Date, cast, distinct, func, literal, select, union
 
 from babyowl.extensions import db
 from babyowl.models import StreakRepair, UserLevel, XPTransaction
@@ -100,12 +100,30 @@ def zone_of(user_id: uuid.UUID) -> ZoneInfo:
     return zone_named(db.session.scalar(select(UserLevel.time_zone).where(UserLevel.user_id == user_id)))
 
 
+def _activity_of(user_id) -> list:
+    """The ledger rows that make a day active (`user_id` a value or a bound parameter)."""
+    from babyowl.services.xp import ACTIVITY_REASONS
+
+    # A bound value each, not one expanding IN, which a statement built once would expand on every execution.
+    return [XPTransaction.user_id == user_id,
+            XPTransaction.reason.in_([literal(reason) for reason in ACTIVITY_REASONS])]
+
+
+def window_day_arrays(user_id, zone_name, earliest: BindParameter, earliest_day: BindParameter) -> tuple:
+    """PostgreSQL only: `_days` as two array columns, (active local days, outage days) from `earliest` (a moment)
+    and `earliest_day` on, for a page that reads them in a statement of its own with other things (the student's
+    home). `zone_name` may be a column (user_levels.time_zone, falling back to the school's). NULL when none."""
+    local_day = cast(func.timezone(zone_name, XPTransaction.created_at), Date)
+    active = select(func.array_agg(distinct(local_day))).where(*_activity_of(user_id),
+                                                               XPTransaction.created_at >= earliest)
+    outage = select(func.array_agg(StreakRepair.day)).where(StreakRepair.day >= earliest_day)
+    return active.scalar_subquery(), outage.scalar_subquery()
+
+
 def _days(user_id: uuid.UUID, zone: ZoneInfo, since: date | None) -> tuple[set[date], set[date]]:
     """(active days, outage days) from `since` on (None: all), in the zone: one statement on PostgreSQL,
     which turns the ledger's rows into distinct days itself (a student's history is many rows a day)."""
-    from babyowl.services.xp import ACTIVITY_REASONS
-
-    mine = [XPTransaction.user_id == user_id, XPTransaction.reason.in_(ACTIVITY_REASONS)]
+    mine = _activity_of(user_id)
     outage = select(StreakRepair.day, literal(True))
     if since is not None:
         mine.append(XPTransaction.created_at >= datetime.combine(since, time(), zone).astimezone(timezone.utc))
@@ -123,8 +141,22 @@ def streak_for(user_id: uuid.UUID, now: datetime | None = None, zone: ZoneInfo |
     """The student's daily and weekly streaks now; `zone` when the caller already knows it (`zone_named`)."""
     zone = zone or zone_of(user_id)
     today = (now or utcnow()).astimezone(zone).date()
-    since = today - timedelta(days=WINDOW_DAYS)
-    days, outage = _days(user_id, zone, since)
+    days, outage = _days(user_id, zone, window_start(today))
+    return streak_from_window(user_id, zone, today, days, outage)
+
+
+def window_start(today: date) -> date:
+    return today - timedelta(days=WINDOW_DAYS)
+
+
+def streak_from_window(user_id: uuid.UUID, zone: ZoneInfo, today: date, days: set[date], outage: set[date]
+                       ) -> Streak:
+    """The streaks from the window's active and outage days (a caller that read them with its own statement,
+    from `window_start(today)` on or earlier: the days before the window are left out here, so a looser read
+    gives the same answer)."""
+    since = window_start(today)
+    days = {day for day in days if day >= since}
+    outage = {day for day in outage if day >= since}
     streak = daily_run(days, today, outage)
     streak.weeks, stopped_week = _weekly(days, today)
     # Exact when each run stopped on a day the window holds whole: the day and the one before it (a repair

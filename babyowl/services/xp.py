@@ -314,8 +314,13 @@ class Standing:
 def standing(user_id: uuid.UUID) -> Standing:
     row = db.session.execute(select(UserLevel.total_xp, UserLevel.leaderboard_opt_out, UserLevel.time_zone)
                              .where(UserLevel.user_id == user_id)).first()
-    total, opted_out, time_zone = row or (0, False, None)
-    return Standing(user_id, total, level_info(total), bool(opted_out), time_zone)
+    return standing_from(user_id, *(row or (0, False, None)))
+
+
+def standing_from(user_id: uuid.UUID, total_xp: int | None, opted_out: bool | None, time_zone: str | None
+                  ) -> Standing:
+    """The standing from user_levels' columns, read by the caller (all None: no row yet, nothing earned)."""
+    return Standing(user_id, total_xp or 0, level_info(total_xp or 0), bool(opted_out), time_zone)
 
 
 _NEWEST_FIRST = (Key(XPTransaction.created_at, datetime, descending=True),

@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
 from babyowl.extensions import db as _db
-from babyowl.models import Badge, ClassLeaderboard, LessonUnlock, UserBadge, XPTransaction
-from babyowl.services import attendance, badges, leaderboards, xp
+from babyowl.models import (
+    Badge, ClassLeaderboard, Exercise, ExerciseProgress, LessonUnlock, UserBadge, XPTransaction,
+)
+from babyowl.models.base import utcnow
+from babyowl.services import announcements, attendance, badges, leaderboards, xp
 from tests.factories import make_class, make_course, make_enrollment, make_user
 from tests.helpers import signed_in_client, text
 
@@ -263,6 +266,34 @@ def test_the_students_home_shows_next_lesson_level_streak_badges_and_credits(app
     assert "No streak yet" in page
 
 
+def test_the_students_home_counts_lessons_and_offers_the_first_unlocked_one_not_completed(app, school):
+    ayu = school["students"][0]
+    course = make_course(lessons=4)
+    first, second, third, fourth = course.sections[0].lessons
+    _db.session.add(Exercise(lesson=third, title="Kuis", type="material", content={"format": "markdown", "body": "x"},
+                             order_index=1))
+    newer = make_class(course=course, name="Kelas Baru")
+    make_enrollment(newer, ayu, enrolled_at=utcnow(), credits_used=4)
+    for lesson in (first, third):  # the second and the fourth stay locked
+        _db.session.add(LessonUnlock(class_id=newer.id, lesson_id=lesson.id))
+    # Done: the first lesson and the (locked) fourth; the third has one of its two exercises done.
+    for exercise in (first.exercises[0], third.exercises[0], fourth.exercises[0]):
+        _db.session.add(ExerciseProgress(user_id=ayu.id, exercise_id=exercise.id, completed=True))
+    empty = make_class(course=make_course(lessons=0), name="Kelas Kosong")
+    make_enrollment(empty, ayu, enrolled_at=utcnow() - timedelta(days=400))
+    make_enrollment(make_class(course=course, name="Kelas Lama"), ayu, status="withdrawn")
+    _db.session.commit()
+
+    page = text(signed_in_client(app, ayu).get("/dashboard"))
+    step = page[page.index("Next lesson"):page.index("Recent badges")]
+    assert "Lesson 3" in step and "Kelas Baru" in step
+    assert "Lessons completed: 2 · Lessons open: 2" in page and "Continue: Lesson 3" in page
+    assert "Lessons completed: 0 · Lessons open: 0" in page and "Continue: Lesson 1" not in page
+    assert "Credits remaining: 6" in page and "Kelas Lama" not in page
+    # Newest enrollment first: the new class, Python Sabtu, then the empty course's class.
+    assert page.index("Kelas Baru") < page.index("Python Sabtu") < page.index("Kelas Kosong")
+
+
 def test_the_chooser_and_a_student_with_one_class_goes_straight_to_its_board(app, school):
     _set_mode(school, "anonymous")
     page = text(signed_in_client(app, school["students"][0]).get("/leaderboard"))
@@ -301,7 +332,8 @@ def test_the_badge_email_is_sent_in_the_students_language(make_app, db, tmp_path
     assert "Lencana baru: Langkah Pertama" in sent[0]["Subject"]
 
 
-def test_the_students_home_runs_the_same_statements_with_more_badges(app, school, count_queries):
+def test_the_students_home_runs_the_same_statements_with_more_badges_classes_and_announcements(app, school,
+                                                                                              count_queries):
     badges.seed_catalog()
     ayu = school["students"][0]
     client = signed_in_client(app, ayu)
@@ -313,12 +345,26 @@ def test_the_students_home_runs_the_same_statements_with_more_badges(app, school
         return len(seen)
 
     before = statements()
-    for badge in _db.session.scalars(select(Badge).limit(5)):
-        _db.session.add(UserBadge(user_id=ayu.id, badge_id=badge.id))
+    held = list(_db.session.scalars(select(Badge).order_by(Badge.slug).limit(5)))
+    for hours_ago, badge in enumerate(held):
+        _db.session.add(UserBadge(user_id=ayu.id, badge_id=badge.id, earned_at=utcnow() - timedelta(hours=hours_ago)))
     second = make_class(course=make_course(lessons=3), name="Kelas Dua")
     make_enrollment(second, ayu)
     _db.session.commit()
+    sent = [announcements.create_announcement(school["teacher"], school["class"], title=f"Kabar {n}", content="x")
+            for n in range(7)]
+    announcements.open_announcement(ayu, sent[5].id)
     assert statements() == before
+
+    page = text(client.get("/dashboard"))
+    newest_badges = [badges.name_of(badge) for badge in held[:3]]
+    assert [page.index(name) for name in newest_badges] == sorted(page.index(name) for name in newest_badges)
+    assert all(badges.name_of(badge) not in page for badge in held[3:])
+    shown = [f"Kabar {n}" for n in (6, 5, 4, 3, 2)]  # the five newest, newest first; Kabar 5 read
+    assert [page.index(title) for title in shown] == sorted(page.index(title) for title in shown)
+    assert "Kabar 1" not in page and "Kabar 0" not in page
+    assert page.count('class="badge unread-marker"') == 4
+    assert "Kelas Dua" in page and "Python Sabtu" in page
 
 
 def _ledger(user_id, moments):
@@ -346,7 +392,27 @@ def test_the_students_home_runs_the_same_statements_with_10_or_500_ledger_rows(a
     _ledger(ayu.id, [now - timedelta(days=31 + n // 3, hours=n % 3) for n in range(490)])
     page, after = visit()
     assert "10 days in a row" in page and after == before
-    assert before == 6  # session, cards, level, streaks, badges, announcements
+    assert before == 2  # the session; the cards, level, streak days, badges and announcements in one
+
+
+def test_the_students_home_counts_streak_days_in_the_students_own_time_zone(app, school):
+    from zoneinfo import ZoneInfo
+
+    from babyowl.models import UserLevel
+    from babyowl.services import streaks
+
+    ayu = school["students"][0]
+    _db.session.execute(sa.update(UserLevel).where(UserLevel.user_id == ayu.id)
+                        .values(time_zone="America/Los_Angeles"))
+    _db.session.commit()
+    los_angeles = ZoneInfo("America/Los_Angeles")
+    today = datetime.now(los_angeles).date()
+    # Three evenings and a night in a row in Los Angeles; in Jakarta (15 hours ahead) only two days.
+    _ledger(ayu.id, [datetime.combine(today - timedelta(days=days), at, los_angeles)
+                     for days, at in ((2, time(20)), (1, time(20)), (0, time(0, 30)))])
+    assert streaks.streak_for(ayu.id, zone=ZoneInfo(app.config["SCHOOL_TIMEZONE"])).days == 2
+    page = text(signed_in_client(app, ayu).get("/dashboard"))
+    assert "3 days in a row" in page
 
 
 def test_the_cli_seeds_badges_and_rebuilds_boards(app, db):
