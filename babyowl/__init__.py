@@ -145,12 +145,13 @@ def _configure_templates(app) -> None:
 
 
 def _configure_pool(app, db) -> None:
-    from babyowl.pool import ping_when_idle
+    from babyowl.pool import commit_reads, ping_when_idle
 
     with app.app_context():  # the engines exist once init_app ran; nothing connects here
         for engine in db.engines.values():
             if engine.dialect.name == "postgresql":
                 ping_when_idle(engine, app.config["DB_PING_IDLE_SECONDS"])
+                commit_reads(engine)
 
 
 def _configure_login(login_manager) -> None:

@@ -150,3 +150,38 @@ def test_a_connection_back_in_the_pool_a_moment_ago_is_used_without_a_ping(pool_
         finally:
             dialect.do_ping = original
     assert pings == []
+
+
+def _prepared_statements(app, requests: int) -> int:
+    """Statements prepared on the pool's one connection after `requests` GET requests of the same page."""
+    client = app.test_client()
+    for _ in range(requests):
+        assert client.get("/catalog").status_code == 200
+    with app.app_context():
+        count = _db.session.scalar(sa.text("SELECT count(*) FROM pg_prepared_statements"))
+        _db.session.remove()
+    return count
+
+
+def test_pages_that_only_read_keep_their_statements_prepared(pool_env, make_app, db):
+    # psycopg forgets its prepared statements on ROLLBACK; a read-only request now ends with COMMIT, so the
+    # catalog's statements, run more than psycopg's threshold (5) times on the one connection, stay prepared.
+    pool_env.setenv("DB_POOL_SIZE", "1")
+    pool_env.setenv("DB_MAX_OVERFLOW", "0")
+    assert _prepared_statements(make_app(), 8) > 0
+
+
+def test_a_transaction_that_wrote_is_still_rolled_back(pool_env, make_app, db):
+    from babyowl.models import Course
+
+    app = make_app()
+    with app.app_context():
+        _db.session.execute(sa.select(Course.id)).all()  # a read first: the transaction is not read-only after
+        _db.session.execute(sa.text("CREATE TEMPORARY TABLE rolled_back (n int)"))
+        _db.session.rollback()
+        assert _db.session.scalar(sa.text("SELECT to_regclass('pg_temp.rolled_back') IS NULL"))
+        with pytest.raises(sa.exc.DataError):
+            _db.session.execute(sa.text("SELECT 1 / 0"))  # a failed read: the transaction is in error
+        _db.session.rollback()
+        assert _db.session.scalar(sa.text("SELECT 1")) == 1
+        _db.session.remove()
