@@ -7,6 +7,8 @@ from decimal import Decimal
 from babel import Locale, numbers
 from flask import current_app, g, has_request_context, request
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_translations
+from jinja2 import pass_eval_context
+from markupsafe import Markup
 
 LANGUAGE_COOKIE = "babyowl_lang"
 LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
@@ -82,15 +84,47 @@ def _page_translations():
     return cached[1]
 
 
+def _formatted(eval_ctx, text: str, variables: dict):
+    # What Jinja's "newstyle" gettext does with a translation: escaped in an HTML template, always formatted.
+    return (Markup(text) if eval_ctx.autoescape else text) % variables
+
+
+@pass_eval_context
+def _template_gettext(eval_ctx, message: str, **variables):
+    return _formatted(eval_ctx, _page_translations().ugettext(message), variables)
+
+
+@pass_eval_context
+def _template_ngettext(eval_ctx, singular: str, plural: str, num: int, **variables):
+    variables.setdefault("num", num)
+    return _formatted(eval_ctx, _page_translations().ungettext(singular, plural, num), variables)
+
+
+@pass_eval_context
+def _template_pgettext(eval_ctx, context: str, message: str, **variables):
+    variables.setdefault("context", context)
+    return _formatted(eval_ctx, _page_translations().upgettext(context, message), variables)
+
+
+@pass_eval_context
+def _template_npgettext(eval_ctx, context: str, singular: str, plural: str, num: int, **variables):
+    variables.setdefault("context", context)
+    variables.setdefault("num", num)
+    return _formatted(eval_ctx, _page_translations().unpgettext(context, singular, plural, num), variables)
+
+
 def install_template_gettext(app) -> None:
-    """`_()`, `ngettext()` and friends in templates, through `_page_translations` (after Babel's init_app)."""
-    app.jinja_env.install_gettext_callables(
-        gettext=lambda s: _page_translations().ugettext(s),
-        ngettext=lambda s, p, n: _page_translations().ungettext(s, p, n),
-        newstyle=True,
-        pgettext=lambda c, s: _page_translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _page_translations().unpgettext(c, s, p, n),
-    )
+    """`_()`, `ngettext()` and friends in templates, through `_page_translations` (after Babel's init_app).
+
+    The same "newstyle" behaviour as Jinja's own callables, in one call instead of three: Jinja's `_` is an
+    alias that resolves `gettext` from the context, which wraps the translation function, each a
+    `Context.call`. A page calls `_()` dozens of times (issue 22: a third of the student home's render).
+    """
+    env = app.jinja_env
+    env.install_gettext_callables(gettext=_template_gettext, ngettext=_template_ngettext, newstyle=True,
+                                  pgettext=_template_pgettext, npgettext=_template_npgettext)
+    env.globals.update(_=_template_gettext, gettext=_template_gettext, ngettext=_template_ngettext,
+                       pgettext=_template_pgettext, npgettext=_template_npgettext)
 
 
 def register_filters(app) -> None:
