@@ -117,11 +117,16 @@ def _terminate(database_url: str, pid: int) -> None:
     admin.dispose()
 
 
-def _pooled_backend(app) -> int:
+def _on_the_pool(app, query: str):
+    """`query`'s one value, read on a pooled connection of `app`."""
     with app.app_context():
-        pid = _db.session.scalar(sa.text("SELECT pg_backend_pid()"))
+        value = _db.session.scalar(sa.text(query))
         _db.session.remove()
-    return pid
+    return value
+
+
+def _pooled_backend(app) -> int:
+    return _on_the_pool(app, "SELECT pg_backend_pid()")
 
 
 def test_a_connection_that_died_while_idle_is_replaced_before_a_request_uses_it(pool_env, make_app, database_url):
@@ -157,10 +162,7 @@ def _prepared_statements(app, requests: int) -> int:
     client = app.test_client()
     for _ in range(requests):
         assert client.get("/catalog").status_code == 200
-    with app.app_context():
-        count = _db.session.scalar(sa.text("SELECT count(*) FROM pg_prepared_statements"))
-        _db.session.remove()
-    return count
+    return _on_the_pool(app, "SELECT count(*) FROM pg_prepared_statements")
 
 
 def test_pages_that_only_read_keep_their_statements_prepared(pool_env, make_app, db):
