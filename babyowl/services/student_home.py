@@ -108,7 +108,7 @@ RECENT_BADGES = 3
 LATEST_ANNOUNCEMENTS = 5
 
 
-def _cards(student_id):
+def _cards(student_id, *, lateral: bool = False):
     """One row a card: the student's active classes (place: newest enrollment first), with the lesson counts
     and the next lesson worked out by the database: a course has dozens of lessons, and a row each cost more
     to read than to count."""
@@ -127,20 +127,29 @@ def _cards(student_id):
         return (select(func.count()).select_from(Lesson).join(Section, Section.id == Lesson.section_id)
                 .where(Section.course_id == SchoolClass.course_id, *where).scalar_subquery())
 
-    next_id = (select(Lesson.id).join(Section, Section.id == Lesson.section_id)
+    # The first unlocked lesson not completed, in the course's order.
+    waiting = (select(Lesson.id.label("next_id"), Lesson.title.label("next_title"))
+               .join(Section, Section.id == Lesson.section_id)
                .where(Section.course_id == SchoolClass.course_id, unlocked, not_(completed))
-               .order_by(Section.order_index, Lesson.order_index).limit(1).scalar_subquery())
-    next_lesson = aliased(Lesson, name="next_lesson")
+               .order_by(Section.order_index, Lesson.order_index).limit(1))
+    if lateral:
+        # PostgreSQL reads it once per card through the lessons' keys; joined on a subquery's answer (SQLite's
+        # way) it hashed every lesson of the school on every visit.
+        next_lesson = waiting.lateral("next_lesson")
+        next_columns, next_on = (next_lesson.c.next_id, next_lesson.c.next_title), true()
+    else:
+        next_lesson = aliased(Lesson, name="next_lesson")
+        next_columns = (next_lesson.id.label("next_id"), next_lesson.title.label("next_title"))
+        next_on = next_lesson.id == waiting.with_only_columns(Lesson.id).scalar_subquery()
     return (select(ClassEnrollment.class_id, ClassEnrollment.meeting_credits, ClassEnrollment.credits_used,
                    SchoolClass.name, Course.title.label("course_title"), SchoolClass.schedule, SchoolClass.status,
                    SchoolClass.start_date, SchoolClass.end_date, of_the_course(completed).label("completed"),
-                   of_the_course(unlocked).label("open"), next_lesson.id.label("next_id"),
-                   next_lesson.title.label("next_title"),
+                   of_the_course(unlocked).label("open"), *next_columns,
                    func.row_number().over(order_by=(ClassEnrollment.enrolled_at.desc(), ClassEnrollment.id))
                    .label("place"))
             .join(SchoolClass, SchoolClass.id == ClassEnrollment.class_id)
             .join(Course, Course.id == SchoolClass.course_id)
-            .outerjoin(next_lesson, next_lesson.id == next_id)
+            .outerjoin(next_lesson, next_on)
             .where(ClassEnrollment.student_id == student_id, ClassEnrollment.status == "active"))
 
 
@@ -179,7 +188,7 @@ def _home_statement():
     zone = func.coalesce(func.nullif(UserLevel.time_zone, ""), bindparam("school_zone", type_=String))
     days, outage = streaks.window_day_arrays(student_id, zone, bindparam("earliest", type_=DateTime(timezone=True)),
                                              bindparam("earliest_day", type_=Date))
-    cards = _as_arrays(_cards(student_id), "cards")
+    cards = _as_arrays(_cards(student_id, lateral=True), "cards")
     held = _as_arrays(badges.latest_held(student_id, RECENT_BADGES), "recent_badges")
     sent = _as_arrays(announcements.latest_for_student(student_id, LATEST_ANNOUNCEMENTS), "latest_announcements")
     return (select(UserLevel.total_xp, UserLevel.leaderboard_opt_out, UserLevel.time_zone, days, outage,

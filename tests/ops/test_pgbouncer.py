@@ -47,6 +47,11 @@ def pgbouncer(processes, database_url):
     ini = _swap(ini, "pidfile = /var/run/postgresql/pgbouncer.pid", f"pidfile = {directory}/pgbouncer.pid")
     # The test's PostgreSQL trusts loopback connections; production uses SCRAM (see the file).
     ini = _swap(ini, "auth_type = scram-sha-256", "auth_type = trust")
+    # Two server connections for the tests' six clients: consecutive transactions of one client land on
+    # different server connections every time, not only when the threads happen to interleave (with 20, a
+    # run where each client kept meeting its own server connection prepared statements without an error).
+    ini = _swap(ini, "default_pool_size = 20", "default_pool_size = 2")
+    ini = _swap(ini, "min_pool_size = 4", "min_pool_size = 0")
     ini = _swap(ini, "auth_file = /etc/pgbouncer/userlist.txt", f"auth_file = {directory}/userlist.txt")
     (directory / "userlist.txt").write_text(f'"{target.username}" ""\n')
     (directory / "pgbouncer.ini").write_text(ini)
