@@ -34,6 +34,10 @@ class HeaderCounts(NamedTuple):
     notifications: int
     messages: int
 
+    @classmethod
+    def read(cls, notifications_unread: int | None, messages_unread: int | None) -> HeaderCounts:
+        return cls(notifications_unread or 0, messages_unread or 0)
+
 
 def count_columns(user_id) -> tuple:
     """Both counts as scalar subqueries of `user_id`: a bind parameter, or a column they correlate with."""
@@ -51,7 +55,7 @@ def _statement():
 
 def remember(user_id: uuid.UUID, notifications_unread: int | None, messages_unread: int | None) -> None:
     """Keep the counts read with the user for this request's layout."""
-    setattr(g, _REMEMBERED, (user_id, HeaderCounts(notifications_unread or 0, messages_unread or 0)))
+    setattr(g, _REMEMBERED, (user_id, HeaderCounts.read(notifications_unread, messages_unread)))
 
 
 @event.listens_for(Session, "after_commit")
@@ -67,8 +71,7 @@ def header_counts(user_id: uuid.UUID) -> HeaderCounts | None:
     if remembered is not None and remembered[0] == user_id:
         return remembered[1]
     try:
-        notifications_unread, messages_unread = db.session.execute(_statement(), {"user_id": user_id}).one()
+        return HeaderCounts.read(*db.session.execute(_statement(), {"user_id": user_id}).one())
     except SQLAlchemyError:
         log.warning("The header's unread counts could not be read", exc_info=True)
         return None
-    return HeaderCounts(notifications_unread or 0, messages_unread or 0)

@@ -109,12 +109,16 @@ def _activity_of(user_id) -> list:
             XPTransaction.reason.in_([literal(reason) for reason in ACTIVITY_REASONS])]
 
 
+def _local_day(zone_name):
+    """The day, in `zone_name` (a name or a column), of each ledger row (PostgreSQL)."""
+    return cast(func.timezone(zone_name, XPTransaction.created_at), Date)
+
+
 def window_day_arrays(user_id, zone_name, earliest: BindParameter, earliest_day: BindParameter) -> tuple:
     """PostgreSQL only: `_days` as two array columns, (active local days, outage days) from `earliest` (a moment)
     and `earliest_day` on, for a page that reads them in a statement of its own with other things (the student's
     home). `zone_name` may be a column (user_levels.time_zone, falling back to the school's). NULL when none."""
-    local_day = cast(func.timezone(zone_name, XPTransaction.created_at), Date)
-    active = select(func.array_agg(distinct(local_day))).where(*_activity_of(user_id),
+    active = select(func.array_agg(distinct(_local_day(zone_name)))).where(*_activity_of(user_id),
                                                                XPTransaction.created_at >= earliest)
     outage = select(func.array_agg(StreakRepair.day)).where(StreakRepair.day >= earliest_day)
     return active.scalar_subquery(), outage.scalar_subquery()
@@ -132,8 +136,7 @@ def _days(user_id: uuid.UUID, zone: ZoneInfo, since: date | None) -> tuple[set[d
         days = {moment.astimezone(zone).date() for moment in db.session.scalars(
             select(XPTransaction.created_at).where(*mine))}
         return days, set(db.session.scalars(outage.with_only_columns(StreakRepair.day)))
-    local_day = cast(func.timezone(zone.key, XPTransaction.created_at), Date)
-    rows = db.session.execute(union(select(local_day, literal(False)).where(*mine), outage)).all()
+    rows = db.session.execute(union(select(_local_day(zone.key), literal(False)).where(*mine), outage)).all()
     return {d for d, is_outage in rows if not is_outage}, {d for d, is_outage in rows if is_outage}
 
 
